@@ -65,3 +65,62 @@ class DeckyRuntime(Protocol):
     async def close(self) -> None:
         """Stop every decky this process started and release resources."""
         ...
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted password hashing (argon2id in production)."""
+
+    def hash(self, password: str) -> str:
+        """Return an encoded hash of `password`."""
+        ...
+
+    def verify(self, encoded: str, password: str) -> bool:
+        """True when `password` matches `encoded`; never raises for a mismatch."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a verified access token says (times are Unix seconds, fractional)."""
+
+    user_id: str
+    username: str
+    jti: str
+    issued_at: float
+    expires_at: float
+
+
+class TokenIssuer(Protocol):
+    """Signs and verifies short-lived access tokens."""
+
+    def issue(self, user_id: str, username: str) -> tuple[str, TokenClaims]:
+        """A new signed token and its claims."""
+        ...
+
+    def verify(self, token: str) -> TokenClaims:
+        """The claims of a valid token; raises `AuthenticationFailed` otherwise."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A live user as the users read model holds it."""
+
+    uuid: str
+    username: str
+    role: str
+    must_change_password: bool
+    password_hash: str
+    tokens_valid_from: float | None
+
+
+class UserDirectory(Protocol):
+    """Queries on the users read model that authentication needs."""
+
+    async def by_username(self, username: str) -> UserRecord | None:
+        """The live user with that username."""
+        ...
+
+    async def session(self, user_id: str, jti: str) -> tuple[UserRecord | None, bool]:
+        """The live user and whether the token id was revoked, in one round trip."""
+        ...

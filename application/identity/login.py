@@ -1,0 +1,91 @@
+"""Login and per-request authentication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import anyio.to_thread
+
+from application.errors import AuthenticationFailed
+from application.identity.ratelimit import LoginRateLimiter
+from application.ports import PasswordHasher, TokenClaims, TokenIssuer, UserDirectory
+
+BAD_CREDENTIALS = "Incorrect username or password"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    user_id: str
+    username: str
+    role: str
+    must_change_password: bool
+    claims: TokenClaims
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins may use every mutating route."""
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """What `POST /auth/login` returns."""
+
+    access_token: str
+    must_change_password: bool
+
+
+class Authenticator:
+    """Checks credentials at login and tokens on every request."""
+
+    def __init__(
+        self,
+        directory: UserDirectory,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        limiter: LoginRateLimiter,
+    ) -> None:
+        self._directory = directory
+        self._hasher = hasher
+        self._tokens = tokens
+        self._limiter = limiter
+        self._dummy_hash: str | None = None
+
+    async def login(self, username: str, password: str, client_ip: str) -> LoginResult:
+        """Same answer and the same work for an unknown user and a wrong password."""
+        self._limiter.check(client_ip, username)
+        user = await self._directory.by_username(username)
+        encoded = user.password_hash if user else await self._dummy()
+        ok = await anyio.to_thread.run_sync(self._hasher.verify, encoded, password)
+        if user is None or not ok:
+            self._limiter.failed(client_ip, username)
+            raise AuthenticationFailed(BAD_CREDENTIALS)
+        token, _ = self._tokens.issue(user.uuid, user.username)
+        return LoginResult(access_token=token, must_change_password=user.must_change_password)
+
+    async def authenticate(self, token: str) -> Principal:
+        """The principal for a valid, unrevoked token of a live user."""
+        claims = self._tokens.verify(token)
+        user, revoked = await self._directory.session(claims.user_id, claims.jti)
+        if user is None:
+            raise AuthenticationFailed("user no longer exists")
+        if revoked:
+            raise AuthenticationFailed("token has been revoked")
+        if user.tokens_valid_from is not None and claims.issued_at < user.tokens_valid_from:
+            raise AuthenticationFailed("token was issued before the last credential change")
+        return Principal(
+            user_id=user.uuid,
+            username=user.username,
+            role=user.role,
+            must_change_password=user.must_change_password,
+            claims=claims,
+        )
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await anyio.to_thread.run_sync(
+                self._hasher.hash, "timing-equaliser-not-a-password"
+            )
+        return self._dummy_hash

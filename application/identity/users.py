@@ -1,0 +1,110 @@
+"""Commands on users: register, change/reset password, change role, delete, revoke a token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from application.errors import AuthenticationFailed
+from application.ports import PasswordHasher
+from application.store import EventStoreApp, IntegrityError, Position
+from domain.identity.roles import Role, check_password, check_username
+from domain.identity.user import User, UsernameClaim, UsernameTaken
+from domain.shared.errors import NotFound
+from domain.shared.meta import CommandMeta
+
+
+class UserNotFound(NotFound):
+    """No live user has that uuid."""
+
+
+class UserCommands:
+    """Handlers for the user commands; each returns the position it wrote."""
+
+    def __init__(self, store: EventStoreApp, hasher: PasswordHasher) -> None:
+        self._store = store
+        self._hasher = hasher
+
+    def register(
+        self, meta: CommandMeta, username: str, password: str, role: Role, must_change: bool = True
+    ) -> tuple[User, Position]:
+        """Create a user holding a unique username (409 if taken)."""
+        check_username(username)
+        check_password(password)
+        user = User.register(meta, username, self._hasher.hash(password), role, must_change)
+        claim = self._claim(meta, username, user.id)
+        try:
+            return user, self._store.save_all(user, claim)
+        except IntegrityError:
+            # A concurrent registration of the same name won the race.
+            raise UsernameTaken(f"username {username!r} already exists") from None
+
+    def change_password(self, meta: CommandMeta, user_id: UUID, old: str, new: str) -> Position:
+        """The caller proves the old password and picks a new one."""
+        user = self._get(user_id)
+        if not self._hasher.verify(user.password_hash, old):
+            raise AuthenticationFailed("old password is incorrect")
+        check_password(new)
+        user.change_password(meta, self._hasher.hash(new))
+        return self._store.save_all(user)
+
+    def reset_password(self, meta: CommandMeta, user_id: UUID, new: str) -> Position:
+        """An admin sets a password the user must change."""
+        check_password(new)
+        user = self._get(user_id)
+        user.reset_password(meta, self._hasher.hash(new))
+        return self._store.save_all(user)
+
+    def change_role(self, meta: CommandMeta, user_id: UUID, role: Role) -> Position:
+        """An admin changes another user's role."""
+        user = self._get(user_id)
+        user.change_role(meta, role)
+        return self._store.save_all(user)
+
+    def delete(self, meta: CommandMeta, user_id: UUID) -> Position:
+        """An admin deletes another user and frees the username."""
+        user = self._get(user_id)
+        user.delete(meta)
+        claim = self._store.repository.get(UsernameClaim.create_id(user.username))
+        claim.release(meta)
+        return self._store.save_all(user, claim)
+
+    def revoke_token(
+        self, meta: CommandMeta, user_id: UUID, jti: str, expires_at: datetime
+    ) -> Position:
+        """Logout: end one token before it expires."""
+        user = self._get(user_id)
+        user.revoke_token(meta, jti, expires_at)
+        return self._store.save_all(user)
+
+    def exists(self, username: str) -> bool:
+        """Whether a live user holds `username`."""
+        claim = self._find_claim(username)
+        return claim is not None and claim.user_id is not None
+
+    def _claim(self, meta: CommandMeta, username: str, user_id: UUID) -> UsernameClaim:
+        claim = self._find_claim(username)
+        if claim is None:
+            return UsernameClaim.claim(meta, username, user_id)
+        claim.reclaim(meta, user_id)
+        return claim
+
+    def _find_claim(self, username: str) -> UsernameClaim | None:
+        claim_id = UsernameClaim.create_id(username)
+        if claim_id not in self._store.repository:
+            return None
+        claim: UsernameClaim = self._store.repository.get(claim_id)
+        return claim
+
+    def _get(self, user_id: UUID) -> User:
+        if user_id not in self._store.repository:
+            raise UserNotFound(f"user {user_id} not found")
+        user: User = self._store.repository.get(user_id)
+        if user.deleted or not isinstance(user, User):
+            raise UserNotFound(f"user {user_id} not found")
+        return user
+
+
+def new_token_id() -> str:
+    """A fresh JWT id."""
+    return uuid4().hex

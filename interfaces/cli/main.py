@@ -1,0 +1,45 @@
+"""The `decnet` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import anyio
+
+from infrastructure.logging import configure_logging
+from infrastructure.settings import ConfigError, load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="decnet", description="decnet-es control plane")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the API, projections and workers")
+    projections = commands.add_parser("projections", help="read-model maintenance")
+    sub = projections.add_subparsers(dest="action", required=True)
+    rebuild = sub.add_parser("rebuild", help="drop read models and replay them from position 0")
+    rebuild.add_argument("name", nargs="?", help="one read model (default: all)")
+    sub.add_parser("status", help="each read model's position and the store's head")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as e:
+        print(f"decnet: {e}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        from interfaces.cli.serve import serve
+
+        anyio.run(serve, settings)
+        return 0
+    from interfaces.cli import projections
+
+    return anyio.run(projections.run, settings, args.action, getattr(args, "name", None))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

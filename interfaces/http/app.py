@@ -1,0 +1,55 @@
+"""The Litestar application factory: routes under /api/v1, auth, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from interfaces.container import Container
+from interfaces.http.auth import BearerAuthMiddleware, requires_viewer
+from interfaces.http.errors import exception_handlers
+from interfaces.http.request_id import add_request_id_header, request_id_middleware
+from interfaces.http.routes.auth import AuthController
+from interfaces.http.routes.config import ConfigController
+from interfaces.http.routes.health import health
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(container: Container, extra_handlers: list[object] | None = None) -> Litestar:
+    """Build the HTTP app around an already-wired container."""
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[AuthController, ConfigController, health, *(extra_handlers or [])],
+        security=[{"BearerToken": []}],
+    )
+    return Litestar(
+        route_handlers=[api],
+        middleware=[
+            request_id_middleware,
+            DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),
+        ],
+        guards=[requires_viewer],
+        before_send=[add_request_id_header],
+        exception_handlers=exception_handlers(),
+        openapi_config=OpenAPIConfig(
+            title="decnet-es",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http", scheme="bearer", bearer_format="JWT"
+                    )
+                }
+            ),
+        ),
+        state=State({"container": container}),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,89 @@
+"""Bearer-token authentication (our own small middleware on PyJWT) and the role guards."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from application.identity.login import Principal
+from domain.shared.meta import CommandMeta
+from interfaces.container import Container
+
+PUBLIC = "public"
+ALLOW_MUST_CHANGE = "allow_must_change"
+QUERY_TOKEN = "query_token"
+
+
+def container_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Container:
+    """The process's container, stored on the app state by the factory."""
+    container: Container = connection.app.state.container
+    return container
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    handler_opt = connection.scope.get("route_handler")
+    if handler_opt is not None and handler_opt.opt.get(QUERY_TOKEN):
+        # EventSource cannot set headers, so the stream route also reads ?token=.
+        return connection.query_params.get("token") or None
+    return None
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Turns a bearer token into a `Principal` or answers 401."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = _bearer(connection)
+        if token is None:
+            raise NotAuthorizedException("Not authenticated")
+        principal = await container_of(connection).auth.authenticate(token)
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The authenticated caller."""
+    principal: Principal = connection.user
+    return principal
+
+
+def requires_viewer(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Any authenticated user who has no pending password change (unless the route allows it)."""
+    if handler.opt.get(PUBLIC) or "user" not in connection.scope:
+        return  # routes the auth middleware excludes (login, the OpenAPI docs)
+    if principal_of(connection).must_change_password and not handler.opt.get(ALLOW_MUST_CHANGE):
+        raise PermissionDeniedException("Password change required before using this route")
+
+
+def requires_admin(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Admins only."""
+    requires_viewer(connection, handler)
+    if not principal_of(connection).is_admin:
+        raise PermissionDeniedException("Admin role required")
+
+
+def command_meta(connection: ASGIConnection[Any, Any, Any, Any]) -> CommandMeta:
+    """Who is asking, from where, in which request: recorded on every event."""
+    user = connection.scope.get("user")
+    actor = UUID(user.user_id) if isinstance(user, Principal) else None
+    client = connection.client.host if connection.client else None
+    request_id = connection.scope.get("state", {}).get("request_id")
+    return CommandMeta(actor_id=actor, client_ip=client, request_id=request_id)
+
+
+def unauthorized(detail: str) -> NotAuthorizedException:
+    """A 401 with the Bearer challenge."""
+    return NotAuthorizedException(detail, headers={"WWW-Authenticate": "Bearer"})

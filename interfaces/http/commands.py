@@ -1,0 +1,24 @@
+"""Running a synchronous command handler from a route and waiting until reads can see it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio.to_thread
+
+from interfaces.container import Container
+
+T = TypeVar("T")
+
+
+async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """The event store is synchronous: run its work off the event loop."""
+    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+async def settle(container: Container, position: int, names: Sequence[str] | None = None) -> None:
+    """Read-your-writes: wait until the named read models have applied `position`."""
+    if position:
+        await container.runner.wait_for(position, names)

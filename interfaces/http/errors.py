@@ -1,0 +1,98 @@
+"""The one table mapping failures to SPEC §2 status codes, with `{"detail": ...}` bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import structlog
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from psycopg_pool import PoolTimeout
+
+from application.errors import AuthenticationFailed, RateLimited, Unavailable
+from domain.fleet.errors import FleetConflict, IniInvalid, InvalidDurationError
+from domain.shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+
+log = structlog.get_logger()
+
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (AuthenticationFailed, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (FleetConflict, 409),
+    (Invalid, 422),
+    (IniInvalid, 422),
+    (InvalidDurationError, 422),
+    (RateLimited, 429),
+    (Unavailable, 503),
+)
+UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, StoreOperationalError, StoreInterfaceError)
+
+
+def _body(detail: Any, status: int, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response({"detail": detail}, status_code=status, headers=headers)
+
+
+def status_for(exc: Exception) -> int:
+    """The HTTP status of a domain or application error."""
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return HTTP_500_INTERNAL_SERVER_ERROR
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return _body(str(exc), status, headers)
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    detail: Any = exc.detail
+    if isinstance(exc, ValidationException) and exc.extra:
+        detail = f"{exc.detail}: {_describe(exc.extra)}"
+    return _body(detail, exc.status_code, headers)
+
+
+def unavailable_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("database_unavailable", error=type(exc).__name__)
+    return _body("database unavailable", 503)
+
+
+def unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Never a stack trace in the body; the log has the event with the request id bound.
+    log.error("unhandled_error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+    return _body("Internal server error", HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def _describe(extra: Any) -> str:
+    if isinstance(extra, list):
+        return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in extra)
+    return str(extra)
+
+
+def exception_handlers() -> dict[Any, Any]:
+    """Handlers keyed by exception class, most specific first."""
+    handlers: dict[Any, Any] = {
+        DomainError: domain_error_handler,
+        FleetConflict: domain_error_handler,
+        IniInvalid: domain_error_handler,
+        InvalidDurationError: domain_error_handler,
+        HTTPException: http_error_handler,
+        Exception: unexpected_handler,
+    }
+    for cls in UNAVAILABLE:
+        handlers[cls] = unavailable_handler
+    return handlers

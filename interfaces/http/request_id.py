@@ -1,0 +1,43 @@
+"""X-Request-ID on every response (echoed when the client sent a sane one), bound into logs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import uuid4
+
+import structlog
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+_SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id_for(scope: Scope) -> str:
+    """The request's id: the client's if it is sane, else a new one; stored on the scope."""
+    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    if "request_id" not in state:
+        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        state["request_id"] = sent if _SANE.fullmatch(sent) else uuid4().hex
+    request_id: str = state["request_id"]
+    return request_id
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Bind the request id into every log line of the request."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        with structlog.contextvars.bound_contextvars(request_id=request_id_for(scope)):
+            await app(scope, receive, send)
+
+    return middleware
+
+
+async def add_request_id_header(message: Message, scope: Scope) -> None:
+    """`before_send` hook: runs for every response, error responses included."""
+    if message["type"] == "http.response.start" and scope["type"] == "http":
+        headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+        headers.append((b"x-request-id", request_id_for(scope).encode()))
+        message["headers"] = headers

@@ -1,0 +1,158 @@
+"""`/config`: settings and user administration."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, delete, get, post, put
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import Parameter
+from typing_extensions import Annotated
+
+from domain.fleet.durations import format_duration, parse_duration
+from domain.identity.roles import parse_role
+from domain.shared.errors import Invalid
+from interfaces.http.auth import command_meta, container_of, principal_of, requires_admin
+from interfaces.http.commands import in_thread, settle
+from interfaces.http.schemas import MessageResponse, UserResponse
+
+UserId = Annotated[str, Parameter(description="The user's uuid")]
+
+
+def parse_user_id(value: str) -> UUID:
+    """A path uuid, or 422 naming the problem."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise Invalid(f"user uuid {value[:64]!r} is not a valid UUID") from None
+
+
+class DeploymentLimitRequest(msgspec.Struct, forbid_unknown_fields=True):
+    deployment_limit: int
+
+
+class GlobalIntervalRequest(msgspec.Struct, forbid_unknown_fields=True):
+    global_mutation_interval: str
+
+
+class CreateUserRequest(msgspec.Struct, forbid_unknown_fields=True):
+    username: str
+    password: str
+    role: str = "viewer"
+
+
+class RoleRequest(msgspec.Struct, forbid_unknown_fields=True):
+    role: str
+
+
+class ResetPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    new_password: str
+
+
+class ConfigController(Controller):
+    """Viewers read the settings; admins change them and manage users."""
+
+    path = "/config"
+    tags = ["config"]
+
+    @get("/")
+    async def read_config(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """Settings; admins also get the users (and `developer_mode` in developer mode)."""
+        container = container_of(request)
+        principal = principal_of(request)
+        limit, minutes = await container.directory.settings()
+        body: dict[str, Any] = {
+            "role": principal.role,
+            "deployment_limit": limit,
+            "global_mutation_interval": format_duration(minutes),
+        }
+        if principal.is_admin:
+            body["users"] = await container.directory.list_users()
+            if container.settings.developer:
+                body["developer_mode"] = True
+        return body
+
+    @put("/deployment-limit", guards=[requires_admin])
+    async def set_limit(
+        self, request: Request[Any, Any, Any], data: DeploymentLimitRequest
+    ) -> MessageResponse:
+        """Cap the fleet size (1..500)."""
+        container = container_of(request)
+        position = await in_thread(
+            container.config.set_deployment_limit, command_meta(request), data.deployment_limit
+        )
+        await settle(container, position, ["settings"])
+        return MessageResponse("Deployment limit updated")
+
+    @put("/global-mutation-interval", guards=[requires_admin])
+    async def set_interval(
+        self, request: Request[Any, Any, Any], data: GlobalIntervalRequest
+    ) -> MessageResponse:
+        """How often deckies without their own interval mutate (`^[1-9]\\d*[mdMyY]$`)."""
+        container = container_of(request)
+        minutes = parse_duration(data.global_mutation_interval)
+        position = await in_thread(
+            container.config.set_global_mutation_interval, command_meta(request), minutes
+        )
+        await settle(container, position, ["settings"])
+        return MessageResponse("Global mutation interval updated")
+
+    @post("/users", guards=[requires_admin], status_code=200)
+    async def create_user(
+        self, request: Request[Any, Any, Any], data: CreateUserRequest
+    ) -> UserResponse:
+        """A new user who must change the given password at first login (409 duplicate)."""
+        container = container_of(request)
+        role = parse_role(data.role)
+        user, position = await in_thread(
+            container.users.register, command_meta(request), data.username, data.password, role
+        )
+        await settle(container, position, ["users"])
+        return UserResponse(str(user.id), user.username, user.role.value, True)
+
+    @delete("/users/{user_id:str}", guards=[requires_admin], status_code=200)
+    async def delete_user(self, request: Request[Any, Any, Any], user_id: UserId) -> MessageResponse:
+        """Remove another user; their tokens stop working (403 yourself)."""
+        container = container_of(request)
+        position = await in_thread(container.users.delete, command_meta(request), parse_user_id(user_id))
+        await settle(container, position, ["users"])
+        return MessageResponse("User deleted")
+
+    @put("/users/{user_id:str}/role", guards=[requires_admin])
+    async def change_role(
+        self, request: Request[Any, Any, Any], user_id: UserId, data: RoleRequest
+    ) -> MessageResponse:
+        """Change another user's role (403 yourself)."""
+        container = container_of(request)
+        role = parse_role(data.role)
+        position = await in_thread(
+            container.users.change_role, command_meta(request), parse_user_id(user_id), role
+        )
+        await settle(container, position, ["users"])
+        return MessageResponse("User role updated")
+
+    @put("/users/{user_id:str}/reset-password", guards=[requires_admin])
+    async def reset_password(
+        self, request: Request[Any, Any, Any], user_id: UserId, data: ResetPasswordRequest
+    ) -> MessageResponse:
+        """Set a password the user must change; their tokens stop working."""
+        container = container_of(request)
+        position = await in_thread(
+            container.users.reset_password, command_meta(request), parse_user_id(user_id), data.new_password
+        )
+        await settle(container, position, ["users"])
+        return MessageResponse("Password reset successfully")
+
+    @delete("/reinit", guards=[requires_admin], status_code=200)
+    async def reinit(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        """Developer mode only: forget every observation (logs, bounties) made so far."""
+        container = container_of(request)
+        if not container.settings.developer:
+            raise PermissionDeniedException("reinit is only available in developer mode")
+        purge = container.extras.get("purge_observations")
+        if purge is None:
+            raise Invalid("nothing to purge: observations are not enabled in this build")
+        deleted = await purge(command_meta(request))
+        return {"message": "Data purged", "deleted": deleted}

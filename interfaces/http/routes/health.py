@@ -1,0 +1,50 @@
+"""`/health`: every component reported honestly; 503 when a critical one fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from litestar import Request, Response, get
+
+from application.ports import ComponentHealth
+from interfaces.http.auth import container_of
+
+COMPONENTS = (
+    "database",
+    "docker",
+    "ingestion_worker",
+    "collector_worker",
+    "attacker_worker",
+    "sniffer_worker",
+)
+CRITICAL = frozenset({"database", "docker", "ingestion_worker"})
+CHECK_TIMEOUT_S = 3.0
+
+
+async def _check(container: Any, name: str) -> ComponentHealth:
+    probe = container.health.get(name)
+    if probe is None:
+        return ComponentHealth("disabled", "not part of this build yet")
+    try:
+        with anyio.fail_after(CHECK_TIMEOUT_S):
+            result: ComponentHealth = await probe()
+            return result
+    except TimeoutError:
+        return ComponentHealth("failing", f"no answer within {CHECK_TIMEOUT_S:.0f}s")
+    except Exception as e:  # a probe that raises is a failing component, not a failing route
+        return ComponentHealth("failing", f"{type(e).__name__}: {e}")
+
+
+@get("/health", tags=["health"])
+async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Component health: `healthy`, `degraded` (non-critical failing) or `unhealthy` (503)."""
+    container = container_of(request)
+    results = {name: await _check(container, name) for name in COMPONENTS}
+    failing = {name for name, r in results.items() if r.status == "failing"}
+    status = "unhealthy" if failing & CRITICAL else "degraded" if failing else "healthy"
+    body = {
+        "status": status,
+        "components": {n: {"status": r.status, "detail": r.detail} for n, r in results.items()},
+    }
+    return Response(body, status_code=503 if status == "unhealthy" else 200)

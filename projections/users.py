@@ -1,0 +1,93 @@
+"""Users read model: live users, their token cut-off, and revoked token ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from domain.identity.user import User
+from infrastructure.database import READ_SCHEMA
+from projections.base import Envelope, topic_of
+
+USERS = f"{READ_SCHEMA}.users"
+REVOKED = f"{READ_SCHEMA}.revoked_tokens"
+
+
+class UsersProjection:
+    """One row per live user; deleting a user deletes its row and revocations."""
+
+    name = "users"
+    version = 1
+    topics = tuple(
+        topic_of(c)
+        for c in (
+            User.Registered,
+            User.PasswordChanged,
+            User.PasswordReset,
+            User.RoleChanged,
+            User.Deleted,
+            User.TokenRevoked,
+        )
+    )
+
+    async def create(self, conn: AsyncConnection[Any]) -> None:
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {USERS} ("
+            "uuid uuid PRIMARY KEY, username text NOT NULL UNIQUE, role text NOT NULL,"
+            " must_change_password boolean NOT NULL, password_hash text NOT NULL,"
+            " tokens_valid_from double precision, created_at timestamptz NOT NULL)"
+        )
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {REVOKED} ("
+            "jti text PRIMARY KEY, user_uuid uuid NOT NULL, expires_at timestamptz NOT NULL)"
+        )
+
+    async def drop(self, conn: AsyncConnection[Any]) -> None:
+        await conn.execute(f"DROP TABLE IF EXISTS {USERS}, {REVOKED}")
+
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
+        async with conn.cursor() as cur:
+            for envelope in batch:
+                sql, params = _statement(envelope.event)
+                await cur.execute(sql, params)
+        return None
+
+
+def _statement(event: Any) -> tuple[str, tuple[Any, ...]]:
+    uid = event.originator_id
+    at = event.timestamp.timestamp()
+    match event:
+        case User.Registered():
+            return (
+                f"INSERT INTO {USERS} (uuid, username, role, must_change_password, password_hash,"
+                " tokens_valid_from, created_at) VALUES (%s, %s, %s, %s, %s, NULL, %s)",
+                (uid, event.username, event.role, event.must_change_password,
+                 event.password_hash, event.timestamp),
+            )
+        case User.PasswordChanged() | User.PasswordReset():
+            must_change = isinstance(event, User.PasswordReset)
+            return (
+                f"UPDATE {USERS} SET password_hash = %s, must_change_password = %s,"
+                " tokens_valid_from = %s WHERE uuid = %s",
+                (event.password_hash, must_change, at, uid),
+            )
+        case User.RoleChanged():
+            return (
+                f"UPDATE {USERS} SET role = %s, tokens_valid_from = %s WHERE uuid = %s",
+                (event.role, at, uid),
+            )
+        case User.Deleted():
+            return (
+                f"WITH gone AS (DELETE FROM {REVOKED} WHERE user_uuid = %s)"
+                f" DELETE FROM {USERS} WHERE uuid = %s",
+                (uid, uid),
+            )
+        case User.TokenRevoked():
+            return (
+                f"INSERT INTO {REVOKED} (jti, user_uuid, expires_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (jti) DO NOTHING",
+                (event.jti, uid, event.expires_at),
+            )
+    raise TypeError(f"users projection cannot apply {type(event).__name__}")
