@@ -1,0 +1,215 @@
+"""Turning validated decky sections into concrete deckies against the fleet as it stands."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+
+from domain.fleet.allocation import IpAllocator
+from domain.fleet.catalogue import SERVICE_NAMES
+from domain.fleet.decky import DeckySpec
+from domain.fleet.distros import DEFAULT_DISTRO_POOL, DISTROS, Distro, generate_hostname
+from domain.fleet.errors import FleetConflict
+from domain.fleet.sections import DeckyDraft
+
+DEFAULT_DEPLOYMENT_LIMIT = 10
+MAX_RANDOM_SERVICES = 3
+# Hostname styles have finite spaces; past this many redraws a duplicate is accepted.
+_UNIQUE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class FleetView:
+    """The fleet an INI is checked against; `net`/`gateway` are None until one is set."""
+
+    names: frozenset[str] = frozenset()
+    used_ips: frozenset[str] = frozenset()
+    net: str | None = None
+    gateway: str | None = None
+    deployment_limit: int = DEFAULT_DEPLOYMENT_LIMIT
+
+    def __post_init__(self) -> None:
+        # Fail fast on a malformed view: it is a caller bug, not an operator's INI mistake.
+        _ = self.network, self.gateway_address
+
+    @property
+    def decky_count(self) -> int:
+        """How many deckies the fleet holds."""
+        return len(self.names)
+
+    @property
+    def network(self) -> IPv4Network | None:
+        """The fleet's network, parsed."""
+        return IPv4Network(self.net) if self.net is not None else None
+
+    @property
+    def gateway_address(self) -> IPv4Address | None:
+        """The fleet's gateway, parsed."""
+        return IPv4Address(self.gateway) if self.gateway is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class FleetPlan:
+    """What deploying an INI means: its `[general]` settings and its deckies in INI order."""
+
+    net: str | None
+    gw: str | None
+    interface: str | None
+    mutate_interval_minutes: int | None
+    deckies: tuple[DeckySpec, ...]
+
+
+@dataclass(slots=True)
+class _Taken:
+    hostnames: set[str]
+    macs: set[str]
+
+
+def plan_deckies(
+    drafts: tuple[DeckyDraft, ...],
+    network: IPv4Network,
+    gateway: IPv4Address | None,
+    existing: FleetView,
+    rng: random.Random,
+) -> tuple[DeckySpec, ...]:
+    """Settle names, addresses and random picks; any clash is a `FleetConflict`."""
+    # The limit is checked before expanding names so a huge INI cannot cost more than the limit.
+    _check_limit(drafts, existing)
+    names = _claim_names(drafts, existing)
+    addresses = _assign_addresses(drafts, network, gateway, existing)
+    taken = _Taken(hostnames=set(), macs=set())
+    return tuple(
+        _realise(draft, name, address, rng, taken)
+        for draft, draft_names, draft_addresses in zip(drafts, names, addresses, strict=True)
+        for name, address in zip(draft_names, draft_addresses, strict=True)
+    )
+
+
+def _check_limit(drafts: tuple[DeckyDraft, ...], existing: FleetView) -> None:
+    total = existing.decky_count
+    for draft in drafts:
+        total += draft.count
+        if total > existing.deployment_limit:
+            requested = sum(d.count for d in drafts)
+            raise FleetConflict(
+                draft.section,
+                "amount" if draft.amount is not None else None,
+                f"deploying {requested} deckies to a fleet of {existing.decky_count} would "
+                f"exceed the deployment limit of {existing.deployment_limit}",
+            )
+
+
+def _claim_names(drafts: tuple[DeckyDraft, ...], existing: FleetView) -> list[tuple[str, ...]]:
+    owners: dict[str, str] = {}
+    for draft in drafts:
+        for name in draft.names():
+            if name in existing.names:
+                raise FleetConflict(draft.section, None, f"decky {name!r} already exists")
+            if name in owners:
+                reason = f"decky {name!r} is also defined by [{owners[name]}]"
+                raise FleetConflict(draft.section, None, reason)
+            owners[name] = draft.section
+    return [draft.names() for draft in drafts]
+
+
+def _assign_addresses(
+    drafts: tuple[DeckyDraft, ...],
+    network: IPv4Network,
+    gateway: IPv4Address | None,
+    existing: FleetView,
+) -> list[list[IPv4Address]]:
+    allocator = IpAllocator(network, [*existing.used_ips, *([gateway] if gateway else [])])
+    owners: dict[IPv4Address, str] = {}
+    # Explicit addresses are reserved first so an earlier section's automatic pick cannot take
+    # an address a later section asked for.
+    for draft in drafts:
+        if draft.ip is not None:
+            _claim_address(allocator, owners, draft, draft.ip)
+    return [_addresses_for(allocator, draft) for draft in drafts]
+
+
+def _claim_address(
+    allocator: IpAllocator, owners: dict[IPv4Address, str], draft: DeckyDraft, ip: IPv4Address
+) -> None:
+    if ip in owners:
+        raise FleetConflict(draft.section, "ip", f"{ip} is also given to [{owners[ip]}]")
+    if allocator.is_taken(ip):
+        raise FleetConflict(draft.section, "ip", f"{ip} is already used in the fleet")
+    owners[ip] = draft.section
+    allocator.reserve(ip)
+
+
+def _addresses_for(allocator: IpAllocator, draft: DeckyDraft) -> list[IPv4Address]:
+    if draft.ip is not None:
+        return [draft.ip]
+    return [_allocate(allocator, draft) for _ in range(draft.count)]
+
+
+def _allocate(allocator: IpAllocator, draft: DeckyDraft) -> IPv4Address:
+    address = allocator.allocate()
+    if address is None:
+        reason = f"the network {allocator.network} has no free address left"
+        raise FleetConflict(draft.section, None, reason)
+    return address
+
+
+def _realise(
+    draft: DeckyDraft, name: str, address: IPv4Address, rng: random.Random, taken: _Taken
+) -> DeckySpec:
+    # Draw order is fixed (services, distro, MAC, hostname) so a seed always gives the same fleet.
+    services = draft.declared_services() or _draw_services(rng)
+    distro = _distro(draft, rng)
+    mac = _unique(taken.macs, lambda: _mac(rng))
+    hostname = _unique(taken.hostnames, lambda: generate_hostname(distro, rng))
+    return DeckySpec(
+        name=name,
+        ip=str(address),
+        mac=mac,
+        hostname=hostname,
+        distro=distro.slug,
+        archetype=draft.archetype.slug if draft.archetype is not None else None,
+        nmap_os=_nmap_os(draft, distro),
+        services=services,
+        # Each decky gets its own copy: DeckySpec is frozen but its dicts are not.
+        service_config={service: dict(cfg) for service, cfg in draft.service_config.items()},
+        mutate_interval_minutes=draft.mutate_interval_minutes,
+    )
+
+
+def _draw_services(rng: random.Random) -> tuple[str, ...]:
+    drawn = rng.sample(SERVICE_NAMES, rng.randint(1, MAX_RANDOM_SERVICES))
+    return tuple(sorted(drawn))
+
+
+def _distro(draft: DeckyDraft, rng: random.Random) -> Distro:
+    if draft.distro is not None:
+        return draft.distro
+    if draft.archetype is not None:
+        return DISTROS[draft.archetype.distro]
+    return DISTROS[rng.choice(DEFAULT_DISTRO_POOL)]
+
+
+def _nmap_os(draft: DeckyDraft, distro: Distro) -> str:
+    # An explicit distro says more about the OS than the archetype's default does.
+    if draft.nmap_os is not None:
+        return draft.nmap_os
+    if draft.archetype is not None and draft.distro is None:
+        return draft.archetype.nmap_os
+    return distro.nmap_os
+
+
+def _mac(rng: random.Random) -> str:
+    # 02: is a locally administered unicast prefix, so it never collides with a vendor OUI.
+    return "02:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(5))
+
+
+def _unique(taken: set[str], draw: Callable[[], str]) -> str:
+    value = draw()
+    for _ in range(_UNIQUE_ATTEMPTS):
+        if value not in taken:
+            break
+        value = draw()
+    taken.add(value)
+    return value

@@ -1,0 +1,33 @@
+"""Shorthands for planning an INI and catching its refusal in fleet tests."""
+
+from __future__ import annotations
+
+import random
+import textwrap
+
+import pytest
+
+from domain.fleet.errors import FleetError
+from domain.fleet.ini import FleetPlan, FleetView, parse_fleet_ini
+
+EMPTY_FLEET = FleetView(deployment_limit=500)
+
+
+def plan(text: str, existing: FleetView = EMPTY_FLEET, seed: int = 0) -> FleetPlan:
+    """Parse a (dedented) INI against `existing` with a seeded rng."""
+    return parse_fleet_ini(textwrap.dedent(text), rng=random.Random(seed), existing=existing)
+
+
+def refused(
+    kind: type[FleetError], text: str, existing: FleetView = EMPTY_FLEET, seed: int = 0
+) -> FleetError:
+    """Parse an INI that must be refused with exactly `kind`; return the error."""
+    with pytest.raises(FleetError) as caught:
+        plan(text, existing, seed)
+    assert type(caught.value) is kind, caught.value
+    return caught.value
+
+
+def where(error: FleetError) -> tuple[str | None, str | None]:
+    """The (section, key) an error points at."""
+    return error.section, error.key
