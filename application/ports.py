@@ -63,7 +63,11 @@ class DeckyRuntime(Protocol):
         ...
 
     async def close(self) -> None:
-        """Stop every decky this process started and release resources."""
+        """Release this process's hold on the deckies.
+
+        The local runtime stops its listeners (they live in this process); the Docker runtime
+        leaves its containers running, so a control-plane restart does not take the fleet down.
+        """
         ...
 
 
