@@ -128,3 +128,47 @@ class UserDirectory(Protocol):
     async def session(self, user_id: str, jti: str) -> tuple[UserRecord | None, bool]:
         """The live user and whether the token id was revoked, in one round trip."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveLog:
+    """A newly projected log row (SPEC shape) and the record it came from (for filtering)."""
+
+    row: dict[str, object]
+    record: InteractionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUpdate:
+    """What one logs-projection commit made visible."""
+
+    position: int
+    logs: tuple[LiveLog, ...] = ()
+    purged: bool = False
+
+
+class Subscription(Protocol):
+    """One live client's view of the broadcast."""
+
+    lagged: bool
+    """True when updates were dropped for this client; it must catch up from the read model."""
+
+    async def next(self, timeout: float) -> LiveUpdate | None:
+        """The next update, or None after `timeout` seconds without one."""
+        ...
+
+    def close(self) -> None:
+        """Stop receiving."""
+        ...
+
+
+class Broadcaster(Protocol):
+    """Fans projection commits out to live clients (in-process now; Redis for scale-out)."""
+
+    def publish(self, update: LiveUpdate) -> None:
+        """Deliver to every current subscriber without blocking the publisher."""
+        ...
+
+    def subscribe(self) -> Subscription:
+        """A new subscription that sees every update published after this call."""
+        ...

@@ -15,7 +15,6 @@ import structlog
 log = structlog.get_logger()
 
 EVENTS_SCHEMA = "decnet_events"
-READ_SCHEMA = "decnet_read"
 EMBEDDED_DBNAME = "decnet"
 
 
@@ -48,11 +47,11 @@ class Database:
         }
 
 
-def prepare_schemas(url: str) -> None:
+def prepare_schemas(url: str, *schemas: str) -> None:
     """The library needs its schema to exist before the application is built."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {EVENTS_SCHEMA}")
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {READ_SCHEMA}")
+        for schema in (EVENTS_SCHEMA, *schemas):
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         with contextlib.suppress(psycopg.Error):
             # pg_trgm speeds up substring search; searches still work without it.
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")

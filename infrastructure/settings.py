@@ -60,7 +60,9 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def load_settings(environ: dict[str, str] | None = None, dotenv: Path = Path(".env")) -> AppSettings:
+def load_settings(
+    environ: dict[str, str] | None = None, dotenv: Path = Path(".env")
+) -> AppSettings:
     """Environment wins over `.env`; unknown `DECNET_*` keys are ignored."""
     env = {**read_dotenv(dotenv), **(os.environ if environ is None else environ)}
     raw: dict[str, object] = {}

@@ -26,9 +26,13 @@ from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
 from interfaces.container import Container
+from interfaces.observations import wire_observations
+from projections.attackers import AttackersProjection
 from projections.base import Projection
 from projections.identity_queries import PostgresUserDirectory
+from projections.logs import LogsProjection
 from projections.runner import ProjectionRunner
+from projections.schema import READ_SCHEMA
 from projections.settings import SettingsProjection
 from projections.users import UsersProjection
 
@@ -37,7 +41,7 @@ log = structlog.get_logger()
 
 def all_projections() -> list[Projection]:
     """Every read model of this build, in the order they are set up."""
-    return [UsersProjection(), SettingsProjection()]
+    return [UsersProjection(), SettingsProjection(), LogsProjection(), AttackersProjection()]
 
 
 @asynccontextmanager
@@ -45,13 +49,13 @@ async def open_database(settings: AppSettings) -> AsyncIterator[Database]:
     """The external database if a URL is set, else the embedded one (stopped on exit)."""
     if settings.database_url:
         db = Database(url=settings.database_url)
-        await anyio.to_thread.run_sync(prepare_schemas, db.url)
+        await anyio.to_thread.run_sync(prepare_schemas, db.url, READ_SCHEMA)
         yield db
         return
     embedded = EmbeddedPostgres(settings.data_dir)
     db = await anyio.to_thread.run_sync(embedded.start)
     try:
-        await anyio.to_thread.run_sync(prepare_schemas, db.url)
+        await anyio.to_thread.run_sync(prepare_schemas, db.url, READ_SCHEMA)
         yield db
     finally:
         await anyio.to_thread.run_sync(embedded.stop)
@@ -88,6 +92,7 @@ async def bootstrap(settings: AppSettings) -> AsyncIterator[Container]:
             ),
         )
         container.health["database"] = _database_probe(pool)
+        wire_observations(container)
         await anyio.to_thread.run_sync(ensure_admin, container)
         yield container
 

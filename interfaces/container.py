@@ -9,9 +9,9 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from application.identity.login import Authenticator
-from application.ports import ComponentHealth
 from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
+from application.ports import ComponentHealth
 from application.store import EventStoreApp
 from infrastructure.settings import AppSettings
 from projections.identity_queries import PostgresUserDirectory

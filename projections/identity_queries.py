@@ -25,7 +25,9 @@ class PostgresUserDirectory:
     async def by_username(self, username: str) -> UserRecord | None:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(f"SELECT {_USER_COLUMNS} FROM {USERS} WHERE username = %s", (username,))
+            await cur.execute(
+                f"SELECT {_USER_COLUMNS} FROM {USERS} WHERE username = %s", (username,)
+            )
             row = await cur.fetchone()
         return UserRecord(**row) if row else None
 
@@ -33,7 +35,8 @@ class PostgresUserDirectory:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
-                f"SELECT {_USER_COLUMNS}, EXISTS (SELECT 1 FROM {REVOKED} WHERE jti = %s) AS revoked"
+                f"SELECT {_USER_COLUMNS},"
+                f" EXISTS (SELECT 1 FROM {REVOKED} WHERE jti = %s) AS revoked"
                 f" FROM {USERS} WHERE uuid = %s::uuid",
                 (jti, user_id),
             )

@@ -17,8 +17,8 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from application.store import EventStoreApp
-from infrastructure.database import READ_SCHEMA
 from projections.base import Envelope, Projection
+from projections.schema import READ_SCHEMA
 
 log = structlog.get_logger()
 
@@ -118,7 +118,9 @@ class ProjectionRunner:
         self.positions[name] = 0
         return await self.catch_up(name, progress)
 
-    async def wait_for(self, position: int, names: Sequence[str] | None = None, timeout: float = 10.0) -> bool:
+    async def wait_for(
+        self, position: int, names: Sequence[str] | None = None, timeout: float = 10.0
+    ) -> bool:
         """Wait until the named projections (default: all) have applied `position`."""
         wanted = list(names or self.projections)
 
@@ -176,7 +178,10 @@ class ProjectionRunner:
     async def _advance(self, name: str, position: int, effects: object) -> None:
         self.positions[name] = position
         for listener in self._listeners:
-            listener(name, position, effects)
+            try:
+                listener(name, position, effects)
+            except Exception:  # a listener's bug must not stall or fail the projection
+                log.exception("projection_listener_failed", projection=name)
         async with self._advanced:
             self._advanced.notify_all()
 

@@ -12,8 +12,8 @@ from domain.identity.settings import (
     DEFAULT_MUTATION_INTERVAL_MINUTES,
     Settings,
 )
-from infrastructure.database import READ_SCHEMA
 from projections.base import Envelope, topic_of
+from projections.schema import READ_SCHEMA
 
 SETTINGS = f"{READ_SCHEMA}.settings"
 

@@ -8,8 +8,8 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from domain.identity.user import User
-from infrastructure.database import READ_SCHEMA
 from projections.base import Envelope, topic_of
+from projections.schema import READ_SCHEMA
 
 USERS = f"{READ_SCHEMA}.users"
 REVOKED = f"{READ_SCHEMA}.revoked_tokens"
@@ -63,8 +63,14 @@ def _statement(event: Any) -> tuple[str, tuple[Any, ...]]:
             return (
                 f"INSERT INTO {USERS} (uuid, username, role, must_change_password, password_hash,"
                 " tokens_valid_from, created_at) VALUES (%s, %s, %s, %s, %s, NULL, %s)",
-                (uid, event.username, event.role, event.must_change_password,
-                 event.password_hash, event.timestamp),
+                (
+                    uid,
+                    event.username,
+                    event.role,
+                    event.must_change_password,
+                    event.password_hash,
+                    event.timestamp,
+                ),
             )
         case User.PasswordChanged() | User.PasswordReset():
             must_change = isinstance(event, User.PasswordReset)

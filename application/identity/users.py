@@ -65,7 +65,7 @@ class UserCommands:
         """An admin deletes another user and frees the username."""
         user = self._get(user_id)
         user.delete(meta)
-        claim = self._store.repository.get(UsernameClaim.create_id(user.username))
+        claim: UsernameClaim = self._store.repository.get(UsernameClaim.create_id(user.username))
         claim.release(meta)
         return self._store.save_all(user, claim)
 

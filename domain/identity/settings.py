@@ -39,11 +39,6 @@ class Settings(Aggregate):
         self.deployment_limit = DEFAULT_DEPLOYMENT_LIMIT
         self.global_mutation_interval_minutes = DEFAULT_MUTATION_INTERVAL_MINUTES
 
-    @staticmethod
-    def create_id() -> object:
-        """Always the same id: there is one settings aggregate."""
-        return SETTINGS_ID
-
     @classmethod
     def initialise(cls, meta: CommandMeta) -> Settings:
         """Start the settings stream with defaults."""

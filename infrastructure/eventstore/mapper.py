@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -30,7 +30,7 @@ class MsgspecTranscoder(Transcoder):
         return msgspec.json.decode(data)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _state_type(cls: type) -> type[msgspec.Struct]:
     """A msgspec struct mirroring the event's dataclass fields (minus the stored columns)."""
     hints = typing.get_type_hints(cls)
@@ -49,7 +49,7 @@ def _state_type(cls: type) -> type[msgspec.Struct]:
     return msgspec.defstruct(f"{cls.__qualname__}State", ordered)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _decoder(cls: type) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(_state_type(cls))
 

@@ -22,11 +22,14 @@ async def run(settings: AppSettings, action: str, name: str | None) -> int:
         names = [name] if name else list(runner.projections)
         unknown = [n for n in names if n not in runner.projections]
         if unknown:
-            print(f"decnet: unknown read model {unknown[0]!r}; have: {', '.join(runner.projections)}",
-                  file=sys.stderr)
+            print(
+                f"decnet: unknown read model {unknown[0]!r}; have: {', '.join(runner.projections)}",
+                file=sys.stderr,
+            )
             return 2
         for projection in names:
             with tqdm(total=head, desc=projection, unit="ev", file=sys.stderr) as bar:
+
                 def progress(position: int, _head: int, bar: tqdm = bar) -> None:
                     bar.update(position - bar.n)
 

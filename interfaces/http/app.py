@@ -13,9 +13,31 @@ from interfaces.container import Container
 from interfaces.http.auth import BearerAuthMiddleware, requires_viewer
 from interfaces.http.errors import exception_handlers
 from interfaces.http.request_id import add_request_id_header, request_id_middleware
+from interfaces.http.routes.artifacts import download_artifact
+from interfaces.http.routes.attackers import (
+    attacker_artifacts,
+    attacker_commands,
+    get_attacker,
+    list_attackers,
+)
 from interfaces.http.routes.auth import AuthController
 from interfaces.http.routes.config import ConfigController
 from interfaces.http.routes.health import health
+from interfaces.http.routes.logs import histogram, list_bounty, list_logs, stats
+from interfaces.http.routes.stream import stream
+
+OBSERVATION_ROUTES = [
+    list_logs,
+    histogram,
+    list_bounty,
+    stats,
+    stream,
+    list_attackers,
+    get_attacker,
+    attacker_commands,
+    attacker_artifacts,
+    download_artifact,
+]
 
 API_PREFIX = "/api/v1"
 
@@ -24,7 +46,13 @@ def create_app(container: Container, extra_handlers: list[object] | None = None)
     """Build the HTTP app around an already-wired container."""
     api = Router(
         path=API_PREFIX,
-        route_handlers=[AuthController, ConfigController, health, *(extra_handlers or [])],
+        route_handlers=[
+            AuthController,
+            ConfigController,
+            health,
+            *OBSERVATION_ROUTES,
+            *(extra_handlers or []),
+        ],
         security=[{"BearerToken": []}],
     )
     return Litestar(
@@ -43,9 +71,7 @@ def create_app(container: Container, extra_handlers: list[object] | None = None)
             render_plugins=[SwaggerRenderPlugin()],
             components=Components(
                 security_schemes={
-                    "BearerToken": SecurityScheme(
-                        type="http", scheme="bearer", bearer_format="JWT"
-                    )
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
                 }
             ),
         ),

@@ -13,6 +13,7 @@ from interfaces.http.auth import ALLOW_MUST_CHANGE, PUBLIC, command_meta, contai
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse, UserResponse
 
+
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     username: str
     password: str
@@ -37,7 +38,7 @@ class AuthController(Controller):
 
     @post("/login", opt={PUBLIC: True, "exclude_from_auth": True}, status_code=200, security=[])
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> TokenResponse:
-        """Exchange username and password for a bearer token (401 bad credentials, 429 throttled)."""
+        """Exchange credentials for a bearer token (401 bad credentials, 429 throttled)."""
         container = container_of(request)
         client_ip = request.client.host if request.client else "unknown"
         result = await container.auth.login(data.username, data.password, client_ip)
@@ -80,4 +81,3 @@ class AuthController(Controller):
             expires,
         )
         await settle(container, position, ["users"])
-

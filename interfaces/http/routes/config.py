@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
-from typing_extensions import Annotated
 
 from domain.fleet.durations import format_duration, parse_duration
 from domain.identity.roles import parse_role
@@ -113,10 +112,14 @@ class ConfigController(Controller):
         return UserResponse(str(user.id), user.username, user.role.value, True)
 
     @delete("/users/{user_id:str}", guards=[requires_admin], status_code=200)
-    async def delete_user(self, request: Request[Any, Any, Any], user_id: UserId) -> MessageResponse:
+    async def delete_user(
+        self, request: Request[Any, Any, Any], user_id: UserId
+    ) -> MessageResponse:
         """Remove another user; their tokens stop working (403 yourself)."""
         container = container_of(request)
-        position = await in_thread(container.users.delete, command_meta(request), parse_user_id(user_id))
+        position = await in_thread(
+            container.users.delete, command_meta(request), parse_user_id(user_id)
+        )
         await settle(container, position, ["users"])
         return MessageResponse("User deleted")
 
@@ -140,7 +143,10 @@ class ConfigController(Controller):
         """Set a password the user must change; their tokens stop working."""
         container = container_of(request)
         position = await in_thread(
-            container.users.reset_password, command_meta(request), parse_user_id(user_id), data.new_password
+            container.users.reset_password,
+            command_meta(request),
+            parse_user_id(user_id),
+            data.new_password,
         )
         await settle(container, position, ["users"])
         return MessageResponse("Password reset successfully")

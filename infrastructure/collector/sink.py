@@ -1,0 +1,110 @@
+"""The one entry point for interaction records: syslog lines and in-process emulators alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from domain.observations.batch import RejectedLine
+from domain.observations.records import InteractionRecord
+from infrastructure.collector.journal import Journal
+from infrastructure.collector.rfc5424 import SyslogParseError, parse_line
+
+SOFT_LAG_BYTES = 64 * 1024 * 1024
+HARD_LAG_BYTES = 1024 * 1024 * 1024
+RAW_KEEP = 8192
+
+
+@dataclass
+class CollectorStats:
+    """What the collector took in (exposed on /health and /metrics)."""
+
+    accepted: int = 0
+    rejected: int = 0
+    udp_overflow: int = 0
+    tcp_connections: int = 0
+
+
+class CollectorSink:
+    """Journals each record before anything else, so an accepted record survives a crash.
+
+    `submit` (async) waits while the store lags far behind: that is the back-pressure TCP readers
+    and emulators feel. `accept_line` never waits (UDP cannot be paused); beyond the hard limit it
+    counts the overflow instead of growing the journal without bound.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        committed_bytes: Callable[[], int],
+        wake: Callable[[], None],
+        soft_lag: int = SOFT_LAG_BYTES,
+        hard_lag: int = HARD_LAG_BYTES,
+    ) -> None:
+        self._journal = journal
+        self._committed = committed_bytes
+        self._wake = wake
+        self._soft = soft_lag
+        self._hard = hard_lag
+        self.stats = CollectorStats()
+        self._drained = asyncio.Event()
+
+    @property
+    def lag_bytes(self) -> int:
+        """Journaled by this process but not yet in the store."""
+        return self._journal.bytes_written - self._committed()
+
+    async def submit(self, record: InteractionRecord) -> None:
+        """An emulator's record (RecordSink port)."""
+        await self.wait_for_capacity()
+        self._append(record)
+        self.stats.accepted += 1
+
+    async def wait_for_capacity(self) -> None:
+        """Back-pressure: hold the caller while the lag is above the soft limit."""
+        while self.lag_bytes > self._soft:
+            self._drained.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await self._drained.wait()
+
+    def committed(self) -> None:
+        """The batcher moved records into the store: waiting writers may proceed."""
+        self._drained.set()
+
+    def accept_line(self, raw: bytes, source: str) -> bool:
+        """Parse and journal one syslog message; False if it had to be counted as overflow."""
+        if source == "udp" and self.lag_bytes > self._hard:
+            self.stats.udp_overflow += 1
+            return False
+        try:
+            record = parse_line(raw)
+        except SyslogParseError as e:
+            self._append(_rejected(raw, e.reason, str(e), source))
+            self.stats.rejected += 1
+            return True
+        self._append(record)
+        self.stats.accepted += 1
+        return True
+
+    def reject(self, raw: bytes, reason: str, detail: str, source: str) -> None:
+        """Dead-letter a message that never reached the parser (e.g. a frame too long)."""
+        self._append(_rejected(raw, reason, detail, source))
+        self.stats.rejected += 1
+
+    def _append(self, entry: InteractionRecord | RejectedLine) -> None:
+        self._journal.append(entry)
+        self._wake()
+
+
+def _rejected(raw: bytes, reason: str, detail: str, source: str) -> RejectedLine:
+    return RejectedLine(
+        received_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        reason=reason,
+        detail=detail[:500],
+        raw=raw[:RAW_KEEP].decode("utf-8", errors="replace"),
+        source=source,
+    )

@@ -1,0 +1,60 @@
+"""Query-parameter validation with SPEC's codes: bad values are 422, never a 500 or a 400."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.observations.search import SearchQuery, parse_search
+from domain.observations.timeparse import InvalidTimeParam, parse_time_param
+from domain.shared.errors import Invalid
+from projections.logs_queries import LogFilter
+
+NOT_GIVEN = frozenset({"", "null", "undefined"})
+
+
+def given(value: str | None) -> str | None:
+    """None for the spellings SPEC treats as "not given"."""
+    return None if value is None or value.strip() in NOT_GIVEN else value
+
+
+def int_param(name: str, value: str | None, default: int, low: int, high: int | None = None) -> int:
+    """An integer within [low, high], else 422 naming the parameter."""
+    raw = given(value)
+    if raw is None:
+        return default
+    try:
+        number = int(raw.strip())
+    except ValueError:
+        raise Invalid(f"{name} must be an integer (got {raw[:32]!r})") from None
+    if number < low or (high is not None and number > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise Invalid(f"{name} must be {bounds} (got {number})")
+    return number
+
+
+def time_param(name: str, value: str | None) -> datetime | None:
+    """An ISO-8601 or `YYYY-MM-DD HH:MM:SS` time, else 422."""
+    try:
+        return parse_time_param(value)
+    except InvalidTimeParam as e:
+        raise Invalid(f"{name}: {e}") from None
+
+
+def log_filter(search: str | None, start_time: str | None, end_time: str | None) -> LogFilter:
+    """The search and time range shared by logs, histogram and stream."""
+    query: SearchQuery = parse_search(given(search))
+    start = time_param("start_time", start_time)
+    end = time_param("end_time", end_time)
+    if start is not None and end is not None and start > end:
+        raise Invalid("start_time must not be after end_time")
+    return LogFilter(query, start, end)
+
+
+def page(limit: str | None, offset: str | None, max_limit: int = 1000) -> tuple[int, int]:
+    """`limit` 1..max (default 50) and `offset` ≥ 0."""
+    return int_param("limit", limit, 50, 1, max_limit), int_param("offset", offset, 0, 0)
+
+
+def envelope(total: int, limit: int, offset: int, data: list[object]) -> dict[str, object]:
+    """SPEC's pagination envelope."""
+    return {"total": total, "limit": limit, "offset": offset, "data": data}

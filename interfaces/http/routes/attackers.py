@@ -1,0 +1,79 @@
+"""`/attackers` and per-attacker commands and artifacts."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Request, get
+
+from domain.shared.errors import Invalid, NotFound
+from interfaces.http.params import envelope, given, int_param, page
+from interfaces.observations import observations_of
+from projections.attackers_queries import ORDERS
+
+
+def _uuid(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise Invalid(f"attacker uuid {value[:64]!r} is not a valid UUID") from None
+
+
+@get("/attackers", tags=["attackers"])
+async def list_attackers(
+    request: Request[Any, Any, Any],
+    limit: str | None = None,
+    offset: str | None = None,
+    search: str | None = None,
+    service: str | None = None,
+    sort_by: str | None = None,
+) -> dict[str, object]:
+    """Attacker profiles; `sort_by` recent (default) | active | traversals."""
+    size, skip = page(limit, offset)
+    order = given(sort_by) or "recent"
+    if order not in ORDERS:
+        raise Invalid(f"sort_by must be one of {', '.join(ORDERS)} (got {order[:32]!r})")
+    total, rows = await observations_of(request).attackers.page(
+        given(search), given(service), order, size, skip
+    )
+    return envelope(total, size, skip, list(rows))
+
+
+@get("/attackers/{uuid:str}", tags=["attackers"])
+async def get_attacker(request: Request[Any, Any, Any], uuid: str) -> dict[str, Any]:
+    """One attacker with its behaviour block (404 unknown)."""
+    attacker = await observations_of(request).attackers.one(_uuid(uuid))
+    if attacker is None:
+        raise NotFound(f"attacker {uuid} not found")
+    return attacker
+
+
+@get("/attackers/{uuid:str}/commands", tags=["attackers"])
+async def attacker_commands(
+    request: Request[Any, Any, Any],
+    uuid: str,
+    limit: str | None = None,
+    offset: str | None = None,
+    service: str | None = None,
+) -> dict[str, object]:
+    """Commands the attacker ran, oldest first (limit 1..200)."""
+    size = int_param("limit", limit, 50, 1, 200)
+    skip = int_param("offset", offset, 0, 0)
+    queries = observations_of(request).attackers
+    ident = _uuid(uuid)
+    if await queries.one(ident) is None:
+        raise NotFound(f"attacker {uuid} not found")
+    total, rows = await queries.commands(ident, given(service), size, skip)
+    return envelope(total, size, skip, list(rows))
+
+
+@get("/attackers/{uuid:str}/artifacts", tags=["attackers"])
+async def attacker_artifacts(request: Request[Any, Any, Any], uuid: str) -> dict[str, object]:
+    """Captured-file log rows of the attacker, newest first."""
+    queries = observations_of(request).attackers
+    attacker = await queries.one(_uuid(uuid))
+    if attacker is None:
+        raise NotFound(f"attacker {uuid} not found")
+    rows = await queries.artifacts(attacker["ip"])
+    return {"total": len(rows), "data": rows}

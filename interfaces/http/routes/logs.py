@@ -1,0 +1,67 @@
+"""`/logs`, `/logs/histogram`, `/bounty`, `/stats`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+
+from domain.shared.errors import Invalid
+from interfaces.http.auth import container_of
+from interfaces.http.params import envelope, given, int_param, log_filter, page
+from interfaces.observations import observations_of
+from projections.attackers_queries import BOUNTY_TYPES
+
+
+@get("/logs", tags=["logs"])
+async def list_logs(
+    request: Request[Any, Any, Any],
+    limit: str | None = None,
+    offset: str | None = None,
+    search: str | None = None,
+    start_time: str | None = None,
+    end_time: str | None = None,
+) -> dict[str, object]:
+    """Log rows, newest first, filtered by the search language and a time range."""
+    size, skip = page(limit, offset)
+    total, rows = await observations_of(request).logs.page(
+        log_filter(search, start_time, end_time), size, skip
+    )
+    return envelope(total, size, skip, list(rows))
+
+
+@get("/logs/histogram", tags=["logs"])
+async def histogram(
+    request: Request[Any, Any, Any],
+    search: str | None = None,
+    start_time: str | None = None,
+    end_time: str | None = None,
+    interval_minutes: str | None = None,
+) -> list[dict[str, Any]]:
+    """Counts per time bucket (interval ≥ 1 minute, default 15), ascending."""
+    interval = int_param("interval_minutes", interval_minutes, 15, 1, 525_600)
+    f = log_filter(search, start_time, end_time)
+    return await observations_of(request).logs.histogram(f, interval)
+
+
+@get("/bounty", tags=["bounty"])
+async def list_bounty(
+    request: Request[Any, Any, Any],
+    limit: str | None = None,
+    offset: str | None = None,
+    bounty_type: str | None = None,
+    search: str | None = None,
+) -> dict[str, object]:
+    """Harvested credentials, fingerprints and artifacts, newest first."""
+    size, skip = page(limit, offset)
+    kind = given(bounty_type)
+    if kind is not None and kind not in BOUNTY_TYPES:
+        raise Invalid(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
+    total, rows = await observations_of(request).attackers.bounty(kind, given(search), size, skip)
+    return envelope(total, size, skip, list(rows))
+
+
+@get("/stats", tags=["stats"])
+async def stats(request: Request[Any, Any, Any]) -> dict[str, int]:
+    """Totals from the read models: logs, attackers, deckies."""
+    return await observations_of(request).stats(container_of(request))

@@ -1,0 +1,137 @@
+"""One SSE client's session: snapshot, resumable backlog, then pushed live frames."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import structlog
+from litestar.response import ServerSentEventMessage
+
+from application.ports import LiveUpdate, Subscription
+from domain.observations.search import matches
+from interfaces.container import Container
+from interfaces.observations import Observations
+from projections.logs_queries import LogFilter
+
+log = structlog.get_logger()
+KEEPALIVE_S = 15.0
+BACKLOG_FRAME = 500
+SNAPSHOT_MIN_GAP_S = 1.0
+HISTOGRAM_INTERVAL = 15
+
+
+def _frame(kind: str, data: Any, ident: int | None = None) -> ServerSentEventMessage:
+    payload = msgspec.json.encode({"type": kind, "data": data}).decode()
+    return ServerSentEventMessage(data=payload, event="message", id=ident)
+
+
+class StreamSession:
+    """Yields SSE messages; `max_frames` (developer mode) ends it after that many frames."""
+
+    def __init__(
+        self,
+        container: Container,
+        observations: Observations,
+        f: LogFilter,
+        last_id: int,
+        max_frames: int | None,
+    ) -> None:
+        self._container = container
+        self._obs = observations
+        self._filter = f
+        self._last_id = last_id
+        self._max = max_frames
+        self._sent = 0
+        self._snapshot_at = 0.0
+        self._snapshot_due = False
+
+    async def messages(self) -> AsyncIterator[ServerSentEventMessage]:
+        """The whole stream.
+
+        A live-only client starts at the newest id read *before* subscribing; the backlog query
+        after subscribing then covers anything committed in between, and ids dedupe the overlap.
+        """
+        if self._last_id <= 0:
+            self._last_id = await self._obs.logs.max_id()
+        subscription = self._obs.broadcaster.subscribe()
+        try:
+            yield ServerSentEventMessage(data=None, comment="decnet-es stream")
+            async for message in self._run(subscription):
+                yield message
+                if message.data and self._count_frame():
+                    return
+        except Exception as e:  # a failure mid-stream is reported to the client, then closed
+            log.warning("stream_failed", error=type(e).__name__)
+            yield ServerSentEventMessage(
+                data=msgspec.json.encode({"type": "error", "message": "stream failed"}).decode(),
+                event="error",
+            )
+        finally:
+            subscription.close()
+
+    def _count_frame(self) -> bool:
+        self._sent += 1
+        return self._max is not None and self._sent >= self._max
+
+    async def _run(self, subscription: Subscription) -> AsyncIterator[ServerSentEventMessage]:
+        for message in await self._snapshot():
+            yield message
+        async for message in self._backlog():
+            yield message
+        while True:
+            update = await subscription.next(self._wait())
+            if subscription.lagged:
+                # Updates were dropped for this slow client: catch up from the read model.
+                subscription.lagged = False
+                async for message in self._backlog():
+                    yield message
+            elif update is None and not self._snapshot_due:
+                yield ServerSentEventMessage(data=None, comment="keepalive")
+            elif update is not None:
+                frame = self._live(update)
+                if frame is not None:
+                    yield frame
+                self._snapshot_due = self._snapshot_due or frame is not None or update.purged
+            if self._snapshot_due and time.monotonic() - self._snapshot_at >= SNAPSHOT_MIN_GAP_S:
+                for message in await self._snapshot():
+                    yield message
+
+    def _wait(self) -> float:
+        if not self._snapshot_due:
+            return KEEPALIVE_S
+        return max(0.0, SNAPSHOT_MIN_GAP_S - (time.monotonic() - self._snapshot_at))
+
+    def _live(self, update: LiveUpdate) -> ServerSentEventMessage | None:
+        f = self._filter
+        rows = [
+            live.row
+            for live in update.logs
+            if int(str(live.row["id"])) > self._last_id
+            and matches(f.query, live.record)
+            and (f.start is None or live.record.timestamp >= f.start)
+            and (f.end is None or live.record.timestamp <= f.end)
+        ]
+        if not rows:
+            return None
+        self._last_id = int(str(rows[-1]["id"]))
+        return _frame("logs", rows, self._last_id)
+
+    async def _backlog(self) -> AsyncIterator[ServerSentEventMessage]:
+        while True:
+            rows = await self._obs.logs.after(self._last_id, self._filter, BACKLOG_FRAME)
+            if rows:
+                self._last_id = int(rows[-1]["id"])
+                yield _frame("logs", rows, self._last_id)
+                self._snapshot_due = True
+            if len(rows) < BACKLOG_FRAME:
+                return
+
+    async def _snapshot(self) -> list[ServerSentEventMessage]:
+        self._snapshot_due = False
+        self._snapshot_at = time.monotonic()
+        stats = await self._obs.stats(self._container)
+        histogram = await self._obs.logs.histogram(self._filter, HISTOGRAM_INTERVAL)
+        return [_frame("stats", stats), _frame("histogram", histogram)]

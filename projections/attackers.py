@@ -1,0 +1,238 @@
+"""Attacker profiles (with incremental behaviour), the bounty vault and per-attacker commands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.types.json import Json, Jsonb
+
+from domain.attackers.profile import SNIFFER_EVENT_TYPES, AttackerBehavior
+from domain.observations.bounty import dedup_key, derive_bounties
+from domain.observations.commands import extract_command
+from projections.attackers_schema import (
+    ATTACKERS,
+    BOUNTY,
+    COMMANDS,
+    COUNTERS,
+    PURGES,
+    attacker_uuid,
+    create_attackers,
+    drop_attackers,
+)
+from projections.base import Envelope
+from projections.observed import OBSERVED_TOPICS, Observed, Purge, clean, walk
+
+BOUNTY_STRIDE = 8  # bounty id = log id * 8 + its index among the record's bounties
+
+
+def _dumps(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _jsonb(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=_dumps)
+
+
+def _json(value: Any) -> Json:
+    """`json` keeps key order as written (the API shows it), `jsonb` would sort it."""
+    return Json(value, dumps=_dumps)
+
+
+@dataclass
+class _Profile:
+    """An attacker row being updated in memory for one batch."""
+
+    ip: str
+    first_seen: datetime
+    last_seen: datetime
+    event_count: int = 0
+    services: list[str] = field(default_factory=list)
+    deckies: list[str] = field(default_factory=list)
+    bounty_count: int = 0
+    credential_count: int = 0
+    command_count: int = 0
+    behavior: AttackerBehavior = field(default_factory=AttackerBehavior)
+
+    def observe(self, o: Observed) -> None:
+        r = o.record
+        self.event_count += 1
+        self.first_seen = min(self.first_seen, r.timestamp)
+        self.last_seen = max(self.last_seen, r.timestamp)
+        if r.event_type not in SNIFFER_EVENT_TYPES and r.service not in self.services:
+            self.services.append(clean(r.service))
+        if r.decky not in self.deckies:
+            self.deckies.append(clean(r.decky))
+        self.behavior.observe(r)
+
+    def row(self) -> tuple[Any, ...]:
+        traversal = len(self.deckies) >= 2
+        return (
+            attacker_uuid(self.ip),
+            self.ip,
+            self.first_seen,
+            self.last_seen,
+            self.event_count,
+            self.services,
+            self.deckies,
+            len(self.services),
+            len(self.deckies),
+            traversal,
+            self.bounty_count,
+            self.credential_count,
+            self.command_count,
+            _json(self.behavior.behavior()),
+            _jsonb(self.behavior.to_state()),
+        )
+
+
+class AttackersProjection:
+    """One row per attacker IP; bounty rows deduplicated on (type, ip, payload)."""
+
+    name = "attackers"
+    version = 1
+    topics = OBSERVED_TOPICS
+
+    async def create(self, conn: AsyncConnection[Any]) -> None:
+        await create_attackers(conn)
+
+    async def drop(self, conn: AsyncConnection[Any]) -> None:
+        await drop_attackers(conn)
+
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
+        async with conn.cursor() as cur:
+            for part in walk(batch):
+                if isinstance(part, Purge):
+                    await self._purge(cur, part.position)
+                else:
+                    await self._observe(cur, [o for o in part if o.record.attacker_ip])
+        return None
+
+    async def _observe(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
+        if not observed:
+            return
+        profiles, new = await _load(cur, observed)
+        for o in observed:
+            profiles[o.record.attacker_ip or ""].observe(o)
+        await self._bounties(cur, observed, profiles)
+        await self._commands(cur, observed, profiles)
+        await cur.executemany(_UPSERT, [p.row() for p in profiles.values()])
+        await cur.execute(
+            f"UPDATE {COUNTERS} SET value = value + %s WHERE name = 'unique_attackers'", (new,)
+        )
+
+    async def _bounties(
+        self, cur: AsyncCursor[Any], observed: list[Observed], profiles: dict[str, _Profile]
+    ) -> None:
+        candidates: dict[str, tuple[Any, ...]] = {}
+        for o in observed:
+            r = o.record
+            for k, bounty in enumerate(derive_bounties(r)):
+                key = dedup_key(bounty.bounty_type, r.attacker_ip, bounty.payload)
+                if key not in candidates:
+                    payload = msgspec.json.encode(bounty.payload).decode().replace("\\u0000", "")
+                    candidates[key] = (
+                        o.log_id * BOUNTY_STRIDE + k,
+                        key,
+                        r.timestamp,
+                        clean(r.decky),
+                        clean(r.service),
+                        r.attacker_ip,
+                        bounty.bounty_type,
+                        payload,
+                        payload,
+                    )
+        if not candidates:
+            return
+        await cur.execute(f"SELECT dedup FROM {BOUNTY} WHERE dedup = ANY(%s)", (list(candidates),))
+        for (known,) in await cur.fetchall():
+            candidates.pop(known)
+        for row in candidates.values():
+            profile = profiles[row[5]]
+            profile.bounty_count += 1
+            profile.credential_count += row[6] == "credential"
+        async with cur.copy(
+            f"COPY {BOUNTY} (id, dedup, ts, decky, service, attacker_ip, bounty_type, payload,"
+            " payload_text) FROM STDIN"
+        ) as copy:
+            for row in candidates.values():
+                await copy.write_row(row)
+        await cur.execute(
+            f"UPDATE {COUNTERS} SET value = value + %s WHERE name = 'bounties'", (len(candidates),)
+        )
+
+    async def _commands(
+        self, cur: AsyncCursor[Any], observed: list[Observed], profiles: dict[str, _Profile]
+    ) -> None:
+        rows = []
+        for o in observed:
+            command = extract_command(o.record)
+            if command is None:
+                continue
+            ip = o.record.attacker_ip or ""
+            profiles[ip].command_count += 1
+            r = o.record
+            rows.append(
+                (
+                    o.log_id,
+                    attacker_uuid(ip),
+                    r.timestamp,
+                    clean(r.decky),
+                    clean(r.service),
+                    clean(command),
+                )
+            )
+        if rows:
+            async with cur.copy(
+                f"COPY {COMMANDS} (id, attacker, ts, decky, service, command) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    await copy.write_row(row)
+
+    async def _purge(self, cur: AsyncCursor[Any], position: int) -> None:
+        await cur.execute(f"SELECT value FROM {COUNTERS} WHERE name = 'bounties'")
+        row = await cur.fetchone()
+        await cur.execute(
+            f"INSERT INTO {PURGES} (position, bounties) VALUES (%s, %s)",
+            (position, row[0] if row else 0),
+        )
+        await cur.execute(f"TRUNCATE {ATTACKERS}, {BOUNTY}, {COMMANDS}")
+        await cur.execute(f"UPDATE {COUNTERS} SET value = 0")
+
+
+async def _load(cur: AsyncCursor[Any], observed: list[Observed]) -> tuple[dict[str, _Profile], int]:
+    """Existing profiles of the batch's IPs, plus fresh ones; and how many are new."""
+    ips = list(dict.fromkeys(o.record.attacker_ip or "" for o in observed))
+    await cur.execute(
+        f"SELECT ip, first_seen, last_seen, event_count, services, deckies, bounty_count,"
+        f" credential_count, command_count, state FROM {ATTACKERS} WHERE ip = ANY(%s)",
+        (ips,),
+    )
+    profiles: dict[str, _Profile] = {}
+    for row in await cur.fetchall():
+        profiles[row[0]] = _Profile(*row[:9], behavior=AttackerBehavior.from_state(row[9]))
+    new = 0
+    for o in observed:
+        ip = o.record.attacker_ip or ""
+        if ip not in profiles:
+            profiles[ip] = _Profile(ip, o.record.timestamp, o.record.timestamp)
+            new += 1
+    return profiles, new
+
+
+_UPSERT = (
+    f"INSERT INTO {ATTACKERS} (uuid, ip, first_seen, last_seen, event_count, services, deckies,"
+    " service_count, decky_count, is_traversal, bounty_count, credential_count, command_count,"
+    " behavior, state) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (uuid) DO UPDATE SET first_seen = EXCLUDED.first_seen,"
+    " last_seen = EXCLUDED.last_seen, event_count = EXCLUDED.event_count,"
+    " services = EXCLUDED.services, deckies = EXCLUDED.deckies,"
+    " service_count = EXCLUDED.service_count, decky_count = EXCLUDED.decky_count,"
+    " is_traversal = EXCLUDED.is_traversal, bounty_count = EXCLUDED.bounty_count,"
+    " credential_count = EXCLUDED.credential_count, command_count = EXCLUDED.command_count,"
+    " behavior = EXCLUDED.behavior, state = EXCLUDED.state"
+)

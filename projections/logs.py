@@ -1,0 +1,149 @@
+"""Logs read model: log rows, per-minute histogram buckets, the total counter, dead letters.
+
+One projection so that a page of logs, its histogram and `total_logs` always agree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg import AsyncConnection, AsyncCursor
+
+from domain.observations.batch import InteractionBatch
+from domain.observations.records import InteractionRecord
+from domain.observations.search import fields_text
+from projections.base import Envelope
+from projections.logs_queries import log_row
+from projections.logs_schema import COUNTERS, DEAD, HISTOGRAM, LOGS, PURGES, create_logs, drop_logs
+from projections.observed import (
+    OBSERVED_TOPICS,
+    Observed,
+    Purge,
+    clean,
+    clean_fields,
+    minute_of,
+    walk,
+)
+
+
+@dataclass
+class LogsCommitted:
+    """What listeners (the SSE broadcaster) hear after a commit: new rows and their records."""
+
+    rows: list[tuple[tuple[Any, ...], InteractionRecord]] = field(default_factory=list)
+    purged: bool = False
+
+    def api_rows(self) -> list[tuple[dict[str, Any], InteractionRecord]]:
+        """Rows in SPEC's shape, oldest first."""
+        return [(log_row((*r[:7], *r[8:])), record) for r, record in self.rows]
+
+
+class LogsProjection:
+    """Appends rows with COPY; buckets and counters are upserted once per batch."""
+
+    name = "logs"
+    version = 1
+    topics = OBSERVED_TOPICS
+
+    async def create(self, conn: AsyncConnection[Any]) -> None:
+        await create_logs(conn)
+
+    async def drop(self, conn: AsyncConnection[Any]) -> None:
+        await drop_logs(conn)
+
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
+        committed = LogsCommitted()
+        async with conn.cursor() as cur:
+            await self._dead_letters(cur, batch)
+            for part in walk(batch):
+                if isinstance(part, Purge):
+                    await self._purge(cur, part.position)
+                    committed = LogsCommitted(purged=True)
+                else:
+                    committed.rows.extend(await self._insert(cur, part))
+        return committed
+
+    async def _insert(
+        self, cur: AsyncCursor[Any], observed: list[Observed]
+    ) -> list[tuple[tuple[Any, ...], InteractionRecord]]:
+        rows = [_row(o) for o in observed]
+        async with cur.copy(
+            f"COPY {LOGS} (id, ts, decky, service, event_type, attacker_ip, msg, fields,"
+            " fields_text, raw_line) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                await copy.write_row(row)
+        await self._buckets(cur, observed)
+        await cur.execute(
+            f"UPDATE {COUNTERS} SET value = value + %s WHERE name = 'total_logs'", (len(rows),)
+        )
+        return [(row, o.record) for row, o in zip(rows, observed, strict=True)]
+
+    async def _buckets(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
+        counts = Counter(
+            (
+                minute_of(o.record.timestamp),
+                clean(o.record.decky),
+                clean(o.record.service),
+                clean(o.record.event_type),
+            )
+            for o in observed
+        )
+        await cur.executemany(
+            f"INSERT INTO {HISTOGRAM} (minute, decky, service, event_type, count)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (minute, decky, service, event_type)"
+            f" DO UPDATE SET count = {HISTOGRAM}.count + EXCLUDED.count",
+            [(*key, n) for key, n in sorted(counts.items())],
+        )
+
+    async def _dead_letters(self, cur: AsyncCursor[Any], batch: Sequence[Envelope]) -> None:
+        rows = [
+            (
+                e.position * 1024 + i,
+                r.received_at,
+                r.reason,
+                clean(r.detail),
+                clean(r.raw),
+                r.source,
+            )
+            for e in batch
+            if isinstance(e.event, InteractionBatch.InteractionsObserved)
+            for i, r in enumerate(e.event.rejected)
+        ]
+        if rows:
+            await cur.executemany(
+                f"INSERT INTO {DEAD} (id, received_at, reason, detail, raw, source)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                rows,
+            )
+
+    async def _purge(self, cur: AsyncCursor[Any], position: int) -> None:
+        await cur.execute(f"SELECT value FROM {COUNTERS} WHERE name = 'total_logs'")
+        row = await cur.fetchone()
+        await cur.execute(
+            f"INSERT INTO {PURGES} (position, logs) VALUES (%s, %s)",
+            (position, row[0] if row else 0),
+        )
+        await cur.execute(f"TRUNCATE {LOGS}, {HISTOGRAM}")
+        await cur.execute(f"UPDATE {COUNTERS} SET value = 0 WHERE name = 'total_logs'")
+
+
+def _row(o: Observed) -> tuple[Any, ...]:
+    r = o.record
+    fields = clean_fields(r.fields)
+    text = fields_text(fields)
+    return (
+        o.log_id,
+        r.timestamp,
+        clean(r.decky),
+        clean(r.service),
+        clean(r.event_type),
+        r.attacker_ip,
+        clean(r.msg),
+        text,
+        text,
+        clean(r.raw_line),
+    )

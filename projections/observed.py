@@ -1,0 +1,84 @@
+"""Shared helpers for the read models built from observed interactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.observations.batch import InteractionBatch, ObservationsPurge
+from domain.observations.records import InteractionRecord
+from projections.base import Envelope, topic_of
+
+OBSERVED_TOPICS = (
+    topic_of(InteractionBatch.InteractionsObserved),
+    topic_of(ObservationsPurge.ObservationsPurged),
+)
+# Log ids: the batch's global position times this, plus the record's index in the batch.
+# Deterministic, strictly increasing in ingestion order, and stable across rebuilds.
+ID_STRIDE = 1024
+
+
+def log_id(position: int, index: int) -> int:
+    """The id of the `index`-th record of the batch stored at `position`."""
+    return position * ID_STRIDE + index
+
+
+def clean(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; drop it (the search language drops it too)."""
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def clean_fields(fields: dict[str, str]) -> dict[str, str]:
+    """Fields without NUL characters in keys or values."""
+    return {clean(k): clean(v) for k, v in fields.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One record with its log id and the batch position it came from."""
+
+    log_id: int
+    position: int
+    record: InteractionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Purge:
+    """A reinit at this position."""
+
+    position: int
+
+
+def walk(batch: Sequence[Envelope]) -> Iterator[list[Observed] | Purge]:
+    """Runs of records between purges, in store order."""
+    run: list[Observed] = []
+    for envelope in batch:
+        event = envelope.event
+        if isinstance(event, ObservationsPurge.ObservationsPurged):
+            if run:
+                yield run
+                run = []
+            yield Purge(envelope.position)
+            continue
+        records: list[InteractionRecord] = event.records
+        run.extend(
+            Observed(log_id(envelope.position, i), envelope.position, r)
+            for i, r in enumerate(records)
+        )
+    if run:
+        yield run
+
+
+def minute_of(ts: datetime) -> datetime:
+    """The minute bucket a timestamp falls in."""
+    return ts.replace(second=0, microsecond=0)
+
+
+def iso_z(ts: datetime) -> str:
+    """ISO-8601 UTC with a Z suffix, whole seconds unless the time has a fraction."""
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+Row = tuple[Any, ...]
