@@ -1,0 +1,1 @@
+"""Real-protocol honeypot emulators plugged into the decky runtimes."""
