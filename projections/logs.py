@@ -1,15 +1,12 @@
-"""Logs read model: log rows, per-minute histogram buckets, the total counter, dead letters.
-
-One projection so that a page of logs, its histogram and `total_logs` always agree.
-"""
+"""Logs read model: log rows, the total counter, dead letters (buckets: `histogram.py`)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from psycopg import AsyncConnection, AsyncCursor
 
 from domain.observations.batch import InteractionBatch
@@ -17,16 +14,24 @@ from domain.observations.records import InteractionRecord
 from domain.observations.search import fields_text
 from projections.base import Envelope
 from projections.logs_queries import log_row
-from projections.logs_schema import COUNTERS, DEAD, HISTOGRAM, LOGS, PURGES, create_logs, drop_logs
+from projections.logs_schema import (
+    COUNTERS,
+    DEAD,
+    LOGS,
+    PURGES,
+    create_logs,
+    drop_logs,
+)
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
     Purge,
     clean,
     clean_fields,
-    minute_of,
     walk,
 )
+
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass
@@ -38,7 +43,7 @@ class LogsCommitted:
 
     def api_rows(self) -> list[tuple[dict[str, Any], InteractionRecord]]:
         """Rows in SPEC's shape, oldest first."""
-        return [(log_row((*r[:7], *r[8:])), record) for r, record in self.rows]
+        return [(log_row((*r[:7], r[8], r[9])), record) for r, record in self.rows]
 
 
 class LogsProjection:
@@ -47,6 +52,8 @@ class LogsProjection:
     name = "logs"
     version = 1
     topics = OBSERVED_TOPICS
+    # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
+    batch_events = 8
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
         await create_logs(conn)
@@ -72,32 +79,14 @@ class LogsProjection:
         rows = [_row(o) for o in observed]
         async with cur.copy(
             f"COPY {LOGS} (id, ts, decky, service, event_type, attacker_ip, msg, fields,"
-            " fields_text, raw_line) FROM STDIN"
+            " fields_text, raw_line, search_text) FROM STDIN"
         ) as copy:
             for row in rows:
                 await copy.write_row(row)
-        await self._buckets(cur, observed)
         await cur.execute(
             f"UPDATE {COUNTERS} SET value = value + %s WHERE name = 'total_logs'", (len(rows),)
         )
         return [(row, o.record) for row, o in zip(rows, observed, strict=True)]
-
-    async def _buckets(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
-        counts = Counter(
-            (
-                minute_of(o.record.timestamp),
-                clean(o.record.decky),
-                clean(o.record.service),
-                clean(o.record.event_type),
-            )
-            for o in observed
-        )
-        await cur.executemany(
-            f"INSERT INTO {HISTOGRAM} (minute, decky, service, event_type, count)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (minute, decky, service, event_type)"
-            f" DO UPDATE SET count = {HISTOGRAM}.count + EXCLUDED.count",
-            [(*key, n) for key, n in sorted(counts.items())],
-        )
 
     async def _dead_letters(self, cur: AsyncCursor[Any], batch: Sequence[Envelope]) -> None:
         rows = [
@@ -127,14 +116,15 @@ class LogsProjection:
             f"INSERT INTO {PURGES} (position, logs) VALUES (%s, %s)",
             (position, row[0] if row else 0),
         )
-        await cur.execute(f"TRUNCATE {LOGS}, {HISTOGRAM}")
+        await cur.execute(f"TRUNCATE {LOGS}")
         await cur.execute(f"UPDATE {COUNTERS} SET value = 0 WHERE name = 'total_logs'")
 
 
 def _row(o: Observed) -> tuple[Any, ...]:
     r = o.record
     fields = clean_fields(r.fields)
-    text = fields_text(fields)
+    text = fast_fields_text(fields)
+    raw_line = clean(r.raw_line)
     return (
         o.log_id,
         r.timestamp,
@@ -145,5 +135,24 @@ def _row(o: Observed) -> tuple[Any, ...]:
         clean(r.msg),
         text,
         text,
-        clean(r.raw_line),
+        raw_line,
+        search_text(raw_line, r.msg, text, r.decky, r.service, r.attacker_ip or ""),
     )
+
+
+def fast_fields_text(fields: dict[str, str]) -> str:
+    """`search.fields_text`, via msgspec (same bytes, checked by a property test)."""
+    try:
+        return _encode(fields).decode()
+    except (UnicodeEncodeError, msgspec.EncodeError):
+        return fields_text(fields)  # lone surrogates: the reference encoder copes
+
+
+def search_text(raw_line: str, *parts: str) -> str:
+    """Lower-cased union of the searchable columns; a part inside earlier ones adds nothing."""
+    text = raw_line.lower()
+    for part in parts:
+        lowered = clean(part).lower()
+        if lowered and lowered not in text:
+            text = f"{text}\x1f{lowered}"
+    return text

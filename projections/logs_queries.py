@@ -9,8 +9,8 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from domain.observations.search import SearchQuery
-from projections.logs_schema import COUNTERS, HISTOGRAM, LOGS, PURGES, SEARCH_TEXT
+from domain.observations.search import SearchQuery, fields_text
+from projections.logs_schema import COUNTERS, HISTOGRAM, LOGS, PURGES, SEARCH_TEXT, TOTALS
 from projections.observed import iso_z
 
 LOG_COLUMNS = "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line"
@@ -57,8 +57,10 @@ def where(f: LogFilter) -> tuple[str, list[Any]]:
         clauses.append(f"{column} = %s")
         params.append(value)
     for key, value in f.query.fields:
-        clauses.append("fields @> %s")
-        params.append(Jsonb({key: value}))
+        # The trigram index narrows to rows whose fields text holds the pair; jsonb decides.
+        pair = fields_text({key: value})[1:-1].lower()
+        clauses.append(f"{SEARCH_TEXT} LIKE %s AND fields @> %s")
+        params.extend([f"%{_escape_like(pair)}%", Jsonb({key: value})])
     for word in f.query.words:
         clauses.append(f"{SEARCH_TEXT} LIKE %s")
         params.append(f"%{_escape_like(word)}%")
@@ -124,7 +126,8 @@ class LogQueries:
         if _buckets_can_answer(f):
             sql, params = where(f)
             sql = sql.replace("ts >=", "minute >=")
-            source = f"SELECT minute AS t, count AS n FROM {HISTOGRAM}{sql}"
+            table = HISTOGRAM if f.query.columns else TOTALS
+            source = f"SELECT minute AS t, count AS n FROM {table}{sql}"
         else:
             sql, params = where(f)
             source = f"SELECT ts AS t, 1 AS n FROM {LOGS}{sql}"

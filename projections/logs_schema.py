@@ -11,36 +11,41 @@ from projections.schema import READ_SCHEMA
 
 LOGS = f"{READ_SCHEMA}.logs"
 HISTOGRAM = f"{READ_SCHEMA}.log_histogram"
+TOTALS = f"{READ_SCHEMA}.log_minutes"
 COUNTERS = f"{READ_SCHEMA}.log_counters"
 DEAD = f"{READ_SCHEMA}.dead_letters"
 PURGES = f"{READ_SCHEMA}.log_purges"
-# The text a bare search word is looked for in; the trigram index is built on exactly this.
-SEARCH_TEXT = (
-    "lower(msg || chr(31) || raw_line || chr(31) || decky || chr(31) || service"
-    " || chr(31) || coalesce(attacker_ip, '') || chr(31) || fields_text)"
-)
+# `search_text` holds the lower-cased union of every column a bare word is looked for in
+# (raw_line, msg, decky, service, attacker_ip, fields_text), each part kept only when the parts
+# before it do not already contain it; one trigram index on it serves words and field lookups.
+SEARCH_TEXT = "search_text"
 
 _TABLES = (
     f"CREATE TABLE IF NOT EXISTS {LOGS} (id bigint PRIMARY KEY, ts timestamptz NOT NULL,"
     " decky text NOT NULL, service text NOT NULL, event_type text NOT NULL, attacker_ip text,"
     " msg text NOT NULL, fields jsonb NOT NULL, fields_text text NOT NULL,"
-    " raw_line text NOT NULL)",
+    " raw_line text NOT NULL, search_text text NOT NULL)",
     f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {LOGS} (ts DESC, id DESC)",
     f"CREATE INDEX IF NOT EXISTS logs_decky ON {LOGS} (decky, ts DESC, id DESC)",
     f"CREATE INDEX IF NOT EXISTS logs_service ON {LOGS} (service, ts DESC, id DESC)",
     f"CREATE INDEX IF NOT EXISTS logs_event ON {LOGS} (event_type, ts DESC, id DESC)",
     f"CREATE INDEX IF NOT EXISTS logs_attacker ON {LOGS} (attacker_ip, id)",
-    f"CREATE INDEX IF NOT EXISTS logs_fields ON {LOGS} USING gin (fields jsonb_path_ops)",
-    f"CREATE TABLE IF NOT EXISTS {HISTOGRAM} (minute timestamptz NOT NULL, decky text NOT NULL,"
-    " service text NOT NULL, event_type text NOT NULL, count bigint NOT NULL,"
-    " PRIMARY KEY (minute, decky, service, event_type))",
     f"CREATE TABLE IF NOT EXISTS {COUNTERS} (name text PRIMARY KEY, value bigint NOT NULL)",
     f"INSERT INTO {COUNTERS} VALUES ('total_logs', 0) ON CONFLICT DO NOTHING",
     f"CREATE TABLE IF NOT EXISTS {DEAD} (id bigint PRIMARY KEY, received_at text NOT NULL,"
     " reason text NOT NULL, detail text NOT NULL, raw text NOT NULL, source text NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS {PURGES} (position bigint PRIMARY KEY, logs bigint NOT NULL)",
 )
-_TRGM = f"CREATE INDEX IF NOT EXISTS logs_search ON {LOGS} USING gin (({SEARCH_TEXT}) gin_trgm_ops)"
+_HISTOGRAM_TABLES = (
+    f"CREATE TABLE IF NOT EXISTS {HISTOGRAM} (minute timestamptz NOT NULL, decky text NOT NULL,"
+    " service text NOT NULL, event_type text NOT NULL, count bigint NOT NULL,"
+    " PRIMARY KEY (minute, decky, service, event_type))",
+    f"CREATE INDEX IF NOT EXISTS histogram_service ON {HISTOGRAM} (service, minute)",
+    f"CREATE INDEX IF NOT EXISTS histogram_decky ON {HISTOGRAM} (decky, minute)",
+    f"CREATE INDEX IF NOT EXISTS histogram_event ON {HISTOGRAM} (event_type, minute)",
+    f"CREATE TABLE IF NOT EXISTS {TOTALS} (minute timestamptz PRIMARY KEY, count bigint NOT NULL)",
+)
+_TRGM = f"CREATE INDEX IF NOT EXISTS logs_search ON {LOGS} USING gin (search_text gin_trgm_ops)"
 
 
 async def create_logs(conn: AsyncConnection[Any]) -> None:
@@ -60,4 +65,15 @@ async def create_logs(conn: AsyncConnection[Any]) -> None:
 
 async def drop_logs(conn: AsyncConnection[Any]) -> None:
     """Drop every table of the model."""
-    await conn.execute(f"DROP TABLE IF EXISTS {LOGS}, {HISTOGRAM}, {COUNTERS}, {DEAD}, {PURGES}")
+    await conn.execute(f"DROP TABLE IF EXISTS {LOGS}, {COUNTERS}, {DEAD}, {PURGES}")
+
+
+async def create_histogram(conn: AsyncConnection[Any]) -> None:
+    """Create the per-minute bucket tables."""
+    for statement in _HISTOGRAM_TABLES:
+        await conn.execute(statement)
+
+
+async def drop_histogram(conn: AsyncConnection[Any]) -> None:
+    """Drop the bucket tables."""
+    await conn.execute(f"DROP TABLE IF EXISTS {HISTOGRAM}, {TOTALS}")

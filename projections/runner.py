@@ -149,12 +149,13 @@ class ProjectionRunner:
 
     async def _step(self, projection: Projection, head: int) -> None:
         start = self.positions[projection.name]
+        limit = getattr(projection, "batch_events", self._batch)
         notes = await anyio.to_thread.run_sync(
-            lambda: self._store.read(start, self._batch, projection.topics, stop=head)
+            lambda: self._store.read(start, limit, projection.topics, stop=head)
         )
         batch = [Envelope(n.id, self._store.mapper.to_domain_event(n)) for n in notes]
         # A short page means nothing else of our topics exists up to the head we read first.
-        new_position = notes[-1].id if len(notes) == self._batch else head
+        new_position = notes[-1].id if len(notes) == limit else head
         effects: object = None
         async with self._pool.connection() as conn, conn.transaction():
             row = await (

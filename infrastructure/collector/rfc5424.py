@@ -85,7 +85,7 @@ def parse_line(line: str | bytes) -> InteractionRecord:
         decky=_nil_to_empty(hostname),
         service=_nil_to_empty(app_name),
         event_type=_nil_to_empty(msgid),
-        attacker_ip=_attacker_ip(fields, msg),
+        attacker_ip=attacker_ip_of(fields, msg),
         msg=msg,
         fields=fields,
         raw_line=text,
@@ -191,7 +191,8 @@ def _nil_to_empty(value: str) -> str:
     return "" if value == _NIL else value
 
 
-def _attacker_ip(fields: dict[str, str], msg: str) -> str | None:
+def attacker_ip_of(fields: dict[str, str], msg: str) -> str | None:
+    """SPEC §5's attacker IP: the first IP-bearing field, then `key=value` tokens in MSG."""
     for key in IP_KEYS:
         value = fields.get(key)
         if value is not None and (ip := _canonical_ip(value)) is not None:

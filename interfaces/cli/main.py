@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import anyio
 
 from infrastructure.logging import configure_logging
 from infrastructure.settings import ConfigError, load_settings
+from interfaces.cli.fleet import (
+    API_COMMANDS,
+    CATALOGUE_COMMANDS,
+    add_fleet_commands,
+    run_fleet_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,11 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = sub.add_parser("rebuild", help="drop read models and replay them from position 0")
     rebuild.add_argument("name", nargs="?", help="one read model (default: all)")
     sub.add_parser("status", help="each read model's position and the store's head")
+    ingest = commands.add_parser("ingest", help="import RFC 5424 or JSON-lines log files")
+    ingest.add_argument("file", type=Path)
+    add_fleet_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in (*API_COMMANDS, *CATALOGUE_COMMANDS):
+        # Clients of a running server: they need none of the server's settings.
+        return run_fleet_command(args)
     try:
         settings = load_settings()
     except ConfigError as e:
@@ -36,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
         anyio.run(serve, settings)
         return 0
+    if args.command == "ingest":
+        from interfaces.cli import ingest
+
+        return anyio.run(ingest.run, settings, args.file)
     from interfaces.cli import projections
 
     return anyio.run(projections.run, settings, args.action, getattr(args, "name", None))
