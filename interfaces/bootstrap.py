@@ -26,9 +26,12 @@ from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
 from interfaces.container import Container
+from interfaces.fleet import wire_fleet
 from interfaces.observations import wire_observations
 from projections.attackers import AttackersProjection
 from projections.base import Projection
+from projections.fleet import FleetProjection
+from projections.histogram import HistogramProjection
 from projections.identity_queries import PostgresUserDirectory
 from projections.logs import LogsProjection
 from projections.runner import ProjectionRunner
@@ -41,7 +44,14 @@ log = structlog.get_logger()
 
 def all_projections() -> list[Projection]:
     """Every read model of this build, in the order they are set up."""
-    return [UsersProjection(), SettingsProjection(), LogsProjection(), AttackersProjection()]
+    return [
+        UsersProjection(),
+        SettingsProjection(),
+        LogsProjection(),
+        HistogramProjection(),
+        AttackersProjection(),
+        FleetProjection(),
+    ]
 
 
 @asynccontextmanager
@@ -93,6 +103,7 @@ async def bootstrap(settings: AppSettings) -> AsyncIterator[Container]:
         )
         container.health["database"] = _database_probe(pool)
         wire_observations(container)
+        wire_fleet(container)
         await anyio.to_thread.run_sync(ensure_admin, container)
         yield container
 

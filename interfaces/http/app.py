@@ -22,6 +22,7 @@ from interfaces.http.routes.attackers import (
 )
 from interfaces.http.routes.auth import AuthController
 from interfaces.http.routes.config import ConfigController
+from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
 from interfaces.http.routes.logs import histogram, list_bounty, list_logs, stats
 from interfaces.http.routes.stream import stream
@@ -49,6 +50,7 @@ def create_app(container: Container, extra_handlers: list[object] | None = None)
         route_handlers=[
             AuthController,
             ConfigController,
+            FleetController,
             health,
             *OBSERVATION_ROUTES,
             *(extra_handlers or []),

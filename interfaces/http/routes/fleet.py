@@ -1,0 +1,133 @@
+"""`/deckies`: the fleet inventory (viewers) and deploy/mutate/interval/teardown (admins)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+
+from application.fleet.reconciler import Settlement
+from domain.fleet.durations import parse_duration
+from domain.shared.errors import Invalid
+from interfaces.container import Container
+from interfaces.fleet import FleetServices, fleet_of
+from interfaces.http.auth import command_meta, container_of, requires_admin
+from interfaces.http.commands import in_thread, settle
+from interfaces.http.schemas import MessageResponse
+
+NAME = re.compile(r"[a-z0-9-]{1,64}")
+DeckyName = Annotated[str, Parameter(description="The decky's name, `^[a-z0-9-]{1,64}$`")]
+
+
+class DeployRequest(msgspec.Struct, forbid_unknown_fields=True):
+    ini_content: str
+
+
+class IntervalRequest(msgspec.Struct, forbid_unknown_fields=True):
+    mutate_interval: str | None
+
+
+class DeployResponse(msgspec.Struct):
+    message: str
+    deckies: list[str]
+
+
+class MutateResponse(msgspec.Struct):
+    message: str
+    services: list[str]
+
+
+def checked_name(name: str) -> str:
+    """A decky name from the path, or 422."""
+    if NAME.fullmatch(name) is None:
+        raise Invalid(f"decky name {name[:80]!r} does not match ^[a-z0-9-]{{1,64}}$")
+    return name
+
+
+async def _await_runtime(
+    container: Container, fleet: FleetServices, position: int, names: Sequence[str]
+) -> Settlement:
+    """Wait (bounded) for the runtime's outcome, then until `/deckies` shows it."""
+    settled = await fleet.reconciler.settle(position, names, container.settings.deploy_wait_s)
+    await settle(container, max(position, settled.position), ["fleet"])
+    return settled
+
+
+class FleetController(Controller):
+    """The fleet; every write is a command whose runtime outcome the response waits for."""
+
+    path = "/deckies"
+    tags = ["fleet"]
+
+    @get("/")
+    async def list_deckies(self, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+        """Every decky with its services, listening ports, runtime status and mutation times."""
+        return await fleet_of(request).queries.deckies()
+
+    @post(
+        "/deploy",
+        guards=[requires_admin],
+        status_code=200,
+        responses={
+            202: ResponseSpec(DeployResponse, description="Deployed; still starting"),
+            500: ResponseSpec(None, description="The runtime failed the deckies"),
+        },
+    )
+    async def deploy(
+        self, request: Request[Any, Any, Any], data: DeployRequest
+    ) -> Response[dict[str, Any]]:
+        """Add an INI's deckies (≤ 512 KiB): 200 running, 202 still starting, 500 failed.
+
+        Failed deckies stay in the fleet with `status: failed` and the runtime's reason.
+        """
+        container, fleet = container_of(request), fleet_of(request)
+        deployment = await in_thread(fleet.commands.deploy, command_meta(request), data.ini_content)
+        settled = await _await_runtime(container, fleet, deployment.position, deployment.names)
+        failed = [
+            f"{n}: {r.detail}" for n, r in settled.reports.items() if r and r.status == "failed"
+        ]
+        if failed:
+            return Response({"detail": f"Deployment failed: {'; '.join(failed)}"}, status_code=500)
+        names = list(deployment.names)
+        message = f"Deployed {len(names)} {'decky' if len(names) == 1 else 'deckies'}"
+        if all(r is not None and r.status == "running" for r in settled.reports.values()):
+            return Response({"message": message, "deckies": names})
+        return Response(
+            {"message": f"{message}; still starting", "deckies": names}, status_code=202
+        )
+
+    @post("/{name:str}/mutate", guards=[requires_admin], status_code=200)
+    async def mutate(self, request: Request[Any, Any, Any], name: DeckyName) -> MutateResponse:
+        """Redraw the decky's services now; the response waits for the runtime to switch."""
+        container, fleet = container_of(request), fleet_of(request)
+        result = await in_thread(fleet.commands.mutate, command_meta(request), checked_name(name))
+        await _await_runtime(container, fleet, result.position, [name])
+        return MutateResponse(f"Successfully mutated {name}", list(result.services))
+
+    @put("/{name:str}/mutate-interval", guards=[requires_admin])
+    async def set_interval(
+        self, request: Request[Any, Any, Any], name: DeckyName, data: IntervalRequest
+    ) -> MessageResponse:
+        """Set the decky's own interval (`^[1-9]\\d*[mdMyY]$`); `null` follows the global one."""
+        container = container_of(request)
+        checked_name(name)
+        minutes = parse_duration(data.mutate_interval) if data.mutate_interval is not None else None
+        position = await in_thread(
+            fleet_of(request).commands.set_interval, command_meta(request), name, minutes
+        )
+        await settle(container, position, ["fleet"])
+        return MessageResponse("Mutation interval updated")
+
+    @delete("/{name:str}", guards=[requires_admin], status_code=204)
+    async def tear_down(self, request: Request[Any, Any, Any], name: DeckyName) -> None:
+        """Remove the decky from the fleet and stop it."""
+        container, fleet = container_of(request), fleet_of(request)
+        position = await in_thread(
+            fleet.commands.tear_down, command_meta(request), checked_name(name)
+        )
+        await _await_runtime(container, fleet, position, [])

@@ -1,0 +1,86 @@
+"""Reads on the fleet read model, shaped as SPEC §3 `/deckies` rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from domain.fleet.durations import format_duration
+from domain.identity.settings import DEFAULT_MUTATION_INTERVAL_MINUTES
+from projections.fleet import DECKIES
+from projections.settings import SETTINGS
+
+# The global interval lives in the settings read model; effective values are computed at query
+# time so a settings change shows at once without rewriting every decky row.
+_SELECT = (
+    f"SELECT d.*, coalesce((SELECT global_mutation_interval_minutes FROM {SETTINGS} LIMIT 1),"
+    f" %s) AS global_minutes FROM {DECKIES} d"
+)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 UTC with a `Z`, seconds precision (SPEC §2)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def decky_view(row: dict[str, Any]) -> dict[str, Any]:
+    """One read-model row as the `/deckies` item."""
+    own = row["mutate_interval_minutes"]
+    effective = own if own is not None else row["global_minutes"]
+    changed = row["last_mutated"] or row["deployed_at"]
+    return {
+        "name": row["name"],
+        "ip": row["ip"],
+        "mac": row["mac"],
+        "hostname": row["hostname"],
+        "distro": row["distro"],
+        "archetype": row["archetype"],
+        "nmap_os": row["nmap_os"],
+        "services": row["services"],
+        "ports": row["ports"],
+        "service_config": row["service_config"],
+        "status": row["status"],
+        "status_detail": row["status_detail"],
+        "mutate_interval": format_duration(own) if own is not None else None,
+        "effective_mutate_interval": format_duration(effective),
+        "last_mutated": iso(row["last_mutated"]),
+        "next_mutation_at": iso(changed + timedelta(minutes=effective)),
+        "deployed_at": iso(row["deployed_at"]),
+    }
+
+
+class FleetQueries:
+    """The fleet as dashboards and `/stats` see it, over the async read-model pool."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self._pool = pool
+
+    async def deckies(self) -> list[dict[str, Any]]:
+        """Every decky, in deployment order."""
+        return [decky_view(r) for r in await self._rows("ORDER BY d.deployed_position, d.name")]
+
+    async def decky(self, name: str) -> dict[str, Any] | None:
+        """One decky, or None."""
+        rows = await self._rows("WHERE d.name = %s", name)
+        return decky_view(rows[0]) if rows else None
+
+    async def counts(self) -> tuple[int, int]:
+        """(deployed, active): deckies in the fleet, and those the runtime reports running."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE status = 'running') FROM {DECKIES}"
+            )
+            row = await cur.fetchone()
+        assert row is not None, "an aggregate query returns one row"
+        return int(row[0]), int(row[1])
+
+    async def _rows(self, clause: str, *params: Any) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=dict_row)
+            await cur.execute(f"{_SELECT} {clause}", (DEFAULT_MUTATION_INTERVAL_MINUTES, *params))
+            return list(await cur.fetchall())
