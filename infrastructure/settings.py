@@ -32,6 +32,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     syslog_host: str = "127.0.0.1"
     syslog_port: int = 5514
     redis_url: str | None = None
+    sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"
 

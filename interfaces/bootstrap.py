@@ -28,6 +28,7 @@ from infrastructure.settings import AppSettings
 from interfaces.container import Container
 from interfaces.fleet import wire_fleet
 from interfaces.observations import wire_observations
+from interfaces.sniffing import wire_sniffer
 from projections.attackers import AttackersProjection
 from projections.base import Projection
 from projections.fleet import FleetProjection
@@ -104,6 +105,7 @@ async def bootstrap(settings: AppSettings) -> AsyncIterator[Container]:
         container.health["database"] = _database_probe(pool)
         wire_observations(container)
         wire_fleet(container)
+        wire_sniffer(container)
         await anyio.to_thread.run_sync(ensure_admin, container)
         yield container
 
