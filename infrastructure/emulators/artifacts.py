@@ -67,10 +67,12 @@ class ArtifactWriter:
 
     def write(self, data: bytes) -> None:
         """Append bytes; raises `QuotaExceeded` (and discards the upload) past a cap."""
-        self.size += len(data)
-        if self.size > self._store.max_upload or not self._store.reserve(self._decky, len(data)):
+        # Only bytes actually reserved count in `size`, so abort() gives back exactly those.
+        too_big = self.size + len(data) > self._store.max_upload
+        if too_big or not self._store.reserve(self._decky, len(data)):
             self.abort()
             raise QuotaExceeded(f"upload {self.orig_path!r} exceeds the storage cap")
+        self.size += len(data)
         self._hash.update(data)
         self._file.write(data)
 

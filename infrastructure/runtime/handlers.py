@@ -24,6 +24,7 @@ class ServiceContext:
     hostname: str
     service: str
     config: Mapping[str, str] = field(default_factory=dict)
+    distro: str = ""  # the decky's distro slug, for emulators that show an OS (ssh, telnet)
 
 
 class ServiceHandler(Protocol):

@@ -163,7 +163,7 @@ class LocalRuntime:
         if profile.transport == "udp":
             listener = UdpListener(recorder)
         else:
-            ctx = ServiceContext(spec.name, spec.hostname, service, config)
+            ctx = ServiceContext(spec.name, spec.hostname, service, config, spec.distro)
             listener = TcpListener(resolve_handler(self._handlers, ctx), recorder, self._limits)
         port = await listener.start(spec.ip, self._candidate_ports(profile.port, previous_port))
         log.info("runtime.service_started", decky=spec.name, service=service, ip=spec.ip, port=port)

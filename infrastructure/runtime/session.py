@@ -35,6 +35,7 @@ class Connection:
         local = writer.get_extra_info("sockname") or ("", 0)
         self.peer_ip: str = peer[0]
         self.peer_port: int = peer[1]
+        self.local_ip: str = local[0]  # the decky's address (FTP passive ports bind to it)
         self.local_port: int = local[1]
         self.started = time.monotonic()
         self.bytes_in = 0
@@ -48,6 +49,14 @@ class Connection:
             "src_port": str(self.peer_port),
             "dst_port": str(self.local_port),
         }
+
+    def mute_data(self) -> None:
+        """Stop `data` records for this connection.
+
+        For emulators that record the meaningful events themselves: ssh bytes are ciphertext,
+        and a telnet session would otherwise log every keystroke twice.
+        """
+        self._data_records = MAX_DATA_RECORDS
 
     async def record(self, event_type: str, msg: str = "", **fields: str) -> None:
         """Emit one record about this connection (emulators use it for auth, commands...)."""

@@ -98,10 +98,19 @@ def _read_latencies(env: dict[str, str], port: int) -> None:
             "/logs decky+service": ("/logs", {"search": "decky:decky-03 service:ssh"}),
             "/logs field username:root": ("/logs", {"search": "username:root"}),
             "/logs free text 'bot.sh'": ("/logs", {"search": "bot.sh"}),
-            "/logs time range 1h": ("/logs", {"start_time": "2026-11-03T10:00:00Z", "end_time": "2026-11-03T11:00:00Z"}),
+            "/logs time range 1h": (
+                "/logs",
+                {"start_time": "2026-11-03T10:00:00Z", "end_time": "2026-11-03T11:00:00Z"},
+            ),
             "/logs/histogram": ("/logs/histogram", {}),
-            "/logs/histogram service:ssh": ("/logs/histogram", {"search": "service:ssh", "interval_minutes": 60}),
-            "/logs/histogram free text": ("/logs/histogram", {"search": "bot.sh", "interval_minutes": 60}),
+            "/logs/histogram service:ssh": (
+                "/logs/histogram",
+                {"search": "service:ssh", "interval_minutes": 60},
+            ),
+            "/logs/histogram free text": (
+                "/logs/histogram",
+                {"search": "bot.sh", "interval_minutes": 60},
+            ),
             "/bounty": ("/bounty", {}),
             "/bounty credential": ("/bounty", {"bounty_type": "credential"}),
             "/stats": ("/stats", {}),

@@ -1,0 +1,17 @@
+"""A fake Unix shell over an in-memory filesystem, shared by the ssh and telnet emulators."""
+
+from infrastructure.emulators.shell.fs import FakeFS, FsError, Node
+from infrastructure.emulators.shell.interpreter import Shell
+from infrastructure.emulators.shell.machine import Machine, account_name, build_machine
+from infrastructure.emulators.shell.state import Outcome
+
+__all__ = [
+    "FakeFS",
+    "FsError",
+    "Machine",
+    "Node",
+    "Outcome",
+    "Shell",
+    "account_name",
+    "build_machine",
+]

@@ -1,0 +1,114 @@
+"""The telnet emulator: `login:` / `Password:` prompts, then the fake shell.
+
+Every attempt is recorded; credentials the INI accepts open the fake shell (each command
+recorded); three failures end the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from infrastructure.emulators.shell import Machine, Shell
+from infrastructure.emulators.shell.files import issue, login_banner
+from infrastructure.emulators.shell_login import (
+    LoginPolicy,
+    base_machine,
+    clip,
+    session_machine,
+    shell_user,
+)
+from infrastructure.emulators.shell_terminal import Terminal
+from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
+from infrastructure.runtime.session import Connection
+
+if TYPE_CHECKING:
+    from infrastructure.emulators.registry import EmulatorDeps
+
+MAX_FAILURES = 3  # as busybox login; then the connection closes
+MAX_PROMPTS = 10  # empty usernames re-prompt, but not forever
+FAIL_DELAY_S = 1.0  # login(1) pauses after a wrong password; it also slows brute force
+
+
+class TelnetHandler:
+    """Serves one decky's telnet port."""
+
+    def __init__(self, ctx: ServiceContext, fail_delay: float = FAIL_DELAY_S) -> None:
+        self._policy = LoginPolicy.from_config(ctx.config)
+        self._machine = base_machine(ctx, self._policy)
+        self._fail_delay = fail_delay
+
+    async def __call__(self, conn: Connection) -> None:
+        """Negotiate, prompt for credentials, and run the shell after a good login."""
+        conn.mute_data()  # keystrokes would each be a record; auth and commands are recorded
+        term = Terminal(conn)
+        await term.start()
+        await term.write(f"\n{_issue(self._machine)}\n")
+        user = await self._login(conn, term)
+        if user is not None:
+            await self._shell(conn, term, user)
+
+    async def _login(self, conn: Connection, term: Terminal) -> str | None:
+        failures = 0
+        for _ in range(MAX_PROMPTS):
+            await term.write(f"{self._machine.hostname} login: ")
+            username = await term.read_line(echo=True)
+            if username is None:
+                return None
+            if not username.strip():
+                continue
+            await term.write("Password: ")
+            password = await term.read_line(echo=False)
+            if password is None:
+                return None
+            if await self._check(conn, username.strip(), password):
+                return username.strip()
+            failures += 1
+            await asyncio.sleep(self._fail_delay)
+            await term.write("Login incorrect\n")
+            if failures >= MAX_FAILURES:
+                return None
+        return None
+
+    async def _check(self, conn: Connection, username: str, password: str) -> bool:
+        accepted = self._policy.accepts(username, password)
+        result = "success" if accepted else "failure"
+        await conn.record(
+            "auth",
+            f"telnet login {clip(username)}: {result}",
+            username=clip(username),
+            password=clip(password),
+            method="password",
+            result=result,
+        )
+        return accepted
+
+    async def _shell(self, conn: Connection, term: Terminal, username: str) -> None:
+        user = shell_user(username)
+        machine = session_machine(self._machine, conn.local_ip, user)
+        shell = Shell(machine, user, client_ip=conn.peer_ip)
+        await term.write(login_banner(machine, shell.state.now()))
+        while not shell.finished:
+            await term.write(shell.prompt())
+            line = await term.read_line(echo=True)
+            if line is None:
+                return
+            line = line.strip()
+            if line:
+                await conn.record("command", f"command: {clip(line)}", command=line)
+                await term.write(shell.run(line).text)
+
+
+def _issue(machine: Machine) -> str:
+    """/etc/issue as getty renders it (`\\n` hostname, `\\l` terminal, `\\S` OS, `\\r` kernel)."""
+    escapes = {"\\n": machine.hostname, "\\l": "pts/0", "\\S": machine.distro.display_name,
+               "\\r": machine.release, "\\m": machine.arch}  # fmt: skip
+    text = issue(machine)
+    for escape, value in escapes.items():
+        text = text.replace(escape, value)
+    return text
+
+
+def handlers(deps: EmulatorDeps) -> dict[str, HandlerFactory]:
+    """Registry entry: the telnet handler factory."""
+    return {"telnet": TelnetHandler}
