@@ -100,7 +100,7 @@ class UserCommands:
         if user_id not in self._store.repository:
             raise UserNotFound(f"user {user_id} not found")
         user: User = self._store.repository.get(user_id)
-        if user.deleted or not isinstance(user, User):
+        if not isinstance(user, User) or user.deleted:
             raise UserNotFound(f"user {user_id} not found")
         return user
 
