@@ -10,6 +10,7 @@ import anyio
 
 from infrastructure.logging import configure_logging
 from infrastructure.settings import ConfigError, load_settings
+from interfaces.cli.attack_sim import add_attack_sim_command, run_attack_sim
 from interfaces.cli.fleet import (
     API_COMMANDS,
     CATALOGUE_COMMANDS,
@@ -30,11 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="import RFC 5424 or JSON-lines log files")
     ingest.add_argument("file", type=Path)
     add_fleet_commands(commands)
+    add_attack_sim_command(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "attack-sim":
+        return run_attack_sim(args)  # a client of a running server, like the fleet commands
     if args.command in (*API_COMMANDS, *CATALOGUE_COMMANDS):
         # Clients of a running server: they need none of the server's settings.
         return run_fleet_command(args)
