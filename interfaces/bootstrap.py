@@ -107,6 +107,9 @@ async def bootstrap(settings: AppSettings) -> AsyncIterator[Container]:
         wire_fleet(container)
         wire_sniffer(container)
         await anyio.to_thread.run_sync(ensure_admin, container)
+        # Serve only once auth can see the bootstrap admin and current settings.
+        for name in ("users", "settings"):
+            await runner.catch_up(name)
         yield container
 
 

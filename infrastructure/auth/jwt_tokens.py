@@ -51,20 +51,29 @@ class JwtTokens:
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
-                leeway=LEEWAY_S,
-                options={"require": ["sub", "uuid", "iat", "exp", "jti"]},
+                # Expiry is checked below against our clock (with the same leeway).
+                options={
+                    "require": ["sub", "uuid", "iat", "exp", "jti"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
-        except jwt.ExpiredSignatureError:
-            raise AuthenticationFailed("token has expired") from None
         except jwt.InvalidTokenError:
             raise AuthenticationFailed("invalid token") from None
+        claims = self._claims(payload)
+        if claims.expires_at + LEEWAY_S < self._clock():
+            raise AuthenticationFailed("token has expired")
+        return claims
+
+    @staticmethod
+    def _claims(payload: dict[str, object]) -> TokenClaims:
         try:
             return TokenClaims(
                 user_id=str(payload["uuid"]),
                 username=str(payload["sub"]),
                 jti=str(payload["jti"]),
-                issued_at=float(payload["iat"]),
-                expires_at=float(payload["exp"]),
+                issued_at=float(str(payload["iat"])),
+                expires_at=float(str(payload["exp"])),
             )
         except (TypeError, ValueError):
             raise AuthenticationFailed("invalid token") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 
 from infrastructure.logging import configure_logging
-from infrastructure.settings import ConfigError, load_settings
+from infrastructure.settings import AppSettings, ConfigError, load_settings
 from interfaces.cli.attack_sim import add_attack_sim_command, run_attack_sim
 from interfaces.cli.fleet import (
     API_COMMANDS,
@@ -48,6 +48,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"decnet: {e}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    try:
+        return _run_local(args, settings)
+    except (Exception, BaseExceptionGroup) as e:
+        reason = _startup_failure(e)
+        if reason is None:
+            raise
+        print(f"decnet: {reason}", file=sys.stderr)
+        return 2
+
+
+def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
     if args.command == "serve":
         from interfaces.cli.serve import serve
 
@@ -56,10 +67,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ingest":
         from interfaces.cli import ingest
 
-        return anyio.run(ingest.run, settings, args.file)
+        return int(anyio.run(ingest.run, settings, args.file))
     from interfaces.cli import projections
 
-    return anyio.run(projections.run, settings, args.action, getattr(args, "name", None))
+    return int(anyio.run(projections.run, settings, args.action, getattr(args, "name", None)))
+
+
+def _startup_failure(error: BaseException) -> str | None:
+    """A one-line reason for configuration and bind errors (anything else is a bug: re-raise)."""
+    leaves = list(error.exceptions) if isinstance(error, BaseExceptionGroup) else [error]
+    for leaf in leaves:
+        if isinstance(leaf, BaseExceptionGroup):
+            nested = _startup_failure(leaf)
+            if nested:
+                return nested
+        if isinstance(leaf, ConfigError):
+            return str(leaf)
+        if isinstance(leaf, OSError):
+            return f"cannot start: {leaf.strerror or leaf}"
+        if isinstance(leaf, SystemExit):  # uvicorn exits after logging a bind failure
+            return "the HTTP server could not start (is the port already in use?)"
+    return None
 
 
 if __name__ == "__main__":

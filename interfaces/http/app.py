@@ -26,6 +26,7 @@ from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
 from interfaces.http.routes.logs import histogram, list_bounty, list_logs, stats
 from interfaces.http.routes.stream import stream
+from interfaces.http.strict_body import decode_strictly
 
 OBSERVATION_ROUTES = [
     list_logs,
@@ -65,6 +66,7 @@ def create_app(container: Container, extra_handlers: list[object] | None = None)
         ],
         guards=[requires_viewer],
         before_send=[add_request_id_header],
+        before_request=decode_strictly,
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(
             title="decnet-es",
