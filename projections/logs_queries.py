@@ -80,18 +80,29 @@ class LogQueries:
         self._pool = pool
 
     async def page(self, f: LogFilter, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
-        """Newest first (timestamp desc, id desc), with the total matching."""
+        """Newest first (timestamp desc, id desc), with the total matching.
+
+        One statement, so the page and its total come from the same snapshot.
+        """
         sql, params = where(f)
+        if f.is_empty:
+            total_sql, total_params = (
+                f"SELECT value FROM {COUNTERS} WHERE name = 'total_logs'",
+                [],
+            )
+        else:
+            total_sql, total_params = f"SELECT count(*) FROM {LOGS}{sql}", params
+        query = (
+            f"SELECT t.total, p.* FROM ({total_sql}) AS t(total) LEFT JOIN LATERAL"
+            f" (SELECT {LOG_COLUMNS} FROM {LOGS}{sql} ORDER BY ts DESC, id DESC"
+            " LIMIT %s OFFSET %s) AS p ON true"
+        )
         async with self._pool.connection() as conn:
             rows = await (
-                await conn.execute(
-                    f"SELECT {LOG_COLUMNS} FROM {LOGS}{sql} ORDER BY ts DESC, id DESC"
-                    " LIMIT %s OFFSET %s",
-                    [*params, limit, offset],
-                )
+                await conn.execute(query, [*total_params, *params, limit, offset])
             ).fetchall()
-            total = await self._count(conn, f, sql, params)
-        return total, [log_row(r) for r in rows]
+        total = int(rows[0][0]) if rows else 0
+        return total, [log_row(r[1:]) for r in rows if r[1] is not None]
 
     async def after(self, last_id: int, f: LogFilter, limit: int) -> list[dict[str, Any]]:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
@@ -146,15 +157,6 @@ class LogQueries:
                 await conn.execute(f"SELECT logs FROM {PURGES} WHERE position = %s", (position,))
             ).fetchone()
         return int(row[0]) if row else None
-
-    async def _count(self, conn: Any, f: LogFilter, sql: str, params: list[Any]) -> int:
-        if f.is_empty:
-            row = await (
-                await conn.execute(f"SELECT value FROM {COUNTERS} WHERE name = 'total_logs'")
-            ).fetchone()
-        else:
-            row = await (await conn.execute(f"SELECT count(*) FROM {LOGS}{sql}", params)).fetchone()
-        return int(row[0]) if row else 0
 
 
 def _buckets_can_answer(f: LogFilter) -> bool:

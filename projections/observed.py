@@ -35,6 +35,26 @@ def clean_fields(fields: dict[str, str]) -> dict[str, str]:
     return {clean(k): clean(v) for k, v in fields.items()}
 
 
+def scrub(record: InteractionRecord) -> InteractionRecord:
+    """The record without NUL anywhere (emulators and imports can carry it; PostgreSQL cannot)."""
+    texts = (record.msg, record.raw_line, record.decky, record.service, record.event_type)
+    dirty = any("\x00" in t for t in texts) or any(
+        "\x00" in k or "\x00" in v for k, v in record.fields.items()
+    )
+    if not dirty and (record.attacker_ip is None or "\x00" not in record.attacker_ip):
+        return record
+    return InteractionRecord(
+        timestamp=record.timestamp,
+        decky=clean(record.decky),
+        service=clean(record.service),
+        event_type=clean(record.event_type),
+        attacker_ip=clean(record.attacker_ip) if record.attacker_ip else None,
+        msg=clean(record.msg),
+        fields=clean_fields(record.fields),
+        raw_line=clean(record.raw_line),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Observed:
     """One record with its log id and the batch position it came from."""
@@ -64,7 +84,7 @@ def walk(batch: Sequence[Envelope]) -> Iterator[list[Observed] | Purge]:
             continue
         records: list[InteractionRecord] = event.records
         run.extend(
-            Observed(log_id(envelope.position, i), envelope.position, r)
+            Observed(log_id(envelope.position, i), envelope.position, scrub(r))
             for i, r in enumerate(records)
         )
     if run:

@@ -103,11 +103,22 @@ class Batcher:
             later = [n for n in names if n > segment]
             return (later[0], 0) if later else ("", 0)
         finished = segment != self._journal.current_segment
-        if finished and offset >= self._journal.size(segment):
+        if finished and self._exhausted(segment, offset):
             later = [n for n in names if n > segment]
             if later:
                 return later[0], 0
         return segment, offset
+
+    def _exhausted(self, segment: str, offset: int) -> bool:
+        """Nothing more will come from a segment no longer written: fully read, or only a torn
+        frame left (its writer died mid-write, so that message was never accepted)."""
+        size = self._journal.size(segment)
+        if offset >= size:
+            return True
+        if self._journal.read(segment, offset, 1).entries:
+            return False
+        log.warning("journal_torn_tail_skipped", segment=segment, bytes=size - offset)
+        return True
 
     async def _sleep_until_woken(self) -> None:
         self.idle.set()

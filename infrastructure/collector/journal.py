@@ -81,7 +81,9 @@ class Journal:
         if self._fd is None or self._size + len(data) > self._segment_bytes:
             self._rotate()
         assert self._fd is not None
-        os.write(self._fd, data)
+        view = memoryview(data)
+        while view:  # a short write would tear the frame: finish it
+            view = view[os.write(self._fd, view) :]
         self._size += len(data)
         self.bytes_written += len(data)
 

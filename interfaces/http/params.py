@@ -12,9 +12,14 @@ from projections.logs_queries import LogFilter
 NOT_GIVEN = frozenset({"", "null", "undefined"})
 
 
+MAX_OFFSET = 2**63 - 1  # PostgreSQL's bigint: beyond it an offset cannot even be asked
+
+
 def given(value: str | None) -> str | None:
-    """None for the spellings SPEC treats as "not given"."""
-    return None if value is None or value.strip() in NOT_GIVEN else value
+    """None for the spellings SPEC treats as "not given"; NUL dropped (nothing stored holds it)."""
+    if value is None or value.strip() in NOT_GIVEN:
+        return None
+    return value.replace("\x00", "") if "\x00" in value else value
 
 
 def int_param(name: str, value: str | None, default: int, low: int, high: int | None = None) -> int:
@@ -52,7 +57,12 @@ def log_filter(search: str | None, start_time: str | None, end_time: str | None)
 
 def page(limit: str | None, offset: str | None, max_limit: int = 1000) -> tuple[int, int]:
     """`limit` 1..max (default 50) and `offset` ≥ 0."""
-    return int_param("limit", limit, 50, 1, max_limit), int_param("offset", offset, 0, 0)
+    return int_param("limit", limit, 50, 1, max_limit), offset_param(offset)
+
+
+def offset_param(offset: str | None) -> int:
+    """`offset` ≥ 0 and within what the database can count."""
+    return int_param("offset", offset, 0, 0, MAX_OFFSET)
 
 
 def envelope(total: int, limit: int, offset: int, data: list[object]) -> dict[str, object]:

@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar import Request, get
 
 from domain.shared.errors import Invalid, NotFound
-from interfaces.http.params import envelope, given, int_param, page
+from interfaces.http.params import envelope, given, int_param, offset_param, page
 from interfaces.observations import observations_of
 from projections.attackers_queries import ORDERS
 
@@ -59,7 +59,7 @@ async def attacker_commands(
 ) -> dict[str, object]:
     """Commands the attacker ran, oldest first (limit 1..200)."""
     size = int_param("limit", limit, 50, 1, 200)
-    skip = int_param("offset", offset, 0, 0)
+    skip = offset_param(offset)
     queries = observations_of(request).attackers
     ident = _uuid(uuid)
     if await queries.one(ident) is None:

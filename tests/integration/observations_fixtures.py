@@ -1,0 +1,72 @@
+"""Fixtures and builders for the observation-pipeline integration tests.
+
+Test modules import what they use from here (`from tests.integration.observations_fixtures
+import event_store, ...`), which registers the fixtures for that module only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from application.store import EventStoreApp
+from domain.observations.batch import InteractionBatch, RejectedLine
+from domain.observations.records import InteractionRecord
+from infrastructure.database import Database, prepare_schemas
+from projections.base import topic_of
+from projections.schema import READ_SCHEMA
+
+BASE_TIME = datetime(2026, 4, 18, 2, 0, tzinfo=UTC)
+OBSERVED_TOPIC = topic_of(InteractionBatch.InteractionsObserved)
+
+
+@pytest.fixture
+def event_store(database_url: str) -> Iterator[EventStoreApp]:
+    """The production PostgreSQL event store on a fresh database."""
+    prepare_schemas(database_url, READ_SCHEMA)
+    store = EventStoreApp(Database(database_url).event_store_env(pool_size=2))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def record(seq: int, **overrides: Any) -> InteractionRecord:
+    """A record whose `fields["seq"]` identifies it."""
+    values: dict[str, Any] = {
+        "timestamp": BASE_TIME + timedelta(seconds=seq),
+        "decky": "decky-01",
+        "service": "ssh",
+        "event_type": "connect",
+        "attacker_ip": "10.0.0.1",
+        "msg": f"message {seq}",
+        "fields": {"seq": str(seq)},
+        "raw_line": f"raw {seq}",
+    }
+    values.update(overrides)
+    return InteractionRecord(**values)
+
+
+def rejected(n: int) -> RejectedLine:
+    """A dead-lettered line."""
+    return RejectedLine(
+        received_at="2026-04-18T02:00:00Z",
+        reason="bad_pri",
+        detail="x",
+        raw=f"junk {n}",
+        source="udp",
+    )
+
+
+def stored_batches(store: EventStoreApp) -> list[InteractionBatch.InteractionsObserved]:
+    """Every InteractionsObserved event in the store, in order."""
+    notes = store.read(0, 1_000_000, [OBSERVED_TOPIC])
+    return [store.mapper.to_domain_event(n) for n in notes]
+
+
+def stored_seqs(store: EventStoreApp) -> list[int]:
+    """The `seq` of every record the store holds, in store order (duplicates kept)."""
+    return [int(r.fields["seq"]) for e in stored_batches(store) for r in e.records]
