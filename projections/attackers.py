@@ -25,7 +25,14 @@ from projections.attackers_schema import (
     drop_attackers,
 )
 from projections.base import Envelope
-from projections.observed import OBSERVED_TOPICS, Observed, Purge, clean, walk
+from projections.observed import (
+    OBSERVED_TOPICS,
+    Observed,
+    Purge,
+    clean,
+    forget_observations,
+    walk,
+)
 
 BOUNTY_STRIDE = 8  # bounty id = log id * 8 + its index among the record's bounties
 
@@ -194,14 +201,14 @@ class AttackersProjection:
                     await copy.write_row(row)
 
     async def _purge(self, cur: AsyncCursor[Any], position: int) -> None:
-        await cur.execute(f"SELECT value FROM {COUNTERS} WHERE name = 'bounties'")
-        row = await cur.fetchone()
-        await cur.execute(
-            f"INSERT INTO {PURGES} (position, bounties) VALUES (%s, %s)",
-            (position, row[0] if row else 0),
+        await forget_observations(
+            cur,
+            position,
+            counted=(COUNTERS, "bounties"),
+            purges=(PURGES, "bounties"),
+            tables=f"{ATTACKERS}, {BOUNTY}, {COMMANDS}",
+            reset=f"UPDATE {COUNTERS} SET value = 0",
         )
-        await cur.execute(f"TRUNCATE {ATTACKERS}, {BOUNTY}, {COMMANDS}")
-        await cur.execute(f"UPDATE {COUNTERS} SET value = 0")
 
 
 async def _load(cur: AsyncCursor[Any], observed: list[Observed]) -> tuple[dict[str, _Profile], int]:

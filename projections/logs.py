@@ -28,6 +28,7 @@ from projections.observed import (
     Purge,
     clean,
     clean_fields,
+    forget_observations,
     walk,
 )
 
@@ -110,14 +111,14 @@ class LogsProjection:
             )
 
     async def _purge(self, cur: AsyncCursor[Any], position: int) -> None:
-        await cur.execute(f"SELECT value FROM {COUNTERS} WHERE name = 'total_logs'")
-        row = await cur.fetchone()
-        await cur.execute(
-            f"INSERT INTO {PURGES} (position, logs) VALUES (%s, %s)",
-            (position, row[0] if row else 0),
+        await forget_observations(
+            cur,
+            position,
+            counted=(COUNTERS, "total_logs"),
+            purges=(PURGES, "logs"),
+            tables=LOGS,
+            reset=f"UPDATE {COUNTERS} SET value = 0 WHERE name = 'total_logs'",
         )
-        await cur.execute(f"TRUNCATE {LOGS}")
-        await cur.execute(f"UPDATE {COUNTERS} SET value = 0 WHERE name = 'total_logs'")
 
 
 def _row(o: Observed) -> tuple[Any, ...]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncCursor
+
 from domain.observations.batch import InteractionBatch, ObservationsPurge
 from domain.observations.records import InteractionRecord
 from projections.base import Envelope, topic_of
@@ -102,3 +104,27 @@ def iso_z(ts: datetime) -> str:
 
 
 Row = tuple[Any, ...]
+
+
+async def forget_observations(
+    cur: AsyncCursor[Any],
+    position: int,
+    counted: tuple[str, str],
+    purges: tuple[str, str],
+    tables: str,
+    reset: str,
+) -> None:
+    """A purge: record how many `counted` (counter table, name) there were, then empty `tables`.
+
+    `purges` is (table, column) receiving (position, count); `reset` is the counter update.
+    """
+    counter_table, counter_name = counted
+    await cur.execute(f"SELECT value FROM {counter_table} WHERE name = %s", (counter_name,))
+    row = await cur.fetchone()
+    purge_table, column = purges
+    await cur.execute(
+        f"INSERT INTO {purge_table} (position, {column}) VALUES (%s, %s)",
+        (position, row[0] if row else 0),
+    )
+    await cur.execute(f"TRUNCATE {tables}")
+    await cur.execute(reset)
