@@ -470,8 +470,8 @@ async def test_authenticate_refuses_expired_and_foreign_tokens(
     for bad in (foreign, "garbage", token + "x"):
         with pytest.raises(AuthenticationFailed):
             await auth.authenticate(bad)
-    clock.now -= 900 + 11  # issued long enough ago to be past expiry and leeway
     expired = (await auth.login("alice", "password-1", "10.0.0.1")).access_token
+    clock.now += 900 + 11  # past the lifetime and the 10 s leeway, on the issuer's clock
     with pytest.raises(AuthenticationFailed, match="expired"):
         await auth.authenticate(expired)
 
