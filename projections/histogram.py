@@ -13,7 +13,14 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncCursor
 
 from projections.base import Envelope
-from projections.logs_schema import HISTOGRAM, TOTALS, create_histogram, drop_histogram
+from projections.logs_schema import (
+    BY_DIMENSION,
+    HISTOGRAM,
+    TOTALS,
+    create_histogram,
+    drop_histogram,
+    histogram_tables,
+)
 from projections.observed import OBSERVED_TOPICS, Observed, Purge, clean, minute_of, walk
 
 
@@ -21,7 +28,7 @@ class HistogramProjection:
     """One upsert per table per batch (arrays unnested server-side)."""
 
     name = "histogram"
-    version = 1
+    version = 2  # v2: per-dimension minute tables
     topics = OBSERVED_TOPICS
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
@@ -34,7 +41,7 @@ class HistogramProjection:
         async with conn.cursor() as cur:
             for part in walk(batch):
                 if isinstance(part, Purge):
-                    await cur.execute(f"TRUNCATE {HISTOGRAM}, {TOTALS}")
+                    await cur.execute(f"TRUNCATE {', '.join(histogram_tables())}")
                 else:
                     await self._count(cur, part)
         return None
@@ -48,6 +55,8 @@ class HistogramProjection:
             f" ON CONFLICT (minute) DO UPDATE SET count = {TOTALS}.count + EXCLUDED.count",
             (list(minutes), list(counts)),
         )
+        for dimension, table in BY_DIMENSION.items():
+            await _upsert_dimension(cur, table, dimension, observed)
         dims = Counter(
             (minute_of(r.timestamp), clean(r.decky), clean(r.service), clean(r.event_type))
             for r in (o.record for o in observed)
@@ -66,3 +75,18 @@ class HistogramProjection:
                 [dims[k] for k in keys],
             ),
         )
+
+
+async def _upsert_dimension(
+    cur: AsyncCursor[Any], table: str, dimension: str, observed: list[Observed]
+) -> None:
+    counts = Counter(
+        (clean(getattr(o.record, dimension)), minute_of(o.record.timestamp)) for o in observed
+    )
+    keys = sorted(counts)
+    await cur.execute(
+        f"INSERT INTO {table} ({dimension}, minute, count)"
+        " SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[])"
+        f" ON CONFLICT ({dimension}, minute) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+        ([k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]),
+    )

@@ -10,7 +10,15 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from domain.observations.search import SearchQuery, fields_text
-from projections.logs_schema import COUNTERS, HISTOGRAM, LOGS, PURGES, SEARCH_TEXT, TOTALS
+from projections.logs_schema import (
+    BY_DIMENSION,
+    COUNTERS,
+    HISTOGRAM,
+    LOGS,
+    PURGES,
+    SEARCH_TEXT,
+    TOTALS,
+)
 from projections.observed import iso_z
 
 LOG_COLUMNS = "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line"
@@ -137,7 +145,7 @@ class LogQueries:
         if _buckets_can_answer(f):
             sql, params = where(f)
             sql = sql.replace("ts >=", "minute >=")
-            table = HISTOGRAM if f.query.columns else TOTALS
+            table = _bucket_table(f)
             source = f"SELECT minute AS t, count AS n FROM {table}{sql}"
         else:
             sql, params = where(f)
@@ -157,6 +165,16 @@ class LogQueries:
                 await conn.execute(f"SELECT logs FROM {PURGES} WHERE position = %s", (position,))
             ).fetchone()
         return int(row[0]) if row else None
+
+
+def _bucket_table(f: LogFilter) -> str:
+    """Totals without column terms, one dimension's table for one column, else the cross product."""
+    columns = {c for c, _ in f.query.columns}
+    if not columns:
+        return TOTALS
+    if len(columns) == 1:
+        return BY_DIMENSION[columns.pop()]
+    return HISTOGRAM
 
 
 def _buckets_can_answer(f: LogFilter) -> bool:

@@ -12,6 +12,9 @@ from projections.schema import READ_SCHEMA
 LOGS = f"{READ_SCHEMA}.logs"
 HISTOGRAM = f"{READ_SCHEMA}.log_histogram"
 TOTALS = f"{READ_SCHEMA}.log_minutes"
+# One small table per column: a one-column filter sums minutes x values, not the cross product.
+DIMENSIONS = ("decky", "service", "event_type")
+BY_DIMENSION = {d: f"{READ_SCHEMA}.log_minutes_by_{d}" for d in DIMENSIONS}
 COUNTERS = f"{READ_SCHEMA}.log_counters"
 DEAD = f"{READ_SCHEMA}.dead_letters"
 PURGES = f"{READ_SCHEMA}.log_purges"
@@ -40,10 +43,12 @@ _HISTOGRAM_TABLES = (
     f"CREATE TABLE IF NOT EXISTS {HISTOGRAM} (minute timestamptz NOT NULL, decky text NOT NULL,"
     " service text NOT NULL, event_type text NOT NULL, count bigint NOT NULL,"
     " PRIMARY KEY (minute, decky, service, event_type))",
-    f"CREATE INDEX IF NOT EXISTS histogram_service ON {HISTOGRAM} (service, minute)",
-    f"CREATE INDEX IF NOT EXISTS histogram_decky ON {HISTOGRAM} (decky, minute)",
-    f"CREATE INDEX IF NOT EXISTS histogram_event ON {HISTOGRAM} (event_type, minute)",
     f"CREATE TABLE IF NOT EXISTS {TOTALS} (minute timestamptz PRIMARY KEY, count bigint NOT NULL)",
+    *(
+        f"CREATE TABLE IF NOT EXISTS {table} ({d} text NOT NULL, minute timestamptz NOT NULL,"
+        f" count bigint NOT NULL, PRIMARY KEY ({d}, minute))"
+        for d, table in BY_DIMENSION.items()
+    ),
 )
 _TRGM = f"CREATE INDEX IF NOT EXISTS logs_search ON {LOGS} USING gin (search_text gin_trgm_ops)"
 
@@ -76,4 +81,9 @@ async def create_histogram(conn: AsyncConnection[Any]) -> None:
 
 async def drop_histogram(conn: AsyncConnection[Any]) -> None:
     """Drop the bucket tables."""
-    await conn.execute(f"DROP TABLE IF EXISTS {HISTOGRAM}, {TOTALS}")
+    await conn.execute(f"DROP TABLE IF EXISTS {', '.join(histogram_tables())}")
+
+
+def histogram_tables() -> tuple[str, ...]:
+    """Every table of the histogram model."""
+    return (HISTOGRAM, TOTALS, *BY_DIMENSION.values())

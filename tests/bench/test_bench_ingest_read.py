@@ -78,7 +78,7 @@ async def _ingest_and_project() -> None:
             await anyio.to_thread.run_sync(ingest.append, batch, [], span)
             offset += len(batch)
         _report("event store append (1k batches)", RECORDS, time.perf_counter() - start)
-        for name in ("logs", "attackers"):
+        for name in ("logs", "histogram", "attackers"):
             start = time.perf_counter()
             await container.runner.catch_up(name)
             _report(f"projection {name}", RECORDS, time.perf_counter() - start)
@@ -145,6 +145,7 @@ def _admin_token(client: httpx.Client) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+    assert r.status_code == 200, r.text
     token = r.json()["access_token"]
     if r.json()["must_change_password"]:
         client.post(
@@ -153,5 +154,6 @@ def _admin_token(client: httpx.Client) -> str:
             headers={"Authorization": f"Bearer {token}"},
         )
         r = client.post("/auth/login", json={"username": "admin", "password": "benchpass2"})
-        token = r.json()["access_token"]
+        assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
     return str(token)
