@@ -27,7 +27,6 @@ from projections.observed import (
     Observed,
     Purge,
     clean,
-    clean_fields,
     forget_observations,
     walk,
 )
@@ -44,14 +43,14 @@ class LogsCommitted:
 
     def api_rows(self) -> list[tuple[dict[str, Any], InteractionRecord]]:
         """Rows in SPEC's shape, oldest first."""
-        return [(log_row((*r[:7], r[8], r[9])), record) for r, record in self.rows]
+        return [(log_row(r[:9]), record) for r, record in self.rows]
 
 
 class LogsProjection:
     """Appends rows with COPY; buckets and counters are upserted once per batch."""
 
     name = "logs"
-    version = 1
+    version = 2  # v2: no jsonb copy of the fields (fields_text answers lookups)
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -79,7 +78,7 @@ class LogsProjection:
     ) -> list[tuple[tuple[Any, ...], InteractionRecord]]:
         rows = [_row(o) for o in observed]
         async with cur.copy(
-            f"COPY {LOGS} (id, ts, decky, service, event_type, attacker_ip, msg, fields,"
+            f"COPY {LOGS} (id, ts, decky, service, event_type, attacker_ip, msg,"
             " fields_text, raw_line, search_text) FROM STDIN"
         ) as copy:
             for row in rows:
@@ -122,22 +121,19 @@ class LogsProjection:
 
 
 def _row(o: Observed) -> tuple[Any, ...]:
-    r = o.record
-    fields = clean_fields(r.fields)
-    text = fast_fields_text(fields)
-    raw_line = clean(r.raw_line)
+    r = o.record  # already scrubbed of NUL by `walk`
+    text = fast_fields_text(r.fields)
     return (
         o.log_id,
         r.timestamp,
-        clean(r.decky),
-        clean(r.service),
-        clean(r.event_type),
+        r.decky,
+        r.service,
+        r.event_type,
         r.attacker_ip,
-        clean(r.msg),
+        r.msg,
         text,
-        text,
-        raw_line,
-        search_text(raw_line, r.msg, text, r.decky, r.service, r.attacker_ip or ""),
+        r.raw_line,
+        search_text(r.raw_line, r.msg, text, r.decky, r.service, r.attacker_ip or ""),
     )
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from domain.observations.search import SearchQuery, fields_text
@@ -65,10 +64,12 @@ def where(f: LogFilter) -> tuple[str, list[Any]]:
         clauses.append(f"{column} = %s")
         params.append(value)
     for key, value in f.query.fields:
-        # The trigram index narrows to rows whose fields text holds the pair; jsonb decides.
-        pair = fields_text({key: value})[1:-1].lower()
-        clauses.append(f"{SEARCH_TEXT} LIKE %s AND fields @> %s")
-        params.extend([f"%{_escape_like(pair)}%", Jsonb({key: value})])
+        # In compact JSON, `"key":"value"` can only occur as that exact pair: a key is the only
+        # string followed by `:`, a value ends at an unescaped `"`, and quotes inside strings are
+        # escaped. The trigram index narrows on the lower-cased pair; the exact text decides.
+        pair = fields_text({key: value})[1:-1]
+        clauses.append(f"{SEARCH_TEXT} LIKE %s AND fields_text LIKE %s")
+        params.extend([f"%{_escape_like(pair.lower())}%", f"%{_escape_like(pair)}%"])
     for word in f.query.words:
         clauses.append(f"{SEARCH_TEXT} LIKE %s")
         params.append(f"%{_escape_like(word)}%")

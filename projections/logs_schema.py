@@ -26,7 +26,7 @@ SEARCH_TEXT = "search_text"
 _TABLES = (
     f"CREATE TABLE IF NOT EXISTS {LOGS} (id bigint PRIMARY KEY, ts timestamptz NOT NULL,"
     " decky text NOT NULL, service text NOT NULL, event_type text NOT NULL, attacker_ip text,"
-    " msg text NOT NULL, fields jsonb NOT NULL, fields_text text NOT NULL,"
+    " msg text NOT NULL, fields_text text NOT NULL,"
     " raw_line text NOT NULL, search_text text NOT NULL)",
     f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {LOGS} (ts DESC, id DESC)",
     f"CREATE INDEX IF NOT EXISTS logs_decky ON {LOGS} (decky, ts DESC, id DESC)",
