@@ -4,8 +4,6 @@ batches and rebuilding from position 0 give the same rows and the same ids."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -15,10 +13,8 @@ from hypothesis import strategies as st
 from psycopg_pool import AsyncConnectionPool
 
 from application.observations.ingest import IngestCommands
-from application.store import EventStoreApp
 from domain.observations.records import InteractionRecord
 from domain.shared.meta import CommandMeta
-from infrastructure.database import Database, prepare_schemas
 from interfaces.bootstrap import all_projections
 from projections.attackers_schema import ATTACKERS, attacker_uuid
 from projections.logs_schema import COUNTERS as LOG_COUNTERS
@@ -27,6 +23,7 @@ from projections.runner import ProjectionRunner
 from projections.schema import READ_SCHEMA
 from tests.api.harness import fresh_database
 from tests.integration.observations_fixtures import BASE_TIME, record, rejected
+from tests.integration.stores import event_store
 
 MODELS = ("logs", "histogram", "attackers")
 POSITIONS = f"{READ_SCHEMA}.projection_positions"
@@ -106,16 +103,6 @@ OPERATIONS = st.one_of(
     st.tuples(st.just("purge")),
     st.tuples(st.just("catch_up"), st.sampled_from(["logs", "attackers"])),
 )
-
-
-@contextmanager
-def event_store(url: str) -> Iterator[EventStoreApp]:
-    prepare_schemas(url, READ_SCHEMA)
-    store = EventStoreApp(Database(url).event_store_env(pool_size=2))
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def projections() -> list[Any]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -23,13 +22,13 @@ from domain.identity.settings import Settings
 from domain.identity.user import User, UsernameClaim
 from domain.shared.errors import DomainError
 from domain.shared.meta import SYSTEM, CommandMeta
-from infrastructure.database import Database, prepare_schemas
 from infrastructure.eventstore.mapper import MsgspecMapper
 from projections.runner import ProjectionRunner
 from projections.schema import READ_SCHEMA
 from projections.settings import SettingsProjection
 from projections.users import UsersProjection
 from tests.api.harness import fresh_database
+from tests.integration.stores import event_store
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 AGGREGATES = (User, UsernameClaim, Settings)
@@ -58,17 +57,6 @@ class FakeHasher:
 
     def verify(self, encoded: str, password: str) -> bool:
         return encoded == "fake$" + password
-
-
-@contextmanager
-def event_store(url: str) -> Iterator[EventStoreApp]:
-    """The production PostgreSQL event store on `url`."""
-    prepare_schemas(url, READ_SCHEMA)
-    store = EventStoreApp(Database(url).event_store_env(pool_size=2))
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def projections() -> list[Any]:
