@@ -44,6 +44,9 @@ class Database:
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "CREATE_TABLE": "y",
             "MAPPER_TOPIC": "infrastructure.eventstore.mapper:MsgspecMapper",
+            "APPLICATION_RECORDER_TOPIC": (
+                "infrastructure.eventstore.recorder:SerialPostgresApplicationRecorder"
+            ),
         }
 
 

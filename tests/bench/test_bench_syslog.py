@@ -60,6 +60,8 @@ def test_syslog_ingest_end_to_end(tmp_path: Path) -> None:
         print(
             f"  visible in /logs (projected) {projected:6.2f} s = {RECORDS / projected:>9,.0f} /s"
         )
+        health = client.get("/health").json()["components"]
+        print(f"  batcher: {health['ingestion_worker']['detail']}")
     finally:
         server.terminate()
         server.wait(timeout=60)
