@@ -21,7 +21,7 @@ from projections.logs_schema import (
     drop_histogram,
     histogram_tables,
 )
-from projections.observed import OBSERVED_TOPICS, Observed, Purge, clean, minute_of, walk
+from projections.observed import OBSERVED_TOPICS, Observed, Purge, minute_of, walk
 
 
 class HistogramProjection:
@@ -47,46 +47,45 @@ class HistogramProjection:
         return None
 
     async def _count(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
-        totals = Counter(minute_of(o.record.timestamp) for o in observed)
-        minutes, counts = zip(*sorted(totals.items()), strict=True)
-        await cur.execute(
-            f"INSERT INTO {TOTALS} (minute, count)"
-            " SELECT * FROM unnest(%s::timestamptz[], %s::bigint[])"
-            f" ON CONFLICT (minute) DO UPDATE SET count = {TOTALS}.count + EXCLUDED.count",
-            (list(minutes), list(counts)),
-        )
-        for dimension, table in BY_DIMENSION.items():
-            await _upsert_dimension(cur, table, dimension, observed)
-        dims = Counter(
-            (minute_of(r.timestamp), clean(r.decky), clean(r.service), clean(r.event_type))
+        # One pass over the records; every other table is summed from this small counter.
+        cross = Counter(
+            (minute_of(r.timestamp), r.decky, r.service, r.event_type)
             for r in (o.record for o in observed)
         )
-        keys = sorted(dims)
-        await cur.execute(
-            f"INSERT INTO {HISTOGRAM} (minute, decky, service, event_type, count)"
-            " SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::text[], %s::text[],"
-            " %s::bigint[]) ON CONFLICT (minute, decky, service, event_type)"
-            f" DO UPDATE SET count = {HISTOGRAM}.count + EXCLUDED.count",
-            (
-                [k[0] for k in keys],
-                [k[1] for k in keys],
-                [k[2] for k in keys],
-                [k[3] for k in keys],
-                [dims[k] for k in keys],
-            ),
+        totals: Counter[Any] = Counter()
+        per_dimension: dict[str, Counter[Any]] = {d: Counter() for d in BY_DIMENSION}
+        for (minute, decky, service, event_type), n in cross.items():
+            totals[minute] += n
+            per_dimension["decky"][(decky, minute)] += n
+            per_dimension["service"][(service, minute)] += n
+            per_dimension["event_type"][(event_type, minute)] += n
+        await _upsert(cur, TOTALS, ("minute",), ("timestamptz",), totals)
+        for dimension, table in BY_DIMENSION.items():
+            key = (dimension, "minute")
+            await _upsert(cur, table, key, ("text", "timestamptz"), per_dimension[dimension])
+        await _upsert(
+            cur,
+            HISTOGRAM,
+            ("minute", "decky", "service", "event_type"),
+            ("timestamptz", "text", "text", "text"),
+            cross,
         )
 
 
-async def _upsert_dimension(
-    cur: AsyncCursor[Any], table: str, dimension: str, observed: list[Observed]
+async def _upsert(
+    cur: AsyncCursor[Any],
+    table: str,
+    key: tuple[str, ...],
+    types: tuple[str, ...],
+    counts: Counter[Any],
 ) -> None:
-    counts = Counter(
-        (clean(getattr(o.record, dimension)), minute_of(o.record.timestamp)) for o in observed
-    )
+    """Add `counts` (keyed by tuples, or by a single value) to `table` in one statement."""
     keys = sorted(counts)
+    columns = [[k[i] for k in keys] for i in range(len(key))] if len(key) > 1 else [keys]
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    names = ", ".join(key)
     await cur.execute(
-        f"INSERT INTO {table} ({dimension}, minute, count)"
-        " SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[])"
-        f" ON CONFLICT ({dimension}, minute) DO UPDATE SET count = {table}.count + EXCLUDED.count",
-        ([k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]),
+        f"INSERT INTO {table} ({names}, count) SELECT * FROM unnest({arrays}, %s::bigint[])"
+        f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+        (*columns, [counts[k] for k in keys]),
     )

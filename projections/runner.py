@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ log = structlog.get_logger()
 Listener = Callable[[str, int, object], None]
 POSITIONS = f"{READ_SCHEMA}.projection_positions"
 POLL_S = 1.0
+DECODED_CACHE = 64  # events (an observation batch is up to 1,000 records)
 
 
 async def ensure_positions_table(conn: AsyncConnection[Any]) -> None:
@@ -55,6 +57,7 @@ class ProjectionRunner:
         self._wakes: dict[str, asyncio.Event] = {}
         self._advanced = asyncio.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._decoded: OrderedDict[int, Any] = OrderedDict()
 
     def add_listener(self, listener: Listener) -> None:
         """Hear `(projection name, position, effects)` after each commit."""
@@ -153,7 +156,7 @@ class ProjectionRunner:
         notes = await anyio.to_thread.run_sync(
             lambda: self._store.read(start, limit, projection.topics, stop=head)
         )
-        batch = [Envelope(n.id, self._store.mapper.to_domain_event(n)) for n in notes]
+        batch = [Envelope(n.id, self._decode(n)) for n in notes]
         # A short page means nothing else of our topics exists up to the head we read first.
         new_position = notes[-1].id if len(notes) == limit else head
         effects: object = None
@@ -175,6 +178,16 @@ class ProjectionRunner:
                 (new_position, projection.name),
             )
         await self._advance(projection.name, new_position, effects)
+
+    def _decode(self, notification: Any) -> Any:
+        """Decode once for every projection: they read the same events, and events never change."""
+        event = self._decoded.get(notification.id)
+        if event is None:
+            event = self._store.mapper.to_domain_event(notification)
+            self._decoded[notification.id] = event
+            while len(self._decoded) > DECODED_CACHE:
+                self._decoded.popitem(last=False)
+        return event
 
     async def _advance(self, name: str, position: int, effects: object) -> None:
         self.positions[name] = position
