@@ -1,10 +1,11 @@
-"""The PostgreSQL application recorder without psycopg's pipeline mode.
+"""The PostgreSQL application recorder, inserting without pipeline mode or composite arrays.
 
-The library sends LOCK, NOTIFY and the INSERT of the stored events in one pipeline. With our
-~300 KB batch events we saw that deadlock (psycopg issue #685's pattern): the client waiting in
-`Pipeline.sync`, the server in `ClientRead`, the ingestion thread stuck for good. One event per
-save needs no pipelining: the same statements run one after another in one transaction, with
-the library's own SQL, locking and notification-id fetching.
+The library sends LOCK, NOTIFY and one INSERT of an array of composite values in a pipeline.
+With our ~300 KB batch events we saw that pipeline deadlock for good (psycopg issue #685's
+pattern: the client waiting in `Pipeline.sync`, the server in `ClientRead`), and the composite
+array is escaped as text in Python (the GIL-bound hot spot of a flood). Here the same lock and
+notification run as plain statements and each event is one binary-parameter INSERT ... RETURNING
+in the same transaction: same table, same ordering guarantee, same ids.
 """
 
 from __future__ import annotations
@@ -15,10 +16,21 @@ from typing import Any
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
 
 
 class SerialPostgresApplicationRecorder(PostgresApplicationRecorder):
-    """`insert_events` as plain sequential statements in one transaction."""
+    """`insert_events` as sequential statements in one transaction."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._insert_one = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+            " VALUES (%s, %s, %s, %b) RETURNING notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -28,5 +40,15 @@ class SerialPostgresApplicationRecorder(PostgresApplicationRecorder):
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return []
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            ids: list[int] = []
+            for event in stored_events:
+                curs.execute(
+                    self._insert_one,
+                    (event.originator_id, event.originator_version, event.topic, event.state),
+                )
+                row = curs.fetchone()
+                assert row is not None, "INSERT ... RETURNING returns the row"
+                ids.append(int(row["notification_id"]))
+            return ids
