@@ -1,19 +1,5 @@
-"""Application-level failures that are not broken domain rules."""
+"""Application-level failures re-exported from the one error tree (`domain.shared.errors`)."""
 
-from domain.shared.errors import DomainError
+from domain.shared.errors import AuthenticationError, RateLimitedError, UnavailableError
 
-
-class AuthenticationFailed(DomainError):
-    """Credentials or token not accepted (401)."""
-
-
-class RateLimited(DomainError):
-    """Too many failed attempts (429)."""
-
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-class Unavailable(DomainError):
-    """A dependency (the database) cannot be reached (503)."""
+__all__ = ["AuthenticationError", "RateLimitedError", "UnavailableError"]

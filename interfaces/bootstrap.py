@@ -19,7 +19,7 @@ from application.identity.users import UserCommands
 from application.ports import ComponentHealth
 from application.store import EventStoreApp
 from domain.identity.roles import Role
-from domain.identity.user import UsernameTaken
+from domain.identity.user import UsernameTakenError
 from domain.shared.meta import SYSTEM
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
@@ -126,7 +126,7 @@ def ensure_admin(container: Container) -> None:
     password = settings.admin_password or secrets.token_urlsafe(12)
     try:
         _, position = container.users.register(SYSTEM, settings.admin_user, password, Role.ADMIN)
-    except UsernameTaken:
+    except UsernameTakenError:
         return  # another process sharing the database created it first
     log.info("bootstrap_admin_created", username=settings.admin_user, position=position)
     if settings.admin_password is None:

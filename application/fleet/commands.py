@@ -24,7 +24,7 @@ from domain.fleet.fleet import Fleet, Trigger
 from domain.fleet.ini import parse_fleet_ini
 from domain.fleet.mutation import choose_mutation
 from domain.fleet.placement import require_loopback
-from domain.shared.errors import Conflict
+from domain.shared.errors import ConflictError
 from domain.shared.meta import SYSTEM, CommandMeta
 
 log = structlog.get_logger()
@@ -33,7 +33,7 @@ Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 20
 
 
-class FleetBusy(Conflict):
+class FleetBusyError(ConflictError):
     """The fleet kept changing under a command; the caller may simply retry."""
 
 
@@ -151,4 +151,4 @@ class FleetCommands:
             except IntegrityError:
                 # Another command saved first: decide again on the fleet it left.
                 log.info("fleet_command_retried", attempt=attempt)
-        raise FleetBusy("the fleet changed too often while deciding; retry the request")
+        raise FleetBusyError("the fleet changed too often while deciding; retry the request")

@@ -13,7 +13,7 @@ import structlog
 
 from application.fleet.commands import Clock, FleetCommands
 from application.identity.settings import SettingsCommands
-from domain.fleet.fleet import DeckyNotFound, MutationSuperseded
+from domain.fleet.fleet import DeckyNotFoundError, MutationSupersededError
 from domain.shared.meta import SYSTEM
 
 log = structlog.get_logger()
@@ -46,7 +46,7 @@ class MutationScheduler:
         for name, seen in fleet.due_for_mutation(self._clock(), global_minutes):
             try:
                 result = self._commands.mutate(SYSTEM, name, "scheduled", seen=seen)
-            except (MutationSuperseded, DeckyNotFound) as e:
+            except (MutationSupersededError, DeckyNotFoundError) as e:
                 log.info("scheduled_mutation_skipped", decky=name, reason=str(e))
                 continue
             log.info("scheduled_mutation", decky=name, services=result.services)

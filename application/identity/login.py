@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 
-from application.errors import AuthenticationFailed
+from application.errors import AuthenticationError
 from application.identity.ratelimit import LoginRateLimiter
 from application.ports import PasswordHasher, TokenClaims, TokenIssuer, UserDirectory
 
@@ -61,7 +61,7 @@ class Authenticator:
         ok = await anyio.to_thread.run_sync(self._hasher.verify, encoded, password)
         if user is None or not ok:
             self._limiter.failed(client_ip, username)
-            raise AuthenticationFailed(BAD_CREDENTIALS)
+            raise AuthenticationError(BAD_CREDENTIALS)
         token, _ = self._tokens.issue(user.uuid, user.username)
         return LoginResult(access_token=token, must_change_password=user.must_change_password)
 
@@ -70,11 +70,11 @@ class Authenticator:
         claims = self._tokens.verify(token)
         user, revoked = await self._directory.session(claims.user_id, claims.jti)
         if user is None:
-            raise AuthenticationFailed("user no longer exists")
+            raise AuthenticationError("user no longer exists")
         if revoked:
-            raise AuthenticationFailed("token has been revoked")
+            raise AuthenticationError("token has been revoked")
         if user.tokens_valid_from is not None and claims.issued_at < user.tokens_valid_from:
-            raise AuthenticationFailed("token was issued before the last credential change")
+            raise AuthenticationError("token was issued before the last credential change")
         return Principal(
             user_id=user.uuid,
             username=user.username,

@@ -6,7 +6,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
-from application.errors import RateLimited
+from application.errors import RateLimitedError
 
 
 class LoginRateLimiter:
@@ -30,7 +30,9 @@ class LoginRateLimiter:
             window = self._prune(key, now)
             if len(window) >= self._max:
                 retry_after = int(window[0] + self._window - now) + 1
-                raise RateLimited("too many failed login attempts; try again later", retry_after)
+                raise RateLimitedError(
+                    "too many failed login attempts; try again later", retry_after
+                )
 
     def failed(self, client_ip: str, username: str) -> None:
         """Count one failure against both keys."""

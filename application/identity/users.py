@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from application.errors import AuthenticationFailed
+from application.errors import AuthenticationError
 from application.ports import PasswordHasher
 from application.store import EventStoreApp, IntegrityError, Position
 from domain.identity.roles import Role, check_password, check_username
-from domain.identity.user import User, UsernameClaim, UsernameTaken
-from domain.shared.errors import NotFound
+from domain.identity.user import User, UsernameClaim, UsernameTakenError
+from domain.shared.errors import NotFoundError
 from domain.shared.meta import CommandMeta
 
 
-class UserNotFound(NotFound):
+class UserNotFoundError(NotFoundError):
     """No live user has that uuid."""
 
 
@@ -37,13 +37,13 @@ class UserCommands:
             return user, self._store.save_all(user, claim)
         except IntegrityError:
             # A concurrent registration of the same name won the race.
-            raise UsernameTaken(f"username {username!r} already exists") from None
+            raise UsernameTakenError(f"username {username!r} already exists") from None
 
     def change_password(self, meta: CommandMeta, user_id: UUID, old: str, new: str) -> Position:
         """The caller proves the old password and picks a new one."""
         user = self._get(user_id)
         if not self._hasher.verify(user.password_hash, old):
-            raise AuthenticationFailed("old password is incorrect")
+            raise AuthenticationError("old password is incorrect")
         check_password(new)
         user.change_password(meta, self._hasher.hash(new))
         return self._store.save_all(user)
@@ -98,10 +98,10 @@ class UserCommands:
 
     def _get(self, user_id: UUID) -> User:
         if user_id not in self._store.repository:
-            raise UserNotFound(f"user {user_id} not found")
+            raise UserNotFoundError(f"user {user_id} not found")
         user: User = self._store.repository.get(user_id)
         if not isinstance(user, User) or user.deleted:
-            raise UserNotFound(f"user {user_id} not found")
+            raise UserNotFoundError(f"user {user_id} not found")
         return user
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import AddressValueError, IPv4Address, IPv4Network
 
-from domain.fleet.errors import IniInvalid
+from domain.fleet.errors import IniInvalidError
 
 # Used when neither the INI nor the fleet names a network: loopback space that is never routed.
 DEFAULT_NET = "127.66.0.0/24"
@@ -18,9 +18,11 @@ def parse_network(section: str, key: str, value: str) -> IPv4Network:
     try:
         network = IPv4Network(value, strict=True)
     except ValueError as error:  # AddressValueError and NetmaskValueError included
-        raise IniInvalid(section, key, f"{value!r} is not a valid IPv4 network ({error})") from None
+        raise IniInvalidError(
+            section, key, f"{value!r} is not a valid IPv4 network ({error})"
+        ) from None
     if network.prefixlen > MAX_PREFIX:
-        raise IniInvalid(
+        raise IniInvalidError(
             section, key, f"{value!r} leaves no host addresses (use /{MAX_PREFIX} or wider)"
         )
     return network
@@ -31,7 +33,7 @@ def parse_address(section: str, key: str, value: str) -> IPv4Address:
     try:
         return IPv4Address(value)
     except AddressValueError:
-        raise IniInvalid(section, key, f"{value!r} is not a valid IPv4 address") from None
+        raise IniInvalidError(section, key, f"{value!r} is not a valid IPv4 address") from None
 
 
 def check_host_address(
@@ -41,9 +43,9 @@ def check_host_address(
     if network is None:
         return
     if address not in network:
-        raise IniInvalid(section, key, f"{address} is outside the network {network}")
+        raise IniInvalidError(section, key, f"{address} is outside the network {network}")
     if address in (network.network_address, network.broadcast_address):
-        raise IniInvalid(section, key, f"{address} is not a host address of {network}")
+        raise IniInvalidError(section, key, f"{address} is not a host address of {network}")
 
 
 class IpAllocator:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from domain.shared.errors import ConflictError, DecnetError, InvalidError
 
-class FleetError(Exception):
+
+class FleetError(DecnetError):
     """A fleet request was refused; `section` None means the INI as a whole."""
 
     def __init__(self, section: str | None, key: str | None, reason: str) -> None:
@@ -19,15 +21,15 @@ class FleetError(Exception):
         return f"{where}{what}{self.reason}"
 
 
-class IniInvalid(FleetError):
+class IniInvalidError(FleetError, InvalidError):
     """The INI is malformed or breaks a rule on its own, whatever the fleet holds (HTTP 422)."""
 
 
-class FleetConflict(FleetError):
+class FleetConflictError(FleetError, ConflictError):
     """The INI is valid but clashes with the fleet or itself: names, IPs, net, limit (HTTP 409)."""
 
 
-class InvalidDurationError(ValueError):
+class InvalidDurationError(InvalidError, ValueError):
     """A duration such as `30m` or `5d` does not follow `^[1-9]\\d*[mdMyY]$` (HTTP 422)."""
 
     def __init__(self, value: str, reason: str) -> None:

@@ -15,18 +15,18 @@ from domain.fleet.durations import MAX_MINUTES
 from domain.fleet.invariants import check_deployable
 from domain.fleet.plan import FleetPlan, FleetView
 from domain.fleet.state import RUNTIME_STATUSES, DeckyState, RuntimeStatus
-from domain.shared.errors import Conflict, Invalid, NotFound
+from domain.shared.errors import ConflictError, InvalidError, NotFoundError
 from domain.shared.meta import CommandMeta
 
 FLEET_ID = uuid5(NAMESPACE_URL, "https://decnet-es/fleet")
 Trigger = Literal["operator", "scheduled"]
 
 
-class DeckyNotFound(NotFound):
+class DeckyNotFoundError(NotFoundError):
     """The fleet has no decky of that name."""
 
 
-class MutationSuperseded(Conflict):
+class MutationSupersededError(ConflictError):
     """A scheduled mutation lost to a change made after the scheduler looked at the decky."""
 
 
@@ -152,10 +152,10 @@ class Fleet(Aggregate):
         """Give a decky new services; a scheduled one only if nothing changed since `seen`."""
         state = self.decky(name)
         if seen is not None and state.last_changed != seen:
-            raise MutationSuperseded(f"decky {name!r} changed since the scheduler read it")
+            raise MutationSupersededError(f"decky {name!r} changed since the scheduler read it")
         unknown = [s for s in services if s not in SERVICES]
         if not services or unknown:
-            raise Invalid(f"cannot mutate {name!r} to services {list(services)!r}")
+            raise InvalidError(f"cannot mutate {name!r} to services {list(services)!r}")
         self.trigger_event(
             self.DeckyMutated,
             meta=meta,
@@ -170,7 +170,7 @@ class Fleet(Aggregate):
         """The decky mutates every `minutes` instead of following the global interval."""
         self.decky(name)
         if not 1 <= minutes <= MAX_MINUTES:
-            raise Invalid(f"mutate_interval must be between 1 and {MAX_MINUTES} minutes")
+            raise InvalidError(f"mutate_interval must be between 1 and {MAX_MINUTES} minutes")
         self.trigger_event(
             self.MutationIntervalSet, meta=meta, decky=name, minutes=minutes, timestamp=at
         )
@@ -215,7 +215,7 @@ class Fleet(Aggregate):
         """One decky, or `DeckyNotFound`."""
         state = self.deckies.get(name)
         if state is None:
-            raise DeckyNotFound(f"decky {name!r} not found")
+            raise DeckyNotFoundError(f"decky {name!r} not found")
         return state
 
     def due_for_mutation(self, now: datetime, global_minutes: int) -> list[tuple[str, datetime]]:

@@ -11,7 +11,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 from domain.fleet.allocation import DEFAULT_NET, check_host_address, parse_address, parse_network
 from domain.fleet.catalogue import SERVICES
-from domain.fleet.errors import FleetConflict, IniInvalid
+from domain.fleet.errors import FleetConflictError, IniInvalidError
 from domain.fleet.plan import FleetPlan, FleetView, plan_deckies
 from domain.fleet.sections import DeckyDraft, parse_decky_section, parse_interval_value
 
@@ -84,25 +84,25 @@ def _check_text(text: str) -> None:
     try:
         size = len(text.encode("utf-8")) if len(text) <= MAX_INI_BYTES else len(text)
     except UnicodeEncodeError:
-        raise IniInvalid(None, None, "the INI is not valid UTF-8 text") from None
+        raise IniInvalidError(None, None, "the INI is not valid UTF-8 text") from None
     if size > MAX_INI_BYTES:
-        raise IniInvalid(None, None, "the INI is larger than 512 KiB")
+        raise IniInvalidError(None, None, "the INI is larger than 512 KiB")
     if (found := _CONTROL_CHARS.search(text)) is not None:
-        raise IniInvalid(None, None, f"the INI contains the control character {found[0]!r}")
+        raise IniInvalidError(None, None, f"the INI contains the control character {found[0]!r}")
 
 
-def _as_invalid(error: configparser.Error) -> IniInvalid:
+def _as_invalid(error: configparser.Error) -> IniInvalidError:
     if isinstance(error, configparser.DuplicateSectionError):
-        return IniInvalid(error.section, None, f"duplicate section{_at(error.lineno)}")
+        return IniInvalidError(error.section, None, f"duplicate section{_at(error.lineno)}")
     if isinstance(error, configparser.DuplicateOptionError):
-        return IniInvalid(error.section, error.option, f"duplicate key{_at(error.lineno)}")
+        return IniInvalidError(error.section, error.option, f"duplicate key{_at(error.lineno)}")
     if isinstance(error, configparser.MissingSectionHeaderError):
         reason = f"line {error.lineno}: {_clip(repr(error.line))} comes before any [section]"
-        return IniInvalid(None, None, reason)
+        return IniInvalidError(None, None, reason)
     if isinstance(error, configparser.ParsingError) and error.errors:
         lineno, line = error.errors[0]  # configparser already repr()s the line
-        return IniInvalid(None, None, f"line {lineno}: cannot parse {_clip(line)}")
-    return IniInvalid(None, None, f"cannot parse the INI: {error.message}")
+        return IniInvalidError(None, None, f"line {lineno}: cannot parse {_clip(line)}")
+    return IniInvalidError(None, None, f"cannot parse the INI: {error.message}")
 
 
 def _at(lineno: int | None) -> str:
@@ -121,10 +121,12 @@ def _parse_general(values: Mapping[str, str]) -> _General:
     for key in values:
         if key not in GENERAL_KEYS:
             expected = ", ".join(GENERAL_KEYS)
-            raise IniInvalid(GENERAL, key, f"unknown key (expected one of: {expected})")
+            raise IniInvalidError(GENERAL, key, f"unknown key (expected one of: {expected})")
     net, gw, interface = values.get("net"), values.get("gw"), values.get("interface")
     if interface is not None and _INTERFACE.fullmatch(interface) is None:
-        raise IniInvalid(GENERAL, "interface", f"{interface!r} is not a network interface name")
+        raise IniInvalidError(
+            GENERAL, "interface", f"{interface!r} is not a network interface name"
+        )
     return _General(
         net=parse_network(GENERAL, "net", net) if net is not None else None,
         gw=parse_address(GENERAL, "gw", gw) if gw is not None else None,
@@ -143,7 +145,7 @@ def _parse_deckies(
                 section, _values(parser, section), network, gateway
             )
     if not drafts:
-        raise IniInvalid(None, None, "the INI defines no decky sections")
+        raise IniInvalidError(None, None, "the INI defines no decky sections")
     # Service subsections may come before their decky section, so they are applied afterwards.
     for section in parser.sections():
         if "." in section:
@@ -157,11 +159,13 @@ def _apply_service_settings(
     decky, _, service = section.partition(".")
     draft = drafts.get(decky)
     if draft is None:
-        raise IniInvalid(section, None, f"there is no [{decky}] decky section for these settings")
+        raise IniInvalidError(
+            section, None, f"there is no [{decky}] decky section for these settings"
+        )
     if service not in SERVICES:
-        raise IniInvalid(section, None, f"unknown service {service!r}")
+        raise IniInvalidError(section, None, f"unknown service {service!r}")
     if service not in (draft.declared_services() or ()):
-        raise IniInvalid(section, None, f"{service!r} is not one of the services of [{decky}]")
+        raise IniInvalidError(section, None, f"{service!r} is not one of the services of [{decky}]")
     drafts[decky] = replace(draft, service_config={**draft.service_config, service: values})
 
 
@@ -169,8 +173,8 @@ def _check_agrees_with_fleet(general: _General, existing: FleetView) -> None:
     fleet_net, fleet_gw = existing.network, existing.gateway_address
     if general.net is not None and fleet_net is not None and general.net != fleet_net:
         reason = f"{general.net} contradicts the fleet's network {fleet_net}"
-        raise FleetConflict(GENERAL, "net", reason)
+        raise FleetConflictError(GENERAL, "net", reason)
     if general.gw is not None and fleet_gw is not None and general.gw != fleet_gw:
-        raise FleetConflict(
+        raise FleetConflictError(
             GENERAL, "gw", f"{general.gw} contradicts the fleet's gateway {fleet_gw}"
         )

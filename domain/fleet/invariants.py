@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 
-from domain.fleet.errors import FleetConflict
+from domain.fleet.errors import FleetConflictError
 from domain.fleet.plan import FleetPlan, FleetView
 
 
@@ -16,27 +16,27 @@ def check_deployable(fleet: FleetView, interface: str | None, plan: FleetPlan) -
     """
     limit = fleet.deployment_limit
     if fleet.decky_count + len(plan.deckies) > limit:
-        raise FleetConflict(None, None, f"the deployment limit of {limit} would be exceeded")
+        raise FleetConflictError(None, None, f"the deployment limit of {limit} would be exceeded")
     names = [s.name for s in plan.deckies]
     if len(set(names)) < len(names) or not fleet.names.isdisjoint(names):
-        raise FleetConflict(None, None, "a decky name is already in the fleet")
+        raise FleetConflictError(None, None, "a decky name is already in the fleet")
     ips = [s.ip for s in plan.deckies]
     if len(set(ips)) < len(ips) or not fleet.used_ips.isdisjoint(ips):
-        raise FleetConflict(None, "ip", "an IP address is already used in the fleet")
+        raise FleetConflictError(None, "ip", "an IP address is already used in the fleet")
     _check_network(fleet, interface, plan)
 
 
 def _check_network(fleet: FleetView, interface: str | None, plan: FleetPlan) -> None:
     for key, mine, theirs in (("net", fleet.net, plan.net), ("gw", fleet.gateway, plan.gw)):
         if mine is not None and theirs != mine:
-            raise FleetConflict("general", key, f"{theirs} contradicts the fleet's {mine}")
+            raise FleetConflictError("general", key, f"{theirs} contradicts the fleet's {mine}")
     if interface is not None and plan.interface not in (None, interface):
         reason = f"{plan.interface} contradicts the fleet's interface {interface}"
-        raise FleetConflict("general", "interface", reason)
+        raise FleetConflictError("general", "interface", reason)
     if plan.net is not None and fleet.net is None:
         # A first network must hold the deckies placed before any network was set.
         network = IPv4Network(plan.net)
         outside = sorted(ip for ip in fleet.used_ips if IPv4Address(ip) not in network)
         if outside:
             reason = f"{network} does not contain the fleet's deckies at {', '.join(outside)}"
-            raise FleetConflict("general", "net", reason)
+            raise FleetConflictError("general", "net", reason)

@@ -11,7 +11,7 @@ from domain.fleet.allocation import IpAllocator
 from domain.fleet.catalogue import SERVICE_NAMES
 from domain.fleet.decky import DeckySpec
 from domain.fleet.distros import DEFAULT_DISTRO_POOL, DISTROS, Distro, generate_hostname
-from domain.fleet.errors import FleetConflict
+from domain.fleet.errors import FleetConflictError
 from domain.fleet.sections import DeckyDraft
 
 DEFAULT_DEPLOYMENT_LIMIT = 10
@@ -93,7 +93,7 @@ def _check_limit(drafts: tuple[DeckyDraft, ...], existing: FleetView) -> None:
         total += draft.count
         if total > existing.deployment_limit:
             requested = sum(d.count for d in drafts)
-            raise FleetConflict(
+            raise FleetConflictError(
                 draft.section,
                 "amount" if draft.amount is not None else None,
                 f"deploying {requested} deckies to a fleet of {existing.decky_count} would "
@@ -106,10 +106,10 @@ def _claim_names(drafts: tuple[DeckyDraft, ...], existing: FleetView) -> list[tu
     for draft in drafts:
         for name in draft.names():
             if name in existing.names:
-                raise FleetConflict(draft.section, None, f"decky {name!r} already exists")
+                raise FleetConflictError(draft.section, None, f"decky {name!r} already exists")
             if name in owners:
                 reason = f"decky {name!r} is also defined by [{owners[name]}]"
-                raise FleetConflict(draft.section, None, reason)
+                raise FleetConflictError(draft.section, None, reason)
             owners[name] = draft.section
     return [draft.names() for draft in drafts]
 
@@ -134,9 +134,9 @@ def _claim_address(
     allocator: IpAllocator, owners: dict[IPv4Address, str], draft: DeckyDraft, ip: IPv4Address
 ) -> None:
     if ip in owners:
-        raise FleetConflict(draft.section, "ip", f"{ip} is also given to [{owners[ip]}]")
+        raise FleetConflictError(draft.section, "ip", f"{ip} is also given to [{owners[ip]}]")
     if allocator.is_taken(ip):
-        raise FleetConflict(draft.section, "ip", f"{ip} is already used in the fleet")
+        raise FleetConflictError(draft.section, "ip", f"{ip} is already used in the fleet")
     owners[ip] = draft.section
     allocator.reserve(ip)
 
@@ -151,7 +151,7 @@ def _allocate(allocator: IpAllocator, draft: DeckyDraft) -> IPv4Address:
     address = allocator.allocate()
     if address is None:
         reason = f"the network {allocator.network} has no free address left"
-        raise FleetConflict(draft.section, None, reason)
+        raise FleetConflictError(draft.section, None, reason)
     return address
 
 

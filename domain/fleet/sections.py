@@ -12,7 +12,7 @@ from domain.fleet.allocation import check_host_address, parse_address
 from domain.fleet.catalogue import ARCHETYPES, NMAP_OS_FAMILIES, SERVICES, Archetype
 from domain.fleet.distros import DISTROS, Distro
 from domain.fleet.durations import parse_interval
-from domain.fleet.errors import IniInvalid, InvalidDurationError
+from domain.fleet.errors import IniInvalidError, InvalidDurationError
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 MAX_AMOUNT = 100
@@ -63,7 +63,7 @@ def parse_decky_section(
     _check_name(section, section)
     for key in values:
         if key not in DECKY_KEYS:
-            raise IniInvalid(
+            raise IniInvalidError(
                 section, key, f"unknown key (expected one of: {', '.join(DECKY_KEYS)})"
             )
     draft = DeckyDraft(
@@ -77,7 +77,7 @@ def parse_decky_section(
         mutate_interval_minutes=parse_interval_value(section, values.get("mutate_interval")),
     )
     if draft.amount is not None and draft.ip is not None:
-        raise IniInvalid(section, "amount", "cannot be combined with ip")
+        raise IniInvalidError(section, "amount", "cannot be combined with ip")
     _check_name(section, draft.names()[-1])  # the longest expanded name
     return draft
 
@@ -89,12 +89,12 @@ def parse_interval_value(section: str, value: str | None) -> int | None:
     try:
         return parse_interval(value)
     except InvalidDurationError as error:
-        raise IniInvalid(section, "mutate_interval", error.reason) from None
+        raise IniInvalidError(section, "mutate_interval", error.reason) from None
 
 
 def _check_name(section: str, name: str) -> None:
     if NAME_PATTERN.fullmatch(name) is None:
-        raise IniInvalid(
+        raise IniInvalidError(
             section, None, f"decky name {name!r} must match ^[a-z0-9][a-z0-9-]{{0,62}}$"
         )
 
@@ -103,7 +103,7 @@ def _amount(section: str, value: str | None) -> int | None:
     if value is None:
         return None
     if _AMOUNT.fullmatch(value) is None or not 1 <= int(value) <= MAX_AMOUNT:
-        raise IniInvalid(
+        raise IniInvalidError(
             section, "amount", f"{value!r} is not a whole number from 1 to {MAX_AMOUNT}"
         )
     return int(value)
@@ -114,10 +114,10 @@ def _services(section: str, value: str | None) -> tuple[str, ...] | None:
         return None
     names = [name.strip() for name in value.split(",") if name.strip()]
     if not names:
-        raise IniInvalid(section, "services", "lists no services")
+        raise IniInvalidError(section, "services", "lists no services")
     for name in names:
         if name not in SERVICES:
-            raise IniInvalid(section, "services", f"unknown service {name!r}")
+            raise IniInvalidError(section, "services", f"unknown service {name!r}")
     return tuple(dict.fromkeys(names))  # duplicates dropped, order kept
 
 
@@ -125,14 +125,14 @@ def _lookup(section: str, key: str, value: str | None, known: Mapping[str, _T]) 
     if value is None:
         return None
     if value not in known:
-        raise IniInvalid(section, key, f"unknown {key} {value!r} (known: {', '.join(known)})")
+        raise IniInvalidError(section, key, f"unknown {key} {value!r} (known: {', '.join(known)})")
     return known[value]
 
 
 def _nmap_os(section: str, value: str | None) -> str | None:
     if value is None or value in NMAP_OS_FAMILIES:
         return value
-    raise IniInvalid(
+    raise IniInvalidError(
         section, "nmap_os", f"unknown OS family {value!r} (known: {', '.join(NMAP_OS_FAMILIES)})"
     )
 
@@ -145,5 +145,5 @@ def _ip(
     address = parse_address(section, "ip", value)
     check_host_address(section, "ip", address, network)
     if address == gateway:
-        raise IniInvalid(section, "ip", f"{address} is the gateway")
+        raise IniInvalidError(section, "ip", f"{address} is the gateway")
     return address

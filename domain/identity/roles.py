@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from domain.shared.errors import Invalid
+from domain.shared.errors import InvalidError
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -23,18 +23,18 @@ def parse_role(value: str) -> Role:
     try:
         return Role(value)
     except ValueError:
-        raise Invalid(f"role must be one of: admin, viewer (got {value!r})") from None
+        raise InvalidError(f"role must be one of: admin, viewer (got {value!r})") from None
 
 
 def check_username(username: str) -> str:
     """Return the username when it matches the documented pattern."""
     if not USERNAME_RE.fullmatch(username):
-        raise Invalid("username must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
+        raise InvalidError("username must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' or '-'")
     return username
 
 
 def check_password(password: str) -> str:
     """Return the password when its length is within the documented bounds."""
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise Invalid(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
+        raise InvalidError(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
     return password

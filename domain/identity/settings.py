@@ -6,7 +6,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.shared.errors import Invalid
+from domain.shared.errors import InvalidError
 from domain.shared.meta import CommandMeta
 
 SETTINGS_ID = uuid5(NAMESPACE_URL, "https://decnet-es/settings")
@@ -48,11 +48,11 @@ class Settings(Aggregate):
         """Cap how many deckies the fleet may hold."""
         low, high = DEPLOYMENT_LIMIT_RANGE
         if not low <= limit <= high:
-            raise Invalid(f"deployment_limit must be between {low} and {high}")
+            raise InvalidError(f"deployment_limit must be between {low} and {high}")
         self.trigger_event(self.DeploymentLimitSet, meta=meta, deployment_limit=limit)
 
     def set_global_mutation_interval(self, meta: CommandMeta, minutes: int) -> None:
         """How often deckies without their own interval are mutated."""
         if minutes < 1:
-            raise Invalid("global_mutation_interval must be at least one minute")
+            raise InvalidError("global_mutation_interval must be at least one minute")
         self.trigger_event(self.GlobalMutationIntervalSet, meta=meta, minutes=minutes)

@@ -8,13 +8,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.identity.roles import Role
-from domain.shared.errors import Conflict, Forbidden, NotFound
+from domain.shared.errors import ConflictError, ForbiddenError, NotFoundError
 from domain.shared.meta import CommandMeta
 
 USERNAME_NAMESPACE = uuid5(NAMESPACE_URL, "https://decnet-es/usernames")
 
 
-class UserDeleted(NotFound):
+class UserDeletedError(NotFoundError):
     """The user was deleted."""
 
 
@@ -100,7 +100,7 @@ class User(Aggregate):
 
     def _live(self) -> None:
         if self.deleted:
-            raise UserDeleted(f"user {self.id} not found")
+            raise UserDeletedError(f"user {self.id} not found")
 
     def change_password(self, meta: CommandMeta, password_hash: str) -> None:
         """The user chose a new password: clears must-change and ends older tokens."""
@@ -132,10 +132,10 @@ class User(Aggregate):
 
     def _not_self(self, meta: CommandMeta, what: str) -> None:
         if meta.actor_id == self.id:
-            raise Forbidden(f"you cannot {what}")
+            raise ForbiddenError(f"you cannot {what}")
 
 
-class UsernameTaken(Conflict):
+class UsernameTakenError(ConflictError):
     """Another live user has this username."""
 
 
@@ -177,7 +177,7 @@ class UsernameClaim(Aggregate):
     def reclaim(self, meta: CommandMeta, user_id: UUID) -> None:
         """Take over a username whose user was deleted."""
         if self.user_id is not None:
-            raise UsernameTaken(f"username {self.username!r} already exists")
+            raise UsernameTakenError(f"username {self.username!r} already exists")
         self.trigger_event(self.Reclaimed, meta=meta, user_id=user_id)
 
     def release(self, meta: CommandMeta) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-__all__ = ["InvalidTimeParam", "parse_time_param"]
+from domain.shared.errors import InvalidError
+
+__all__ = ["InvalidTimeError", "parse_time_param"]
 
 _NOT_GIVEN = frozenset({"", "null", "undefined"})
 # An unencoded `+` in a query string arrives as a space: `...T10:00:00 02:00` meant `+02:00`.
 _DECODED_PLUS = re.compile(r"(.*T[0-9:.,]+) ([0-9]{2}(?::?[0-9]{2})?)")
 
 
-class InvalidTimeParam(ValueError):
+class InvalidTimeError(InvalidError, ValueError):
     """A time parameter that is given but is not a timestamp we accept."""
 
 
@@ -31,7 +33,7 @@ def parse_time_param(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(text)
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise InvalidTimeParam(
+        raise InvalidTimeError(
             f"invalid timestamp {value!r}: use ISO-8601 (e.g. 2026-04-18T02:22:56Z) "
             "or 'YYYY-MM-DD HH:MM:SS'"
         ) from None

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import jwt
 
-from application.errors import AuthenticationFailed
+from application.errors import AuthenticationError
 from application.ports import TokenClaims
 
 ALGORITHM = "HS256"
@@ -59,10 +59,10 @@ class JwtTokens:
                 },
             )
         except jwt.InvalidTokenError:
-            raise AuthenticationFailed("invalid token") from None
+            raise AuthenticationError("invalid token") from None
         claims = self._claims(payload)
         if claims.expires_at + LEEWAY_S < self._clock():
-            raise AuthenticationFailed("token has expired")
+            raise AuthenticationError("token has expired")
         return claims
 
     @staticmethod
@@ -76,4 +76,4 @@ class JwtTokens:
                 expires_at=float(str(payload["exp"])),
             )
         except (TypeError, ValueError):
-            raise AuthenticationFailed("invalid token") from None
+            raise AuthenticationError("invalid token") from None

@@ -17,7 +17,7 @@ import msgspec
 from application.observations.ingest import IngestCommands
 from domain.observations.batch import MAX_BATCH_RECORDS, JournalSpan, RejectedLine
 from domain.observations.records import InteractionRecord
-from domain.observations.timeparse import InvalidTimeParam, parse_time_param
+from domain.observations.timeparse import InvalidTimeError, parse_time_param
 from infrastructure.collector.rfc5424 import SyslogParseError, attacker_ip_of, parse_line
 
 
@@ -54,7 +54,7 @@ def parse_json_record(line: bytes) -> InteractionRecord:
         fields = msgspec.json.decode(item.fields) if isinstance(item.fields, str) else item.fields
         fields = {str(k): str(v) for k, v in dict(fields).items()}
         timestamp = parse_time_param(item.timestamp)
-    except (msgspec.DecodeError, msgspec.ValidationError, InvalidTimeParam, TypeError) as e:
+    except (msgspec.DecodeError, msgspec.ValidationError, InvalidTimeError, TypeError) as e:
         raise ValueError(f"bad_json_record: {e}") from None
     if timestamp is None:
         raise ValueError("bad_json_record: no timestamp")

@@ -24,7 +24,7 @@ from infrastructure.emulators.http_tls import TlsContextProvider, TlsStream
 from infrastructure.emulators.streams import ByteStream, LineTooLong, StreamBuffer
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
 from infrastructure.runtime.recording import escape_excerpt
-from infrastructure.runtime.session import Connection, IdleTimeout
+from infrastructure.runtime.session import Connection, IdleTimeoutError
 
 if TYPE_CHECKING:  # the registry imports this module
     from infrastructure.emulators.registry import EmulatorDeps
@@ -100,7 +100,7 @@ class HttpHandler:
             await conn.record("tls_error", f"TLS handshake failed: {reason}", reason=reason)
             return None
         except TimeoutError as exc:
-            raise IdleTimeout from exc
+            raise IdleTimeoutError from exc
         conn.mute_data()  # the rest is ciphertext; requests are recorded decrypted instead
         return stream
 
@@ -111,7 +111,7 @@ class HttpHandler:
             async with asyncio.timeout(REQUEST_DEADLINE_S):
                 return await read_request(buffer, lambda: stream.send(_CONTINUE))
         except TimeoutError as exc:
-            raise IdleTimeout from exc
+            raise IdleTimeoutError from exc
         except (BadRequest, LineTooLong) as exc:
             await conn.record("bad_request", f"unparsable request: {exc}", reason=str(exc))
             await stream.send(render(400, error_page(400), server=self._server, keep_alive=False))

@@ -11,7 +11,7 @@ import structlog
 
 from infrastructure.runtime.handlers import ServiceHandler
 from infrastructure.runtime.recording import Recorder, escape_excerpt
-from infrastructure.runtime.session import Connection, IdleTimeout
+from infrastructure.runtime.session import Connection, IdleTimeoutError
 
 log = structlog.get_logger()
 
@@ -114,7 +114,7 @@ class TcpListener:
             await conn.opened()
             async with asyncio.timeout(self._limits.max_session_s):
                 await self._handler(conn)
-        except IdleTimeout:
+        except IdleTimeoutError:
             reason = "idle_timeout"
         except TimeoutError:
             reason = "session_timeout"

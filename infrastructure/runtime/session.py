@@ -13,7 +13,7 @@ READ_SIZE = 4096
 MAX_DATA_RECORDS = 64
 
 
-class IdleTimeout(Exception):
+class IdleTimeoutError(Exception):
     """The peer stayed silent (or stopped reading) for longer than the idle timeout."""
 
 
@@ -86,7 +86,7 @@ class Connection:
             async with asyncio.timeout(self._idle_timeout):
                 return await self._read(size)
         except TimeoutError as exc:
-            raise IdleTimeout from exc
+            raise IdleTimeoutError from exc
 
     async def recv_until(self, separator: bytes, limit: int = 16384) -> bytes:
         """Read until `separator` (or `limit` bytes, or EOF) within ONE idle timeout in total.
@@ -103,7 +103,7 @@ class Connection:
                         break
                     buffer += chunk
         except TimeoutError as exc:
-            raise IdleTimeout from exc
+            raise IdleTimeoutError from exc
         return buffer
 
     async def send(self, data: bytes) -> None:
@@ -114,7 +114,7 @@ class Connection:
             async with asyncio.timeout(self._idle_timeout):
                 await self._writer.drain()
         except TimeoutError as exc:
-            raise IdleTimeout from exc
+            raise IdleTimeoutError from exc
 
     def abort(self) -> None:
         """Drop the connection at once (no lingering half-closed socket)."""

@@ -20,7 +20,7 @@ NO_RIGHTS = "no raw-socket rights (need root or CAP_NET_RAW)"
 RCVBUF_BYTES = 4 * 1024 * 1024
 
 
-class CaptureUnavailable(Exception):
+class CaptureUnavailableError(Exception):
     """The capture cannot run here; the message is the reason `/health` shows."""
 
 
@@ -58,17 +58,17 @@ def open_scapy_source(interface: str) -> PacketSource:
             importlib.import_module(module)
         from scapy.config import conf
     except ImportError as e:
-        raise CaptureUnavailable(f"scapy is not installed: {e}") from e
+        raise CaptureUnavailableError(f"scapy is not installed: {e}") from e
     # With libpcap, filter strings compile; the native Linux socket gets our own BPF instead.
     pcap_filter = "tcp" if conf.use_pcap else None
     try:
         sock = conf.L2listen(iface=interface, filter=pcap_filter)
     except OSError as e:
         if isinstance(e, PermissionError) or e.errno in (errno.EPERM, errno.EACCES):
-            raise CaptureUnavailable(NO_RIGHTS) from e
-        raise CaptureUnavailable(f"scapy cannot open interface {interface}: {e}") from e
+            raise CaptureUnavailableError(NO_RIGHTS) from e
+        raise CaptureUnavailableError(f"scapy cannot open interface {interface}: {e}") from e
     except Exception as e:  # scapy raises ValueError/Scapy_Exception for unknown interfaces
-        raise CaptureUnavailable(f"scapy cannot open interface {interface}: {e}") from e
+        raise CaptureUnavailableError(f"scapy cannot open interface {interface}: {e}") from e
     return ScapySource(sock, "libpcap 'tcp'" if pcap_filter else "python")
 
 

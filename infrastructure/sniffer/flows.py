@@ -14,7 +14,7 @@ from infrastructure.sniffer.packets import TcpSegment
 from infrastructure.sniffer.tls_hello import (
     MAX_HELLO,
     ClientHello,
-    NotClientHello,
+    NotClientHelloError,
     hello_body,
     looks_like_hello_start,
     parse_client_hello,
@@ -85,7 +85,7 @@ class HelloAssembler:
                     del self._flows[key]
                 return None
             hello = parse_client_hello(body)
-        except NotClientHello:
+        except NotClientHelloError:
             del self._flows[key]
             return None
         del self._flows[key]

@@ -23,7 +23,7 @@ _VERSION_NAMES = {
 }
 
 
-class NotClientHello(ValueError):
+class NotClientHelloError(ValueError):
     """The bytes are not (or stop being) a TLS ClientHello."""
 
 
@@ -75,25 +75,25 @@ def hello_body(stream: bytes) -> bytes | None:
     handshake records (rare, but legal), so records are unwrapped until it is whole.
     """
     if not _plausible_start(stream):
-        raise NotClientHello("not a TLS ClientHello record")
+        raise NotClientHelloError("not a TLS ClientHello record")
     handshake = bytearray()
     pos = 0
     while pos + 5 <= len(stream):
         if stream[pos] != HANDSHAKE_RECORD or stream[pos + 1] != 3:
-            raise NotClientHello("not a TLS handshake record")
+            raise NotClientHelloError("not a TLS handshake record")
         length = int.from_bytes(stream[pos + 3 : pos + 5], "big")
         if length == 0 or length > MAX_RECORD:
-            raise NotClientHello(f"record length {length}")
+            raise NotClientHelloError(f"record length {length}")
         if pos + 5 + length > len(stream):
             break
         handshake += stream[pos + 5 : pos + 5 + length]
         pos += 5 + length
         if handshake[0] != CLIENT_HELLO:
-            raise NotClientHello("first handshake message is not a ClientHello")
+            raise NotClientHelloError("first handshake message is not a ClientHello")
         if len(handshake) >= 4:
             size = int.from_bytes(handshake[1:4], "big")
             if size > MAX_HELLO:
-                raise NotClientHello(f"ClientHello of {size} bytes")
+                raise NotClientHelloError(f"ClientHello of {size} bytes")
             if len(handshake) >= 4 + size:
                 return bytes(handshake[4 : 4 + size])
     return None
@@ -133,7 +133,7 @@ def _with_extensions(
         # hello is still worth fingerprinting, and JA3/JA4 rest mostly on the type list.
         try:
             return _Reader(values[ext]).vector(width) if ext in values else b""
-        except NotClientHello:
+        except NotClientHelloError:
             return b""
 
     return ClientHello(
@@ -156,7 +156,7 @@ def _server_name(names: bytes) -> str | None:
             name_type, name = r.u8(), r.vector(2)
             if name_type == 0:  # host_name
                 return name.decode("ascii", errors="backslashreplace")
-    except NotClientHello:
+    except NotClientHelloError:
         pass
     return None
 
@@ -167,14 +167,14 @@ def _alpn(data: bytes) -> tuple[bytes, ...]:
     try:
         while not r.done():
             protocols.append(r.vector(1))
-    except NotClientHello:
+    except NotClientHelloError:
         pass  # keep the protocols read before the damage
     return tuple(protocols)
 
 
 def _u16_list(data: bytes, strict: bool = True) -> tuple[int, ...]:
     if len(data) % 2 and strict:
-        raise NotClientHello("odd-length list of 16-bit values")
+        raise NotClientHelloError("odd-length list of 16-bit values")
     return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data) - 1, 2))
 
 
@@ -190,7 +190,7 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if self._pos + n > len(self._data):
-            raise NotClientHello("truncated ClientHello")
+            raise NotClientHelloError("truncated ClientHello")
         chunk = self._data[self._pos : self._pos + n]
         self._pos += n
         return chunk

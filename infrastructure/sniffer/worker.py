@@ -19,7 +19,7 @@ import structlog
 from application.ports import ComponentHealth, RecordSink
 from infrastructure.sniffer.analyzer import Observation, PacketAnalyzer, SnifferStats
 from infrastructure.sniffer.capture import (
-    CaptureUnavailable,
+    CaptureUnavailableError,
     PacketSource,
     SourceOpener,
     open_scapy_source,
@@ -84,7 +84,7 @@ class SnifferWorker:
         self._targets = self._read_targets()
         try:
             self._source = await asyncio.to_thread(self._opener, self.interface)
-        except CaptureUnavailable as e:
+        except CaptureUnavailableError as e:
             self._disable(str(e))
             return
         except Exception as e:  # any opener bug must leave the control plane up

@@ -13,23 +13,28 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from psycopg_pool import PoolTimeout
 
-from application.errors import AuthenticationFailed, RateLimited, Unavailable
-from domain.fleet.errors import FleetConflict, IniInvalid, InvalidDurationError
-from domain.shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from domain.shared.errors import (
+    AuthenticationError,
+    ConflictError,
+    DecnetError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+)
 
 log = structlog.get_logger()
 
-STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
-    (AuthenticationFailed, 401),
-    (Forbidden, 403),
-    (NotFound, 404),
-    (Conflict, 409),
-    (FleetConflict, 409),
-    (Invalid, 422),
-    (IniInvalid, 422),
-    (InvalidDurationError, 422),
-    (RateLimited, 429),
-    (Unavailable, 503),
+# Each family of the one error tree, once.
+STATUS_BY_FAMILY: tuple[tuple[type[DecnetError], int], ...] = (
+    (AuthenticationError, 401),
+    (ForbiddenError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidError, 422),
+    (RateLimitedError, 429),
+    (UnavailableError, 503),
 )
 UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, StoreOperationalError, StoreInterfaceError)
 
@@ -40,7 +45,7 @@ def _body(detail: Any, status: int, headers: dict[str, str] | None = None) -> Re
 
 def status_for(exc: Exception) -> int:
     """The HTTP status of a domain or application error."""
-    for cls, status in STATUS_BY_ERROR:
+    for cls, status in STATUS_BY_FAMILY:
         if isinstance(exc, cls):
             return status
     return HTTP_500_INTERNAL_SERVER_ERROR
@@ -51,7 +56,7 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimitedError):
         headers["Retry-After"] = str(exc.retry_after_s)
     return _body(str(exc), status, headers)
 
@@ -84,12 +89,9 @@ def _describe(extra: Any) -> str:
 
 
 def exception_handlers() -> dict[Any, Any]:
-    """Handlers keyed by exception class, most specific first."""
+    """Handlers keyed by exception class: the error tree's root, HTTP errors, outages, the rest."""
     handlers: dict[Any, Any] = {
-        DomainError: domain_error_handler,
-        FleetConflict: domain_error_handler,
-        IniInvalid: domain_error_handler,
-        InvalidDurationError: domain_error_handler,
+        DecnetError: domain_error_handler,
         HTTPException: http_error_handler,
         Exception: unexpected_handler,
     }

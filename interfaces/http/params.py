@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.observations.search import SearchQuery, parse_search
-from domain.observations.timeparse import InvalidTimeParam, parse_time_param
-from domain.shared.errors import Invalid
+from domain.observations.timeparse import InvalidTimeError, parse_time_param
+from domain.shared.errors import InvalidError
 from projections.logs_queries import LogFilter
 
 NOT_GIVEN = frozenset({"", "null", "undefined"})
@@ -30,10 +30,10 @@ def int_param(name: str, value: str | None, default: int, low: int, high: int | 
     try:
         number = int(raw.strip())
     except ValueError:
-        raise Invalid(f"{name} must be an integer (got {raw[:32]!r})") from None
+        raise InvalidError(f"{name} must be an integer (got {raw[:32]!r})") from None
     if number < low or (high is not None and number > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise Invalid(f"{name} must be {bounds} (got {number})")
+        raise InvalidError(f"{name} must be {bounds} (got {number})")
     return number
 
 
@@ -41,8 +41,8 @@ def time_param(name: str, value: str | None) -> datetime | None:
     """An ISO-8601 or `YYYY-MM-DD HH:MM:SS` time, else 422."""
     try:
         return parse_time_param(value)
-    except InvalidTimeParam as e:
-        raise Invalid(f"{name}: {e}") from None
+    except InvalidTimeError as e:
+        raise InvalidError(f"{name}: {e}") from None
 
 
 def log_filter(search: str | None, start_time: str | None, end_time: str | None) -> LogFilter:
@@ -51,7 +51,7 @@ def log_filter(search: str | None, start_time: str | None, end_time: str | None)
     start = time_param("start_time", start_time)
     end = time_param("end_time", end_time)
     if start is not None and end is not None and start > end:
-        raise Invalid("start_time must not be after end_time")
+        raise InvalidError("start_time must not be after end_time")
     return LogFilter(query, start, end)
 
 

@@ -13,7 +13,7 @@ from application.fleet.commands import FleetCommands
 from application.fleet.scheduler import MutationScheduler
 from application.identity.settings import SettingsCommands
 from application.store import EventStoreApp
-from domain.fleet.errors import FleetConflict
+from domain.fleet.errors import FleetConflictError
 from domain.fleet.fleet import Fleet
 from domain.shared.meta import CommandMeta
 from infrastructure.database import Database, prepare_schemas
@@ -75,7 +75,7 @@ def test_racing_deploys_for_the_last_slot(stores: Callable[[], BarrierStore]) ->
         lambda: a.deploy(META, "[left]\nservices = ssh\nip = 127.90.9.2\n"),
         lambda: b.deploy(META, "[right]\nservices = ssh\nip = 127.90.9.3\n"),
     )
-    conflicts = [r for r in results if isinstance(r, FleetConflict)]
+    conflicts = [r for r in results if isinstance(r, FleetConflictError)]
     assert len(conflicts) == 1, results
     assert "deployment limit of 2" in str(conflicts[0])
     deployed = [e.spec.name for e in events_of(first, Fleet.DeckyDeployed)]
@@ -98,7 +98,7 @@ def test_many_racers_for_one_slot(stores: Callable[[], BarrierStore]) -> None:
         )
     )
     assert sum(not isinstance(r, Exception) for r in results) == 1, results
-    assert all(isinstance(r, FleetConflict) for r in results if isinstance(r, Exception))
+    assert all(isinstance(r, FleetConflictError) for r in results if isinstance(r, Exception))
     assert len(events_of(racers[0], Fleet.DeckyDeployed)) == 1
 
 

@@ -20,7 +20,7 @@ from application.store import EventStoreApp
 from domain.identity.roles import Role
 from domain.identity.settings import Settings
 from domain.identity.user import User, UsernameClaim
-from domain.shared.errors import DomainError
+from domain.shared.errors import DecnetError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.eventstore.mapper import MsgspecMapper
 from projections.runner import ProjectionRunner
@@ -92,7 +92,7 @@ class Scenario:
     def apply(self, op: tuple[Any, ...]) -> None:
         """Run one operation; broken rules are expected outcomes and write nothing."""
         kind, *args = op
-        with suppress(DomainError):
+        with suppress(DecnetError):
             self._run(kind, args)
 
     def _target(self, index: int) -> UUID:

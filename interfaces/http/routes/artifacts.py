@@ -10,7 +10,7 @@ from litestar import Request, get
 from litestar.exceptions import HTTPException
 from litestar.response import File
 
-from domain.shared.errors import NotFound
+from domain.shared.errors import NotFoundError
 from interfaces.http.auth import container_of, requires_admin
 from interfaces.http.params import given
 
@@ -44,7 +44,7 @@ def find_artifact(root: Path, decky: str, stored_as: str, service: str | None) -
             raise _bad("path escapes the artifacts root")
         if candidate.is_file():
             return candidate
-    raise NotFound(f"artifact {decky}/{stored_as} not found")
+    raise NotFoundError(f"artifact {decky}/{stored_as} not found")
 
 
 def _dirs(path: Path) -> list[Path]:

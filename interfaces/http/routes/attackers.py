@@ -7,7 +7,7 @@ from uuid import UUID
 
 from litestar import Request, get
 
-from domain.shared.errors import Invalid, NotFound
+from domain.shared.errors import InvalidError, NotFoundError
 from interfaces.http.params import envelope, given, int_param, offset_param, page
 from interfaces.observations import observations_of
 from projections.attackers_queries import ORDERS
@@ -17,7 +17,7 @@ def _uuid(value: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise Invalid(f"attacker uuid {value[:64]!r} is not a valid UUID") from None
+        raise InvalidError(f"attacker uuid {value[:64]!r} is not a valid UUID") from None
 
 
 @get("/attackers", tags=["attackers"])
@@ -33,7 +33,7 @@ async def list_attackers(
     size, skip = page(limit, offset)
     order = given(sort_by) or "recent"
     if order not in ORDERS:
-        raise Invalid(f"sort_by must be one of {', '.join(ORDERS)} (got {order[:32]!r})")
+        raise InvalidError(f"sort_by must be one of {', '.join(ORDERS)} (got {order[:32]!r})")
     total, rows = await observations_of(request).attackers.page(
         given(search), given(service), order, size, skip
     )
@@ -45,7 +45,7 @@ async def get_attacker(request: Request[Any, Any, Any], uuid: str) -> dict[str, 
     """One attacker with its behaviour block (404 unknown)."""
     attacker = await observations_of(request).attackers.one(_uuid(uuid))
     if attacker is None:
-        raise NotFound(f"attacker {uuid} not found")
+        raise NotFoundError(f"attacker {uuid} not found")
     return attacker
 
 
@@ -63,7 +63,7 @@ async def attacker_commands(
     queries = observations_of(request).attackers
     ident = _uuid(uuid)
     if await queries.one(ident) is None:
-        raise NotFound(f"attacker {uuid} not found")
+        raise NotFoundError(f"attacker {uuid} not found")
     total, rows = await queries.commands(ident, given(service), size, skip)
     return envelope(total, size, skip, list(rows))
 
@@ -74,6 +74,6 @@ async def attacker_artifacts(request: Request[Any, Any, Any], uuid: str) -> dict
     queries = observations_of(request).attackers
     attacker = await queries.one(_uuid(uuid))
     if attacker is None:
-        raise NotFound(f"attacker {uuid} not found")
+        raise NotFoundError(f"attacker {uuid} not found")
     rows = await queries.artifacts(attacker["ip"])
     return {"total": len(rows), "data": rows}

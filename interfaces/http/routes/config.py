@@ -12,7 +12,7 @@ from litestar.params import Parameter
 
 from domain.fleet.durations import format_duration, parse_duration
 from domain.identity.roles import parse_role
-from domain.shared.errors import Invalid
+from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, container_of, principal_of, requires_admin
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse, UserResponse
@@ -25,7 +25,7 @@ def parse_user_id(value: str) -> UUID:
     try:
         return UUID(value)
     except ValueError:
-        raise Invalid(f"user uuid {value[:64]!r} is not a valid UUID") from None
+        raise InvalidError(f"user uuid {value[:64]!r} is not a valid UUID") from None
 
 
 class DeploymentLimitRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -159,6 +159,6 @@ class ConfigController(Controller):
             raise PermissionDeniedException("reinit is only available in developer mode")
         purge = container.extras.get("purge_observations")
         if purge is None:
-            raise Invalid("nothing to purge: observations are not enabled in this build")
+            raise InvalidError("nothing to purge: observations are not enabled in this build")
         deleted = await purge(command_meta(request))
         return {"message": "Data purged", "deleted": deleted}

@@ -13,7 +13,7 @@ from litestar.params import Parameter
 
 from application.fleet.reconciler import Settlement
 from domain.fleet.durations import parse_duration
-from domain.shared.errors import Invalid
+from domain.shared.errors import InvalidError
 from interfaces.container import Container
 from interfaces.fleet import FleetServices, fleet_of
 from interfaces.http.auth import command_meta, container_of, requires_admin
@@ -45,7 +45,7 @@ class MutateResponse(msgspec.Struct):
 def checked_name(name: str) -> str:
     """A decky name from the path, or 422."""
     if NAME.fullmatch(name) is None:
-        raise Invalid(f"decky name {name[:80]!r} does not match ^[a-z0-9-]{{1,64}}$")
+        raise InvalidError(f"decky name {name[:80]!r} does not match ^[a-z0-9-]{{1,64}}$")
     return name
 
 

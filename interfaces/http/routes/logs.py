@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, get
 
-from domain.shared.errors import Invalid
+from domain.shared.errors import InvalidError
 from interfaces.http.auth import container_of
 from interfaces.http.params import envelope, given, int_param, log_filter, page
 from interfaces.observations import observations_of
@@ -56,7 +56,7 @@ async def list_bounty(
     size, skip = page(limit, offset)
     kind = given(bounty_type)
     if kind is not None and kind not in BOUNTY_TYPES:
-        raise Invalid(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
+        raise InvalidError(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
     total, rows = await observations_of(request).attackers.bounty(kind, given(search), size, skip)
     return envelope(total, size, skip, list(rows))
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from domain.fleet.errors import FleetConflict
-from domain.fleet.fleet import DeckyNotFound, Fleet, MutationSuperseded
+from domain.fleet.errors import FleetConflictError
+from domain.fleet.fleet import DeckyNotFoundError, Fleet, MutationSupersededError
 from domain.fleet.plan import FleetPlan
-from domain.shared.errors import Invalid
+from domain.shared.errors import InvalidError
 from domain.shared.meta import CommandMeta
 from tests.unit.fleet.builders import EMPTY_FLEET, plan
 
@@ -92,7 +92,7 @@ def test_general_interval_is_the_ini_default() -> None:
 def test_stale_plan_is_refused(stale: str, limit: int, reason: str) -> None:
     """A plan made against an older fleet cannot break the limit, unique names or unique IPs."""
     fleet = given()
-    with pytest.raises(FleetConflict, match=reason):
+    with pytest.raises(FleetConflictError, match=reason):
         fleet.deploy(META, plan(stale, EMPTY_FLEET), limit, T0)
     assert then(fleet) == []
 
@@ -107,7 +107,7 @@ def test_network_contradiction_is_refused(field: str, value: str) -> None:
     agreeing = FleetPlan("127.90.1.0/24", "127.90.1.1", "eth0", None, ())
     fleet.deploy(META, agreeing, 10, T0)  # the same settings are accepted
     stale = replace(agreeing, **{field: value})
-    with pytest.raises(FleetConflict) as caught:
+    with pytest.raises(FleetConflictError) as caught:
         fleet.deploy(META, stale, 10, T0)
     assert (caught.value.section, caught.value.key) == ("general", field)
 
@@ -115,7 +115,7 @@ def test_network_contradiction_is_refused(field: str, value: str) -> None:
 def test_first_network_must_hold_existing_deckies() -> None:
     """Setting a first net that leaves existing deckies outside it is a conflict."""
     fleet = given()
-    with pytest.raises(FleetConflict, match="does not contain"):
+    with pytest.raises(FleetConflictError, match="does not contain"):
         fleet.deploy(META, plan("[general]\nnet = 127.91.0.0/24\n[c]\n", fleet.view(10)), 10, T0)
 
 
@@ -141,11 +141,11 @@ def test_operator_mutation() -> None:
 def test_mutation_refusals() -> None:
     """Unknown deckies are 404; no services or unknown services are invalid."""
     fleet = given()
-    with pytest.raises(DeckyNotFound):
+    with pytest.raises(DeckyNotFoundError):
         fleet.mutate(META, "nope", ("ssh",), "operator", T0)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         fleet.mutate(META, "a", (), "operator", T0)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         fleet.mutate(META, "a", ("gopher",), "operator", T0)
     assert then(fleet) == []
 
@@ -156,7 +156,7 @@ def test_scheduled_mutation_superseded() -> None:
     seen = fleet.decky("a").last_changed
     fleet.mutate(META, "a", ("ftp",), "operator", LATER)
     fleet.collect_events()
-    with pytest.raises(MutationSuperseded):
+    with pytest.raises(MutationSupersededError):
         fleet.mutate(META, "a", ("smtp",), "scheduled", LATER, seen=seen)
     fleet.mutate(META, "a", ("smtp",), "scheduled", LATER, seen=LATER)
     assert [e.trigger for e in then(fleet)] == ["scheduled"]
@@ -172,9 +172,9 @@ def test_interval_set_and_cleared() -> None:
     events = then(fleet)
     assert names(events) == ["MutationIntervalSet", "MutationIntervalCleared"]
     assert events[0].minutes == 7200
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         fleet.set_interval(META, "a", 0, T0)
-    with pytest.raises(DeckyNotFound):
+    with pytest.raises(DeckyNotFoundError):
         fleet.clear_interval(META, "zz", T0)
 
 
@@ -186,7 +186,7 @@ def test_teardown_frees_name_and_ip() -> None:
     assert "a" not in fleet.deckies
     fleet.deploy(META, plan("[a]\nservices = ssh\nip = 127.90.0.1\n", fleet.view(10)), 10, T0)
     assert names(then(fleet)) == ["DeckyDeployed"]
-    with pytest.raises(DeckyNotFound):
+    with pytest.raises(DeckyNotFoundError):
         fleet.tear_down(META, "zz", T0)
 
 

@@ -11,8 +11,8 @@ from application.identity.settings import SettingsCommands
 from application.ports import RuntimeReport
 from application.store import EventStoreApp
 from domain.fleet.catalogue import ARCHETYPES
-from domain.fleet.errors import FleetConflict, IniInvalid
-from domain.fleet.fleet import DeckyNotFound, Fleet
+from domain.fleet.errors import FleetConflictError, IniInvalidError
+from domain.fleet.fleet import DeckyNotFoundError, Fleet
 from domain.shared.meta import CommandMeta
 from tests.unit.fleet.fakes import FakeClock, events_of, fleet_commands, memory_store
 
@@ -43,10 +43,10 @@ def test_deploy_returns_position_and_names(store: EventStoreApp, fleet: FleetCom
 
 def test_deploy_refusals(fleet: FleetCommands) -> None:
     """An invalid INI is IniInvalid; a name already deployed is FleetConflict."""
-    with pytest.raises(IniInvalid):
+    with pytest.raises(IniInvalidError):
         fleet.deploy(META, "[a]\nservices = gopher\n")
     fleet.deploy(META, WEB)
-    with pytest.raises(FleetConflict, match="already exists"):
+    with pytest.raises(FleetConflictError, match="already exists"):
         fleet.deploy(META, WEB)
 
 
@@ -54,7 +54,7 @@ def test_deployment_limit_comes_from_settings(store: EventStoreApp, fleet: Fleet
     """The limit stored in Settings is the one enforced."""
     SettingsCommands(store).set_deployment_limit(META, 2)
     fleet.deploy(META, "[a]\nservices = ssh\n")
-    with pytest.raises(FleetConflict, match="deployment limit of 2"):
+    with pytest.raises(FleetConflictError, match="deployment limit of 2"):
         fleet.deploy(META, "[b]\nservices = ssh\namount = 2\n")
     assert fleet.deploy(META, "[b]\nservices = ssh\n").names == ("b",)
 
@@ -62,10 +62,10 @@ def test_deployment_limit_comes_from_settings(store: EventStoreApp, fleet: Fleet
 def test_loopback_only_refuses_other_networks(store: EventStoreApp) -> None:
     """With the local runtime a non-loopback net or ip is a conflict; loopback is fine."""
     local = fleet_commands(store, loopback_only=True)
-    with pytest.raises(FleetConflict, match="not loopback") as caught:
+    with pytest.raises(FleetConflictError, match="not loopback") as caught:
         local.deploy(META, "[general]\nnet = 10.0.0.0/24\n[a]\nservices = ssh\n")
     assert (caught.value.section, caught.value.key) == ("general", "net")
-    with pytest.raises(FleetConflict, match="not loopback"):
+    with pytest.raises(FleetConflictError, match="not loopback"):
         local.deploy(META, "[a]\nservices = ssh\nip = 192.168.1.5\n")
     assert local.deploy(META, "[a]\nservices = ssh\nip = 127.90.3.5\n").names == ("a",)
 
@@ -102,10 +102,10 @@ def test_operator_mutation(store: EventStoreApp, fleet: FleetCommands) -> None:
 )
 def test_unknown_decky_is_not_found(fleet: FleetCommands, command: Any) -> None:
     """Every per-decky command on an unknown name raises DeckyNotFound, with or without a fleet."""
-    with pytest.raises(DeckyNotFound):
+    with pytest.raises(DeckyNotFoundError):
         command(fleet)
     fleet.deploy(META, WEB)
-    with pytest.raises(DeckyNotFound):
+    with pytest.raises(DeckyNotFoundError):
         command(fleet)
 
 
@@ -149,7 +149,7 @@ def test_lost_race_for_last_slot_is_conflict() -> None:
     SettingsCommands(store).set_deployment_limit(META, 1)
     rival = fleet_commands(store)
     store.interloper = lambda: rival.deploy(META, "[rival]\nservices = ssh\n")
-    with pytest.raises(FleetConflict, match="deployment limit of 1"):
+    with pytest.raises(FleetConflictError, match="deployment limit of 1"):
         fleet_commands(store).deploy(META, "[mine]\nservices = ssh\n")
     assert [e.spec.name for e in events_of(store, Fleet.DeckyDeployed)] == ["rival"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.fleet.errors import FleetConflict, IniInvalid
+from domain.fleet.errors import FleetConflictError, IniInvalidError
 from domain.fleet.ini import FleetView
 from tests.unit.fleet.builders import plan, refused, where
 
@@ -15,20 +15,22 @@ def _fleet(*names: str, limit: int = 10) -> FleetView:
 
 def test_name_already_in_fleet() -> None:
     """A decky name the fleet already has is a conflict on that section."""
-    error = refused(FleetConflict, "[web]\nservices = ssh\n", _fleet("web"))
+    error = refused(FleetConflictError, "[web]\nservices = ssh\n", _fleet("web"))
     assert where(error) == ("web", None)
     assert "'web' already exists" in error.reason
 
 
 def test_expanded_name_already_in_fleet() -> None:
     """Expansion that reproduces an existing name (web-02) is a conflict."""
-    error = refused(FleetConflict, "[web]\nservices = ssh\namount = 3\n", _fleet("web-02"))
+    error = refused(FleetConflictError, "[web]\nservices = ssh\namount = 3\n", _fleet("web-02"))
     assert "'web-02' already exists" in error.reason
 
 
 def test_name_duplicated_by_expansion() -> None:
     """[web] amount = 2 and [web-01] define web-01 twice."""
-    error = refused(FleetConflict, "[web]\nservices = ssh\namount = 2\n[web-01]\nservices = ssh\n")
+    error = refused(
+        FleetConflictError, "[web]\nservices = ssh\namount = 2\n[web-01]\nservices = ssh\n"
+    )
     assert where(error) == ("web-01", None)
     assert "also defined by [web]" in error.reason
 
@@ -36,14 +38,14 @@ def test_name_duplicated_by_expansion() -> None:
 def test_ip_already_used_by_fleet() -> None:
     """An explicit ip the fleet already uses is a conflict on the ip key."""
     fleet = FleetView(used_ips=frozenset({"127.66.0.9"}))
-    error = refused(FleetConflict, "[a]\nservices = ssh\nip = 127.66.0.9\n", fleet)
+    error = refused(FleetConflictError, "[a]\nservices = ssh\nip = 127.66.0.9\n", fleet)
     assert where(error) == ("a", "ip")
     assert "already used" in error.reason
 
 
 def test_ip_used_twice_in_the_ini() -> None:
     """Two sections asking for the same ip conflict; the second is named."""
-    error = refused(FleetConflict, "[a]\nip = 127.66.0.9\n[b]\nip = 127.66.0.9\n")
+    error = refused(FleetConflictError, "[a]\nip = 127.66.0.9\n[b]\nip = 127.66.0.9\n")
     assert where(error) == ("b", "ip")
     assert "also given to [a]" in error.reason
 
@@ -53,7 +55,7 @@ def test_general_contradicting_fleet(key: str, value: str) -> None:
     """[general] net or gw different from the fleet's is a conflict."""
     fleet = FleetView(net="10.0.0.0/24", gateway="10.0.0.254")
     text = f"[general]\n{key} = {value}\n[a]\nservices = ssh\n"
-    error = refused(FleetConflict, text, fleet)
+    error = refused(FleetConflictError, text, fleet)
     assert where(error) == ("general", key)
     assert "contradicts the fleet's" in error.reason
 
@@ -69,12 +71,16 @@ def test_deployment_limit() -> None:
     """Growing the fleet past the limit is a conflict on the section that crosses it."""
     fleet = _fleet(*(f"old-{i}" for i in range(8)), limit=10)
     assert len(plan("[a]\nservices = ssh\namount = 2\n", fleet).deckies) == 2
-    error = refused(FleetConflict, "[b]\nservices = ssh\n[a]\nservices = ssh\namount = 2\n", fleet)
+    error = refused(
+        FleetConflictError, "[b]\nservices = ssh\n[a]\nservices = ssh\namount = 2\n", fleet
+    )
     assert where(error) == ("a", "amount")
     assert "deployment limit of 10" in error.reason
 
 
 def test_invalid_is_reported_before_conflict() -> None:
     """A clash in one section does not hide an invalid value in a later one."""
-    error = refused(IniInvalid, "[web]\nservices = ssh\n[db]\nservices = nope\n", _fleet("web"))
+    error = refused(
+        IniInvalidError, "[web]\nservices = ssh\n[db]\nservices = nope\n", _fleet("web")
+    )
     assert where(error) == ("db", "services")

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from domain.fleet.catalogue import ARCHETYPES, SERVICES
-from domain.fleet.errors import IniInvalid
+from domain.fleet.errors import IniInvalidError
 from domain.fleet.ini import FleetView
 from tests.unit.fleet.builders import plan, refused, where
 
@@ -23,7 +23,7 @@ def test_services_are_trimmed_and_deduplicated() -> None:
 )
 def test_bad_services(value: str, reason: str) -> None:
     """Services outside the catalogue, or none at all, are refused on the services key."""
-    error = refused(IniInvalid, f"[web]\nservices = {value}\n")
+    error = refused(IniInvalidError, f"[web]\nservices = {value}\n")
     assert where(error) == ("web", "services")
     assert reason in error.reason
 
@@ -59,7 +59,7 @@ def test_distro_and_nmap_os_precedence() -> None:
 )
 def test_unknown_archetype_distro_or_os(key: str, value: str) -> None:
     """Unknown archetypes, distros and OS families are refused on their key."""
-    error = refused(IniInvalid, f"[a]\n{key} = {value}\n")
+    error = refused(IniInvalidError, f"[a]\n{key} = {value}\n")
     assert where(error) == ("a", key)
     assert repr(value) in error.reason
 
@@ -90,13 +90,13 @@ def test_amount_one_still_expands_and_hundred_is_the_maximum() -> None:
 @pytest.mark.parametrize("value", ["0", "101", "x", "-1", "1.5", "", "1000", "٣"])
 def test_bad_amount(value: str) -> None:
     """amount must be a whole number from 1 to 100."""
-    error = refused(IniInvalid, f"[a]\namount = {value}\n")
+    error = refused(IniInvalidError, f"[a]\namount = {value}\n")
     assert where(error) == ("a", "amount")
 
 
 def test_amount_with_ip() -> None:
     """amount cannot be combined with a fixed ip."""
-    error = refused(IniInvalid, "[a]\namount = 2\nip = 127.66.0.9\n")
+    error = refused(IniInvalidError, "[a]\namount = 2\nip = 127.66.0.9\n")
     assert where(error) == ("a", "amount")
     assert "cannot be combined with ip" in error.reason
 
@@ -104,7 +104,7 @@ def test_amount_with_ip() -> None:
 @pytest.mark.parametrize("name", ["Web", "-web", "we_b", "web 1", "é", "a" * 64])
 def test_bad_decky_names(name: str) -> None:
     """Decky names must match ^[a-z0-9][a-z0-9-]{0,62}$."""
-    error = refused(IniInvalid, f"[{name}]\nservices = ssh\n")
+    error = refused(IniInvalidError, f"[{name}]\nservices = ssh\n")
     assert where(error) == (name, None)
     assert "must match" in error.reason
 
@@ -112,13 +112,13 @@ def test_bad_decky_names(name: str) -> None:
 def test_name_length_is_checked_after_expansion() -> None:
     """A 63-character name is fine alone but too long once -01 is appended."""
     assert plan(f"[{'a' * 63}]\nservices = ssh\n").deckies[0].name == "a" * 63
-    error = refused(IniInvalid, f"[{'a' * 61}]\nservices = ssh\namount = 2\n")
+    error = refused(IniInvalidError, f"[{'a' * 61}]\nservices = ssh\namount = 2\n")
     assert "a" * 61 + "-02" in error.reason
 
 
 def test_unknown_decky_key() -> None:
     """A typo such as `service` is refused rather than ignored."""
-    error = refused(IniInvalid, "[a]\nservice = ssh\n")
+    error = refused(IniInvalidError, "[a]\nservice = ssh\n")
     assert where(error) == ("a", "service")
 
 
@@ -131,7 +131,7 @@ def test_decky_mutate_interval(value: str, minutes: int) -> None:
 
 def test_bad_decky_mutate_interval() -> None:
     """A bad interval is refused on its key with the duration's reason."""
-    error = refused(IniInvalid, "[a]\nmutate_interval = 5x\n")
+    error = refused(IniInvalidError, "[a]\nmutate_interval = 5x\n")
     assert where(error) == ("a", "mutate_interval")
     assert "'5x'" in error.reason
 
@@ -165,7 +165,7 @@ def test_service_subsection_applies_to_every_expanded_decky() -> None:
 )
 def test_bad_service_subsections(text: str, reason: str) -> None:
     """A subsection needs its decky, a catalogue service, and that service on the decky."""
-    error = refused(IniInvalid, text)
+    error = refused(IniInvalidError, text)
     assert error.key is None
     assert error.section is not None
     assert "." in error.section

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.fleet.errors import FleetConflict, IniInvalid
+from domain.fleet.errors import FleetConflictError, IniInvalidError
 from domain.fleet.ini import FleetView
 from tests.unit.fleet.builders import plan, refused, where
 
@@ -50,14 +50,14 @@ def test_general_settings_reach_the_plan() -> None:
 def test_bad_general_values(key: str, value: str, reason: str) -> None:
     """Each bad [general] value is refused naming general, the key and why."""
     net = "" if key == "net" else "net = 10.0.0.0/24\n"
-    error = refused(IniInvalid, f"[general]\n{net}{key} = {value}\n[a]\nservices = ssh\n")
+    error = refused(IniInvalidError, f"[general]\n{net}{key} = {value}\n[a]\nservices = ssh\n")
     assert where(error) == ("general", key)
     assert reason in error.reason
 
 
 def test_bad_ip_reads_naturally() -> None:
     """The error text names section, key and value."""
-    error = refused(IniInvalid, "[web-01]\nip = 10.0.0.999\n")
+    error = refused(IniInvalidError, "[web-01]\nip = 10.0.0.999\n")
     assert str(error) == "[web-01] ip: '10.0.0.999' is not a valid IPv4 address"
 
 
@@ -74,7 +74,7 @@ def test_bad_ip_reads_naturally() -> None:
 def test_explicit_ip_must_be_a_host_of_the_ini_net(ip: str, reason: str) -> None:
     """An explicit ip must be a host address of [general] net other than the gateway."""
     text = f"[general]\nnet = 10.0.0.0/24\ngw = 10.0.0.1\n[a]\nservices = ssh\nip = {ip}\n"
-    error = refused(IniInvalid, text)
+    error = refused(IniInvalidError, text)
     assert where(error) == ("a", "ip")
     assert reason in error.reason
 
@@ -82,9 +82,9 @@ def test_explicit_ip_must_be_a_host_of_the_ini_net(ip: str, reason: str) -> None
 def test_explicit_ip_must_be_inside_the_fleet_net() -> None:
     """Without [general] net, the fleet's network and gateway constrain explicit IPs."""
     fleet = FleetView(net="192.168.1.0/24", gateway="192.168.1.1", deployment_limit=10)
-    error = refused(IniInvalid, "[a]\nip = 10.0.0.5\n", fleet)
+    error = refused(IniInvalidError, "[a]\nip = 10.0.0.5\n", fleet)
     assert "outside the network 192.168.1.0/24" in error.reason
-    error = refused(IniInvalid, "[a]\nip = 192.168.1.1\n", fleet)
+    error = refused(IniInvalidError, "[a]\nip = 192.168.1.1\n", fleet)
     assert "is the gateway" in error.reason
 
 
@@ -130,6 +130,6 @@ def test_exhausted_net_is_a_conflict() -> None:
     """A /30 with its gateway leaves one address; asking for two is a conflict."""
     text = "[general]\nnet = 10.0.0.0/30\ngw = 10.0.0.1\n[a]\nservices = ssh\namount = 2\n"
     assert len(plan(text.replace("amount = 2", "amount = 1")).deckies) == 1
-    error = refused(FleetConflict, text)
+    error = refused(FleetConflictError, text)
     assert where(error) == ("a", None)
     assert "no free address" in error.reason

@@ -9,17 +9,17 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from application.errors import AuthenticationFailed, RateLimited
+from application.errors import AuthenticationError, RateLimitedError
 from application.identity.login import BAD_CREDENTIALS, Authenticator
 from application.identity.ratelimit import LoginRateLimiter
 from application.identity.settings import SettingsCommands
-from application.identity.users import UserCommands, UserNotFound
+from application.identity.users import UserCommands, UserNotFoundError
 from application.ports import UserRecord
 from application.store import EventStoreApp
 from domain.identity.roles import Role
 from domain.identity.settings import SETTINGS_ID
-from domain.identity.user import User, UsernameClaim, UsernameTaken
-from domain.shared.errors import Forbidden, Invalid
+from domain.identity.user import User, UsernameClaim, UsernameTakenError
+from domain.shared.errors import ForbiddenError, InvalidError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.auth.jwt_tokens import JwtTokens
 
@@ -119,7 +119,7 @@ def test_register_duplicate_username_conflicts(store: EventStoreApp, users: User
     """A second live user with the same name raises UsernameTaken and writes nothing."""
     users.register(SYSTEM, "alice", "password-1", Role.VIEWER)
     head = store.head()
-    with pytest.raises(UsernameTaken):
+    with pytest.raises(UsernameTakenError):
         users.register(SYSTEM, "alice", "password-2", Role.ADMIN)
     assert store.head() == head
 
@@ -132,7 +132,7 @@ def test_register_invalid_values(
     store: EventStoreApp, users: UserCommands, username: str, password: str
 ) -> None:
     """A bad username or password raises Invalid and writes nothing."""
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         users.register(SYSTEM, username, password, Role.VIEWER)
     assert store.head() == 0
 
@@ -148,7 +148,7 @@ def test_deleted_username_can_be_registered_again(
     assert second.id != first.id
     claim: UsernameClaim = store.repository.get(UsernameClaim.create_id("alice"))
     assert claim.user_id == second.id
-    with pytest.raises(UsernameTaken):
+    with pytest.raises(UsernameTakenError):
         users.register(admin, "alice", "password-3", Role.VIEWER)
 
 
@@ -156,7 +156,7 @@ def test_change_password_requires_the_old_one(store: EventStoreApp, users: UserC
     """A wrong old password raises AuthenticationFailed and writes nothing."""
     user, _ = users.register(SYSTEM, "alice", "password-1", Role.VIEWER)
     head = store.head()
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(AuthenticationError):
         users.change_password(SYSTEM, user.id, "not-it-at-all", "password-2")
     assert store.head() == head
 
@@ -165,7 +165,7 @@ def test_change_password_rejects_a_short_new_one(store: EventStoreApp, users: Us
     """A new password under 8 characters raises Invalid and writes nothing."""
     user, _ = users.register(SYSTEM, "alice", "password-1", Role.VIEWER)
     head = store.head()
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         users.change_password(SYSTEM, user.id, "password-1", "short")
     assert store.head() == head
 
@@ -196,7 +196,7 @@ def test_reset_password_sets_must_change(
 def test_reset_password_rejects_a_short_one(users: UserCommands, admin: CommandMeta) -> None:
     """A reset password under 8 characters raises Invalid."""
     user, _ = users.register(admin, "alice", "password-1", Role.VIEWER)
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         users.reset_password(admin, user.id, "short")
 
 
@@ -210,9 +210,9 @@ def test_change_role(store: EventStoreApp, users: UserCommands, admin: CommandMe
 def test_admin_cannot_demote_or_delete_itself(users: UserCommands, admin: CommandMeta) -> None:
     """Self-protection reaches the handlers: own role change and self-deletion are Forbidden."""
     assert admin.actor_id is not None
-    with pytest.raises(Forbidden):
+    with pytest.raises(ForbiddenError):
         users.change_role(admin, admin.actor_id, Role.VIEWER)
-    with pytest.raises(Forbidden):
+    with pytest.raises(ForbiddenError):
         users.delete(admin, admin.actor_id)
 
 
@@ -242,7 +242,7 @@ def test_commands_on_unknown_users_are_not_found(
     users: UserCommands, admin: CommandMeta, command: str
 ) -> None:
     """Every command on a uuid no user has raises UserNotFound."""
-    with pytest.raises(UserNotFound):
+    with pytest.raises(UserNotFoundError):
         COMMANDS[command](users, admin, uuid4())
 
 
@@ -253,7 +253,7 @@ def test_commands_on_deleted_users_are_not_found(
     """Every command on a deleted user raises UserNotFound."""
     user, _ = users.register(admin, "alice", "password-1", Role.VIEWER)
     users.delete(admin, user.id)
-    with pytest.raises(UserNotFound):
+    with pytest.raises(UserNotFoundError):
         COMMANDS[command](users, admin, user.id)
 
 
@@ -264,7 +264,7 @@ def test_ids_of_other_aggregates_are_not_users(
     """A uuid of the settings or of a username claim is UserNotFound, not a crash."""
     settings.set_deployment_limit(admin, 20)
     other = SETTINGS_ID if target == "settings" else UsernameClaim.create_id("root")
-    with pytest.raises(UserNotFound):
+    with pytest.raises(UserNotFoundError):
         users.delete(admin, other)
 
 
@@ -297,7 +297,7 @@ def test_settings_reject_out_of_range_limits(
     store: EventStoreApp, settings: SettingsCommands, limit: int
 ) -> None:
     """A limit outside 1..500 raises Invalid and writes nothing."""
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         settings.set_deployment_limit(SYSTEM, limit)
     assert store.head() == 0
 
@@ -306,7 +306,7 @@ def test_settings_reject_a_zero_interval(store: EventStoreApp, settings: Setting
     """An interval under one minute raises Invalid and writes nothing."""
     settings.set_deployment_limit(SYSTEM, 3)
     head = store.head()
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         settings.set_global_mutation_interval(SYSTEM, 0)
     assert store.head() == head
 
@@ -382,7 +382,7 @@ async def test_login_failures_look_alike_and_cost_alike(
     messages = []
     for username, password in (("nobody", "password-1"), ("alice", "wrong-pass")):
         before = hasher.verified
-        with pytest.raises(AuthenticationFailed) as failed:
+        with pytest.raises(AuthenticationError) as failed:
             await auth.login(username, password, "10.0.0.1")
         assert hasher.verified == before + 1
         messages.append(str(failed.value))
@@ -396,9 +396,9 @@ async def test_login_is_throttled_after_ten_failures(
     """After ten failures for a username even its right password is RateLimited."""
     directory.add("alice", "password-1", hasher)
     for i in range(10):
-        with pytest.raises(AuthenticationFailed):
+        with pytest.raises(AuthenticationError):
             await auth.login("alice", "wrong-pass", f"10.0.0.{i}")
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimitedError):
         await auth.login("alice", "password-1", "10.0.1.1")
 
 
@@ -425,7 +425,7 @@ async def test_authenticate_refuses_revoked_tokens(
     directory.add("alice", "password-1", hasher)
     token = (await auth.login("alice", "password-1", "10.0.0.1")).access_token
     directory.revoked.add((await auth.authenticate(token)).claims.jti)
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(AuthenticationError):
         await auth.authenticate(token)
 
 
@@ -437,7 +437,7 @@ async def test_authenticate_refuses_deleted_users(
     alice = directory.add("alice", "password-1", hasher)
     token = (await auth.login("alice", "password-1", "10.0.0.1")).access_token
     del directory.users[alice.uuid]
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(AuthenticationError):
         await auth.authenticate(token)
 
 
@@ -452,7 +452,7 @@ async def test_authenticate_honours_the_token_cut_off(
     directory.users[alice.uuid] = replace(alice, tokens_valid_from=clock.now)
     clock.now += 1
     new = (await auth.login("alice", "password-1", "10.0.0.1")).access_token
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(AuthenticationError):
         await auth.authenticate(old)
     assert (await auth.authenticate(new)).user_id == alice.uuid
 
@@ -468,11 +468,11 @@ async def test_authenticate_refuses_expired_and_foreign_tokens(
         next(iter(directory.users)), "alice"
     )
     for bad in (foreign, "garbage", token + "x"):
-        with pytest.raises(AuthenticationFailed):
+        with pytest.raises(AuthenticationError):
             await auth.authenticate(bad)
     expired = (await auth.login("alice", "password-1", "10.0.0.1")).access_token
     clock.now += 900 + 11  # past the lifetime and the 10 s leeway, on the issuer's clock
-    with pytest.raises(AuthenticationFailed, match="expired"):
+    with pytest.raises(AuthenticationError, match="expired"):
         await auth.authenticate(expired)
 
 
@@ -501,7 +501,7 @@ def test_limiter_blocks_the_tenth_with_a_retry_time(
     """After ten failures the check raises RateLimited, retrying when the oldest one expires."""
     fail(limiter, 10)
     clock.now += 100
-    with pytest.raises(RateLimited) as raised:
+    with pytest.raises(RateLimitedError) as raised:
         limiter.check("10.0.0.1", "alice")
     assert raised.value.retry_after_s == 201
 
@@ -510,7 +510,7 @@ def test_limiter_counts_a_username_across_ips(limiter: LoginRateLimiter) -> None
     """Failures for one username from ten IPs block that username from an eleventh IP."""
     for i in range(10):
         limiter.failed(f"10.0.0.{i}", "alice")
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimitedError):
         limiter.check("10.9.9.9", "alice")
     limiter.check("10.0.0.1", "bob")
 
@@ -519,7 +519,7 @@ def test_limiter_counts_an_ip_across_usernames(limiter: LoginRateLimiter) -> Non
     """Failures from one IP for ten usernames block that IP for any username."""
     for i in range(10):
         limiter.failed("10.0.0.1", f"user{i}")
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimitedError):
         limiter.check("10.0.0.1", "someone-new")
     limiter.check("10.0.0.2", "user1")
 
@@ -531,10 +531,10 @@ def test_limiter_window_slides(limiter: LoginRateLimiter, clock: FakeClock) -> N
         clock.now = start + i
         limiter.failed("10.0.0.1", "alice")
     clock.now = start + 299.5
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimitedError):
         limiter.check("10.0.0.1", "alice")
     clock.now = start + 300
     limiter.check("10.0.0.1", "alice")
     limiter.failed("10.0.0.1", "alice")
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimitedError):
         limiter.check("10.0.0.1", "alice")

@@ -14,7 +14,7 @@ from domain.identity.settings import (
     SETTINGS_ID,
     Settings,
 )
-from domain.shared.errors import Invalid
+from domain.shared.errors import InvalidError
 from domain.shared.meta import CommandMeta
 
 ADMIN = CommandMeta(actor_id=uuid4())
@@ -61,7 +61,7 @@ def test_deployment_limit_within_range_is_recorded(limit: int) -> None:
 def test_deployment_limit_out_of_range_is_invalid(limit: int) -> None:
     """A limit outside 1..500 is Invalid and emits nothing."""
     settings = given(initialised())
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         settings.set_deployment_limit(ADMIN, limit)
     assert then(settings) == []
     assert settings.deployment_limit == DEFAULT_DEPLOYMENT_LIMIT
@@ -82,7 +82,7 @@ def test_interval_of_at_least_a_minute_is_recorded(minutes: int) -> None:
 def test_interval_below_a_minute_is_invalid(minutes: int) -> None:
     """An interval under one minute is Invalid and emits nothing."""
     settings = given(initialised())
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         settings.set_global_mutation_interval(ADMIN, minutes)
     assert then(settings) == []
 

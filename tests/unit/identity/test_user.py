@@ -10,8 +10,8 @@ from uuid import uuid4
 import pytest
 
 from domain.identity.roles import Role, check_password, check_username, parse_role
-from domain.identity.user import User, UsernameClaim, UsernameTaken
-from domain.shared.errors import Conflict, Forbidden, Invalid, NotFound
+from domain.identity.user import User, UsernameClaim, UsernameTakenError
+from domain.shared.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from domain.shared.meta import CommandMeta
 
 ADMIN = CommandMeta(actor_id=uuid4(), client_ip="10.0.0.1", request_id="req-1")
@@ -109,7 +109,7 @@ def test_reset_own_password_is_forbidden() -> None:
     """A user cannot reset its own password (it must prove the old one instead)."""
     history = registered()
     user = given(history)
-    with pytest.raises(Forbidden):
+    with pytest.raises(ForbiddenError):
         user.reset_password(self_meta(history), "hash-2")
     assert then(user) == []
 
@@ -132,7 +132,7 @@ def test_change_own_role_is_forbidden() -> None:
     """A user cannot change its own role."""
     history = registered(role=Role.ADMIN)
     user = given(history)
-    with pytest.raises(Forbidden):
+    with pytest.raises(ForbiddenError):
         user.change_role(self_meta(history), Role.VIEWER)
     assert then(user) == []
     assert user.role is Role.ADMIN
@@ -155,7 +155,7 @@ def test_delete_yourself_is_forbidden() -> None:
     """A user cannot delete itself."""
     history = registered()
     user = given(history)
-    with pytest.raises(Forbidden):
+    with pytest.raises(ForbiddenError):
         user.delete(self_meta(history))
     assert then(user) == []
     assert user.deleted is False
@@ -185,7 +185,7 @@ COMMANDS_ON_USER: dict[str, Callable[[Any], None]] = {
 def test_commands_on_a_deleted_user_are_not_found(command: str) -> None:
     """Every command on a deleted user raises NotFound and emits nothing."""
     user = given(deleted())
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         COMMANDS_ON_USER[command](user)
     assert then(user) == []
 
@@ -236,9 +236,9 @@ def test_claim_records_the_holder() -> None:
 def test_reclaiming_a_held_name_conflicts() -> None:
     """A name held by a live user cannot be taken over."""
     claim = given(claimed())
-    with pytest.raises(UsernameTaken) as raised:
+    with pytest.raises(UsernameTakenError) as raised:
         claim.reclaim(ADMIN, uuid4())
-    assert isinstance(raised.value, Conflict)
+    assert isinstance(raised.value, ConflictError)
     assert then(claim) == []
 
 
@@ -260,7 +260,7 @@ def test_reclaimed_name_is_held_again() -> None:
     history = after(
         after(claimed(), lambda c: c.release(ADMIN)), lambda c: c.reclaim(ADMIN, uuid4())
     )
-    with pytest.raises(UsernameTaken):
+    with pytest.raises(UsernameTakenError):
         given(history).reclaim(ADMIN, uuid4())
 
 
@@ -276,7 +276,7 @@ def test_valid_usernames_pass(name: str) -> None:
 @pytest.mark.parametrize("name", ["", "a" * 65, "has space", "tab\t", "ü", "a/b", "a@b", "a\n"])
 def test_invalid_usernames_are_rejected(name: str) -> None:
     """Anything else is Invalid."""
-    with pytest.raises(Invalid):
+    with pytest.raises(InvalidError):
         check_username(name)
 
 
@@ -288,7 +288,7 @@ def test_password_length_bounds(password: str, ok: bool) -> None:
     if ok:
         assert check_password(password) == password
     else:
-        with pytest.raises(Invalid):
+        with pytest.raises(InvalidError):
             check_password(password)
 
 
@@ -297,5 +297,5 @@ def test_roles_parse_exactly() -> None:
     assert parse_role("admin") is Role.ADMIN
     assert parse_role("viewer") is Role.VIEWER
     for bad in ("Admin", "root", ""):
-        with pytest.raises(Invalid):
+        with pytest.raises(InvalidError):
             parse_role(bad)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.observations.timeparse import InvalidTimeParam, parse_time_param
+from domain.observations.timeparse import InvalidTimeError, parse_time_param
 
 INSTANT = datetime(2026, 4, 18, 2, 22, 56, tzinfo=UTC)
 
@@ -46,13 +46,13 @@ def test_accepted_forms_become_aware_utc(value: str, expected: datetime) -> None
 )
 def test_anything_else_is_invalid(value: str) -> None:
     """Unparseable or out-of-range values raise InvalidTimeParam naming the value."""
-    with pytest.raises(InvalidTimeParam, match="invalid timestamp"):
+    with pytest.raises(InvalidTimeError, match="invalid timestamp"):
         parse_time_param(value)
 
 
 def test_invalid_time_param_is_a_value_error() -> None:
     """Callers may treat InvalidTimeParam as a plain ValueError."""
-    assert issubclass(InvalidTimeParam, ValueError)
+    assert issubclass(InvalidTimeError, ValueError)
 
 
 @settings(max_examples=300, deadline=None)
@@ -61,6 +61,6 @@ def test_arbitrary_text_only_raises_invalid_time_param(value: str) -> None:
     """No input makes the parser raise anything but InvalidTimeParam, and results are UTC."""
     try:
         parsed = parse_time_param(value)
-    except InvalidTimeParam:
+    except InvalidTimeError:
         return
     assert parsed is None or parsed.tzinfo is UTC

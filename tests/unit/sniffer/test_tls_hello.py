@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infrastructure.sniffer.tls_hello import (
-    NotClientHello,
+    NotClientHelloError,
     hello_body,
     offered_version,
     parse_client_hello,
@@ -62,7 +62,7 @@ def test_hello_split_across_two_records_is_reassembled() -> None:
 )
 def test_other_protocols_are_rejected_early(stream: bytes) -> None:
     """Plaintext protocols and other TLS messages are told apart from the first bytes."""
-    with pytest.raises(NotClientHello):
+    with pytest.raises(NotClientHelloError):
         hello_body(stream)
 
 
@@ -73,7 +73,7 @@ def test_truncated_or_corrupt_bodies_raise_not_client_hello() -> None:
     for cut in range(0, len(body), 7):
         try:
             parse_client_hello(body[:cut])
-        except NotClientHello:
+        except NotClientHelloError:
             continue
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from domain.observations.records import InteractionRecord
-from infrastructure.sniffer.capture import NO_RIGHTS, CaptureUnavailable, PacketSource
+from infrastructure.sniffer.capture import NO_RIGHTS, CaptureUnavailableError, PacketSource
 from infrastructure.sniffer.worker import SnifferWorker
 from tests.unit.sniffer.crafted import LINUX_OPTIONS, python_client_hello, tcp_packet
 
@@ -130,7 +130,7 @@ async def test_without_rights_it_is_disabled_with_the_reason() -> None:
     """An opener that cannot get a raw socket leaves the worker disabled, never raising."""
 
     def refuse(interface: str) -> PacketSource:
-        raise CaptureUnavailable(NO_RIGHTS)
+        raise CaptureUnavailableError(NO_RIGHTS)
 
     worker = SnifferWorker(MemorySink(), "lo", decky_ips=set, opener=refuse)
     await worker.start()
