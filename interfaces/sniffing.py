@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
-
 import anyio
 import structlog
 from anyio.abc import TaskGroup
 
-from application.ports import ComponentHealth
+from application.ports import ComponentHealth, RecordSink
+from application.reads.ports import FleetReader
 from infrastructure.sniffer import SnifferWorker
-from interfaces.container import Container
+from interfaces.services import Core
 
 log = structlog.get_logger()
 REFRESH_S = 2.0
@@ -29,26 +27,28 @@ class DeckyAddresses:
     def name(self, ip: str) -> str | None:
         return self.names.get(ip)
 
-    async def follow(self, container: Container) -> None:
-        """Refresh until cancelled; a failed read keeps the previous set."""
-        fleet = container.extras.get("fleet")
-        while fleet is not None:
-            with contextlib.suppress(Exception):
-                rows = await fleet.queries.deckies()
-                self.names = {row["ip"]: row["name"] for row in rows}
+    async def follow(self, fleet: FleetReader) -> None:
+        """Refresh until cancelled; a failed read keeps the previous set (and is logged)."""
+        while True:
+            try:
+                self.names = {d.ip: d.name for d in await fleet.deckies()}
+            except Exception as e:  # the database may be briefly away; keep sniffing
+                log.warning("sniffer_decky_refresh_failed", error=f"{type(e).__name__}: {e}")
             await anyio.sleep(REFRESH_S)
 
 
-def wire_sniffer(container: Container) -> None:
+def wire_sniffer(core: Core, sink: RecordSink, runtime: str) -> None:
     """Register the sniffer: on `lo` for the local runtime, else `DECNET_SNIFFER_INTERFACE`."""
-    settings = container.settings
-    interface = settings.sniffer_interface or ("lo" if settings.runtime == "local" else None)
+    settings = core.settings
+    interface = settings.sniffer_interface or ("lo" if runtime == "local" else None)
     if interface is None:
-        container.health["sniffer_worker"] = _disabled(
-            "set DECNET_SNIFFER_INTERFACE to the host interface that carries decky traffic"
-        )
+        reason = "set DECNET_SNIFFER_INTERFACE to the host interface that carries decky traffic"
+
+        async def disabled() -> ComponentHealth:
+            return ComponentHealth("disabled", reason)
+
+        core.health["sniffer_worker"] = disabled
         return
-    sink = container.extras["record_sink"]
     addresses = DeckyAddresses()
     worker = SnifferWorker(sink, interface, decky_ips=addresses.ips, decky_name=addresses.name)
 
@@ -56,12 +56,12 @@ def wire_sniffer(container: Container) -> None:
         return worker.health()
 
     async def start(tg: TaskGroup) -> None:
-        tg.start_soon(addresses.follow, container)
+        tg.start_soon(addresses.follow, core.read_models.live().fleet)
         await worker.start()
         tg.start_soon(_stop_on_cancel, worker)
 
-    container.health["sniffer_worker"] = health
-    container.extras.setdefault("workers", []).append(start)
+    core.health["sniffer_worker"] = health
+    core.add_worker(start)
 
 
 async def _stop_on_cancel(worker: SnifferWorker) -> None:
@@ -70,10 +70,3 @@ async def _stop_on_cancel(worker: SnifferWorker) -> None:
     finally:
         with anyio.CancelScope(shield=True):
             await worker.stop()
-
-
-def _disabled(reason: str) -> Any:
-    async def probe() -> ComponentHealth:
-        return ComponentHealth("disabled", reason)
-
-    return probe

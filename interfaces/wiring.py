@@ -1,13 +1,13 @@
-"""Background workers started next to the API (fleet, observations) — one place to add them."""
+"""Starting a process's background workers in its task group."""
 
 from __future__ import annotations
 
 from anyio.abc import TaskGroup
 
-from interfaces.container import Container
+from interfaces.services import Services
 
 
-async def start_workers(container: Container, tg: TaskGroup) -> None:
-    """Start every background worker this build has."""
-    for start in container.extras.get("workers", []):
+async def start_workers(services: Services, tg: TaskGroup) -> None:
+    """Start every worker the process's roles registered."""
+    for start in services.core.workers:
         await start(tg)

@@ -9,22 +9,15 @@ from typing import Any
 
 import msgspec
 from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import dict_row
 from psycopg.types.json import Json, Jsonb
 
 from domain.attackers.profile import SNIFFER_EVENT_TYPES, AttackerBehavior
 from domain.observations.bounty import dedup_key, derive_bounties
 from domain.observations.commands import extract_command
-from projections.attackers_schema import (
-    ATTACKERS,
-    BOUNTY,
-    COMMANDS,
-    COUNTERS,
-    PURGES,
-    attacker_uuid,
-    create_attackers,
-    drop_attackers,
-)
-from projections.base import Envelope
+from projections.attackers_schema import AttackerTables, attacker_uuid
+from projections.base import Envelope, SchemaBound
+from projections.logs_schema import drop_tables
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
@@ -97,39 +90,44 @@ class _Profile:
         )
 
 
-class AttackersProjection:
+class AttackersProjection(SchemaBound):
     """One row per attacker IP; bounty rows deduplicated on (type, ip, payload)."""
 
     name = "attackers"
-    version = 1
+    version = 2  # v2: a schema of its own
     topics = OBSERVED_TOPICS
 
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.tables = AttackerTables(schema)
+
     async def create(self, conn: AsyncConnection[Any]) -> None:
-        await create_attackers(conn)
+        for statement in self.tables.statements():
+            await conn.execute(statement)
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_attackers(conn)
+        await drop_tables(conn, self.tables.all())
 
-    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:
             for part in walk(batch):
                 if isinstance(part, Purge):
                     await self._purge(cur, part.position)
                 else:
                     await self._observe(cur, [o for o in part if o.record.attacker_ip])
-        return None
 
     async def _observe(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
         if not observed:
             return
-        profiles, new = await _load(cur, observed)
+        profiles, new = await _load(cur, self.tables.attackers, observed)
         for o in observed:
             profiles[o.record.attacker_ip or ""].observe(o)
         await self._bounties(cur, observed, profiles)
         await self._commands(cur, observed, profiles)
-        await cur.executemany(_UPSERT, [p.row() for p in profiles.values()])
+        await cur.executemany(_upsert(self.tables.attackers), [p.row() for p in profiles.values()])
         await cur.execute(
-            f"UPDATE {COUNTERS} SET value = value + %s WHERE name = 'unique_attackers'", (new,)
+            f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'unique_attackers'",
+            (new,),
         )
 
     async def _bounties(
@@ -155,7 +153,8 @@ class AttackersProjection:
                     )
         if not candidates:
             return
-        await cur.execute(f"SELECT dedup FROM {BOUNTY} WHERE dedup = ANY(%s)", (list(candidates),))
+        vault = self.tables.bounty
+        await cur.execute(f"SELECT dedup FROM {vault} WHERE dedup = ANY(%s)", (list(candidates),))
         for (known,) in await cur.fetchall():
             candidates.pop(known)
         for row in candidates.values():
@@ -163,13 +162,14 @@ class AttackersProjection:
             profile.bounty_count += 1
             profile.credential_count += row[6] == "credential"
         async with cur.copy(
-            f"COPY {BOUNTY} (id, dedup, ts, decky, service, attacker_ip, bounty_type, payload,"
+            f"COPY {vault} (id, dedup, ts, decky, service, attacker_ip, bounty_type, payload,"
             " payload_text) FROM STDIN"
         ) as copy:
             for row in candidates.values():
                 await copy.write_row(row)
         await cur.execute(
-            f"UPDATE {COUNTERS} SET value = value + %s WHERE name = 'bounties'", (len(candidates),)
+            f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'bounties'",
+            (len(candidates),),
         )
 
     async def _commands(
@@ -195,33 +195,39 @@ class AttackersProjection:
             )
         if rows:
             async with cur.copy(
-                f"COPY {COMMANDS} (id, attacker, ts, decky, service, command) FROM STDIN"
+                f"COPY {self.tables.commands} (id, attacker, ts, decky, service, command)"
+                " FROM STDIN"
             ) as copy:
                 for row in rows:
                     await copy.write_row(row)
 
     async def _purge(self, cur: AsyncCursor[Any], position: int) -> None:
+        t = self.tables
         await forget_observations(
             cur,
             position,
-            counted=(COUNTERS, "bounties"),
-            purges=(PURGES, "bounties"),
-            tables=f"{ATTACKERS}, {BOUNTY}, {COMMANDS}",
-            reset=f"UPDATE {COUNTERS} SET value = 0",
+            counted=(t.counters, "bounties"),
+            purges=(t.purges, "bounties"),
+            tables=f"{t.attackers}, {t.bounty}, {t.commands}",
+            reset=f"UPDATE {t.counters} SET value = 0",
         )
 
 
-async def _load(cur: AsyncCursor[Any], observed: list[Observed]) -> tuple[dict[str, _Profile], int]:
+async def _load(
+    cur: AsyncCursor[Any], table: str, observed: list[Observed]
+) -> tuple[dict[str, _Profile], int]:
     """Existing profiles of the batch's IPs, plus fresh ones; and how many are new."""
     ips = list(dict.fromkeys(o.record.attacker_ip or "" for o in observed))
-    await cur.execute(
+    named = cur.connection.cursor(row_factory=dict_row)
+    await named.execute(
         f"SELECT ip, first_seen, last_seen, event_count, services, deckies, bounty_count,"
-        f" credential_count, command_count, state FROM {ATTACKERS} WHERE ip = ANY(%s)",
+        f" credential_count, command_count, state FROM {table} WHERE ip = ANY(%s)",
         (ips,),
     )
     profiles: dict[str, _Profile] = {}
-    for row in await cur.fetchall():
-        profiles[row[0]] = _Profile(*row[:9], behavior=AttackerBehavior.from_state(row[9]))
+    for row in await named.fetchall():
+        state = row.pop("state")
+        profiles[row["ip"]] = _Profile(**row, behavior=AttackerBehavior.from_state(state))
     new = 0
     for o in observed:
         ip = o.record.attacker_ip or ""
@@ -231,15 +237,17 @@ async def _load(cur: AsyncCursor[Any], observed: list[Observed]) -> tuple[dict[s
     return profiles, new
 
 
-_UPSERT = (
-    f"INSERT INTO {ATTACKERS} (uuid, ip, first_seen, last_seen, event_count, services, deckies,"
-    " service_count, decky_count, is_traversal, bounty_count, credential_count, command_count,"
-    " behavior, state) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (uuid) DO UPDATE SET first_seen = EXCLUDED.first_seen,"
-    " last_seen = EXCLUDED.last_seen, event_count = EXCLUDED.event_count,"
-    " services = EXCLUDED.services, deckies = EXCLUDED.deckies,"
-    " service_count = EXCLUDED.service_count, decky_count = EXCLUDED.decky_count,"
-    " is_traversal = EXCLUDED.is_traversal, bounty_count = EXCLUDED.bounty_count,"
-    " credential_count = EXCLUDED.credential_count, command_count = EXCLUDED.command_count,"
-    " behavior = EXCLUDED.behavior, state = EXCLUDED.state"
-)
+def _upsert(table: str) -> str:
+    """Insert or replace one attacker row."""
+    return (
+        f"INSERT INTO {table} (uuid, ip, first_seen, last_seen, event_count, services, deckies,"
+        " service_count, decky_count, is_traversal, bounty_count, credential_count, command_count,"
+        " behavior, state) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (uuid) DO UPDATE SET first_seen = EXCLUDED.first_seen,"
+        " last_seen = EXCLUDED.last_seen, event_count = EXCLUDED.event_count,"
+        " services = EXCLUDED.services, deckies = EXCLUDED.deckies,"
+        " service_count = EXCLUDED.service_count, decky_count = EXCLUDED.decky_count,"
+        " is_traversal = EXCLUDED.is_traversal, bounty_count = EXCLUDED.bounty_count,"
+        " credential_count = EXCLUDED.credential_count, command_count = EXCLUDED.command_count,"
+        " behavior = EXCLUDED.behavior, state = EXCLUDED.state"
+    )

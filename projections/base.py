@@ -1,4 +1,4 @@
-"""What a read model is to the runner: tables it owns and a deterministic apply of event batches."""
+"""What a read model is to the runner: tables in one schema and a deterministic apply of events."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from psycopg import AsyncConnection
+
+from application.ports import LiveLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,27 +19,66 @@ class Envelope:
     event: Any
 
 
-class Projection(Protocol):
-    """A read model. `apply` must be a pure function of the events and the model's own rows."""
+@dataclass(frozen=True, slots=True)
+class LogsCommitted:
+    """A logs commit: the rows it made visible (oldest first), or a purge."""
 
-    name: str
-    version: int
-    topics: tuple[str, ...]
+    rows: tuple[LiveLog, ...] = ()
+    purged: bool = False
+
+
+# What listeners hear after a commit; None when a model has nothing to tell.
+Effect = LogsCommitted | None
+
+
+class Projection(Protocol):
+    """A read model bound to one schema. `apply` is a pure function of the events and its rows."""
+
+    @property
+    def name(self) -> str:
+        """The model's name (`logs`, `attackers`, ...), the key of its tracked position."""
+        ...
+
+    @property
+    def version(self) -> int:
+        """Bumped when the tables or their meaning change: the model is then rebuilt."""
+        ...
+
+    @property
+    def topics(self) -> Sequence[str]:
+        """The event topics the model reads."""
+        ...
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema holding the model's tables."""
+        ...
+
+    @property
+    def batch_events(self) -> int:
+        """How many events one transaction applies at most."""
+        ...
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
         """Create the model's tables (idempotent)."""
         ...
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        """Drop the model's tables, for a rebuild."""
+        """Drop the model's tables."""
         ...
 
-    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
-        """Write the rows for these events inside the runner's transaction.
-
-        Returns what listeners should hear about (e.g. new log rows), or None.
-        """
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> Effect:
+        """Write the rows for these events inside the runner's transaction."""
         ...
+
+
+class SchemaBound:
+    """Defaults every projection shares: its schema and the events per transaction."""
+
+    batch_events = 200
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
 
 
 def topic_of(cls: type) -> str:

@@ -9,17 +9,19 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from domain.fleet.fleet import Fleet
-from projections.base import Envelope, topic_of
-from projections.schema import READ_SCHEMA
-
-DECKIES = f"{READ_SCHEMA}.fleet_deckies"
+from projections.base import Envelope, SchemaBound, topic_of
 
 
-class FleetProjection:
+def deckies_table(schema: str) -> str:
+    """The fleet model's one table."""
+    return f"{schema}.fleet_deckies"
+
+
+class FleetProjection(SchemaBound):
     """`/deckies` and the fleet counters of `/stats`; times are the events' timestamps."""
 
     name = "fleet"
-    version = 1
+    version = 2  # v2: a schema of its own
     topics = tuple(
         topic_of(c)
         for c in (
@@ -32,9 +34,13 @@ class FleetProjection:
         )
     )
 
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.table = deckies_table(schema)
+
     async def create(self, conn: AsyncConnection[Any]) -> None:
         await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {DECKIES} ("
+            f"CREATE TABLE IF NOT EXISTS {self.table} ("
             "name text PRIMARY KEY, ip text NOT NULL, mac text NOT NULL, hostname text NOT NULL,"
             " distro text NOT NULL, archetype text, nmap_os text NOT NULL,"
             " services jsonb NOT NULL, ports jsonb NOT NULL, service_config jsonb NOT NULL,"
@@ -44,21 +50,20 @@ class FleetProjection:
         )
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await conn.execute(f"DROP TABLE IF EXISTS {DECKIES}")
+        await conn.execute(f"DROP TABLE IF EXISTS {self.table}")
 
-    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:
             for envelope in batch:
-                sql, params = _statement(envelope.position, envelope.event)
+                sql, params = _statement(self.table, envelope.position, envelope.event)
                 await cur.execute(sql, params)
-        return None
 
 
-def _statement(position: int, event: Any) -> tuple[str, tuple[Any, ...]]:
+def _statement(table: str, position: int, event: Any) -> tuple[str, tuple[Any, ...]]:
     match event:
         case Fleet.DeckyDeployed(spec=spec):
             return (
-                f"INSERT INTO {DECKIES} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '{{}}', %s,"
+                f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '{{}}', %s,"
                 " 'pending', '', %s, NULL, %s, %s)",
                 (
                     spec.name,
@@ -78,7 +83,7 @@ def _statement(position: int, event: Any) -> tuple[str, tuple[Any, ...]]:
         case Fleet.DeckyMutated():
             # As in the aggregate: pending until the runtime reports, keeping kept services' ports.
             return (
-                f"UPDATE {DECKIES} SET services = %s, last_mutated = %s, status = 'pending',"
+                f"UPDATE {table} SET services = %s, last_mutated = %s, status = 'pending',"
                 " status_detail = '', ports = (SELECT coalesce(jsonb_object_agg(key, value), '{}')"
                 " FROM jsonb_each(ports) WHERE key = ANY(%s)) WHERE name = %s",
                 (
@@ -90,18 +95,18 @@ def _statement(position: int, event: Any) -> tuple[str, tuple[Any, ...]]:
             )
         case Fleet.MutationIntervalSet():
             return (
-                f"UPDATE {DECKIES} SET mutate_interval_minutes = %s WHERE name = %s",
+                f"UPDATE {table} SET mutate_interval_minutes = %s WHERE name = %s",
                 (event.minutes, event.decky),
             )
         case Fleet.MutationIntervalCleared():
-            return f"UPDATE {DECKIES} SET mutate_interval_minutes = NULL WHERE name = %s", (
+            return f"UPDATE {table} SET mutate_interval_minutes = NULL WHERE name = %s", (
                 event.decky,
             )
         case Fleet.DeckyTornDown():
-            return f"DELETE FROM {DECKIES} WHERE name = %s", (event.decky,)
+            return f"DELETE FROM {table} WHERE name = %s", (event.decky,)
         case Fleet.RuntimeStatusChanged():
             return (
-                f"UPDATE {DECKIES} SET status = %s, status_detail = %s, ports = %s WHERE name = %s",
+                f"UPDATE {table} SET status = %s, status_detail = %s, ports = %s WHERE name = %s",
                 (event.status, event.detail, Jsonb(event.ports), event.decky),
             )
     raise TypeError(f"fleet projection cannot apply {type(event).__name__}")

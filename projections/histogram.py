@@ -12,39 +12,36 @@ from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor
 
-from projections.base import Envelope
-from projections.logs_schema import (
-    BY_DIMENSION,
-    HISTOGRAM,
-    TOTALS,
-    create_histogram,
-    drop_histogram,
-    histogram_tables,
-)
+from projections.base import Envelope, SchemaBound
+from projections.logs_schema import DIMENSIONS, HistogramTables, drop_tables
 from projections.observed import OBSERVED_TOPICS, Observed, Purge, minute_of, walk
 
 
-class HistogramProjection:
+class HistogramProjection(SchemaBound):
     """One upsert per table per batch (arrays unnested server-side)."""
 
     name = "histogram"
-    version = 2  # v2: per-dimension minute tables
+    version = 3  # v3: a schema of its own
     topics = OBSERVED_TOPICS
 
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.tables = HistogramTables(schema)
+
     async def create(self, conn: AsyncConnection[Any]) -> None:
-        await create_histogram(conn)
+        for statement in self.tables.statements():
+            await conn.execute(statement)
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_histogram(conn)
+        await drop_tables(conn, self.tables.all())
 
-    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:
             for part in walk(batch):
                 if isinstance(part, Purge):
-                    await cur.execute(f"TRUNCATE {', '.join(histogram_tables())}")
+                    await cur.execute(f"TRUNCATE {', '.join(self.tables.all())}")
                 else:
                     await self._count(cur, part)
-        return None
 
     async def _count(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
         # One pass over the records; every other table is summed from this small counter.
@@ -53,19 +50,21 @@ class HistogramProjection:
             for r in (o.record for o in observed)
         )
         totals: Counter[Any] = Counter()
-        per_dimension: dict[str, Counter[Any]] = {d: Counter() for d in BY_DIMENSION}
+        per_dimension: dict[str, Counter[Any]] = {d: Counter() for d in DIMENSIONS}
         for (minute, decky, service, event_type), n in cross.items():
             totals[minute] += n
             per_dimension["decky"][(decky, minute)] += n
             per_dimension["service"][(service, minute)] += n
             per_dimension["event_type"][(event_type, minute)] += n
-        await _upsert(cur, TOTALS, ("minute",), ("timestamptz",), totals)
-        for dimension, table in BY_DIMENSION.items():
+        tables = self.tables
+        await _upsert(cur, tables.totals, ("minute",), ("timestamptz",), totals)
+        for dimension in DIMENSIONS:
             key = (dimension, "minute")
+            table = tables.by_dimension(dimension)
             await _upsert(cur, table, key, ("text", "timestamptz"), per_dimension[dimension])
         await _upsert(
             cur,
-            HISTOGRAM,
+            tables.cross,
             ("minute", "decky", "service", "event_type"),
             ("timestamptz", "text", "text", "text"),
             cross,

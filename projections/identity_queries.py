@@ -8,8 +8,11 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from application.ports import UserRecord
-from projections.settings import SETTINGS
-from projections.users import REVOKED, USERS
+from application.reads.rows import ConfigValues, UserSummary
+from projections.rows import rows_of
+from projections.schema import live_schema
+from projections.settings import settings_table
+from projections.users import UserTables
 
 _USER_COLUMNS = (
     "uuid::text AS uuid, username, role, must_change_password, password_hash, tokens_valid_from"
@@ -17,16 +20,19 @@ _USER_COLUMNS = (
 
 
 class PostgresUserDirectory:
-    """`UserDirectory` and the config reads, over the async read-model pool."""
+    """`UserDirectory` and `ConfigReader` over the live users and settings models."""
 
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
+        tables = UserTables(live_schema("users"))
+        self._users, self._revoked = tables.users, tables.revoked
+        self._settings = settings_table(live_schema("settings"))
 
     async def by_username(self, username: str) -> UserRecord | None:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
-                f"SELECT {_USER_COLUMNS} FROM {USERS} WHERE username = %s", (username,)
+                f"SELECT {_USER_COLUMNS} FROM {self._users} WHERE username = %s", (username,)
             )
             row = await cur.fetchone()
         return UserRecord(**row) if row else None
@@ -36,8 +42,8 @@ class PostgresUserDirectory:
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(
                 f"SELECT {_USER_COLUMNS},"
-                f" EXISTS (SELECT 1 FROM {REVOKED} WHERE jti = %s) AS revoked"
-                f" FROM {USERS} WHERE uuid = %s::uuid",
+                f" EXISTS (SELECT 1 FROM {self._revoked} WHERE jti = %s) AS revoked"
+                f" FROM {self._users} WHERE uuid = %s::uuid",
                 (jti, user_id),
             )
             row = await cur.fetchone()
@@ -46,22 +52,23 @@ class PostgresUserDirectory:
         revoked = bool(row.pop("revoked"))
         return UserRecord(**row), revoked
 
-    async def list_users(self) -> list[dict[str, Any]]:
+    async def list_users(self) -> list[UserSummary]:
         """Every live user, oldest first, without password hashes."""
         async with self._pool.connection() as conn:
-            cur = conn.cursor(row_factory=dict_row)
+            cur = rows_of(conn, UserSummary)
             await cur.execute(
-                f"SELECT uuid::text AS uuid, username, role, must_change_password FROM {USERS}"
-                " ORDER BY created_at, uuid"
+                "SELECT uuid::text AS uuid, username, role, must_change_password"
+                f" FROM {self._users} ORDER BY created_at, uuid"
             )
-            return list(await cur.fetchall())
+            return await cur.fetchall()
 
-    async def settings(self) -> tuple[int, int]:
-        """(deployment limit, global mutation interval in minutes)."""
+    async def settings(self) -> ConfigValues:
+        """The deployment limit and the global mutation interval in minutes."""
         async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT deployment_limit, global_mutation_interval_minutes FROM {SETTINGS}"
+            cur = rows_of(conn, ConfigValues)
+            await cur.execute(
+                f"SELECT deployment_limit, global_mutation_interval_minutes FROM {self._settings}"
             )
             row = await cur.fetchone()
         assert row is not None, "settings projection creates its row"
-        return int(row[0]), int(row[1])
+        return row

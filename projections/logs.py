@@ -3,95 +3,83 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from psycopg import AsyncConnection, AsyncCursor
 
+from application.ports import LiveLog
+from application.reads.rows import LogRow
 from domain.observations.batch import InteractionBatch
-from domain.observations.records import InteractionRecord
 from domain.observations.search import fields_text
-from projections.base import Envelope
-from projections.logs_queries import log_row
-from projections.logs_schema import (
-    COUNTERS,
-    DEAD,
-    LOGS,
-    PURGES,
-    create_logs,
-    drop_logs,
-)
+from projections.base import Envelope, LogsCommitted, SchemaBound
+from projections.logs_schema import LogTables, create_logs, drop_tables
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
     Purge,
     clean,
     forget_observations,
+    log_id,
     walk,
 )
+from projections.rows import iso_z
 
 _encode = msgspec.json.Encoder().encode
+COPY_COLUMNS = (
+    "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line, search_text"
+)
 
 
-@dataclass
-class LogsCommitted:
-    """What listeners (the SSE broadcaster) hear after a commit: new rows and their records."""
-
-    rows: list[tuple[tuple[Any, ...], InteractionRecord]] = field(default_factory=list)
-    purged: bool = False
-
-    def api_rows(self) -> list[tuple[dict[str, Any], InteractionRecord]]:
-        """Rows in SPEC's shape, oldest first."""
-        return [(log_row(r[:9]), record) for r, record in self.rows]
-
-
-class LogsProjection:
-    """Appends rows with COPY; buckets and counters are upserted once per batch."""
+class LogsProjection(SchemaBound):
+    """Appends rows with COPY; the counter is updated once per batch."""
 
     name = "logs"
-    version = 2  # v2: no jsonb copy of the fields (fields_text answers lookups)
+    version = 3  # v3: a schema of its own
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
 
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.tables = LogTables(schema)
+
     async def create(self, conn: AsyncConnection[Any]) -> None:
-        await create_logs(conn)
+        await create_logs(conn, self.tables)
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_logs(conn)
+        await drop_tables(conn, self.tables.all())
 
-    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
-        committed = LogsCommitted()
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> LogsCommitted:
+        rows: list[LiveLog] = []
+        purged = False
         async with conn.cursor() as cur:
             await self._dead_letters(cur, batch)
             for part in walk(batch):
                 if isinstance(part, Purge):
                     await self._purge(cur, part.position)
-                    committed = LogsCommitted(purged=True)
+                    rows, purged = [], True
                 else:
-                    committed.rows.extend(await self._insert(cur, part))
-        return committed
+                    rows.extend(await self._insert(cur, part))
+        return LogsCommitted(tuple(rows), purged)
 
-    async def _insert(
-        self, cur: AsyncCursor[Any], observed: list[Observed]
-    ) -> list[tuple[tuple[Any, ...], InteractionRecord]]:
+    async def _insert(self, cur: AsyncCursor[Any], observed: list[Observed]) -> list[LiveLog]:
         rows = [_row(o) for o in observed]
-        async with cur.copy(
-            f"COPY {LOGS} (id, ts, decky, service, event_type, attacker_ip, msg,"
-            " fields_text, raw_line, search_text) FROM STDIN"
-        ) as copy:
+        async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
         await cur.execute(
-            f"UPDATE {COUNTERS} SET value = value + %s WHERE name = 'total_logs'", (len(rows),)
+            f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
+            (len(rows),),
         )
-        return [(row, o.record) for row, o in zip(rows, observed, strict=True)]
+        return [
+            LiveLog(_api_row(o, row[7]), o.record) for o, row in zip(observed, rows, strict=True)
+        ]
 
     async def _dead_letters(self, cur: AsyncCursor[Any], batch: Sequence[Envelope]) -> None:
         rows = [
             (
-                e.position * 1024 + i,
+                log_id(e.position, i),
                 r.received_at,
                 r.reason,
                 clean(r.detail),
@@ -104,24 +92,26 @@ class LogsProjection:
         ]
         if rows:
             await cur.executemany(
-                f"INSERT INTO {DEAD} (id, received_at, reason, detail, raw, source)"
+                f"INSERT INTO {self.tables.dead} (id, received_at, reason, detail, raw, source)"
                 " VALUES (%s, %s, %s, %s, %s, %s)",
                 rows,
             )
 
     async def _purge(self, cur: AsyncCursor[Any], position: int) -> None:
+        counters = self.tables.counters
         await forget_observations(
             cur,
             position,
-            counted=(COUNTERS, "total_logs"),
-            purges=(PURGES, "logs"),
-            tables=LOGS,
-            reset=f"UPDATE {COUNTERS} SET value = 0 WHERE name = 'total_logs'",
+            counted=(counters, "total_logs"),
+            purges=(self.tables.purges, "logs"),
+            tables=self.tables.logs,
+            reset=f"UPDATE {counters} SET value = 0 WHERE name = 'total_logs'",
         )
 
 
 def _row(o: Observed) -> tuple[Any, ...]:
-    r = o.record  # already scrubbed of NUL by `walk`
+    """The COPY row of one record (already scrubbed of NUL by `walk`)."""
+    r = o.record
     text = fast_fields_text(r.fields)
     return (
         o.log_id,
@@ -134,6 +124,22 @@ def _row(o: Observed) -> tuple[Any, ...]:
         text,
         r.raw_line,
         search_text(r.raw_line, r.msg, text, r.decky, r.service, r.attacker_ip or ""),
+    )
+
+
+def _api_row(o: Observed, fields: str) -> LogRow:
+    """The row as `/logs` and the stream show it."""
+    r = o.record
+    return LogRow(
+        id=o.log_id,
+        timestamp=iso_z(r.timestamp),
+        decky=r.decky,
+        service=r.service,
+        event_type=r.event_type,
+        attacker_ip=r.attacker_ip,
+        msg=r.msg,
+        fields=fields,
+        raw_line=r.raw_line,
     )
 
 

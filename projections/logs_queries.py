@@ -1,55 +1,29 @@
-"""Reads on the logs read model: pages, the histogram, the SSE backlog."""
+"""Reads on the logs and histogram read models: pages, the histogram, the SSE backlog."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from domain.observations.search import SearchQuery, fields_text
-from projections.logs_schema import (
-    BY_DIMENSION,
-    COUNTERS,
-    HISTOGRAM,
-    LOGS,
-    PURGES,
-    SEARCH_TEXT,
-    TOTALS,
-)
-from projections.observed import iso_z
+from application.reads.ports import LogFilter
+from application.reads.rows import HistogramBucket, LogRow
+from domain.observations.search import fields_text
+from projections.logs_schema import SEARCH_TEXT, HistogramTables, LogTables
+from projections.rows import iso_z, rows_of
+from projections.schema import LIVE, Namespace
 
-LOG_COLUMNS = "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line"
+LOG_COLUMNS = (
+    "id, ts AS timestamp, decky, service, event_type, attacker_ip, msg,"
+    " fields_text AS fields, raw_line"
+)
 BUCKET_COLUMNS = frozenset({"decky", "service", "event_type"})
 
 
-@dataclass(frozen=True, slots=True)
-class LogFilter:
-    """A parsed search plus an optional time range (inclusive)."""
+class _Paged(LogRow, frozen=True):
+    """A page row carrying the total of its snapshot (one statement answers both)."""
 
-    query: SearchQuery
-    start: datetime | None = None
-    end: datetime | None = None
-
-    @property
-    def is_empty(self) -> bool:
-        return self.query.is_empty and self.start is None and self.end is None
-
-
-def log_row(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A log row in SPEC's shape (`fields` stays a JSON string)."""
-    return {
-        "id": row[0],
-        "timestamp": iso_z(row[1]),
-        "decky": row[2],
-        "service": row[3],
-        "event_type": row[4],
-        "attacker_ip": row[5],
-        "msg": row[6],
-        "fields": row[7],
-        "raw_line": row[8],
-    }
+    total: int = 0
 
 
 def _escape_like(word: str) -> str:
@@ -83,99 +57,115 @@ def where(f: LogFilter) -> tuple[str, list[Any]]:
 
 
 class LogQueries:
-    """Everything the logs, histogram, stats and stream routes read."""
+    """`LogReader` over the logs and histogram models of one namespace."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], ns: Namespace = LIVE) -> None:
         self._pool = pool
+        self._logs = LogTables(ns.schema("logs"))
+        self._buckets = HistogramTables(ns.schema("histogram"))
 
-    async def page(self, f: LogFilter, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    async def page(self, f: LogFilter, limit: int, offset: int) -> tuple[int, list[LogRow]]:
         """Newest first (timestamp desc, id desc), with the total matching.
 
         One statement, so the page and its total come from the same snapshot.
         """
+        logs = self._logs.logs
         sql, params = where(f)
         if f.is_empty:
-            total_sql, total_params = (
-                f"SELECT value FROM {COUNTERS} WHERE name = 'total_logs'",
-                [],
-            )
+            total_sql: str = f"SELECT value FROM {self._logs.counters} WHERE name = 'total_logs'"
+            total_params: list[Any] = []
         else:
-            total_sql, total_params = f"SELECT count(*) FROM {LOGS}{sql}", params
+            total_sql, total_params = f"SELECT count(*) FROM {logs}{sql}", params
         query = (
-            f"SELECT t.total, p.* FROM ({total_sql}) AS t(total) LEFT JOIN LATERAL"
-            f" (SELECT {LOG_COLUMNS} FROM {LOGS}{sql} ORDER BY ts DESC, id DESC"
+            f"SELECT p.*, t.total FROM ({total_sql}) AS t(total) LEFT JOIN LATERAL"
+            f" (SELECT {LOG_COLUMNS} FROM {logs}{sql} ORDER BY ts DESC, id DESC"
             " LIMIT %s OFFSET %s) AS p ON true"
         )
         async with self._pool.connection() as conn:
-            rows = await (
-                await conn.execute(query, [*total_params, *params, limit, offset])
-            ).fetchall()
-        total = int(rows[0][0]) if rows else 0
-        return total, [log_row(r[1:]) for r in rows if r[1] is not None]
+            cur = rows_of(conn, _Paged)
+            await cur.execute(query, [*total_params, *params, limit, offset])
+            rows = await cur.fetchall()
+        total = rows[0].total if rows else 0
+        return total, [_plain(r) for r in rows if r.id is not None]
 
-    async def after(self, last_id: int, f: LogFilter, limit: int) -> list[dict[str, Any]]:
+    async def after(self, last_id: int, f: LogFilter, limit: int) -> list[LogRow]:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
         sql, params = where(f)
         joiner = " AND " if sql else " WHERE "
         async with self._pool.connection() as conn:
-            rows = await (
-                await conn.execute(
-                    f"SELECT {LOG_COLUMNS} FROM {LOGS}{sql}{joiner}id > %s ORDER BY id LIMIT %s",
-                    [*params, last_id, limit],
-                )
-            ).fetchall()
-        return [log_row(r) for r in rows]
+            cur = rows_of(conn, LogRow)
+            await cur.execute(
+                f"SELECT {LOG_COLUMNS} FROM {self._logs.logs}{sql}{joiner}id > %s"
+                " ORDER BY id LIMIT %s",
+                [*params, last_id, limit],
+            )
+            return await cur.fetchall()
 
     async def max_id(self) -> int:
         """The newest log id (0 when there are none): where a live-only stream starts."""
-        async with self._pool.connection() as conn:
-            row = await (await conn.execute(f"SELECT max(id) FROM {LOGS}")).fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        return await self._scalar(f"SELECT coalesce(max(id), 0) FROM {self._logs.logs}")
 
     async def total_logs(self) -> int:
         """Logs projected (a counter, not a scan)."""
-        async with self._pool.connection() as conn:
-            row = await (
-                await conn.execute(f"SELECT value FROM {COUNTERS} WHERE name = 'total_logs'")
-            ).fetchone()
-        return int(row[0]) if row else 0
+        return await self._scalar(
+            f"SELECT coalesce(sum(value), 0) FROM {self._logs.counters} WHERE name = 'total_logs'"
+        )
 
-    async def histogram(self, f: LogFilter, interval_minutes: int) -> list[dict[str, Any]]:
+    async def histogram(self, f: LogFilter, interval_minutes: int) -> list[HistogramBucket]:
         """Counts per bucket aligned to multiples of the interval since the epoch, ascending."""
         width = interval_minutes * 60
+        sql, params = where(f)
         if _buckets_can_answer(f):
-            sql, params = where(f)
             sql = sql.replace("ts >=", "minute >=")
-            table = _bucket_table(f)
-            source = f"SELECT minute AS t, count AS n FROM {table}{sql}"
+            source = f"SELECT minute AS t, count AS n FROM {self._bucket_table(f)}{sql}"
         else:
-            sql, params = where(f)
-            source = f"SELECT ts AS t, 1 AS n FROM {LOGS}{sql}"
+            source = f"SELECT ts AS t, 1 AS n FROM {self._logs.logs}{sql}"
         query = (
             f"SELECT to_timestamp(floor(extract(epoch FROM t) / {width}) * {width}) AS bucket,"
-            f" sum(n)::bigint FROM ({source}) s GROUP BY 1 ORDER BY 1"
+            f" sum(n)::bigint AS count FROM ({source}) s GROUP BY 1 ORDER BY 1"
         )
         async with self._pool.connection() as conn:
-            rows = await (await conn.execute(query, params)).fetchall()
-        return [{"bucket": iso_z(b), "count": int(n)} for b, n in rows]
+            cur = rows_of(conn, HistogramBucket)
+            await cur.execute(query, params)
+            return await cur.fetchall()
 
     async def purged_logs(self, position: int) -> int | None:
         """How many logs the purge at `position` removed (None until projected)."""
         async with self._pool.connection() as conn:
             row = await (
-                await conn.execute(f"SELECT logs FROM {PURGES} WHERE position = %s", (position,))
+                await conn.execute(
+                    f"SELECT logs FROM {self._logs.purges} WHERE position = %s", (position,)
+                )
             ).fetchone()
         return int(row[0]) if row else None
 
+    async def _scalar(self, sql: str) -> int:
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(sql)).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
-def _bucket_table(f: LogFilter) -> str:
-    """Totals without column terms, one dimension's table for one column, else the cross product."""
-    columns = {c for c, _ in f.query.columns}
-    if not columns:
-        return TOTALS
-    if len(columns) == 1:
-        return BY_DIMENSION[columns.pop()]
-    return HISTOGRAM
+    def _bucket_table(self, f: LogFilter) -> str:
+        """Totals without column terms, one column's table, else the cross product."""
+        columns = {c for c, _ in f.query.columns}
+        if not columns:
+            return self._buckets.totals
+        if len(columns) == 1:
+            return self._buckets.by_dimension(columns.pop())
+        return self._buckets.cross
+
+
+def _plain(row: _Paged) -> LogRow:
+    return LogRow(
+        id=row.id,
+        timestamp=row.timestamp,
+        decky=row.decky,
+        service=row.service,
+        event_type=row.event_type,
+        attacker_ip=row.attacker_ip,
+        msg=row.msg,
+        fields=row.fields,
+        raw_line=row.raw_line,
+    )
 
 
 def _buckets_can_answer(f: LogFilter) -> bool:
@@ -183,3 +173,6 @@ def _buckets_can_answer(f: LogFilter) -> bool:
     columns = {c for c, _ in f.query.columns}
     aligned = f.start is None or (f.start.second == 0 and f.start.microsecond == 0)
     return f.query.only_columns and columns <= BUCKET_COLUMNS and aligned and f.end is None
+
+
+__all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "where"]

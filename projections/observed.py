@@ -100,14 +100,6 @@ def minute_of(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
-def iso_z(ts: datetime) -> str:
-    """ISO-8601 UTC with a Z suffix, whole seconds unless the time has a fraction."""
-    return ts.isoformat().replace("+00:00", "Z")
-
-
-Row = tuple[Any, ...]
-
-
 async def forget_observations(
     cur: AsyncCursor[Any],
     position: int,

@@ -18,19 +18,21 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from application.store import EventStoreApp
-from projections.base import Envelope, Projection
-from projections.schema import READ_SCHEMA
+from projections.base import Effect, Envelope, Projection
+from projections.legacy import drop_legacy_tables
+from projections.schema import CONTROL_SCHEMA
 
 log = structlog.get_logger()
 
-Listener = Callable[[str, int, object], None]
-POSITIONS = f"{READ_SCHEMA}.projection_positions"
+Listener = Callable[[str, int, Effect], None]
+POSITIONS = f"{CONTROL_SCHEMA}.projection_positions"
 POLL_S = 1.0
 DECODED_CACHE = 64  # events (an observation batch is up to 1,000 records)
 
 
-async def ensure_positions_table(conn: AsyncConnection[Any]) -> None:
-    """The tracking table every projection records its position in."""
+async def ensure_control_tables(conn: AsyncConnection[Any]) -> None:
+    """The control schema and the tracking table every read model records its position in."""
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {CONTROL_SCHEMA}")
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {POSITIONS} ("
         "name text PRIMARY KEY, position bigint NOT NULL, version int NOT NULL)"
@@ -45,12 +47,12 @@ class ProjectionRunner:
         store: EventStoreApp,
         pool: AsyncConnectionPool[Any],
         projections: Sequence[Projection],
-        batch_size: int = 200,
+        batch_size: int | None = None,
     ) -> None:
         self._store = store
+        self._batch_cap = batch_size  # tests shrink every model's batches to interleave more
         self._pool = pool
         self.projections = {p.name: p for p in projections}
-        self._batch = batch_size
         self.positions: dict[str, int] = {}
         self.errors: dict[str, str] = {}
         self._listeners: list[Listener] = []
@@ -60,7 +62,7 @@ class ProjectionRunner:
         self._decoded: OrderedDict[int, Any] = OrderedDict()
 
     def add_listener(self, listener: Listener) -> None:
-        """Hear `(projection name, position, effects)` after each commit."""
+        """Hear `(projection name, position, effect)` after each commit."""
         self._listeners.append(listener)
 
     def wake(self, _position: int = 0) -> None:
@@ -73,7 +75,8 @@ class ProjectionRunner:
     async def setup(self) -> None:
         """Create tables; rebuild any projection whose schema version changed."""
         async with self._pool.connection() as conn:
-            await ensure_positions_table(conn)
+            await ensure_control_tables(conn)
+            await drop_legacy_tables(conn)
             for projection in self.projections.values():
                 row = await (
                     await conn.execute(
@@ -85,7 +88,7 @@ class ProjectionRunner:
                     log.warning("projection_schema_changed_rebuilding", projection=projection.name)
                     await self._reset(conn, projection)
                     row = None
-                await projection.create(conn)
+                await self._create(conn, projection)
                 if row is None:
                     await self._init_position(conn, projection)
                 self.positions[projection.name] = row[0] if row else 0
@@ -114,9 +117,9 @@ class ProjectionRunner:
         """Drop the read model and replay it from position 0."""
         projection = self.projections[name]
         async with self._pool.connection() as conn, conn.transaction():
-            await ensure_positions_table(conn)
+            await ensure_control_tables(conn)
             await self._reset(conn, projection)
-            await projection.create(conn)
+            await self._create(conn, projection)
             await self._init_position(conn, projection)
         self.positions[name] = 0
         return await self.catch_up(name, progress)
@@ -152,14 +155,15 @@ class ProjectionRunner:
 
     async def _step(self, projection: Projection, head: int) -> None:
         start = self.positions[projection.name]
-        limit = getattr(projection, "batch_events", self._batch)
+        limit = min(projection.batch_events, self._batch_cap or projection.batch_events)
+        topics = projection.topics
         notes = await anyio.to_thread.run_sync(
-            lambda: self._store.read(start, limit, projection.topics, stop=head)
+            lambda: self._store.read(start, limit, topics, stop=head)
         )
         batch = [Envelope(n.id, self._decode(n)) for n in notes]
         # A short page means nothing else of our topics exists up to the head we read first.
         new_position = notes[-1].id if len(notes) == limit else head
-        effects: object = None
+        effect: Effect = None
         async with self._pool.connection() as conn, conn.transaction():
             row = await (
                 await conn.execute(
@@ -172,12 +176,12 @@ class ProjectionRunner:
                 self.positions[projection.name] = row[0] if row else 0
                 return
             if batch:
-                effects = await projection.apply(conn, batch)
+                effect = await projection.apply(conn, batch)
             await conn.execute(
                 f"UPDATE {POSITIONS} SET position = %s WHERE name = %s",
                 (new_position, projection.name),
             )
-        await self._advance(projection.name, new_position, effects)
+        await self._advance(projection.name, new_position, effect)
 
     def _decode(self, notification: Any) -> Any:
         """Decode once for every projection: they read the same events, and events never change."""
@@ -189,15 +193,20 @@ class ProjectionRunner:
                 self._decoded.popitem(last=False)
         return event
 
-    async def _advance(self, name: str, position: int, effects: object) -> None:
+    async def _advance(self, name: str, position: int, effect: Effect) -> None:
         self.positions[name] = position
         for listener in self._listeners:
             try:
-                listener(name, position, effects)
+                listener(name, position, effect)
             except Exception:  # a listener's bug must not stall or fail the projection
                 log.exception("projection_listener_failed", projection=name)
         async with self._advanced:
             self._advanced.notify_all()
+
+    @staticmethod
+    async def _create(conn: AsyncConnection[Any], projection: Projection) -> None:
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {projection.schema}")
+        await projection.create(conn)
 
     async def _reset(self, conn: AsyncConnection[Any], projection: Projection) -> None:
         await projection.drop(conn)

@@ -12,42 +12,47 @@ from domain.identity.settings import (
     DEFAULT_MUTATION_INTERVAL_MINUTES,
     Settings,
 )
-from projections.base import Envelope, topic_of
-from projections.schema import READ_SCHEMA
-
-SETTINGS = f"{READ_SCHEMA}.settings"
+from projections.base import Envelope, SchemaBound, topic_of
 
 
-class SettingsProjection:
+def settings_table(schema: str) -> str:
+    """The settings model's one-row table."""
+    return f"{schema}.settings"
+
+
+class SettingsProjection(SchemaBound):
     """The current settings; defaults until an event says otherwise."""
 
     name = "settings"
-    version = 1
+    version = 2  # v2: a schema of its own
     topics = (topic_of(Settings.DeploymentLimitSet), topic_of(Settings.GlobalMutationIntervalSet))
+
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        self.table = settings_table(schema)
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
         await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {SETTINGS} (id int PRIMARY KEY CHECK (id = 1),"
+            f"CREATE TABLE IF NOT EXISTS {self.table} (id int PRIMARY KEY CHECK (id = 1),"
             " deployment_limit int NOT NULL, global_mutation_interval_minutes int NOT NULL)"
         )
         await conn.execute(
-            f"INSERT INTO {SETTINGS} VALUES (1, %s, %s) ON CONFLICT (id) DO NOTHING",
+            f"INSERT INTO {self.table} VALUES (1, %s, %s) ON CONFLICT (id) DO NOTHING",
             (DEFAULT_DEPLOYMENT_LIMIT, DEFAULT_MUTATION_INTERVAL_MINUTES),
         )
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await conn.execute(f"DROP TABLE IF EXISTS {SETTINGS}")
+        await conn.execute(f"DROP TABLE IF EXISTS {self.table}")
 
-    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> object:
+    async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         for envelope in batch:
             event = envelope.event
             if isinstance(event, Settings.DeploymentLimitSet):
                 await conn.execute(
-                    f"UPDATE {SETTINGS} SET deployment_limit = %s", (event.deployment_limit,)
+                    f"UPDATE {self.table} SET deployment_limit = %s", (event.deployment_limit,)
                 )
             elif isinstance(event, Settings.GlobalMutationIntervalSet):
                 await conn.execute(
-                    f"UPDATE {SETTINGS} SET global_mutation_interval_minutes = %s",
+                    f"UPDATE {self.table} SET global_mutation_interval_minutes = %s",
                     (event.minutes,),
                 )
-        return None

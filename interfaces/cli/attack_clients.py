@@ -23,7 +23,9 @@ WRONG_PASSWORDS = ("123456", "password", "admin", "toor")
 NIKTO = "Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000001)"
 SQLMAP = "sqlmap/1.7#stable (https://sqlmap.org)"
 BASIC_ADMIN = "Basic " + b64encode(b"admin:admin").decode()
-HTTP_PROBES = (  # method, path, user agent, extra headers, form body
+# method, path, user agent, extra headers, form body
+HttpProbe = tuple[str, str, str, dict[str, str], str | None]
+HTTP_PROBES: tuple[HttpProbe, ...] = (
     ("GET", "/", NIKTO, {}, None),
     ("GET", "/.env", NIKTO, {}, None),
     ("GET", "/admin/", NIKTO, {"Authorization": BASIC_ADMIN}, None),

@@ -8,7 +8,6 @@ from pathlib import Path
 import anyio.to_thread
 from tqdm import tqdm
 
-from application.observations.ingest import IngestCommands
 from infrastructure.collector.importer import import_file
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
@@ -20,16 +19,18 @@ async def run(settings: AppSettings, path: Path) -> int:
     if size < 0:
         print(f"decnet: no such file: {path}", file=sys.stderr)
         return 2
-    async with bootstrap(settings) as container:
-        ingest = IngestCommands(container.store)
+    async with bootstrap(settings) as services:
+        ingest = services.core.ingest
         with tqdm(total=size, unit="B", unit_scale=True, file=sys.stderr) as bar:
 
             def progress(offset: int) -> None:
                 bar.update(offset - bar.n)
 
             summary = await anyio.to_thread.run_sync(import_file, path, ingest, progress)
-        for name in container.runner.projections:
-            await container.runner.catch_up(name)
+        runner = services.runner
+        assert runner is not None, "bootstrap builds the runner"
+        for name in runner.projections:
+            await runner.catch_up(name)
     print(
         f"accepted {summary.accepted}, dead-lettered {summary.dead_lettered} "
         f"({summary.batches_written} batches written, "

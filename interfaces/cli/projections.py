@@ -12,9 +12,10 @@ from interfaces.bootstrap import bootstrap
 
 async def run(settings: AppSettings, action: str, name: str | None) -> int:
     """Rebuild one or all read models with a progress bar, or print positions."""
-    async with bootstrap(settings) as container:
-        runner = container.runner
-        head = container.store.head()
+    async with bootstrap(settings) as services:
+        runner = services.runner
+        assert runner is not None, "bootstrap builds the runner"
+        head = services.core.store.head()
         if action == "status":
             for projection, position in sorted(runner.positions.items()):
                 print(f"{projection:24} {position:>12} / {head}")

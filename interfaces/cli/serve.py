@@ -14,8 +14,8 @@ import uvicorn
 
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
-from interfaces.container import Container
 from interfaces.http.app import create_app
+from interfaces.services import Services
 from interfaces.wiring import start_workers
 
 log = structlog.get_logger()
@@ -54,17 +54,17 @@ async def serve(settings: AppSettings) -> None:
     """Run until SIGINT/SIGTERM; everything bootstrap started is stopped on the way out."""
     shutdown = Shutdown()
     shutdown.install()
-    async with bootstrap(settings) as container:
+    async with bootstrap(settings) as services:
         if shutdown.requested.is_set():
             return
-        await _run(container, shutdown)
+        await _run(services, shutdown)
     log.info("decnet_stopped")
 
 
-async def _run(container: Container, shutdown: Shutdown) -> None:
-    settings = container.settings
+async def _run(services: Services, shutdown: Shutdown) -> None:
+    settings = services.core.settings
     config = uvicorn.Config(
-        create_app(container),
+        create_app(services),
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,
@@ -75,8 +75,9 @@ async def _run(container: Container, shutdown: Shutdown) -> None:
     server = _Server(config)
     shutdown.server = server
     async with anyio.create_task_group() as tg:
-        tg.start_soon(container.runner.run)
-        await start_workers(container, tg)
+        if services.runner is not None:
+            tg.start_soon(services.runner.run)
+        await start_workers(services, tg)
         log.info("decnet_serving", host=settings.api_host, port=settings.api_port)
         await server.serve()
         tg.cancel_scope.cancel()

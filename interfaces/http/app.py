@@ -9,7 +9,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from interfaces.container import Container
 from interfaces.http.auth import BearerAuthMiddleware, requires_viewer
 from interfaces.http.errors import exception_handlers
 from interfaces.http.request_id import add_request_id_header, request_id_middleware
@@ -27,6 +26,7 @@ from interfaces.http.routes.health import health
 from interfaces.http.routes.logs import histogram, list_bounty, list_logs, stats
 from interfaces.http.routes.stream import stream
 from interfaces.http.strict_body import decode_strictly
+from interfaces.services import Services
 
 OBSERVATION_ROUTES = [
     list_logs,
@@ -44,8 +44,8 @@ OBSERVATION_ROUTES = [
 API_PREFIX = "/api/v1"
 
 
-def create_app(container: Container, extra_handlers: list[object] | None = None) -> Litestar:
-    """Build the HTTP app around an already-wired container."""
+def create_app(services: Services) -> Litestar:
+    """Build the HTTP app around a process's services."""
     api = Router(
         path=API_PREFIX,
         route_handlers=[
@@ -54,7 +54,6 @@ def create_app(container: Container, extra_handlers: list[object] | None = None)
             FleetController,
             health,
             *OBSERVATION_ROUTES,
-            *(extra_handlers or []),
         ],
         security=[{"BearerToken": []}],
     )
@@ -79,7 +78,7 @@ def create_app(container: Container, extra_handlers: list[object] | None = None)
                 }
             ),
         ),
-        state=State({"container": container}),
+        state=State({"services": services}),
         logging_config=None,
         debug=False,
     )

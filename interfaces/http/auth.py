@@ -11,18 +11,19 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from application.identity.login import Principal
+from application.reads.ports import Readers
 from domain.shared.meta import CommandMeta
-from interfaces.container import Container
+from interfaces.services import Services
 
 PUBLIC = "public"
 ALLOW_MUST_CHANGE = "allow_must_change"
 QUERY_TOKEN = "query_token"  # noqa: S105 - a route option name, not a secret
 
 
-def container_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Container:
-    """The process's container, stored on the app state by the factory."""
-    container: Container = connection.app.state.container
-    return container
+def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    """The process's services, stored on the app state by the factory."""
+    services: Services = connection.app.state.services
+    return services
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -46,8 +47,13 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         token = _bearer(connection)
         if token is None:
             raise NotAuthorizedException("Not authenticated")
-        principal = await container_of(connection).auth.authenticate(token)
+        principal = await services_of(connection).api.auth.authenticate(token)
         return AuthenticationResult(user=principal, auth=token)
+
+
+def readers_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Readers:
+    """The readers of the live read models."""
+    return services_of(connection).core.read_models.live()
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

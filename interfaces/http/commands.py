@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from interfaces.container import Container
+from interfaces.services import Services
 
 T = TypeVar("T")
 
@@ -18,7 +18,7 @@ async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
 
 
-async def settle(container: Container, position: int, names: Sequence[str] | None = None) -> None:
+async def settle(services: Services, position: int, names: Sequence[str] | None = None) -> None:
     """Read-your-writes: wait until the named read models have applied `position`."""
     if position:
-        await container.runner.wait_for(position, names)
+        await services.api.progress.wait_for(position, names)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from application.reads.ports import LogFilter
 from domain.observations.search import SearchQuery, parse_search
 from domain.observations.timeparse import InvalidTimeError, parse_time_param
 from domain.shared.errors import InvalidError
-from projections.logs_queries import LogFilter
 
 NOT_GIVEN = frozenset({"", "null", "undefined"})
 

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import uuid4
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -26,7 +27,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Bind the request id into every log line of the request."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         with structlog.contextvars.bound_contextvars(request_id=request_id_for(scope)):
@@ -37,7 +38,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 
 async def add_request_id_header(message: Message, scope: Scope) -> None:
     """`before_send` hook: runs for every response, error responses included."""
-    if message["type"] == "http.response.start" and scope["type"] == "http":
+    if message["type"] == "http.response.start" and scope["type"] == ScopeType.HTTP:
         headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
         headers.append((b"x-request-id", request_id_for(scope).encode()))
         message["headers"] = headers

@@ -10,11 +10,11 @@ import msgspec
 import structlog
 from litestar.response import ServerSentEventMessage
 
-from application.ports import LiveUpdate, Subscription
+from application.observations.stats import current_stats
+from application.ports import Broadcaster, LiveUpdate, Subscription
+from application.reads.ports import LogFilter, Readers
+from application.reads.rows import LogRow
 from domain.observations.search import matches
-from interfaces.container import Container
-from interfaces.observations import Observations
-from projections.logs_queries import LogFilter
 
 log = structlog.get_logger()
 KEEPALIVE_S = 15.0
@@ -33,14 +33,14 @@ class StreamSession:
 
     def __init__(
         self,
-        container: Container,
-        observations: Observations,
+        readers: Readers,
+        broadcaster: Broadcaster,
         f: LogFilter,
         last_id: int,
         max_frames: int | None,
     ) -> None:
-        self._container = container
-        self._obs = observations
+        self._readers = readers
+        self._broadcaster = broadcaster
         self._filter = f
         self._last_id = last_id
         self._max = max_frames
@@ -55,8 +55,8 @@ class StreamSession:
         after subscribing then covers anything committed in between, and ids dedupe the overlap.
         """
         if self._last_id <= 0:
-            self._last_id = await self._obs.logs.max_id()
-        subscription = self._obs.broadcaster.subscribe()
+            self._last_id = await self._readers.logs.max_id()
+        subscription = self._broadcaster.subscribe()
         try:
             yield ServerSentEventMessage(data=None, comment="decnet-es stream")
             async for message in self._run(subscription):
@@ -106,24 +106,24 @@ class StreamSession:
 
     def _live(self, update: LiveUpdate) -> ServerSentEventMessage | None:
         f = self._filter
-        rows = [
+        rows: list[LogRow] = [
             live.row
             for live in update.logs
-            if int(str(live.row["id"])) > self._last_id
+            if live.row.id > self._last_id
             and matches(f.query, live.record)
             and (f.start is None or live.record.timestamp >= f.start)
             and (f.end is None or live.record.timestamp <= f.end)
         ]
         if not rows:
             return None
-        self._last_id = int(str(rows[-1]["id"]))
+        self._last_id = rows[-1].id
         return _frame("logs", rows, self._last_id)
 
     async def _backlog(self) -> AsyncIterator[ServerSentEventMessage]:
         while True:
-            rows = await self._obs.logs.after(self._last_id, self._filter, BACKLOG_FRAME)
+            rows = await self._readers.logs.after(self._last_id, self._filter, BACKLOG_FRAME)
             if rows:
-                self._last_id = int(rows[-1]["id"])
+                self._last_id = rows[-1].id
                 yield _frame("logs", rows, self._last_id)
                 self._snapshot_due = True
             if len(rows) < BACKLOG_FRAME:
@@ -132,6 +132,6 @@ class StreamSession:
     async def _snapshot(self) -> list[ServerSentEventMessage]:
         self._snapshot_due = False
         self._snapshot_at = time.monotonic()
-        stats = await self._obs.stats(self._container)
-        histogram = await self._obs.logs.histogram(self._filter, HISTOGRAM_INTERVAL)
+        stats = await current_stats(self._readers)
+        histogram = await self._readers.logs.histogram(self._filter, HISTOGRAM_INTERVAL)
         return [_frame("stats", stats), _frame("histogram", histogram)]

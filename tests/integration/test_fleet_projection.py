@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
@@ -17,7 +18,7 @@ from infrastructure.database import Database, prepare_schemas
 from projections.fleet import FleetProjection
 from projections.fleet_queries import FleetQueries
 from projections.runner import ProjectionRunner
-from projections.schema import READ_SCHEMA
+from projections.schema import CONTROL_SCHEMA, live_schema
 from projections.settings import SettingsProjection
 from tests.unit.fleet.fakes import FakeClock, fleet_commands
 
@@ -33,13 +34,17 @@ INI = (
 @pytest.fixture
 async def world(database_url: str) -> AsyncIterator[tuple[EventStoreApp, ProjectionRunner, Any]]:
     """A PostgreSQL store, a runner with the fleet and settings read models, and its pool."""
-    prepare_schemas(database_url, READ_SCHEMA)
+    prepare_schemas(database_url, CONTROL_SCHEMA)
     store = EventStoreApp(Database(database_url).event_store_env(pool_size=2))
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         database_url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True}
     )
     await pool.open(wait=True)
-    runner = ProjectionRunner(store, pool, [FleetProjection(), SettingsProjection()])
+    runner = ProjectionRunner(
+        store,
+        pool,
+        [FleetProjection(live_schema("fleet")), SettingsProjection(live_schema("settings"))],
+    )
     await runner.setup()
     yield store, runner, pool
     await pool.close()
@@ -69,7 +74,7 @@ async def test_deckies_rows_and_rebuild(
     for name in ("fleet", "settings"):
         await runner.catch_up(name)
     queries = FleetQueries(pool)
-    deckies = await queries.deckies()
+    deckies = [msgspec.structs.asdict(d) for d in await queries.deckies()]
     assert [d["name"] for d in deckies] == ["web", "db"]
     web, db = deckies
     assert web["ports"] == {"http": 80, "ftp": 21}
@@ -86,4 +91,4 @@ async def test_deckies_rows_and_rebuild(
     assert db["service_config"] == {"redis": {"password": "hunter2"}}
     assert await queries.counts() == (2, 1)
     await runner.rebuild("fleet")
-    assert await queries.deckies() == deckies
+    assert [msgspec.structs.asdict(d) for d in await queries.deckies()] == deckies

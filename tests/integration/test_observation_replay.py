@@ -15,18 +15,19 @@ from psycopg_pool import AsyncConnectionPool
 from application.observations.ingest import IngestCommands
 from domain.observations.records import InteractionRecord
 from domain.shared.meta import CommandMeta
-from interfaces.bootstrap import all_projections
-from projections.attackers_schema import ATTACKERS, attacker_uuid
-from projections.logs_schema import COUNTERS as LOG_COUNTERS
-from projections.logs_schema import LOGS
+from projections.attackers_schema import AttackerTables, attacker_uuid
+from projections.catalog import all_projections
+from projections.logs_schema import LogTables
 from projections.runner import ProjectionRunner
-from projections.schema import READ_SCHEMA
+from projections.schema import live_schema
 from tests.api.harness import fresh_database
 from tests.integration.observations_fixtures import BASE_TIME, record, rejected
 from tests.integration.stores import event_store
 
 MODELS = ("logs", "histogram", "attackers")
-POSITIONS = f"{READ_SCHEMA}.projection_positions"
+LOGS = LogTables(live_schema("logs")).logs
+LOG_COUNTERS = LogTables(live_schema("logs")).counters
+ATTACKERS = AttackerTables(live_schema("attackers")).attackers
 PRIMARY_KEYS = """
 SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
 FROM pg_index i
@@ -116,18 +117,17 @@ async def dump(pool: AsyncConnectionPool[Any]) -> dict[str, list[tuple[Any, ...]
     """Every row of every read-model table (only these models exist here), by primary key."""
     rows: dict[str, list[tuple[Any, ...]]] = {}
     async with pool.connection() as conn:
-        keys = dict(await (await conn.execute(PRIMARY_KEYS, (READ_SCHEMA,))).fetchall())
-        tables = await conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-            (READ_SCHEMA,),
-        )
-        for (name,) in await tables.fetchall():
-            table = f"{READ_SCHEMA}.{name}"
-            if table == POSITIONS:
-                continue
-            order = keys.get(name, "t::text")
-            cursor = await conn.execute(f"SELECT * FROM {table} AS t ORDER BY {order}")
-            rows[table] = list(await cursor.fetchall())
+        for schema in (live_schema(m) for m in MODELS):
+            keys = dict(await (await conn.execute(PRIMARY_KEYS, (schema,))).fetchall())
+            tables = await conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            )
+            for (name,) in await tables.fetchall():
+                table = f"{schema}.{name}"
+                order = keys.get(name, "t::text")
+                cursor = await conn.execute(f"SELECT * FROM {table} AS t ORDER BY {order}")
+                rows[table] = list(await cursor.fetchall())
     return rows
 
 

@@ -24,7 +24,7 @@ from domain.shared.errors import DecnetError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.eventstore.mapper import MsgspecMapper
 from projections.runner import ProjectionRunner
-from projections.schema import READ_SCHEMA
+from projections.schema import live_schema
 from projections.settings import SettingsProjection
 from projections.users import UsersProjection
 from tests.api.harness import fresh_database
@@ -60,15 +60,15 @@ class FakeHasher:
 
 
 def projections() -> list[Any]:
-    return [UsersProjection(), SettingsProjection()]
+    return [UsersProjection(live_schema("users")), SettingsProjection(live_schema("settings"))]
 
 
 async def dump(pool: AsyncConnectionPool[Any]) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the users, revoked tokens and settings tables, in a stable order."""
     queries = {
-        "users": f"SELECT * FROM {READ_SCHEMA}.users ORDER BY uuid",
-        "revoked": f"SELECT * FROM {READ_SCHEMA}.revoked_tokens ORDER BY jti",
-        "settings": f"SELECT * FROM {READ_SCHEMA}.settings",
+        "users": f"SELECT * FROM {live_schema('users')}.users ORDER BY uuid",
+        "revoked": f"SELECT * FROM {live_schema('users')}.revoked_tokens ORDER BY jti",
+        "settings": f"SELECT * FROM {live_schema('settings')}.settings",
     }
     rows: dict[str, list[tuple[Any, ...]]] = {}
     async with pool.connection() as conn:

@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import File
 
 from domain.shared.errors import NotFoundError
-from interfaces.http.auth import container_of, requires_admin
+from interfaces.http.auth import requires_admin, services_of
 from interfaces.http.params import given
 
 DECKY_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -56,7 +56,7 @@ async def download_artifact(
     request: Request[Any, Any, Any], decky: str, stored_as: str, service: str | None = None
 ) -> File:
     """The captured file as an attachment (admin only)."""
-    root = container_of(request).settings.artifacts_dir
+    root = services_of(request).core.settings.artifacts_dir
     path = find_artifact(root, decky, stored_as, given(service))
     return File(
         path=path,

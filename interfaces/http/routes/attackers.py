@@ -7,9 +7,10 @@ from uuid import UUID
 
 from litestar import Request, get
 
+from application.reads.rows import Attacker
 from domain.shared.errors import InvalidError, NotFoundError
+from interfaces.http.auth import readers_of
 from interfaces.http.params import envelope, given, int_param, offset_param, page
-from interfaces.observations import observations_of
 from projections.attackers_queries import ORDERS
 
 
@@ -34,16 +35,16 @@ async def list_attackers(
     order = given(sort_by) or "recent"
     if order not in ORDERS:
         raise InvalidError(f"sort_by must be one of {', '.join(ORDERS)} (got {order[:32]!r})")
-    total, rows = await observations_of(request).attackers.page(
+    total, rows = await readers_of(request).attackers.page(
         given(search), given(service), order, size, skip
     )
     return envelope(total, size, skip, list(rows))
 
 
 @get("/attackers/{uuid:str}", tags=["attackers"])
-async def get_attacker(request: Request[Any, Any, Any], uuid: str) -> dict[str, Any]:
+async def get_attacker(request: Request[Any, Any, Any], uuid: str) -> Attacker:
     """One attacker with its behaviour block (404 unknown)."""
-    attacker = await observations_of(request).attackers.one(_uuid(uuid))
+    attacker = await readers_of(request).attackers.one(_uuid(uuid))
     if attacker is None:
         raise NotFoundError(f"attacker {uuid} not found")
     return attacker
@@ -60,7 +61,7 @@ async def attacker_commands(
     """Commands the attacker ran, oldest first (limit 1..200)."""
     size = int_param("limit", limit, 50, 1, 200)
     skip = offset_param(offset)
-    queries = observations_of(request).attackers
+    queries = readers_of(request).attackers
     ident = _uuid(uuid)
     if await queries.one(ident) is None:
         raise NotFoundError(f"attacker {uuid} not found")
@@ -71,9 +72,9 @@ async def attacker_commands(
 @get("/attackers/{uuid:str}/artifacts", tags=["attackers"])
 async def attacker_artifacts(request: Request[Any, Any, Any], uuid: str) -> dict[str, object]:
     """Captured-file log rows of the attacker, newest first."""
-    queries = observations_of(request).attackers
+    queries = readers_of(request).attackers
     attacker = await queries.one(_uuid(uuid))
     if attacker is None:
         raise NotFoundError(f"attacker {uuid} not found")
-    rows = await queries.artifacts(attacker["ip"])
+    rows = await queries.artifacts(attacker.ip)
     return {"total": len(rows), "data": rows}

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 
-from interfaces.http.auth import ALLOW_MUST_CHANGE, PUBLIC, command_meta, container_of, principal_of
+from interfaces.http.auth import ALLOW_MUST_CHANGE, PUBLIC, command_meta, principal_of, services_of
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse, UserResponse
 
@@ -39,9 +39,9 @@ class AuthController(Controller):
     @post("/login", opt={PUBLIC: True, "exclude_from_auth": True}, status_code=200, security=[])
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> TokenResponse:
         """Exchange credentials for a bearer token (401 bad credentials, 429 throttled)."""
-        container = container_of(request)
+        services = services_of(request)
         client_ip = request.client.host if request.client else "unknown"
-        result = await container.auth.login(data.username, data.password, client_ip)
+        result = await services.api.auth.login(data.username, data.password, client_ip)
         return TokenResponse(result.access_token, "bearer", result.must_change_password)
 
     @post("/change-password", opt={ALLOW_MUST_CHANGE: True}, status_code=200)
@@ -49,16 +49,16 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: ChangePasswordRequest
     ) -> MessageResponse:
         """Rotate one's own password; ends every token issued before (401 wrong old password)."""
-        container = container_of(request)
+        services = services_of(request)
         principal = principal_of(request)
         position = await in_thread(
-            container.users.change_password,
+            services.core.users.change_password,
             command_meta(request),
             UUID(principal.user_id),
             data.old_password,
             data.new_password,
         )
-        await settle(container, position, ["users"])
+        await settle(services, position, ["users"])
         return MessageResponse("Password updated successfully")
 
     @get("/me", opt={ALLOW_MUST_CHANGE: True})
@@ -70,14 +70,14 @@ class AuthController(Controller):
     @post("/logout", opt={ALLOW_MUST_CHANGE: True}, status_code=204)
     async def logout(self, request: Request[Any, Any, Any]) -> None:
         """Revoke the token used for this request."""
-        container = container_of(request)
+        services = services_of(request)
         p = principal_of(request)
         expires = datetime.fromtimestamp(p.claims.expires_at, tz=UTC)
         position = await in_thread(
-            container.users.revoke_token,
+            services.core.users.revoke_token,
             command_meta(request),
             UUID(p.user_id),
             p.claims.jti,
             expires,
         )
-        await settle(container, position, ["users"])
+        await settle(services, position, ["users"])

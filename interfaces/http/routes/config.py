@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from domain.fleet.durations import format_duration, parse_duration
 from domain.identity.roles import parse_role
 from domain.shared.errors import InvalidError
-from interfaces.http.auth import command_meta, container_of, principal_of, requires_admin
+from interfaces.http.auth import command_meta, principal_of, requires_admin, services_of
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse, UserResponse
 
@@ -59,17 +59,17 @@ class ConfigController(Controller):
     @get("/")
     async def read_config(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Settings; admins also get the users (and `developer_mode` in developer mode)."""
-        container = container_of(request)
+        services = services_of(request)
         principal = principal_of(request)
-        limit, minutes = await container.directory.settings()
+        values = await services.core.directory.settings()
         body: dict[str, Any] = {
             "role": principal.role,
-            "deployment_limit": limit,
-            "global_mutation_interval": format_duration(minutes),
+            "deployment_limit": values.deployment_limit,
+            "global_mutation_interval": format_duration(values.global_mutation_interval_minutes),
         }
         if principal.is_admin:
-            body["users"] = await container.directory.list_users()
-            if container.settings.developer:
+            body["users"] = await services.core.directory.list_users()
+            if services.core.settings.developer:
                 body["developer_mode"] = True
         return body
 
@@ -78,11 +78,11 @@ class ConfigController(Controller):
         self, request: Request[Any, Any, Any], data: DeploymentLimitRequest
     ) -> MessageResponse:
         """Cap the fleet size (1..500)."""
-        container = container_of(request)
+        services = services_of(request)
         position = await in_thread(
-            container.config.set_deployment_limit, command_meta(request), data.deployment_limit
+            services.core.config.set_deployment_limit, command_meta(request), data.deployment_limit
         )
-        await settle(container, position, ["settings"])
+        await settle(services, position, ["settings"])
         return MessageResponse("Deployment limit updated")
 
     @put("/global-mutation-interval", guards=[requires_admin])
@@ -90,12 +90,12 @@ class ConfigController(Controller):
         self, request: Request[Any, Any, Any], data: GlobalIntervalRequest
     ) -> MessageResponse:
         """How often deckies without their own interval mutate (`^[1-9]\\d*[mdMyY]$`)."""
-        container = container_of(request)
+        services = services_of(request)
         minutes = parse_duration(data.global_mutation_interval)
         position = await in_thread(
-            container.config.set_global_mutation_interval, command_meta(request), minutes
+            services.core.config.set_global_mutation_interval, command_meta(request), minutes
         )
-        await settle(container, position, ["settings"])
+        await settle(services, position, ["settings"])
         return MessageResponse("Global mutation interval updated")
 
     @post("/users", guards=[requires_admin], status_code=200)
@@ -103,12 +103,12 @@ class ConfigController(Controller):
         self, request: Request[Any, Any, Any], data: CreateUserRequest
     ) -> UserResponse:
         """A new user who must change the given password at first login (409 duplicate)."""
-        container = container_of(request)
+        services = services_of(request)
         role = parse_role(data.role)
         user, position = await in_thread(
-            container.users.register, command_meta(request), data.username, data.password, role
+            services.core.users.register, command_meta(request), data.username, data.password, role
         )
-        await settle(container, position, ["users"])
+        await settle(services, position, ["users"])
         return UserResponse(str(user.id), user.username, user.role.value, True)
 
     @delete("/users/{user_id:str}", guards=[requires_admin], status_code=200)
@@ -116,11 +116,11 @@ class ConfigController(Controller):
         self, request: Request[Any, Any, Any], user_id: UserId
     ) -> MessageResponse:
         """Remove another user; their tokens stop working (403 yourself)."""
-        container = container_of(request)
+        services = services_of(request)
         position = await in_thread(
-            container.users.delete, command_meta(request), parse_user_id(user_id)
+            services.core.users.delete, command_meta(request), parse_user_id(user_id)
         )
-        await settle(container, position, ["users"])
+        await settle(services, position, ["users"])
         return MessageResponse("User deleted")
 
     @put("/users/{user_id:str}/role", guards=[requires_admin])
@@ -128,12 +128,12 @@ class ConfigController(Controller):
         self, request: Request[Any, Any, Any], user_id: UserId, data: RoleRequest
     ) -> MessageResponse:
         """Change another user's role (403 yourself)."""
-        container = container_of(request)
+        services = services_of(request)
         role = parse_role(data.role)
         position = await in_thread(
-            container.users.change_role, command_meta(request), parse_user_id(user_id), role
+            services.core.users.change_role, command_meta(request), parse_user_id(user_id), role
         )
-        await settle(container, position, ["users"])
+        await settle(services, position, ["users"])
         return MessageResponse("User role updated")
 
     @put("/users/{user_id:str}/reset-password", guards=[requires_admin])
@@ -141,24 +141,21 @@ class ConfigController(Controller):
         self, request: Request[Any, Any, Any], user_id: UserId, data: ResetPasswordRequest
     ) -> MessageResponse:
         """Set a password the user must change; their tokens stop working."""
-        container = container_of(request)
+        services = services_of(request)
         position = await in_thread(
-            container.users.reset_password,
+            services.core.users.reset_password,
             command_meta(request),
             parse_user_id(user_id),
             data.new_password,
         )
-        await settle(container, position, ["users"])
+        await settle(services, position, ["users"])
         return MessageResponse("Password reset successfully")
 
     @delete("/reinit", guards=[requires_admin], status_code=200)
     async def reinit(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Developer mode only: forget every observation (logs, bounties) made so far."""
-        container = container_of(request)
-        if not container.settings.developer:
+        services = services_of(request)
+        if not services.core.settings.developer:
             raise PermissionDeniedException("reinit is only available in developer mode")
-        purge = container.extras.get("purge_observations")
-        if purge is None:
-            raise InvalidError("nothing to purge: observations are not enabled in this build")
-        deleted = await purge(command_meta(request))
+        deleted = await services.api.purge.purge(command_meta(request))
         return {"message": "Data purged", "deleted": deleted}

@@ -12,13 +12,13 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from application.fleet.reconciler import Settlement
+from application.reads.rows import Decky
 from domain.fleet.durations import parse_duration
 from domain.shared.errors import InvalidError
-from interfaces.container import Container
-from interfaces.fleet import FleetServices, fleet_of
-from interfaces.http.auth import command_meta, container_of, requires_admin
+from interfaces.http.auth import command_meta, readers_of, requires_admin, services_of
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse
+from interfaces.services import Services
 
 NAME = re.compile(r"[a-z0-9-]{1,64}")
 DeckyName = Annotated[str, Parameter(description="The decky's name, `^[a-z0-9-]{1,64}$`")]
@@ -49,12 +49,11 @@ def checked_name(name: str) -> str:
     return name
 
 
-async def _await_runtime(
-    container: Container, fleet: FleetServices, position: int, names: Sequence[str]
-) -> Settlement:
+async def _await_runtime(services: Services, position: int, names: Sequence[str]) -> Settlement:
     """Wait (bounded) for the runtime's outcome, then until `/deckies` shows it."""
-    settled = await fleet.reconciler.settle(position, names, container.settings.deploy_wait_s)
-    await settle(container, max(position, settled.position), ["fleet"])
+    wait_s = services.core.settings.deploy_wait_s
+    settled = await services.fleet.reconciler.settle(position, names, wait_s)
+    await settle(services, max(position, settled.position), ["fleet"])
     return settled
 
 
@@ -65,9 +64,9 @@ class FleetController(Controller):
     tags = ["fleet"]
 
     @get("/")
-    async def list_deckies(self, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    async def list_deckies(self, request: Request[Any, Any, Any]) -> list[Decky]:
         """Every decky with its services, listening ports, runtime status and mutation times."""
-        return await fleet_of(request).queries.deckies()
+        return await readers_of(request).fleet.deckies()
 
     @post(
         "/deploy",
@@ -85,9 +84,10 @@ class FleetController(Controller):
 
         Failed deckies stay in the fleet with `status: failed` and the runtime's reason.
         """
-        container, fleet = container_of(request), fleet_of(request)
+        services = services_of(request)
+        fleet = services.fleet
         deployment = await in_thread(fleet.commands.deploy, command_meta(request), data.ini_content)
-        settled = await _await_runtime(container, fleet, deployment.position, deployment.names)
+        settled = await _await_runtime(services, deployment.position, deployment.names)
         failed = [
             f"{n}: {r.detail}" for n, r in settled.reports.items() if r and r.status == "failed"
         ]
@@ -104,9 +104,10 @@ class FleetController(Controller):
     @post("/{name:str}/mutate", guards=[requires_admin], status_code=200)
     async def mutate(self, request: Request[Any, Any, Any], name: DeckyName) -> MutateResponse:
         """Redraw the decky's services now; the response waits for the runtime to switch."""
-        container, fleet = container_of(request), fleet_of(request)
+        services = services_of(request)
+        fleet = services.fleet
         result = await in_thread(fleet.commands.mutate, command_meta(request), checked_name(name))
-        await _await_runtime(container, fleet, result.position, [name])
+        await _await_runtime(services, result.position, [name])
         return MutateResponse(f"Successfully mutated {name}", list(result.services))
 
     @put("/{name:str}/mutate-interval", guards=[requires_admin])
@@ -114,20 +115,21 @@ class FleetController(Controller):
         self, request: Request[Any, Any, Any], name: DeckyName, data: IntervalRequest
     ) -> MessageResponse:
         """Set the decky's own interval (`^[1-9]\\d*[mdMyY]$`); `null` follows the global one."""
-        container = container_of(request)
+        services = services_of(request)
         checked_name(name)
         minutes = parse_duration(data.mutate_interval) if data.mutate_interval is not None else None
         position = await in_thread(
-            fleet_of(request).commands.set_interval, command_meta(request), name, minutes
+            services.fleet.commands.set_interval, command_meta(request), name, minutes
         )
-        await settle(container, position, ["fleet"])
+        await settle(services, position, ["fleet"])
         return MessageResponse("Mutation interval updated")
 
     @delete("/{name:str}", guards=[requires_admin], status_code=204)
     async def tear_down(self, request: Request[Any, Any, Any], name: DeckyName) -> None:
         """Remove the decky from the fleet and stop it."""
-        container, fleet = container_of(request), fleet_of(request)
+        services = services_of(request)
+        fleet = services.fleet
         position = await in_thread(
             fleet.commands.tear_down, command_meta(request), checked_name(name)
         )
-        await _await_runtime(container, fleet, position, [])
+        await _await_runtime(services, position, [])

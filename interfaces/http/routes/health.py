@@ -8,7 +8,8 @@ import anyio
 from litestar import Request, Response, get
 
 from application.ports import ComponentHealth
-from interfaces.http.auth import container_of
+from interfaces.http.auth import services_of
+from interfaces.services import Services
 
 COMPONENTS = (
     "database",
@@ -22,8 +23,8 @@ CRITICAL = frozenset({"database", "docker", "ingestion_worker"})
 CHECK_TIMEOUT_S = 3.0
 
 
-async def _check(container: Any, name: str) -> ComponentHealth:
-    probe = container.health.get(name)
+async def _check(services: Services, name: str) -> ComponentHealth:
+    probe = services.core.health.get(name)
     if probe is None:
         return ComponentHealth("disabled", "not part of this build yet")
     try:
@@ -39,8 +40,8 @@ async def _check(container: Any, name: str) -> ComponentHealth:
 @get("/health", tags=["health"])
 async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Component health: `healthy`, `degraded` (non-critical failing) or `unhealthy` (503)."""
-    container = container_of(request)
-    results = {name: await _check(container, name) for name in COMPONENTS}
+    services = services_of(request)
+    results = {name: await _check(services, name) for name in COMPONENTS}
     failing = {name for name, r in results.items() if r.status == "failing"}
     status = "unhealthy" if failing & CRITICAL else "degraded" if failing else "healthy"
     body = {

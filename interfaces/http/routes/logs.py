@@ -6,10 +6,11 @@ from typing import Any
 
 from litestar import Request, get
 
+from application.observations.stats import current_stats
+from application.reads.rows import HistogramBucket, Stats
 from domain.shared.errors import InvalidError
-from interfaces.http.auth import container_of
+from interfaces.http.auth import readers_of
 from interfaces.http.params import envelope, given, int_param, log_filter, page
-from interfaces.observations import observations_of
 from projections.attackers_queries import BOUNTY_TYPES
 
 
@@ -24,7 +25,7 @@ async def list_logs(
 ) -> dict[str, object]:
     """Log rows, newest first, filtered by the search language and a time range."""
     size, skip = page(limit, offset)
-    total, rows = await observations_of(request).logs.page(
+    total, rows = await readers_of(request).logs.page(
         log_filter(search, start_time, end_time), size, skip
     )
     return envelope(total, size, skip, list(rows))
@@ -37,11 +38,11 @@ async def histogram(
     start_time: str | None = None,
     end_time: str | None = None,
     interval_minutes: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[HistogramBucket]:
     """Counts per time bucket (interval ≥ 1 minute, default 15), ascending."""
     interval = int_param("interval_minutes", interval_minutes, 15, 1, 525_600)
     f = log_filter(search, start_time, end_time)
-    return await observations_of(request).logs.histogram(f, interval)
+    return await readers_of(request).logs.histogram(f, interval)
 
 
 @get("/bounty", tags=["bounty"])
@@ -57,11 +58,11 @@ async def list_bounty(
     kind = given(bounty_type)
     if kind is not None and kind not in BOUNTY_TYPES:
         raise InvalidError(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
-    total, rows = await observations_of(request).attackers.bounty(kind, given(search), size, skip)
+    total, rows = await readers_of(request).attackers.bounty(kind, given(search), size, skip)
     return envelope(total, size, skip, list(rows))
 
 
 @get("/stats", tags=["stats"])
-async def stats(request: Request[Any, Any, Any]) -> dict[str, int]:
+async def stats(request: Request[Any, Any, Any]) -> Stats:
     """Totals from the read models: logs, attackers, deckies."""
-    return await observations_of(request).stats(container_of(request))
+    return await current_stats(readers_of(request))

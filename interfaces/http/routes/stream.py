@@ -7,10 +7,9 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import ServerSentEvent
 
-from interfaces.http.auth import QUERY_TOKEN, container_of
+from interfaces.http.auth import QUERY_TOKEN, services_of
 from interfaces.http.params import given, int_param, log_filter
 from interfaces.http.stream_session import StreamSession
-from interfaces.observations import observations_of
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -26,12 +25,13 @@ async def stream(
     token: str | None = None,
 ) -> ServerSentEvent:
     """Stats and histogram, then the backlog after `lastEventId` (or `Last-Event-ID`), then live."""
-    container = container_of(request)
+    services = services_of(request)
     cursor = given(lastEventId) or request.headers.get("last-event-id")
     last_id = int_param("lastEventId", cursor, 0, 0)
     f = log_filter(search, start_time, end_time)
     max_frames = None
-    if container.settings.developer and given(maxOutput) is not None:
+    if services.core.settings.developer and given(maxOutput) is not None:
         max_frames = int_param("maxOutput", maxOutput, 0, 1)
-    session = StreamSession(container, observations_of(request), f, last_id, max_frames)
+    live = services.core.read_models.live()
+    session = StreamSession(live, services.api.broadcaster, f, last_id, max_frames)
     return ServerSentEvent(session.messages(), headers=HEADERS)

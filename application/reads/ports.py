@@ -1,0 +1,160 @@
+"""Reader ports: the queries routes and use cases depend on, implemented in `projections/`.
+
+Every reader is bound to one set of read models — the live ones or an as-of view — so the same
+route code answers `?view=` by asking for another set (`ReadModels.view`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from application.reads.rows import (
+    Attacker,
+    AttackerCommand,
+    BountyRow,
+    ConfigValues,
+    Decky,
+    HistogramBucket,
+    LogRow,
+    UserSummary,
+)
+from domain.observations.search import SearchQuery
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """A parsed search plus an optional time range (inclusive)."""
+
+    query: SearchQuery
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter keeps every row."""
+        return self.query.is_empty and self.start is None and self.end is None
+
+
+class LogReader(Protocol):
+    """The logs and histogram read models."""
+
+    async def page(self, f: LogFilter, limit: int, offset: int) -> tuple[int, list[LogRow]]:
+        """Newest first (timestamp desc, id desc) with the exact total matching."""
+        ...
+
+    async def after(self, last_id: int, f: LogFilter, limit: int) -> list[LogRow]:
+        """Rows with id > last_id, oldest first (the SSE backlog)."""
+        ...
+
+    async def max_id(self) -> int:
+        """The newest log id (0 when there are none)."""
+        ...
+
+    async def total_logs(self) -> int:
+        """Logs projected."""
+        ...
+
+    async def histogram(self, f: LogFilter, interval_minutes: int) -> list[HistogramBucket]:
+        """Counts per bucket aligned to multiples of the interval since the epoch, ascending."""
+        ...
+
+    async def purged_logs(self, position: int) -> int | None:
+        """How many logs the purge at `position` removed (None until projected)."""
+        ...
+
+
+class AttackerReader(Protocol):
+    """The attacker profiles, their commands and the bounty vault."""
+
+    async def page(
+        self, search: str | None, service: str | None, sort_by: str, limit: int, offset: int
+    ) -> tuple[int, list[Attacker]]:
+        """Attackers in a stable order (every order ends with the uuid)."""
+        ...
+
+    async def one(self, uuid: UUID) -> Attacker | None:
+        """One attacker, or None."""
+        ...
+
+    async def commands(
+        self, uuid: UUID, service: str | None, limit: int, offset: int
+    ) -> tuple[int, list[AttackerCommand]]:
+        """Commands the attacker ran, oldest first."""
+        ...
+
+    async def artifacts(self, ip: str) -> list[LogRow]:
+        """The attacker's `file_captured` log rows, newest first."""
+        ...
+
+    async def bounty(
+        self, bounty_type: str | None, search: str | None, limit: int, offset: int
+    ) -> tuple[int, list[BountyRow]]:
+        """The bounty vault, newest first."""
+        ...
+
+    async def unique_attackers(self) -> int:
+        """Distinct attacker IPs known."""
+        ...
+
+    async def purged_bounties(self, position: int) -> int | None:
+        """How many bounties the purge at `position` removed (None until projected)."""
+        ...
+
+
+class FleetReader(Protocol):
+    """The fleet inventory."""
+
+    async def deckies(self) -> list[Decky]:
+        """Every decky, in deployment order."""
+        ...
+
+    async def decky(self, name: str) -> Decky | None:
+        """One decky, or None."""
+        ...
+
+    async def counts(self) -> tuple[int, int]:
+        """(deployed, active): deckies in the fleet, and those the runtime reports running."""
+        ...
+
+
+class ConfigReader(Protocol):
+    """The settings and users read models as `/config` shows them."""
+
+    async def settings(self) -> ConfigValues:
+        """The deployment limit and the global mutation interval."""
+        ...
+
+    async def list_users(self) -> list[UserSummary]:
+        """Every live user, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Readers:
+    """Every reader of one set of read models (the live ones or one view)."""
+
+    logs: LogReader
+    attackers: AttackerReader
+    fleet: FleetReader
+
+
+class ReadModels(Protocol):
+    """Where readers come from: the live read models, or an as-of view by label."""
+
+    def live(self) -> Readers:
+        """Readers of the live read models."""
+        ...
+
+
+class ProjectionProgress(Protocol):
+    """Read-your-writes: wait until read models have applied a position."""
+
+    async def wait_for(
+        self, position: int, names: Sequence[str] | None = None, timeout: float = 10.0
+    ) -> bool:
+        """True once the named read models (default: all) applied `position` within `timeout`."""
+        ...

@@ -1,0 +1,123 @@
+"""Named rows of the read models, in the shapes SPEC §3 gives them (one struct per shape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class LogRow(msgspec.Struct, frozen=True):
+    """One log row; `fields` is the record's fields as a JSON object encoded in a string."""
+
+    id: int
+    timestamp: str
+    decky: str
+    service: str
+    event_type: str
+    attacker_ip: str | None
+    msg: str
+    fields: str
+    raw_line: str
+
+
+class HistogramBucket(msgspec.Struct, frozen=True):
+    """Records counted in one bucket starting at `bucket`."""
+
+    bucket: str
+    count: int
+
+
+class BountyRow(msgspec.Struct, frozen=True):
+    """One harvested credential, fingerprint or artifact."""
+
+    id: int
+    timestamp: str
+    decky: str
+    service: str
+    attacker_ip: str | None
+    bounty_type: str
+    payload: dict[str, Any]
+
+
+class AttackerCommand(msgspec.Struct, frozen=True):
+    """One command an attacker ran."""
+
+    service: str
+    decky: str
+    command: str
+    timestamp: str
+
+
+class Attacker(msgspec.Struct, frozen=True):
+    """An attacker profile with its behaviour block."""
+
+    uuid: str
+    ip: str
+    first_seen: str
+    last_seen: str
+    event_count: int
+    service_count: int
+    decky_count: int
+    services: list[str]
+    deckies: list[str]
+    traversal_path: str | None
+    is_traversal: bool
+    bounty_count: int
+    credential_count: int
+    command_count: int
+    behavior: dict[str, Any]
+
+
+class Decky(msgspec.Struct, frozen=True):
+    """One decky of the fleet as `/deckies` shows it."""
+
+    name: str
+    ip: str
+    mac: str
+    hostname: str
+    distro: str
+    archetype: str | None
+    nmap_os: str
+    services: list[str]
+    ports: dict[str, int]
+    service_config: dict[str, dict[str, str]]
+    status: str
+    status_detail: str
+    mutate_interval: str | None
+    effective_mutate_interval: str
+    last_mutated: str | None
+    next_mutation_at: str | None
+    deployed_at: str | None
+
+
+class Stats(msgspec.Struct, frozen=True):
+    """SPEC's `/stats`: every figure from a read model."""
+
+    total_logs: int
+    unique_attackers: int
+    active_deckies: int
+    deployed_deckies: int
+
+
+class UserSummary(msgspec.Struct, frozen=True):
+    """A user as admins see it (never the hash)."""
+
+    uuid: str
+    username: str
+    role: str
+    must_change_password: bool
+
+
+class ConfigValues(msgspec.Struct, frozen=True):
+    """The settings read model: deployment limit and global mutation interval in minutes."""
+
+    deployment_limit: int
+    global_mutation_interval_minutes: int
+
+
+class PurgeResult(msgspec.Struct, frozen=True):
+    """What a reinit removed from the read models."""
+
+    logs: int
+    bounties: int

@@ -1,0 +1,109 @@
+"""What `bootstrap()` builds for one process: typed services, no lookups by string key."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from anyio.abc import TaskGroup
+from psycopg_pool import AsyncConnectionPool
+
+from application.fleet.commands import FleetCommands
+from application.fleet.reconciler import Reconciler
+from application.fleet.scheduler import MutationScheduler
+from application.identity.login import Authenticator
+from application.identity.settings import SettingsCommands
+from application.identity.users import UserCommands
+from application.observations.ingest import IngestCommands
+from application.observations.purge import PurgeObservations
+from application.ports import Broadcaster, ComponentHealth, DeckyRuntime, PasswordHasher
+from application.reads.ports import ProjectionProgress
+from application.store import EventStoreApp
+from infrastructure.collector.batcher import Batcher
+from infrastructure.collector.journal import Journal
+from infrastructure.collector.servers import SyslogCollector
+from infrastructure.collector.sink import CollectorSink
+from infrastructure.settings import AppSettings
+from projections.identity_queries import PostgresUserDirectory
+from projections.readers import PostgresReadModels
+from projections.runner import ProjectionRunner
+
+Probe = Callable[[], Awaitable[ComponentHealth]]
+Worker = Callable[[TaskGroup], Awaitable[None]]
+
+
+class Role(StrEnum):
+    """What a process runs: `decnet serve` runs every role in one process."""
+
+    API = "api"
+    PROJECTOR = "projector"
+    COLLECTOR = "collector"
+    FLEET = "fleet"
+
+
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass
+class Core:
+    """What every process shares: settings, the event store and the read-model pool."""
+
+    settings: AppSettings
+    store: EventStoreApp
+    pool: AsyncConnectionPool[Any]
+    hasher: PasswordHasher
+    read_models: PostgresReadModels
+    directory: PostgresUserDirectory
+    users: UserCommands
+    config: SettingsCommands
+    ingest: IngestCommands
+    health: dict[str, Probe] = field(default_factory=dict)
+    workers: list[Worker] = field(default_factory=list)
+
+    def add_worker(self, worker: Worker) -> None:
+        """Start `worker` with the process's task group once the process runs."""
+        self.workers.append(worker)
+
+
+@dataclass
+class ApiServices:
+    """What the HTTP interface reads and commands."""
+
+    auth: Authenticator
+    progress: ProjectionProgress
+    broadcaster: Broadcaster
+    purge: PurgeObservations
+
+
+@dataclass
+class FleetServices:
+    """The fleet: commands, and the runtime with the process managers that drive it."""
+
+    commands: FleetCommands
+    runtime: DeckyRuntime
+    reconciler: Reconciler
+    scheduler: MutationScheduler
+
+
+@dataclass
+class Collection:
+    """The observation intake: syslog listeners → journal → batcher → event store."""
+
+    journal: Journal
+    sink: CollectorSink
+    batcher: Batcher
+    listeners: SyslogCollector
+
+
+@dataclass
+class Services:
+    """One process's services; optional parts exist only in processes with that role."""
+
+    core: Core
+    roles: frozenset[Role]
+    api: ApiServices
+    fleet: FleetServices
+    runner: ProjectionRunner | None = None
+    collection: Collection | None = None

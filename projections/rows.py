@@ -1,0 +1,43 @@
+"""Named rows straight from SQL: a row factory per struct and SPEC's timestamp text.
+
+Queries select columns named like the struct's fields and get structs back, so no code slices
+tuples by position. Timestamps are loaded as SPEC's ISO-8601 text with a `Z` (the pool's
+sessions run in UTC) without building a datetime per value.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.adapt import Buffer, Loader
+from psycopg.rows import class_row
+
+T = TypeVar("T")
+
+
+class IsoZLoader(Loader):
+    """`timestamptz` text (`2026-04-18 02:22:56.5+00`) → `2026-04-18T02:22:56.500000Z`."""
+
+    def load(self, data: Buffer) -> str:
+        text = bytes(data).decode()
+        if not text.endswith("+00"):  # a session outside UTC: take the slow, exact path
+            return iso_z(datetime.fromisoformat(text).astimezone(UTC))
+        date, _, time = text[:-3].partition(" ")
+        whole, dot, fraction = time.partition(".")
+        if dot:
+            return f"{date}T{whole}.{fraction.ljust(6, '0')}Z"
+        return f"{date}T{whole}Z"
+
+
+def iso_z(ts: datetime) -> str:
+    """ISO-8601 UTC with a Z suffix, whole seconds unless the time has a fraction."""
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def rows_of(conn: AsyncConnection[Any], cls: type[T]) -> AsyncCursor[T]:
+    """A cursor yielding `cls` instances, timestamps as ISO-Z text."""
+    cur = conn.cursor(row_factory=class_row(cls))
+    cur.adapters.register_loader("timestamptz", IsoZLoader)
+    return cur
