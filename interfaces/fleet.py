@@ -15,7 +15,7 @@ from application.fleet.reconciler import Reconciler
 from application.fleet.scheduler import MutationScheduler
 from application.ports import ComponentHealth, DeckyRuntime
 from domain.observations.records import InteractionRecord
-from infrastructure.emulators.artifacts import ArtifactStore
+from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.emulators.registry import EmulatorDeps, emulator_handlers
 from infrastructure.runtime import DockerRuntime, DockerRuntimeOptions, LocalRuntime
 from infrastructure.runtime.docker_specs import DockerNetworkOptions

@@ -6,12 +6,8 @@ the stream is held (within the upload cap) until the gap before it is filled.
 
 from __future__ import annotations
 
-from infrastructure.emulators.artifacts import (
-    ArtifactStore,
-    ArtifactWriter,
-    CapturedFile,
-    QuotaExceeded,
-)
+from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.artifacts.writer import ArtifactWriter, CapturedFile, QuotaExceeded
 
 
 class Upload:
