@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
+
 from domain.observations.artifacts import check_artifact_name
 from domain.shared.errors import NotFoundError
 from infrastructure.artifacts.budget import DEFAULT_MAX_PER_DECKY, DEFAULT_MAX_UPLOAD, UploadBudget
 from infrastructure.artifacts.writer import ArtifactWriter, CapturedFile
+
+log = structlog.get_logger()
 
 
 class ArtifactEscapeError(ValueError):
@@ -81,10 +85,13 @@ def _requested(base: Path, path: Path) -> Path | None:
 
 
 def _first_stored(base: Path, decky_dir: Path, decky: str, stored_as: str) -> Path | None:
-    """The file in the first service directory (by name) holding it."""
+    """The file in the first service directory (by name) holding it; links out are skipped."""
     for service in _subdirectories(decky_dir):
-        found = _requested(base, decky_dir / service / stored_as)
-        if found is not None:
+        found = _inside(base, decky_dir / service / stored_as)
+        if found is None:
+            # One link out of the root must not hide the decky's other services.
+            log.warning("artifacts.candidate_outside_root", decky=decky, service=service)
+        elif found.is_file():
             return found
     return None
 
