@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from domain.fleet.names import DECKY_NAME_RULE, is_decky_name
+from domain.shared.errors import MalformedError
 
 STORED_AS_RULE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z_[a-f0-9]{12}_[A-Za-z0-9._-]{1,255}$"
 SERVICE_RULE = "^[a-z0-9_-]{1,32}$"
@@ -16,7 +17,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _MAX_BASE_NAME = 200
 
 
-class ArtifactNameError(ValueError):
+class ArtifactNameError(MalformedError, ValueError):
     """A requested decky, stored_as or service name breaks its rule (HTTP 400)."""
 
 

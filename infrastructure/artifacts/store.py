@@ -11,14 +11,14 @@ from pathlib import Path
 import structlog
 
 from domain.observations.artifacts import check_artifact_name
-from domain.shared.errors import NotFoundError
+from domain.shared.errors import MalformedError, NotFoundError
 from infrastructure.artifacts.budget import DEFAULT_MAX_PER_DECKY, DEFAULT_MAX_UPLOAD, UploadBudget
 from infrastructure.artifacts.writer import ArtifactWriter, CapturedFile
 
 log = structlog.get_logger()
 
 
-class ArtifactEscapeError(ValueError):
+class ArtifactEscapeError(MalformedError, ValueError):
     """A requested decky or service directory resolves outside the artifacts root (HTTP 400)."""
 
 
