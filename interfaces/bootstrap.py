@@ -23,6 +23,7 @@ from application.store import EventStoreApp
 from domain.identity.roles import Role as UserRole
 from domain.identity.user import UsernameTakenError
 from domain.shared.meta import SYSTEM
+from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.broadcast.memory import MemoryBroadcaster
@@ -82,6 +83,7 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             store=store,
             pool=pool,
             hasher=hasher,
+            artifacts=ArtifactStore(settings.artifacts_dir),
             read_models=PostgresReadModels(pool),
             directory=PostgresUserDirectory(pool),
             users=UserCommands(store, hasher),

@@ -10,7 +10,7 @@ from application.fleet.commands import FleetCommands
 from application.fleet.reconciler import Reconciler
 from application.fleet.scheduler import MutationScheduler
 from application.ports import ComponentHealth, DeckyRuntime, RecordSink
-from infrastructure.emulators.artifacts import ArtifactStore
+from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.emulators.registry import EmulatorDeps, emulator_handlers
 from infrastructure.runtime import DockerRuntime, DockerRuntimeOptions, LocalRuntime
 from infrastructure.runtime.docker_specs import DockerNetworkOptions
@@ -22,23 +22,21 @@ log = structlog.get_logger()
 RUNTIMES = ("local", "docker")
 
 
-def build_runtime(
-    settings: AppSettings, commands: FleetCommands, sink: RecordSink | None
-) -> DeckyRuntime:
+def build_runtime(core: Core, commands: FleetCommands, sink: RecordSink | None) -> DeckyRuntime:
     """The runtime `DECNET_RUNTIME` names (`local` by default)."""
-    kind = settings.runtime
+    kind = core.settings.runtime
     if kind == "local":
         if sink is None:
             raise ConfigError("the local runtime needs the collector in the same process")
-        return LocalRuntime(sink, handlers=emulator_handlers(_deps(settings)))
+        return LocalRuntime(sink, handlers=emulator_handlers(_deps(core.settings, core.artifacts)))
     if kind == "docker":
         return FleetNetworkRuntime(commands.fleet, _docker_for)
     raise ConfigError(f"DECNET_RUNTIME must be one of {', '.join(RUNTIMES)}, not {kind!r}")
 
 
-def _deps(settings: AppSettings) -> EmulatorDeps:
+def _deps(settings: AppSettings, artifacts: ArtifactStore) -> EmulatorDeps:
     return EmulatorDeps(
-        artifacts=ArtifactStore(settings.artifacts_dir),
+        artifacts=artifacts,
         tls_dir=settings.data_dir / "tls",
         ssh_keys_dir=settings.data_dir / "ssh-host-keys",
     )
@@ -52,7 +50,7 @@ def build_fleet(core: Core, sink: RecordSink | None) -> FleetServices:
     """The fleet services, the `docker` health probe and the fleet workers."""
     settings = core.settings
     commands = FleetCommands(core.store, core.config, loopback_only=settings.runtime == "local")
-    runtime = build_runtime(settings, commands, sink)
+    runtime = build_runtime(core, commands, sink)
     reconciler = Reconciler(core.store, commands, runtime)
     core.store.on_saved(reconciler.wake)
     fleet = FleetServices(

@@ -21,6 +21,7 @@ from application.observations.purge import PurgeObservations
 from application.ports import Broadcaster, ComponentHealth, DeckyRuntime, PasswordHasher
 from application.reads.ports import ProjectionProgress
 from application.store import EventStoreApp
+from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.servers import SyslogCollector
@@ -54,6 +55,7 @@ class Core:
     store: EventStoreApp
     pool: AsyncConnectionPool[Any]
     hasher: PasswordHasher
+    artifacts: ArtifactStore
     read_models: PostgresReadModels
     directory: PostgresUserDirectory
     users: UserCommands

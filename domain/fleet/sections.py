@@ -13,8 +13,8 @@ from domain.fleet.catalogue import ARCHETYPES, NMAP_OS_FAMILIES, SERVICES, Arche
 from domain.fleet.distros import DISTROS, Distro
 from domain.fleet.durations import parse_interval
 from domain.fleet.errors import IniInvalidError, InvalidDurationError
+from domain.fleet.names import DECKY_NAME_RULE, is_decky_name
 
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 MAX_AMOUNT = 100
 DECKY_KEYS = ("services", "archetype", "ip", "nmap_os", "distro", "mutate_interval", "amount")
 _AMOUNT = re.compile(r"[0-9]{1,3}")
@@ -93,10 +93,8 @@ def parse_interval_value(section: str, value: str | None) -> int | None:
 
 
 def _check_name(section: str, name: str) -> None:
-    if NAME_PATTERN.fullmatch(name) is None:
-        raise IniInvalidError(
-            section, None, f"decky name {name!r} must match ^[a-z0-9][a-z0-9-]{{0,62}}$"
-        )
+    if not is_decky_name(name):
+        raise IniInvalidError(section, None, f"decky name {name!r} must match {DECKY_NAME_RULE}")
 
 
 def _amount(section: str, value: str | None) -> int | None:

@@ -11,6 +11,10 @@ class DecnetError(Exception):
     """Root of every error a command, a query or authentication can raise on purpose."""
 
 
+class MalformedError(DecnetError):
+    """The request is not even well-formed: e.g. a name outside its pattern (400)."""
+
+
 class InvalidError(DecnetError):
     """A value breaks a documented constraint (422)."""
 

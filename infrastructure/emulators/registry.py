@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 
-from infrastructure.emulators import ftp, http, mysql, redis, smtp, ssh, telnet
-from infrastructure.emulators.artifacts import ArtifactStore
+from infrastructure.emulators.deps import EmulatorDeps
+from infrastructure.emulators.ftp.server import handlers as ftp_handlers
+from infrastructure.emulators.http.server import handlers as http_handlers
+from infrastructure.emulators.mysql.server import handlers as mysql_handlers
+from infrastructure.emulators.redis.server import handlers as redis_handlers
+from infrastructure.emulators.smtp.server import handlers as smtp_handlers
+from infrastructure.emulators.ssh.server import handlers as ssh_handlers
+from infrastructure.emulators.telnet.server import handlers as telnet_handlers
 from infrastructure.runtime.handlers import HandlerFactory
 
+__all__ = ["EmulatorDeps", "emulator_handlers"]
 
-@dataclass(frozen=True, slots=True)
-class EmulatorDeps:
-    """What emulators share: where uploads go (records go through the runtime's sink)."""
-
-    artifacts: ArtifactStore
-    # Self-signed https certificates, one per decky, kept across restarts; None means
-    # `<artifacts root>/.tls` (never served: not a valid decky directory name).
-    tls_dir: Path | None = None
-    # SSH host keys, one set per decky, kept across restarts; None means
-    # `<artifacts root>/.ssh-host-keys` (never served, like `.tls`).
-    ssh_keys_dir: Path | None = None
+EMULATORS: tuple[Callable[[EmulatorDeps], dict[str, HandlerFactory]], ...] = (
+    ftp_handlers,
+    http_handlers,
+    mysql_handlers,
+    redis_handlers,
+    smtp_handlers,
+    ssh_handlers,
+    telnet_handlers,
+)
 
 
 def emulator_handlers(deps: EmulatorDeps) -> dict[str, HandlerFactory]:
     """The handler factory for every service that has a full emulator."""
     handlers: dict[str, HandlerFactory] = {}
-    for module in (ftp, http, mysql, redis, smtp, ssh, telnet):
-        handlers.update(module.handlers(deps))
+    for emulator in EMULATORS:
+        handlers.update(emulator(deps))
     return handlers

@@ -19,6 +19,7 @@ from domain.shared.errors import (
     DecnetError,
     ForbiddenError,
     InvalidError,
+    MalformedError,
     NotFoundError,
     RateLimitedError,
     UnavailableError,
@@ -28,6 +29,7 @@ log = structlog.get_logger()
 
 # Each family of the one error tree, once.
 STATUS_BY_FAMILY: tuple[tuple[type[DecnetError], int], ...] = (
+    (MalformedError, 400),
     (AuthenticationError, 401),
     (ForbiddenError, 403),
     (NotFoundError, 404),

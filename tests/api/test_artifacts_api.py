@@ -145,6 +145,21 @@ def test_symlinks_out_of_the_root_are_400(vault: Vault, client: ApiClient, link:
     assert SECRET not in body
 
 
+def test_a_linked_out_service_dir_does_not_hide_the_others(vault: Vault, client: ApiClient) -> None:
+    """Without `service`, a service directory linking out of the root is skipped, not a 400."""
+    decky = "link-skipped"
+    (vault.root / decky).mkdir()
+    (vault.root / decky / "ftp").symlink_to(vault.outside)  # sorts before `ssh`
+    vault.put(decky, "ssh", STORED_AS, b"inside")
+    assert fetch(client, vault, f"{decky}/{STORED_AS}") == (200, b"inside")
+    assert "artifacts.candidate_outside_root" in vault.server.server.log_tail(400)
+    (vault.root / decky / "ssh" / STORED_AS).unlink()
+    status, body = fetch(client, vault, f"{decky}/{STORED_AS}")
+    assert status == 404, body
+    assert SECRET not in body
+    assert fetch(client, vault, f"{decky}/{STORED_AS}", service="ftp")[0] == 400
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -1,4 +1,4 @@
-"""A fake Unix shell over an in-memory filesystem, shared by the ssh and telnet emulators."""
+"""A fake Unix shell over an in-memory filesystem, its logins and terminal, for ssh and telnet."""
 
 from infrastructure.emulators.shell.fs import FakeFS, FsError, Node
 from infrastructure.emulators.shell.interpreter import Shell

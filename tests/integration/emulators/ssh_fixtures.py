@@ -13,9 +13,9 @@ import asyncssh
 from asyncssh import SSHClientConnection
 
 from domain.observations.records import InteractionRecord
-from infrastructure.emulators.artifacts import ArtifactStore
-from infrastructure.emulators.ssh import SshEmulator
-from infrastructure.emulators.telnet import TelnetHandler
+from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.emulators.ssh.server import SshEmulator
+from infrastructure.emulators.telnet.server import TelnetHandler
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext, ServiceHandler
 from infrastructure.runtime.local import LocalRuntime, LocalRuntimeOptions
 from tests.contract.conftest import MemorySink, make_spec

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.emulators.artifacts import ArtifactStore
+from infrastructure.artifacts.store import ArtifactStore
 from tests.integration.emulators.web_fixtures import CLIENT_TIMEOUT_S, Deployed, deploy, in_thread
 
 pytestmark = pytest.mark.anyio

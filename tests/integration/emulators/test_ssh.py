@@ -15,9 +15,9 @@ import pytest
 from domain.attackers.tools import guess_tools
 from domain.observations.bounty import Bounty, Payload, derive_bounties
 from domain.observations.record_fields import ssh_client_banner
-from infrastructure.emulators.artifacts import ArtifactStore
-from infrastructure.emulators.ssh_sftp import FakeSFTPServer
-from infrastructure.emulators.ssh_upload import Upload
+from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.emulators.ssh.sftp import FakeSFTPServer
+from infrastructure.emulators.ssh.upload import Upload
 from tests.integration.emulators.ssh_fixtures import (
     OPENSSH_OPTIONS,
     TIMEOUT_S,

@@ -12,7 +12,7 @@ import anyio
 import anyio.to_thread
 
 from domain.observations.records import InteractionRecord
-from infrastructure.emulators.artifacts import ArtifactStore
+from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.emulators.registry import EmulatorDeps, emulator_handlers
 from infrastructure.runtime.handlers import HandlerFactory
 from infrastructure.runtime.local import LocalRuntime, LocalRuntimeOptions

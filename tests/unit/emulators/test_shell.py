@@ -9,7 +9,7 @@ import pytest
 
 from infrastructure.emulators.shell import FakeFS, Shell, build_machine
 from infrastructure.emulators.shell.fs import MAX_FILE_BYTES
-from infrastructure.emulators.shell_login import LoginPolicy
+from infrastructure.emulators.shell.login import LoginPolicy
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 

@@ -12,11 +12,14 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from infrastructure.emulators.artifacts import ArtifactStore, QuotaExceeded
-from infrastructure.emulators.smtp_auth import AuthAborted, read_credentials
-from infrastructure.emulators.smtp_message import MESSAGE_CAP, address_of, read_message
+import anyio.to_thread
+
+from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.artifacts.writer import QuotaExceeded
+from infrastructure.emulators.deps import EmulatorDeps
+from infrastructure.emulators.smtp.auth import AuthAborted, read_credentials
+from infrastructure.emulators.smtp.message import MESSAGE_CAP, address_of, read_message
 from infrastructure.emulators.streams import (
     LineTooLong,
     StreamBuffer,
@@ -25,9 +28,6 @@ from infrastructure.emulators.streams import (
 )
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
 from infrastructure.runtime.session import Connection
-
-if TYPE_CHECKING:  # the registry imports this module
-    from infrastructure.emulators.registry import EmulatorDeps
 
 MAX_LINE = 4096
 MAX_RECIPIENTS = 100
@@ -203,8 +203,8 @@ class SmtpHandler:
             await session.reply("552 5.3.4 Error: message file too big")
             return
         try:
-            captured = self._artifacts.store_bytes(
-                self._ctx.decky, self._ctx.service, f"{queue_id}.eml", message
+            captured = await anyio.to_thread.run_sync(
+                self._artifacts.save, self._ctx.decky, self._ctx.service, f"{queue_id}.eml", message
             )
         except QuotaExceeded:
             await session.reply("452 4.3.1 Insufficient system storage")

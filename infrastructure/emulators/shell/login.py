@@ -6,8 +6,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from infrastructure.emulators.shell import Machine, account_name, build_machine
-from infrastructure.emulators.shell.machine import utc_now
+from infrastructure.emulators.shell.machine import Machine, account_name, build_machine, utc_now
 from infrastructure.runtime.handlers import ServiceContext
 
 MAX_FIELD = 256  # usernames and passwords are recorded, but never unbounded

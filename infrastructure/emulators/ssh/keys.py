@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncssh
 
-from infrastructure.emulators.artifacts import safe_name
+from domain.observations.artifacts import safe_name
 
 # What a stock OpenSSH server offers; RSA keeps old bots (and old libssh/paramiko) able to talk.
 KEY_ALGORITHMS: tuple[tuple[str, str, int | None], ...] = (

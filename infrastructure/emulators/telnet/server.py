@@ -7,23 +7,20 @@ recorded); three failures end the connection.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
+from infrastructure.emulators.deps import EmulatorDeps
 from infrastructure.emulators.shell import Machine, Shell
 from infrastructure.emulators.shell.files import issue, login_banner
-from infrastructure.emulators.shell_login import (
+from infrastructure.emulators.shell.login import (
     LoginPolicy,
     base_machine,
     clip,
     session_machine,
     shell_user,
 )
-from infrastructure.emulators.shell_terminal import Terminal
+from infrastructure.emulators.shell.terminal import Terminal
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
 from infrastructure.runtime.session import Connection
-
-if TYPE_CHECKING:
-    from infrastructure.emulators.registry import EmulatorDeps
 
 MAX_FAILURES = 3  # as busybox login; then the connection closes
 MAX_PROMPTS = 10  # empty usernames re-prompt, but not forever

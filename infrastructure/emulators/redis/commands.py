@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from infrastructure.emulators.redis_data import RedisSession
-from infrastructure.emulators.redis_resp import (
+from infrastructure.emulators.redis.data import RedisSession
+from infrastructure.emulators.redis.resp import (
     bulk,
     bulks,
     error,

@@ -11,14 +11,15 @@ import posixpath
 import stat
 from collections.abc import AsyncIterator, Callable
 
+import anyio.to_thread
 import asyncssh
 
-from infrastructure.emulators.artifacts import QuotaExceeded
+from infrastructure.artifacts.writer import QuotaExceeded
 from infrastructure.emulators.shell import FakeFS, FsError, Node
 from infrastructure.emulators.shell.fs import resolve
-from infrastructure.emulators.shell_login import clip
-from infrastructure.emulators.ssh_session import SshSession
-from infrastructure.emulators.ssh_upload import Upload
+from infrastructure.emulators.shell.login import clip
+from infrastructure.emulators.ssh.session import SshSession
+from infrastructure.emulators.ssh.upload import Upload
 
 MAX_UPLOADS = 64  # files per connection: bounds inode use whatever the byte caps allow
 _WRITE_FLAGS = asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC
@@ -158,7 +159,7 @@ class FakeSFTPServer(asyncssh.SFTPServer):
             raise asyncssh.SFTPPermissionDenied("Permission denied")
         already_refused = file_obj.refused
         try:
-            file_obj.write(offset, data)
+            await anyio.to_thread.run_sync(file_obj.write, offset, data)
         except QuotaExceeded:
             if not already_refused:
                 await self._refused(file_obj)
@@ -174,7 +175,7 @@ class FakeSFTPServer(asyncssh.SFTPServer):
         self._session.open_uploads.discard(file_obj)
         if file_obj.refused:
             return
-        captured = file_obj.finish()
+        captured = await anyio.to_thread.run_sync(file_obj.finish)
         self._show(file_obj.path, captured.size if captured else 0)
         if captured is not None:
             await self._session.record(

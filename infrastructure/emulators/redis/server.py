@@ -9,16 +9,15 @@ connect anywhere; CONFIG SET changes nothing real; MODULE LOAD and EVAL fail pla
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from infrastructure.emulators.redis_commands import COMMANDS, OK, Args
-from infrastructure.emulators.redis_data import (
+from infrastructure.emulators.deps import EmulatorDeps
+from infrastructure.emulators.redis.commands import COMMANDS, OK, Args
+from infrastructure.emulators.redis.data import (
     DEFAULT_VERSION,
     InfoText,
     RedisSession,
     default_config,
 )
-from infrastructure.emulators.redis_resp import (
+from infrastructure.emulators.redis.resp import (
     RespError,
     bulk,
     bulks,
@@ -31,9 +30,6 @@ from infrastructure.emulators.redis_resp import (
 from infrastructure.emulators.streams import LineTooLong, StreamBuffer
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
 from infrastructure.runtime.session import Connection
-
-if TYPE_CHECKING:  # the registry imports this module
-    from infrastructure.emulators.registry import EmulatorDeps
 
 _NOAUTH_EXEMPT = frozenset({"AUTH", "QUIT", "HELLO"})
 _AUTH_UNCONFIGURED = (

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from infrastructure.emulators.artifacts import safe_name
+from domain.observations.artifacts import safe_name
 from infrastructure.runtime.session import Connection
 
 CERT_DAYS = 3650  # what Debian's ssl-cert "snakeoil" certificate uses

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncssh
 
 from infrastructure.emulators.shell.files import login_banner
-from infrastructure.emulators.shell_login import clip
-from infrastructure.emulators.ssh_session import SshSession
+from infrastructure.emulators.shell.login import clip
+from infrastructure.emulators.ssh.session import SshSession
 
 MAX_LINE = 4096  # longer input lines are cut before they are recorded or run
 

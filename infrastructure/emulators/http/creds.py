@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
-from infrastructure.emulators.http_parse import HttpRequest
+from infrastructure.emulators.http.parse import HttpRequest
 
 # Field names real login forms use (WordPress `log`/`pwd`, generic `user`/`pass`, e-mail logins).
 USERNAME_FIELDS = ("username", "user", "login", "log", "email", "uname", "userid")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from infrastructure.emulators.ftp_data import PassiveChannel
-from infrastructure.emulators.ftp_fs import HOME, FakeDir, default_tree
+from infrastructure.emulators.ftp.data import PassiveChannel
+from infrastructure.emulators.ftp.fs import HOME, FakeDir, default_tree
 from infrastructure.runtime.session import Connection
 
 

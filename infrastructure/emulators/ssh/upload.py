@@ -6,12 +6,10 @@ the stream is held (within the upload cap) until the gap before it is filled.
 
 from __future__ import annotations
 
-from infrastructure.emulators.artifacts import (
-    ArtifactStore,
-    ArtifactWriter,
-    CapturedFile,
-    QuotaExceeded,
-)
+import threading
+
+from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.artifacts.writer import ArtifactWriter, CapturedFile, QuotaExceeded
 
 
 class Upload:
@@ -28,35 +26,48 @@ class Upload:
         self._ahead_bytes = 0
         self.refused = False
         self.received = 0
+        self._abandoned = False
+        # Calls run in worker threads; a torn-down connection may abort while one still writes.
+        self._lock = threading.Lock()
 
     def write(self, offset: int, data: bytes) -> None:
         """Accept `data` at `offset`; overlapping rewrites of already stored bytes are ignored."""
-        if self.refused:
-            raise QuotaExceeded(f"upload {self.path!r} already refused")
-        self.received += len(data)
-        if offset > self._next:
-            self._hold(offset, data)
-            return
-        skip = self._next - offset
-        if skip < len(data):
-            self._append(data[skip:])
-        self._drain()
+        with self._lock:
+            self._check_open()
+            if self.refused:
+                raise QuotaExceeded(f"upload {self.path!r} already refused")
+            self.received += len(data)
+            if offset > self._next:
+                self._hold(offset, data)
+                return
+            skip = self._next - offset
+            if skip < len(data):
+                self._append(data[skip:])
+            self._drain()
 
     def finish(self) -> CapturedFile | None:
         """Store the file (holes are zero-filled, as a sparse file reads); None when empty."""
-        for offset in sorted(self._ahead):
-            if offset > self._next:
-                self._append(b"\0" * (offset - self._next))
-            self._drain()
-        if self._writer is None:
-            return None
-        return self._writer.finish()
+        with self._lock:
+            self._check_open()
+            for offset in sorted(self._ahead):
+                if offset > self._next:
+                    self._append(b"\0" * (offset - self._next))
+                self._drain()
+            if self._writer is None:
+                return None
+            return self._writer.finish()
 
     def abort(self) -> None:
-        """Discard whatever arrived (connection lost before close)."""
-        if self._writer is not None and not self.refused:
-            self._writer.abort()
-        self._ahead.clear()
+        """Discard whatever arrived (connection lost before close); later calls are refused."""
+        with self._lock:
+            self._abandoned = True
+            if self._writer is not None and not self.refused:
+                self._writer.abort()
+            self._ahead.clear()
+
+    def _check_open(self) -> None:
+        if self._abandoned:
+            raise ValueError(f"upload {self.path!r} was abandoned")
 
     def _hold(self, offset: int, data: bytes) -> None:
         self._ahead_bytes += len(data)

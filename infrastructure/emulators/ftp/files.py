@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import posixpath
 
-from infrastructure.emulators.artifacts import ArtifactStore, QuotaExceeded
-from infrastructure.emulators.ftp_data import (
+import anyio.to_thread
+
+from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.artifacts.writer import QuotaExceeded
+from infrastructure.emulators.ftp.data import (
     DataChannelError,
     PassiveChannel,
     receive_upload,
     send_data,
 )
-from infrastructure.emulators.ftp_fs import (
+from infrastructure.emulators.ftp.fs import (
     FakeDir,
     FakeFile,
     list_long,
@@ -19,7 +22,7 @@ from infrastructure.emulators.ftp_fs import (
     lookup,
     resolve,
 )
-from infrastructure.emulators.ftp_session import FtpSession
+from infrastructure.emulators.ftp.session import FtpSession
 from infrastructure.runtime.handlers import ServiceContext
 
 _MTIME = "20240314092100"
@@ -117,7 +120,8 @@ class FileCommands:
 
     async def _capture(self, session: FtpSession, channel: PassiveChannel, path: str) -> int | None:
         """Stream the upload into the store; its size, or None once a failure was answered."""
-        upload = self._artifacts.open_upload(self._ctx.decky, self._ctx.service, path)
+        decky, service = self._ctx.decky, self._ctx.service
+        upload = await anyio.to_thread.run_sync(self._artifacts.open_upload, decky, service, path)
         try:
             await receive_upload(channel, upload)
         except QuotaExceeded:  # the writer already discarded the partial file
@@ -125,13 +129,14 @@ class FileCommands:
             await session.reply("552 Requested file action aborted. Exceeded storage allocation.")
             return None
         except DataChannelError:
-            upload.abort()
+            await anyio.to_thread.run_sync(upload.abort)
             await session.reply("426 Failure writing network stream.")
             return None
         except BaseException:
-            upload.abort()  # cancelled mid-upload: leave no temporary file behind
+            # Cancelled mid-upload: leave no temporary file behind.
+            await anyio.to_thread.run_sync(upload.abort)
             raise
-        captured = upload.finish()
+        captured = await anyio.to_thread.run_sync(upload.finish)
         msg = f"captured {path} ({captured.size} bytes)"
         await session.conn.record("file_captured", msg, **captured.fields())
         return captured.size

@@ -12,22 +12,19 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import structlog
 
 from domain.fleet.catalogue import SERVICES
-from infrastructure.emulators.http_creds import credential_fields
-from infrastructure.emulators.http_pages import error_page, login_page, render
-from infrastructure.emulators.http_parse import BadRequest, HttpRequest, read_request
-from infrastructure.emulators.http_tls import TlsContextProvider, TlsStream
+from infrastructure.emulators.deps import EmulatorDeps
+from infrastructure.emulators.http.creds import credential_fields
+from infrastructure.emulators.http.pages import error_page, login_page, render
+from infrastructure.emulators.http.parse import BadRequest, HttpRequest, read_request
+from infrastructure.emulators.http.tls import TlsContextProvider, TlsStream
 from infrastructure.emulators.streams import ByteStream, LineTooLong, StreamBuffer
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
 from infrastructure.runtime.recording import escape_excerpt
 from infrastructure.runtime.session import Connection, IdleTimeoutError
-
-if TYPE_CHECKING:  # the registry imports this module
-    from infrastructure.emulators.registry import EmulatorDeps
 
 log = structlog.get_logger()
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-from infrastructure.emulators.artifacts import ArtifactStore
-from infrastructure.emulators.ftp_files import FileCommands
-from infrastructure.emulators.ftp_fs import FakeDir, lookup, resolve
-from infrastructure.emulators.ftp_session import FtpSession
+from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.emulators.deps import EmulatorDeps
+from infrastructure.emulators.ftp.files import FileCommands
+from infrastructure.emulators.ftp.fs import FakeDir, lookup, resolve
+from infrastructure.emulators.ftp.session import FtpSession
 from infrastructure.emulators.streams import (
     LineTooLong,
     StreamBuffer,
@@ -24,9 +24,6 @@ from infrastructure.emulators.streams import (
 )
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
 from infrastructure.runtime.session import Connection
-
-if TYPE_CHECKING:  # the registry imports this module
-    from infrastructure.emulators.registry import EmulatorDeps
 
 DEFAULT_BANNER = "(vsFTPd 3.0.5)"
 FAIL_DELAY_S = 1.0  # vsftpd's delay_failed_login: slows brute force, looks real

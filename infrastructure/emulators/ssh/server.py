@@ -10,22 +10,19 @@ import asyncio
 import functools
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import asyncssh
 
-from infrastructure.emulators.artifacts import ArtifactStore
-from infrastructure.emulators.shell_login import LoginPolicy, base_machine, clip
-from infrastructure.emulators.ssh_bridge import pump_in, pump_out
-from infrastructure.emulators.ssh_keys import HostKeyStore
-from infrastructure.emulators.ssh_session import AuthServer, SshSession
-from infrastructure.emulators.ssh_sftp import FakeSFTPServer
-from infrastructure.emulators.ssh_shell import run_session
+from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.emulators.deps import EmulatorDeps
+from infrastructure.emulators.shell.login import LoginPolicy, base_machine, clip
+from infrastructure.emulators.ssh.bridge import pump_in, pump_out
+from infrastructure.emulators.ssh.channel import run_session
+from infrastructure.emulators.ssh.keys import HostKeyStore
+from infrastructure.emulators.ssh.session import AuthServer, SshSession
+from infrastructure.emulators.ssh.sftp import FakeSFTPServer
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext, ServiceHandler
 from infrastructure.runtime.session import Connection
-
-if TYPE_CHECKING:
-    from infrastructure.emulators.registry import EmulatorDeps
 
 LOGIN_TIMEOUT_S = 120.0  # OpenSSH's LoginGraceTime
 CLOSE_GRACE_S = 5.0  # after the attacker leaves, time for asyncssh to close uploads and record
@@ -76,9 +73,9 @@ class SshHandler:
         try:
             await self._bridge(conn, session, ours, theirs, host_keys)
         finally:
-            session.abandon_uploads()
             ours.close()
             theirs.close()
+            await session.abandon_uploads()
 
     async def _bridge(
         self,

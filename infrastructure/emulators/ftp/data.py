@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 
-from infrastructure.emulators.artifacts import ArtifactWriter
+import anyio.to_thread
+
+from infrastructure.artifacts.writer import ArtifactWriter
 
 ACCEPT_TIMEOUT_S = 15.0  # how long a PASV port waits for the client's data connection
 DATA_IDLE_S = 15.0  # a stalled transfer is abandoned after this many silent seconds
@@ -87,7 +89,7 @@ async def receive_upload(channel: PassiveChannel, upload: ArtifactWriter) -> Non
                 chunk = await reader.read(CHUNK)
             if not chunk:
                 return
-            upload.write(chunk)
+            await anyio.to_thread.run_sync(upload.write, chunk)
     except (TimeoutError, OSError) as exc:
         raise DataChannelError("transfer interrupted") from exc
     finally:

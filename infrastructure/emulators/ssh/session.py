@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import anyio.to_thread
 import asyncssh
 
-from infrastructure.emulators.artifacts import ArtifactStore
+from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.emulators.shell import FakeFS, Machine, Shell
-from infrastructure.emulators.shell_login import (
+from infrastructure.emulators.shell.login import (
     LoginPolicy,
     clip,
     session_machine,
     shell_user,
 )
-from infrastructure.emulators.ssh_upload import Upload
+from infrastructure.emulators.ssh.upload import Upload
 from infrastructure.runtime.session import Connection
 
 MAX_AUTH_ATTEMPTS = 6  # OpenSSH's MaxAuthTries default; then "Too many authentication failures"
@@ -49,11 +50,12 @@ class SshSession:
             raise RuntimeError("shell requested before authentication")
         return Shell(self.machine, self.user, fs=self.fs, client_ip=self.conn.peer_ip, login=login)
 
-    def abandon_uploads(self) -> None:
+    async def abandon_uploads(self) -> None:
         """Discard uploads still open when the connection is torn down without closing them."""
-        for upload in self.open_uploads:
-            upload.abort()
+        uploads = list(self.open_uploads)
         self.open_uploads.clear()
+        for upload in uploads:
+            await anyio.to_thread.run_sync(upload.abort)
 
     async def record(self, event_type: str, msg: str, **fields: str) -> None:
         """Emit a record about this connection."""

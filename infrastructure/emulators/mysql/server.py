@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import TYPE_CHECKING
 
 from domain.fleet.catalogue import SERVICES
-from infrastructure.emulators.mysql_wire import (
+from infrastructure.emulators.deps import EmulatorDeps
+from infrastructure.emulators.mysql.wire import (
     LoginRequest,
     MalformedPacket,
     error_packet,
@@ -22,9 +22,6 @@ from infrastructure.emulators.mysql_wire import (
 from infrastructure.emulators.streams import StreamBuffer
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
 from infrastructure.runtime.session import Connection
-
-if TYPE_CHECKING:  # the registry imports this module
-    from infrastructure.emulators.registry import EmulatorDeps
 
 MAX_PACKET = 64 * 1024  # a login packet with generous connection attributes fits easily
 ATTRS_JSON_BUDGET = 4096

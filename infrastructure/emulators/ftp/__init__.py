@@ -1,0 +1,1 @@
+"""The ftp emulator: control channel, passive data channels, a fake tree, STOR uploads."""

@@ -1,0 +1,1 @@
+"""The http/https emulator: request parsing, login pages, credential capture, TLS."""

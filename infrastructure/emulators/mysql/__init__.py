@@ -1,0 +1,1 @@
+"""The mysql emulator: the handshake and login exchange of the wire protocol."""

@@ -1,0 +1,1 @@
+"""The redis emulator: RESP framing, a small keyspace, recorded commands."""

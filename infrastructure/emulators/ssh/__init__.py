@@ -1,0 +1,1 @@
+"""The ssh emulator: asyncssh server, auth, fake shell channels, SFTP/SCP uploads."""

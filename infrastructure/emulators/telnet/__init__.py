@@ -1,0 +1,1 @@
+"""The telnet emulator: option negotiation, login prompt and the fake shell."""
