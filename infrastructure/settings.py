@@ -35,6 +35,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"
+    max_views: int = 5
 
     @property
     def data_dir(self) -> Path:

@@ -6,6 +6,7 @@ import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -19,6 +20,8 @@ from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
 from application.ports import ComponentHealth
+from application.readmodels.commands import ReadModelCommands
+from application.readmodels.history import position_at
 from application.store import EventStoreApp
 from domain.identity.roles import Role as UserRole
 from domain.identity.user import UsernameTakenError
@@ -33,11 +36,15 @@ from interfaces.fleet import build_fleet
 from interfaces.observations import build_collection, publish_logs
 from interfaces.services import ALL_ROLES, ApiServices, Core, Probe, Role, Services
 from interfaces.sniffing import wire_sniffer
-from projections.catalog import all_projections
+from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
+from projections.controller import ReadModelController
 from projections.identity_queries import PostgresUserDirectory
+from projections.positions import ensure_control_tables
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
 from projections.schema import CONTROL_SCHEMA
+from projections.status import PostgresProjectionFacts
+from projections.views import ViewRegistry
 
 log = structlog.get_logger()
 POOL_MAX = 12
@@ -89,7 +96,14 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             users=UserCommands(store, hasher),
             config=SettingsCommands(store),
             ingest=IngestCommands(store),
+            read_model_commands=ReadModelCommands(
+                store, list(FACTORIES), partial(position_at, store), settings.max_views
+            ),
+            views=ViewRegistry(pool),
+            projection_facts=PostgresProjectionFacts(pool, list(FACTORIES)),
         )
+        async with pool.connection() as conn:
+            await ensure_control_tables(conn)
         core.health["database"] = _database_probe(pool)
         yield core
 
@@ -100,9 +114,14 @@ async def bootstrap(
 ) -> AsyncIterator[Services]:
     """Everything one process with these roles needs, torn down in reverse order on exit."""
     async with open_core(settings) as core:
-        runner = ProjectionRunner(core.store, core.pool, all_projections())
+        runner = ProjectionRunner(core.store, core.pool, all_projections(), factories=FACTORIES)
         core.store.on_saved(runner.wake)
         await runner.setup()
+        controller = ReadModelController(
+            runner, core.read_model_commands, core.pool, FACTORIES, VIEW_MODELS
+        )
+        core.store.on_saved(controller.wake)
+        runner.on_swapped(controller.wake)
         broadcaster = MemoryBroadcaster()
         runner.add_listener(publish_logs(broadcaster))
         collection = build_collection(core) if Role.COLLECTOR in roles else None
@@ -114,7 +133,13 @@ async def bootstrap(
             purge=PurgeObservations(core.ingest, runner, core.read_models.live()),
         )
         services = Services(
-            core=core, roles=roles, api=api, fleet=fleet, runner=runner, collection=collection
+            core=core,
+            roles=roles,
+            api=api,
+            fleet=fleet,
+            runner=runner,
+            controller=controller,
+            collection=collection,
         )
         core.health["attacker_worker"] = _projection_probe(services, "attackers")
         if collection is not None:

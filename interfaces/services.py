@@ -19,6 +19,7 @@ from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
 from application.ports import Broadcaster, ComponentHealth, DeckyRuntime, PasswordHasher
+from application.readmodels.commands import ReadModelCommands
 from application.reads.ports import ProjectionProgress
 from application.store import EventStoreApp
 from infrastructure.artifacts.store import ArtifactStore
@@ -27,9 +28,12 @@ from infrastructure.collector.journal import Journal
 from infrastructure.collector.servers import SyslogCollector
 from infrastructure.collector.sink import CollectorSink
 from infrastructure.settings import AppSettings
+from projections.controller import ReadModelController
 from projections.identity_queries import PostgresUserDirectory
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
+from projections.status import PostgresProjectionFacts
+from projections.views import ViewRegistry
 
 Probe = Callable[[], Awaitable[ComponentHealth]]
 Worker = Callable[[TaskGroup], Awaitable[None]]
@@ -61,6 +65,9 @@ class Core:
     users: UserCommands
     config: SettingsCommands
     ingest: IngestCommands
+    read_model_commands: ReadModelCommands
+    views: ViewRegistry
+    projection_facts: PostgresProjectionFacts
     health: dict[str, Probe] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 
@@ -108,4 +115,5 @@ class Services:
     api: ApiServices
     fleet: FleetServices
     runner: ProjectionRunner | None = None
+    controller: ReadModelController | None = None
     collection: Collection | None = None

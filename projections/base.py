@@ -13,10 +13,11 @@ from application.ports import LiveLog
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """One stored event at its global position."""
+    """One stored event at its global position, decoded, with its stored form."""
 
     position: int
     event: Any
+    stored: Any = None  # the notification as stored (topic, state bytes, ...)
 
 
 @dataclass(frozen=True, slots=True)

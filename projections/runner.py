@@ -2,6 +2,10 @@
 
 Rows and the new position commit together, so each event is applied exactly once even across
 crashes; a row lock on the position lets two processes share a database without double-applying.
+
+Besides each live model, the runner drives *slots* beside it: a shadow that rebuilds a model from
+position 0 in a schema of its own and then replaces the live one in one transaction
+(`projections/swap.py`), and the models of as-of views, which stop at a position.
 """
 
 from __future__ import annotations
@@ -10,37 +14,61 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import anyio
 import structlog
+from anyio.abc import TaskGroup
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from application.store import EventStoreApp
 from projections.base import Effect, Envelope, Projection
 from projections.legacy import drop_legacy_tables
-from projections.schema import CONTROL_SCHEMA
+from projections.positions import (
+    POSITIONS,
+    delete_position,
+    ensure_control_tables,
+    init_position,
+    read_position,
+)
+from projections.rates import RateMeter
+from projections.schema import shadow_schema
+from projections.status import SlotFacts, write_status
+from projections.swap import SwapOutcome, swap_in
 
 log = structlog.get_logger()
 
 Listener = Callable[[str, int, Effect], None]
-POSITIONS = f"{CONTROL_SCHEMA}.projection_positions"
+Progress = Callable[[int, int], None]
+SlotKind = Literal["live", "shadow", "view"]
 POLL_S = 1.0
+SWAP_WINDOW = 64  # events: a shadow this close to the live model tries to swap in
 DECODED_CACHE = 64  # events (an observation batch is up to 1,000 records)
 
 
-async def ensure_control_tables(conn: AsyncConnection[Any]) -> None:
-    """The control schema and the tracking table every read model records its position in."""
-    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {CONTROL_SCHEMA}")
-    await conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {POSITIONS} ("
-        "name text PRIMARY KEY, position bigint NOT NULL, version int NOT NULL)"
-    )
+@dataclass
+class Slot:
+    """One model in one schema, tracked under its own key in the positions table."""
+
+    key: str
+    projection: Projection
+    kind: SlotKind = "live"
+    stop: int | None = None  # a view's last position; None follows the head
+    frozen: bool = False  # a live model of an older version waits for its rebuild
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    meter: RateMeter = field(default_factory=RateMeter)
+    scope: anyio.CancelScope | None = None
+
+
+def shadow_key(name: str) -> str:
+    """The positions key of a model's rebuild."""
+    return f"{name}@next"
 
 
 class ProjectionRunner:
-    """Runs every projection as its own task; notifies listeners after each commit."""
+    """Runs every slot as its own task; notifies listeners after each live commit."""
 
     def __init__(
         self,
@@ -48,86 +76,138 @@ class ProjectionRunner:
         pool: AsyncConnectionPool[Any],
         projections: Sequence[Projection],
         batch_size: int | None = None,
+        factories: dict[str, Callable[[str], Projection]] | None = None,
     ) -> None:
         self._store = store
-        self._batch_cap = batch_size  # tests shrink every model's batches to interleave more
         self._pool = pool
         self.projections = {p.name: p for p in projections}
+        self._factories = factories or {p.name: type(p) for p in projections}
+        self._batch_cap = batch_size  # tests shrink every model's batches to interleave more
+        self.slots: dict[str, Slot] = {p.name: Slot(p.name, p) for p in projections}
         self.positions: dict[str, int] = {}
         self.errors: dict[str, str] = {}
+        self.head = 0
         self._listeners: list[Listener] = []
-        self._wakes: dict[str, asyncio.Event] = {}
+        self._on_swapped: list[Callable[[str, int], None]] = []
         self._advanced = asyncio.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tg: TaskGroup | None = None
         self._decoded: OrderedDict[int, Any] = OrderedDict()
 
     def add_listener(self, listener: Listener) -> None:
-        """Hear `(projection name, position, effect)` after each commit."""
+        """Hear `(model name, position, effect)` after each live commit."""
         self._listeners.append(listener)
+
+    def on_swapped(self, callback: Callable[[str, int], None]) -> None:
+        """Hear `(model name, position)` when a rebuilt model has replaced the live one."""
+        self._on_swapped.append(callback)
 
     def wake(self, _position: int = 0) -> None:
         """Thread-safe: new events exist; catch up now rather than at the next poll."""
         if self._loop is None:
             return
-        for event in self._wakes.values():
-            self._loop.call_soon_threadsafe(event.set)
+        for slot in list(self.slots.values()):
+            self._loop.call_soon_threadsafe(slot.wake.set)
 
     async def setup(self) -> None:
-        """Create tables; rebuild any projection whose schema version changed."""
+        """Create tables; a model whose version changed keeps serving while it is rebuilt."""
         async with self._pool.connection() as conn:
             await ensure_control_tables(conn)
             await drop_legacy_tables(conn)
             for projection in self.projections.values():
-                row = await (
-                    await conn.execute(
-                        f"SELECT position, version FROM {POSITIONS} WHERE name = %s",
-                        (projection.name,),
-                    )
-                ).fetchone()
-                if row is not None and row[1] != projection.version:
-                    log.warning("projection_schema_changed_rebuilding", projection=projection.name)
-                    await self._reset(conn, projection)
-                    row = None
-                await self._create(conn, projection)
-                if row is None:
-                    await self._init_position(conn, projection)
-                self.positions[projection.name] = row[0] if row else 0
+                await self._setup_live(conn, projection)
+
+    async def _setup_live(self, conn: AsyncConnection[Any], projection: Projection) -> None:
+        slot = self.slots[projection.name]
+        stored = await read_position(conn, projection.name)
+        if stored is not None and stored.version != projection.version:
+            log.warning("projection_version_changed", projection=projection.name)
+            slot.frozen = True  # old tables: serve them as they are until the new ones swap in
+            self.positions[slot.key] = stored.position
+            await self._ensure_shadow(conn, projection.name)
+            return
+        await _create(conn, projection)
+        if stored is None:
+            await init_position(conn, slot.key, projection.version)
+        self.positions[slot.key] = stored.position if stored else 0
+        shadow = await read_position(conn, shadow_key(projection.name))
+        if shadow is not None:  # a rebuild was under way when the process stopped: resume it
+            await self._ensure_shadow(conn, projection.name)
 
     async def run(self) -> None:
         """Run until cancelled."""
         self._loop = asyncio.get_running_loop()
         await self.setup()
         async with anyio.create_task_group() as tg:
-            for projection in self.projections.values():
-                self._wakes[projection.name] = asyncio.Event()
-                tg.start_soon(self._run_one, projection)
+            self._tg = tg
+            for slot in list(self.slots.values()):
+                self._start(slot)
+            tg.start_soon(self._follow_head)
 
-    async def catch_up(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
-        """Apply everything up to the store's head now; return the position reached."""
-        projection = self.projections[name]
+    # -- public operations -------------------------------------------------------------------
+
+    async def catch_up(self, name: str, progress: Progress | None = None) -> int:
+        """Apply everything up to the store's head now to a live model; return its position."""
+        return await self._catch_up(self.slots[name], progress)
+
+    async def rebuild(self, name: str, progress: Progress | None = None) -> int:
+        """Rebuild a model beside the live one and swap it in; return the position it went live at.
+
+        Readers keep reading the live model meanwhile (the same path as `request_rebuild`,
+        driven to completion here instead of by the slot's task).
+        """
+        async with self._pool.connection() as conn:
+            slot = await self._ensure_shadow(conn, name, start=False)
         while True:
-            head = await anyio.to_thread.run_sync(self._store.head)
-            if self.positions[name] >= head:
-                return self.positions[name]
-            await self._step(projection, head)
-            if progress:
-                progress(self.positions[name], head)
+            await self._catch_up(slot, progress)
+            outcome = await self._try_swap(slot)
+            if outcome.swapped:
+                return outcome.position
+            await self._catch_up(self.slots[name])
 
-    async def rebuild(self, name: str, progress: Callable[[int, int], None] | None = None) -> int:
-        """Drop the read model and replay it from position 0."""
-        projection = self.projections[name]
-        async with self._pool.connection() as conn, conn.transaction():
-            await ensure_control_tables(conn)
-            await self._reset(conn, projection)
-            await self._create(conn, projection)
-            await self._init_position(conn, projection)
-        self.positions[name] = 0
-        return await self.catch_up(name, progress)
+    async def request_rebuild(self, name: str, request: int | None = None) -> bool:
+        """Start rebuilding `name` beside the live model; False when one is already under way."""
+        async with self._pool.connection() as conn:
+            if shadow_key(name) in self.slots:
+                return False
+            await self._ensure_shadow(conn, name, request=request)
+            return True
+
+    def rebuilding(self) -> set[str]:
+        """Models with a rebuild under way."""
+        return {s.projection.name for s in self.slots.values() if s.kind == "shadow"}
+
+    async def add_view_slot(self, key: str, projection: Projection, stop: int) -> Slot:
+        """Build `projection` (bound to a view's schema) up to `stop`, resuming if tracked."""
+        async with self._pool.connection() as conn:
+            await _create(conn, projection)
+            stored = await read_position(conn, key)
+            if stored is None:
+                await init_position(conn, key, projection.version)
+        slot = Slot(key, projection, kind="view", stop=stop)
+        self.positions[key] = stored.position if stored else 0
+        self.slots[key] = slot
+        self._start(slot)
+        return slot
+
+    async def remove_slot(self, key: str) -> None:
+        """Stop a view or shadow slot and forget its position (its tables are the caller's)."""
+        slot = self.slots.pop(key, None)
+        if slot is not None and slot.scope is not None:
+            slot.scope.cancel()
+        self.positions.pop(key, None)
+        self.errors.pop(key, None)
+        async with self._pool.connection() as conn:
+            await delete_position(conn, key)
+
+    async def catch_up_slot(self, key: str) -> int:
+        """Drive any slot (live, shadow or view) to its target now; return its position."""
+        return await self._catch_up(self.slots[key])
 
     async def wait_for(
         self, position: int, names: Sequence[str] | None = None, timeout: float = 10.0
     ) -> bool:
-        """Wait until the named projections (default: all) have applied `position`."""
+        """Wait until the named live models (default: all) have applied `position`."""
         wanted = list(names or self.projections)
 
         def reached() -> bool:
@@ -138,53 +218,102 @@ class ProjectionRunner:
                 await self._advanced.wait_for(reached)
         return reached()
 
-    async def _run_one(self, projection: Projection) -> None:
-        wake = self._wakes[projection.name]
+    def rate(self, key: str) -> float:
+        """Events per second applied recently by a slot."""
+        slot = self.slots.get(key)
+        return slot.meter.rate() if slot else 0.0
+
+    # -- slot tasks --------------------------------------------------------------------------
+
+    def _start(self, slot: Slot) -> None:
+        if self._tg is not None:
+            self._tg.start_soon(self._run_slot, slot)
+
+    async def _run_slot(self, slot: Slot) -> None:
+        with anyio.CancelScope() as scope:
+            slot.scope = scope
+            while self.slots.get(slot.key) is slot:
+                try:
+                    await self._catch_up(slot)
+                    if slot.kind == "shadow" and (await self._try_swap(slot)).swapped:
+                        return
+                    self.errors.pop(slot.key, None)
+                except Exception as e:  # a projection bug or outage must not kill the others
+                    self.errors[slot.key] = f"{type(e).__name__}: {e}"
+                    log.exception("projection_failed", slot=slot.key)
+                    await asyncio.sleep(POLL_S)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(POLL_S):
+                        await slot.wake.wait()
+                slot.wake.clear()
+
+    def facts(self) -> list[SlotFacts]:
+        """What the status table should say of every live and shadow slot."""
+        return [
+            SlotFacts(key, self.errors.get(key), slot.meter.rate(), slot.frozen)
+            for key, slot in list(self.slots.items())
+            if slot.kind != "view"
+        ]
+
+    async def _follow_head(self) -> None:
+        """Keep `head` fresh and publish each slot's health for every process to read."""
         while True:
             try:
-                await self.catch_up(projection.name)
-                self.errors.pop(projection.name, None)
-            except Exception as e:  # a projection bug or outage must not kill the others
-                self.errors[projection.name] = f"{type(e).__name__}: {e}"
-                log.exception("projection_failed", projection=projection.name)
-                await asyncio.sleep(POLL_S)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_S):
-                    await wake.wait()
-            wake.clear()
+                self.head = await anyio.to_thread.run_sync(self._store.head)
+                await write_status(self._pool, self.facts())
+            except Exception as e:  # the database may be briefly away; the slots report it
+                log.warning("projection_status_not_written", error=f"{type(e).__name__}: {e}")
+            await anyio.sleep(POLL_S)
 
-    async def _step(self, projection: Projection, head: int) -> None:
-        start = self.positions[projection.name]
+    async def _catch_up(self, slot: Slot, progress: Progress | None = None) -> int:
+        while True:
+            head = await anyio.to_thread.run_sync(self._store.head)
+            self.head = max(self.head, head)
+            target = head if slot.stop is None else min(head, slot.stop)
+            if slot.frozen or self.positions[slot.key] >= target:
+                return self.positions[slot.key]
+            await self._step(slot, target)
+            if progress:
+                progress(self.positions[slot.key], target)
+
+    async def _step(self, slot: Slot, target: int) -> None:
+        projection = slot.projection
+        start = self.positions[slot.key]
         limit = min(projection.batch_events, self._batch_cap or projection.batch_events)
-        topics = projection.topics
-        notes = await anyio.to_thread.run_sync(
-            lambda: self._store.read(start, limit, topics, stop=head)
-        )
-        batch = [Envelope(n.id, self._decode(n)) for n in notes]
-        # A short page means nothing else of our topics exists up to the head we read first.
-        new_position = notes[-1].id if len(notes) == limit else head
+        batch, new_position = await self._read(projection, start, limit, target)
         effect: Effect = None
         async with self._pool.connection() as conn, conn.transaction():
             row = await (
                 await conn.execute(
-                    f"SELECT position FROM {POSITIONS} WHERE name = %s FOR UPDATE",
-                    (projection.name,),
+                    f"SELECT position FROM {POSITIONS} WHERE name = %s FOR UPDATE", (slot.key,)
                 )
             ).fetchone()
             if row is None or row[0] != start:
-                # Another process (or a rebuild) moved it: adopt its position and retry.
-                self.positions[projection.name] = row[0] if row else 0
+                # Another process (or a swap) moved it: adopt its position and retry.
+                self.positions[slot.key] = row[0] if row else 0
                 return
             if batch:
                 effect = await projection.apply(conn, batch)
             await conn.execute(
-                f"UPDATE {POSITIONS} SET position = %s WHERE name = %s",
-                (new_position, projection.name),
+                f"UPDATE {POSITIONS} SET position = %s WHERE name = %s", (new_position, slot.key)
             )
-        await self._advance(projection.name, new_position, effect)
+        slot.meter.add(new_position - start)
+        await self._advance(slot, new_position, effect)
+
+    async def _read(
+        self, projection: Projection, start: int, limit: int, target: int
+    ) -> tuple[list[Envelope], int]:
+        """The next events of the model's topics after `start`, and the position they reach."""
+        topics = projection.topics
+        notes = await anyio.to_thread.run_sync(
+            lambda: self._store.read(start, limit, topics, stop=target)
+        )
+        batch = [Envelope(n.id, self._decode(n), n) for n in notes]
+        # A short page means nothing else of our topics exists up to the target.
+        return batch, notes[-1].id if len(notes) == limit else target
 
     def _decode(self, notification: Any) -> Any:
-        """Decode once for every projection: they read the same events, and events never change."""
+        """Decode once for every model: they read the same events, and events never change."""
         event = self._decoded.get(notification.id)
         if event is None:
             event = self._store.mapper.to_domain_event(notification)
@@ -193,28 +322,72 @@ class ProjectionRunner:
                 self._decoded.popitem(last=False)
         return event
 
-    async def _advance(self, name: str, position: int, effect: Effect) -> None:
-        self.positions[name] = position
-        for listener in self._listeners:
-            try:
-                listener(name, position, effect)
-            except Exception:  # a listener's bug must not stall or fail the projection
-                log.exception("projection_listener_failed", projection=name)
+    async def _advance(self, slot: Slot, position: int, effect: Effect) -> None:
+        self.positions[slot.key] = position
+        if slot.kind == "live":
+            for listener in self._listeners:
+                try:
+                    listener(slot.key, position, effect)
+                except Exception:  # a listener's bug must not stall or fail the projection
+                    log.exception("projection_listener_failed", projection=slot.key)
         async with self._advanced:
             self._advanced.notify_all()
 
-    @staticmethod
-    async def _create(conn: AsyncConnection[Any], projection: Projection) -> None:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {projection.schema}")
-        await projection.create(conn)
+    # -- rebuilds ----------------------------------------------------------------------------
 
-    async def _reset(self, conn: AsyncConnection[Any], projection: Projection) -> None:
-        await projection.drop(conn)
-        await conn.execute(f"DELETE FROM {POSITIONS} WHERE name = %s", (projection.name,))
+    async def _ensure_shadow(
+        self,
+        conn: AsyncConnection[Any],
+        name: str,
+        *,
+        start: bool = True,
+        request: int | None = None,
+    ) -> Slot:
+        """The shadow slot of `name`, created (or resumed from its tracked position)."""
+        key = shadow_key(name)
+        if key in self.slots:
+            return self.slots[key]
+        projection = self._factories[name](shadow_schema(name))
+        stored = await read_position(conn, key)
+        if stored is not None and stored.version != projection.version:
+            await delete_position(conn, key)  # an older rebuild's tables: start over
+            stored = None
+        if stored is None:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {projection.schema} CASCADE")
+            await init_position(conn, key, projection.version, request)
+            log.info("projection_rebuild_started", projection=name, request=request)
+        await _create(conn, projection)
+        slot = Slot(key, projection, kind="shadow")
+        self.positions[key] = stored.position if stored else 0
+        self.slots[key] = slot
+        if start:
+            self._start(slot)
+        return slot
 
-    async def _init_position(self, conn: AsyncConnection[Any], projection: Projection) -> None:
-        await conn.execute(
-            f"INSERT INTO {POSITIONS} (name, position, version) VALUES (%s, 0, %s) "
-            "ON CONFLICT (name) DO NOTHING",
-            (projection.name, projection.version),
-        )
+    async def _try_swap(self, slot: Slot) -> SwapOutcome:
+        """Swap a caught-up shadow in for the live model (in one transaction)."""
+        name = slot.projection.name
+        live = self.slots[name]
+        if not live.frozen and self.positions[name] - self.positions[slot.key] > SWAP_WINDOW:
+            return SwapOutcome(False, self.positions[slot.key])
+        outcome = await swap_in(self._pool, slot.projection, live.key, slot.key, self._read)
+        if not outcome.swapped:
+            return outcome
+        self.slots.pop(slot.key, None)
+        self.positions.pop(slot.key, None)
+        self.errors.pop(slot.key, None)
+        live.frozen = False
+        self.projections[name] = live.projection = self._factories[name](live.projection.schema)
+        self.positions[name] = outcome.position
+        live.wake.set()
+        log.info("projection_rebuild_swapped_in", projection=name, position=outcome.position)
+        for callback in self._on_swapped:
+            callback(name, outcome.position)
+        async with self._advanced:
+            self._advanced.notify_all()
+        return outcome
+
+
+async def _create(conn: AsyncConnection[Any], projection: Projection) -> None:
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {projection.schema}")
+    await projection.create(conn)

@@ -9,6 +9,7 @@ import anyio.to_thread
 from application.errors import AuthenticationError
 from application.identity.ratelimit import LoginRateLimiter
 from application.ports import PasswordHasher, TokenClaims, TokenIssuer, UserDirectory
+from domain.identity.roles import Capability, can
 
 BAD_CREDENTIALS = "Incorrect username or password"
 
@@ -23,10 +24,14 @@ class Principal:
     must_change_password: bool
     claims: TokenClaims
 
+    def can(self, capability: Capability) -> bool:
+        """Whether the caller's role grants `capability`."""
+        return can(self.role, capability)
+
     @property
     def is_admin(self) -> bool:
-        """Admins may use every mutating route."""
-        return self.role == "admin"
+        """Admins may use every mutating route (and see admin-only fields)."""
+        return self.can(Capability.COMMAND)
 
 
 @dataclass(frozen=True, slots=True)

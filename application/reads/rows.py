@@ -121,3 +121,40 @@ class PurgeResult(msgspec.Struct, frozen=True):
 
     logs: int
     bounties: int
+
+
+class RebuildProgress(msgspec.Struct, frozen=True):
+    """A zero-downtime rebuild under way: where the new model is, and when it may be done."""
+
+    position: int
+    head: int
+    started_at: str
+    eta_seconds: float | None
+
+
+class ProjectionStatus(msgspec.Struct, frozen=True):
+    """How one read model is doing."""
+
+    name: str
+    version: int
+    state: str  # live | catching_up | rebuilding | failed
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+    events_per_second: float
+    last_error: str | None
+    rebuild: RebuildProgress | None
+
+
+class ViewInfo(msgspec.Struct, frozen=True):
+    """An as-of view of the read models."""
+
+    label: str
+    until_position: int
+    until_time: str | None
+    state: str  # building | ready | failed
+    progress: float
+    created_by: str | None
+    created_at: str
+    rows: int

@@ -17,13 +17,18 @@ API_COMMANDS = ("deploy", "deckies", "mutate", "teardown")
 CATALOGUE_COMMANDS = ("services", "archetypes", "distros")
 
 
-def add_fleet_commands(commands: Any) -> None:
-    """Register the fleet subcommands on the `decnet` parser."""
+def remote_options() -> argparse.ArgumentParser:
+    """The options of every command that talks to a running server."""
     remote = argparse.ArgumentParser(add_help=False)
     remote.add_argument("--url", default=os.environ.get("DECNET_CLI_URL", DEFAULT_URL))
     remote.add_argument("--token", help="bearer token (default: $DECNET_CLI_TOKEN)")
     remote.add_argument("--user", help="log in as this user (default: $DECNET_CLI_USER or admin)")
     remote.add_argument("--password", help="password (default: $DECNET_CLI_PASSWORD or a prompt)")
+    return remote
+
+
+def add_fleet_commands(commands: Any, remote: argparse.ArgumentParser) -> None:
+    """Register the fleet subcommands on the `decnet` parser."""
     deploy = commands.add_parser("deploy", parents=[remote], help="deploy the deckies of an INI")
     deploy.add_argument("file", type=Path)
     deckies = commands.add_parser("deckies", parents=[remote], help="list the fleet")

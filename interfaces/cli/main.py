@@ -15,22 +15,21 @@ from interfaces.cli.fleet import (
     API_COMMANDS,
     CATALOGUE_COMMANDS,
     add_fleet_commands,
+    remote_options,
     run_fleet_command,
 )
+from interfaces.cli.projections import add_projection_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="decnet", description="decnet-es control plane")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the API, projections and workers")
-    projections = commands.add_parser("projections", help="read-model maintenance")
-    sub = projections.add_subparsers(dest="action", required=True)
-    rebuild = sub.add_parser("rebuild", help="drop read models and replay them from position 0")
-    rebuild.add_argument("name", nargs="?", help="one read model (default: all)")
-    sub.add_parser("status", help="each read model's position and the store's head")
+    remote = remote_options()
+    add_projection_commands(commands, remote)
     ingest = commands.add_parser("ingest", help="import RFC 5424 or JSON-lines log files")
     ingest.add_argument("file", type=Path)
-    add_fleet_commands(commands)
+    add_fleet_commands(commands, remote)
     add_attack_sim_command(commands)
     return parser
 
@@ -70,7 +69,7 @@ def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
         return int(anyio.run(ingest.run, settings, args.file))
     from interfaces.cli import projections
 
-    return int(anyio.run(projections.run, settings, args.action, getattr(args, "name", None)))
+    return int(anyio.run(projections.run, settings, args))
 
 
 def _startup_failure(error: BaseException) -> str | None:

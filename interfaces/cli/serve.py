@@ -77,6 +77,8 @@ async def _run(services: Services, shutdown: Shutdown) -> None:
     async with anyio.create_task_group() as tg:
         if services.runner is not None:
             tg.start_soon(services.runner.run)
+        if services.controller is not None:
+            tg.start_soon(services.controller.run)
         await start_workers(services, tg)
         log.info("decnet_serving", host=settings.api_host, port=settings.api_port)
         await server.serve()

@@ -9,7 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from interfaces.http.auth import BearerAuthMiddleware, requires_viewer
+from interfaces.http.auth import BearerAuthMiddleware, requires_read
 from interfaces.http.errors import exception_handlers
 from interfaces.http.request_id import add_request_id_header, request_id_middleware
 from interfaces.http.routes.artifacts import download_artifact
@@ -24,6 +24,7 @@ from interfaces.http.routes.config import ConfigController
 from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
 from interfaces.http.routes.logs import histogram, list_bounty, list_logs, stats
+from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
 from interfaces.http.strict_body import decode_strictly
 from interfaces.services import Services
@@ -54,6 +55,7 @@ def create_app(services: Services) -> Litestar:
             FleetController,
             health,
             *OBSERVATION_ROUTES,
+            *READ_MODEL_ROUTES,
         ],
         security=[{"BearerToken": []}],
     )
@@ -63,7 +65,7 @@ def create_app(services: Services) -> Litestar:
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),
         ],
-        guards=[requires_viewer],
+        guards=[requires_read],
         before_send=[add_request_id_header],
         before_request=decode_strictly,
         exception_handlers=exception_handlers(),

@@ -9,9 +9,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Guard
 
 from application.identity.login import Principal
-from application.reads.ports import Readers
+from domain.identity.roles import Capability
 from domain.shared.meta import CommandMeta
 from interfaces.services import Services
 
@@ -51,18 +52,13 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=token)
 
 
-def readers_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Readers:
-    """The readers of the live read models."""
-    return services_of(connection).core.read_models.live()
-
-
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The authenticated caller."""
     principal: Principal = connection.user
     return principal
 
 
-def requires_viewer(
+def requires_read(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Any authenticated user who has no pending password change (unless the route allows it)."""
@@ -72,13 +68,18 @@ def requires_viewer(
         raise PermissionDeniedException("Password change required before using this route")
 
 
-def requires_admin(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    """Admins only."""
-    requires_viewer(connection, handler)
-    if not principal_of(connection).is_admin:
-        raise PermissionDeniedException("Admin role required")
+def _requires(capability: Capability, refusal: str) -> Guard:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        requires_read(connection, handler)
+        if not principal_of(connection).can(capability):
+            raise PermissionDeniedException(refusal)
+
+    guard.__name__ = f"requires_{capability.value}"
+    return guard
+
+
+requires_command = _requires(Capability.COMMAND, "Admin role required")
+requires_audit = _requires(Capability.AUDIT, "Auditor or admin role required")
 
 
 def command_meta(connection: ASGIConnection[Any, Any, Any, Any]) -> CommandMeta:

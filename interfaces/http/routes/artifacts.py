@@ -8,11 +8,11 @@ import anyio.to_thread
 from litestar import Request, get
 from litestar.response import File
 
-from interfaces.http.auth import requires_admin, services_of
+from interfaces.http.auth import requires_command, services_of
 from interfaces.http.params import given
 
 
-@get("/artifacts/{decky:str}/{stored_as:str}", guards=[requires_admin], tags=["artifacts"])
+@get("/artifacts/{decky:str}/{stored_as:str}", guards=[requires_command], tags=["artifacts"])
 async def download_artifact(
     request: Request[Any, Any, Any], decky: str, stored_as: str, service: str | None = None
 ) -> File:

@@ -9,8 +9,8 @@ from litestar import Request, get
 
 from application.reads.rows import Attacker
 from domain.shared.errors import InvalidError, NotFoundError
-from interfaces.http.auth import readers_of
 from interfaces.http.params import envelope, given, int_param, offset_param, page
+from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import ORDERS
 
 
@@ -29,22 +29,25 @@ async def list_attackers(
     search: str | None = None,
     service: str | None = None,
     sort_by: str | None = None,
+    view: ViewParam = None,
 ) -> dict[str, object]:
     """Attacker profiles; `sort_by` recent (default) | active | traversals."""
     size, skip = page(limit, offset)
     order = given(sort_by) or "recent"
     if order not in ORDERS:
         raise InvalidError(f"sort_by must be one of {', '.join(ORDERS)} (got {order[:32]!r})")
-    total, rows = await readers_of(request).attackers.page(
+    total, rows = await (await readers_for(request, view)).attackers.page(
         given(search), given(service), order, size, skip
     )
     return envelope(total, size, skip, list(rows))
 
 
 @get("/attackers/{uuid:str}", tags=["attackers"])
-async def get_attacker(request: Request[Any, Any, Any], uuid: str) -> Attacker:
+async def get_attacker(
+    request: Request[Any, Any, Any], uuid: str, view: ViewParam = None
+) -> Attacker:
     """One attacker with its behaviour block (404 unknown)."""
-    attacker = await readers_of(request).attackers.one(_uuid(uuid))
+    attacker = await (await readers_for(request, view)).attackers.one(_uuid(uuid))
     if attacker is None:
         raise NotFoundError(f"attacker {uuid} not found")
     return attacker
@@ -57,11 +60,12 @@ async def attacker_commands(
     limit: str | None = None,
     offset: str | None = None,
     service: str | None = None,
+    view: ViewParam = None,
 ) -> dict[str, object]:
     """Commands the attacker ran, oldest first (limit 1..200)."""
     size = int_param("limit", limit, 50, 1, 200)
     skip = offset_param(offset)
-    queries = readers_of(request).attackers
+    queries = (await readers_for(request, view)).attackers
     ident = _uuid(uuid)
     if await queries.one(ident) is None:
         raise NotFoundError(f"attacker {uuid} not found")
@@ -70,9 +74,11 @@ async def attacker_commands(
 
 
 @get("/attackers/{uuid:str}/artifacts", tags=["attackers"])
-async def attacker_artifacts(request: Request[Any, Any, Any], uuid: str) -> dict[str, object]:
+async def attacker_artifacts(
+    request: Request[Any, Any, Any], uuid: str, view: ViewParam = None
+) -> dict[str, object]:
     """Captured-file log rows of the attacker, newest first."""
-    queries = readers_of(request).attackers
+    queries = (await readers_for(request, view)).attackers
     attacker = await queries.one(_uuid(uuid))
     if attacker is None:
         raise NotFoundError(f"attacker {uuid} not found")

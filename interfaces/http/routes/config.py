@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from domain.fleet.durations import format_duration, parse_duration
 from domain.identity.roles import parse_role
 from domain.shared.errors import InvalidError
-from interfaces.http.auth import command_meta, principal_of, requires_admin, services_of
+from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse, UserResponse
 
@@ -73,7 +73,7 @@ class ConfigController(Controller):
                 body["developer_mode"] = True
         return body
 
-    @put("/deployment-limit", guards=[requires_admin])
+    @put("/deployment-limit", guards=[requires_command])
     async def set_limit(
         self, request: Request[Any, Any, Any], data: DeploymentLimitRequest
     ) -> MessageResponse:
@@ -85,7 +85,7 @@ class ConfigController(Controller):
         await settle(services, position, ["settings"])
         return MessageResponse("Deployment limit updated")
 
-    @put("/global-mutation-interval", guards=[requires_admin])
+    @put("/global-mutation-interval", guards=[requires_command])
     async def set_interval(
         self, request: Request[Any, Any, Any], data: GlobalIntervalRequest
     ) -> MessageResponse:
@@ -98,7 +98,7 @@ class ConfigController(Controller):
         await settle(services, position, ["settings"])
         return MessageResponse("Global mutation interval updated")
 
-    @post("/users", guards=[requires_admin], status_code=200)
+    @post("/users", guards=[requires_command], status_code=200)
     async def create_user(
         self, request: Request[Any, Any, Any], data: CreateUserRequest
     ) -> UserResponse:
@@ -111,7 +111,7 @@ class ConfigController(Controller):
         await settle(services, position, ["users"])
         return UserResponse(str(user.id), user.username, user.role.value, True)
 
-    @delete("/users/{user_id:str}", guards=[requires_admin], status_code=200)
+    @delete("/users/{user_id:str}", guards=[requires_command], status_code=200)
     async def delete_user(
         self, request: Request[Any, Any, Any], user_id: UserId
     ) -> MessageResponse:
@@ -123,7 +123,7 @@ class ConfigController(Controller):
         await settle(services, position, ["users"])
         return MessageResponse("User deleted")
 
-    @put("/users/{user_id:str}/role", guards=[requires_admin])
+    @put("/users/{user_id:str}/role", guards=[requires_command])
     async def change_role(
         self, request: Request[Any, Any, Any], user_id: UserId, data: RoleRequest
     ) -> MessageResponse:
@@ -136,7 +136,7 @@ class ConfigController(Controller):
         await settle(services, position, ["users"])
         return MessageResponse("User role updated")
 
-    @put("/users/{user_id:str}/reset-password", guards=[requires_admin])
+    @put("/users/{user_id:str}/reset-password", guards=[requires_command])
     async def reset_password(
         self, request: Request[Any, Any, Any], user_id: UserId, data: ResetPasswordRequest
     ) -> MessageResponse:
@@ -151,7 +151,7 @@ class ConfigController(Controller):
         await settle(services, position, ["users"])
         return MessageResponse("Password reset successfully")
 
-    @delete("/reinit", guards=[requires_admin], status_code=200)
+    @delete("/reinit", guards=[requires_command], status_code=200)
     async def reinit(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Developer mode only: forget every observation (logs, bounties) made so far."""
         services = services_of(request)

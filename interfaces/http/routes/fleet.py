@@ -15,9 +15,10 @@ from application.fleet.reconciler import Settlement
 from application.reads.rows import Decky
 from domain.fleet.durations import parse_duration
 from domain.shared.errors import InvalidError
-from interfaces.http.auth import command_meta, readers_of, requires_admin, services_of
+from interfaces.http.auth import command_meta, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse
+from interfaces.http.views import ViewParam, readers_for
 from interfaces.services import Services
 
 NAME = re.compile(r"[a-z0-9-]{1,64}")
@@ -64,13 +65,15 @@ class FleetController(Controller):
     tags = ["fleet"]
 
     @get("/")
-    async def list_deckies(self, request: Request[Any, Any, Any]) -> list[Decky]:
+    async def list_deckies(
+        self, request: Request[Any, Any, Any], view: ViewParam = None
+    ) -> list[Decky]:
         """Every decky with its services, listening ports, runtime status and mutation times."""
-        return await readers_of(request).fleet.deckies()
+        return await (await readers_for(request, view)).fleet.deckies()
 
     @post(
         "/deploy",
-        guards=[requires_admin],
+        guards=[requires_command],
         status_code=200,
         responses={
             202: ResponseSpec(DeployResponse, description="Deployed; still starting"),
@@ -101,7 +104,7 @@ class FleetController(Controller):
             {"message": f"{message}; still starting", "deckies": names}, status_code=202
         )
 
-    @post("/{name:str}/mutate", guards=[requires_admin], status_code=200)
+    @post("/{name:str}/mutate", guards=[requires_command], status_code=200)
     async def mutate(self, request: Request[Any, Any, Any], name: DeckyName) -> MutateResponse:
         """Redraw the decky's services now; the response waits for the runtime to switch."""
         services = services_of(request)
@@ -110,7 +113,7 @@ class FleetController(Controller):
         await _await_runtime(services, result.position, [name])
         return MutateResponse(f"Successfully mutated {name}", list(result.services))
 
-    @put("/{name:str}/mutate-interval", guards=[requires_admin])
+    @put("/{name:str}/mutate-interval", guards=[requires_command])
     async def set_interval(
         self, request: Request[Any, Any, Any], name: DeckyName, data: IntervalRequest
     ) -> MessageResponse:
@@ -124,7 +127,7 @@ class FleetController(Controller):
         await settle(services, position, ["fleet"])
         return MessageResponse("Mutation interval updated")
 
-    @delete("/{name:str}", guards=[requires_admin], status_code=204)
+    @delete("/{name:str}", guards=[requires_command], status_code=204)
     async def tear_down(self, request: Request[Any, Any, Any], name: DeckyName) -> None:
         """Remove the decky from the fleet and stop it."""
         services = services_of(request)

@@ -9,8 +9,8 @@ from litestar import Request, get
 from application.observations.stats import current_stats
 from application.reads.rows import HistogramBucket, Stats
 from domain.shared.errors import InvalidError
-from interfaces.http.auth import readers_of
 from interfaces.http.params import envelope, given, int_param, log_filter, page
+from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import BOUNTY_TYPES
 
 
@@ -22,10 +22,11 @@ async def list_logs(
     search: str | None = None,
     start_time: str | None = None,
     end_time: str | None = None,
+    view: ViewParam = None,
 ) -> dict[str, object]:
     """Log rows, newest first, filtered by the search language and a time range."""
     size, skip = page(limit, offset)
-    total, rows = await readers_of(request).logs.page(
+    total, rows = await (await readers_for(request, view)).logs.page(
         log_filter(search, start_time, end_time), size, skip
     )
     return envelope(total, size, skip, list(rows))
@@ -38,11 +39,12 @@ async def histogram(
     start_time: str | None = None,
     end_time: str | None = None,
     interval_minutes: str | None = None,
+    view: ViewParam = None,
 ) -> list[HistogramBucket]:
     """Counts per time bucket (interval ≥ 1 minute, default 15), ascending."""
     interval = int_param("interval_minutes", interval_minutes, 15, 1, 525_600)
     f = log_filter(search, start_time, end_time)
-    return await readers_of(request).logs.histogram(f, interval)
+    return await (await readers_for(request, view)).logs.histogram(f, interval)
 
 
 @get("/bounty", tags=["bounty"])
@@ -52,17 +54,19 @@ async def list_bounty(
     offset: str | None = None,
     bounty_type: str | None = None,
     search: str | None = None,
+    view: ViewParam = None,
 ) -> dict[str, object]:
     """Harvested credentials, fingerprints and artifacts, newest first."""
     size, skip = page(limit, offset)
     kind = given(bounty_type)
     if kind is not None and kind not in BOUNTY_TYPES:
         raise InvalidError(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
-    total, rows = await readers_of(request).attackers.bounty(kind, given(search), size, skip)
+    readers = await readers_for(request, view)
+    total, rows = await readers.attackers.bounty(kind, given(search), size, skip)
     return envelope(total, size, skip, list(rows))
 
 
 @get("/stats", tags=["stats"])
-async def stats(request: Request[Any, Any, Any]) -> Stats:
+async def stats(request: Request[Any, Any, Any], view: ViewParam = None) -> Stats:
     """Totals from the read models: logs, attackers, deckies."""
-    return await current_stats(readers_of(request))
+    return await current_stats(await readers_for(request, view))

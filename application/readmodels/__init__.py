@@ -1,0 +1,1 @@
+"""Use cases on the read models themselves: rebuilds, as-of views, status."""

@@ -1,0 +1,113 @@
+"""`/projections` (status, zero-downtime rebuilds) and `/views` (as-of views of the past)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import msgspec
+from litestar import Request, delete, get, post
+
+from application.readmodels.history import recorded_at
+from application.readmodels.status import StatusSources, projection_statuses
+from application.reads.rows import ProjectionStatus, ViewInfo
+from domain.observations.timeparse import parse_time_param
+from domain.shared.errors import InvalidError
+from interfaces.http.auth import command_meta, requires_audit, requires_command, services_of
+from interfaces.http.commands import in_thread
+from interfaces.services import Services
+
+DROP_WAIT_S = 10.0
+
+
+class RebuildAccepted(msgspec.Struct):
+    """A rebuild was requested; follow it on `GET /projections`."""
+
+    message: str
+    name: str
+    position: int
+
+
+class ViewRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A view until a store position, or until a time (ISO-8601; naive means UTC)."""
+
+    label: str
+    until: int | str
+
+
+class ViewAccepted(msgspec.Struct):
+    """A view was requested; follow it on `GET /views`."""
+
+    message: str
+    label: str
+    until_position: int
+    position: int
+
+
+def status_sources(services: Services) -> StatusSources:
+    """Where `GET /projections` takes its facts from."""
+    store = services.core.store
+
+    async def head() -> int:
+        return await anyio.to_thread.run_sync(store.head)
+
+    async def oldest(position: int) -> Any:
+        return await anyio.to_thread.run_sync(partial(recorded_at, store, position))
+
+    return StatusSources(services.core.projection_facts.models, head, oldest)
+
+
+@get("/projections", tags=["projections"])
+async def list_projections(request: Request[Any, Any, Any]) -> list[ProjectionStatus]:
+    """Every read model: state, position, lag in events and seconds, rebuild progress."""
+    return await projection_statuses(status_sources(services_of(request)))
+
+
+@post(
+    "/projections/{name:str}/rebuild",
+    guards=[requires_command],
+    status_code=202,
+    tags=["projections"],
+)
+async def rebuild_projection(request: Request[Any, Any, Any], name: str) -> RebuildAccepted:
+    """Rebuild one read model beside the live one and swap it in when caught up (409 busy)."""
+    commands = services_of(request).core.read_model_commands
+    position = await in_thread(commands.request_rebuild, command_meta(request), name)
+    return RebuildAccepted(f"Rebuild of {name} requested", name, position)
+
+
+@post("/views", guards=[requires_audit], status_code=202, tags=["views"])
+async def create_view(request: Request[Any, Any, Any], data: ViewRequest) -> ViewAccepted:
+    """Build every read model as of a position or time into a view of its own (409 at the cap)."""
+    until: int | Any = data.until
+    if isinstance(data.until, str):
+        until = parse_time_param(data.until)
+        if until is None:
+            raise InvalidError("until must be a store position or an ISO-8601 time")
+    commands = services_of(request).core.read_model_commands
+    position, until_position = await in_thread(
+        commands.create_view, command_meta(request), data.label, until
+    )
+    return ViewAccepted(f"View {data.label} requested", data.label, until_position, position)
+
+
+@get("/views", guards=[requires_audit], tags=["views"])
+async def list_views(request: Request[Any, Any, Any]) -> list[ViewInfo]:
+    """Every view with its state and build progress."""
+    return await services_of(request).core.views.infos()
+
+
+@delete("/views/{label:str}", guards=[requires_audit], status_code=204, tags=["views"])
+async def drop_view(request: Request[Any, Any, Any], label: str) -> None:
+    """Drop a view and its tables (404 unknown); answers once the view is gone."""
+    services = services_of(request)
+    await in_thread(services.core.read_model_commands.drop_view, command_meta(request), label)
+    with anyio.move_on_after(DROP_WAIT_S):  # the projector drops it; readers stop seeing it
+        # Polling on purpose: the projector, maybe in another process, drops it; its row tells.
+        while await services.core.views.state(label) is not None:  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+
+
+READ_MODEL_ROUTES = [list_projections, rebuild_projection, create_view, list_views, drop_view]
