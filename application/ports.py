@@ -141,11 +141,12 @@ class LiveLog:
 
 @dataclass(frozen=True, slots=True)
 class LiveUpdate:
-    """What one logs-projection commit made visible."""
+    """What one commit of a read model made visible (`model` says which)."""
 
     position: int
     logs: tuple[LiveLog, ...] = ()
     purged: bool = False
+    model: str = "logs"
 
 
 class Subscription(Protocol):

@@ -33,11 +33,12 @@ from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
 from interfaces.fleet import build_fleet
-from interfaces.observations import build_collection, publish_logs
+from interfaces.observations import build_collection, publish_commits
 from interfaces.services import ALL_ROLES, ApiServices, Core, Probe, Role, Services
 from interfaces.sniffing import wire_sniffer
 from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
+from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
 from projections.positions import ensure_control_tables
 from projections.readers import PostgresReadModels
@@ -101,6 +102,7 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             ),
             views=ViewRegistry(pool),
             projection_facts=PostgresProjectionFacts(pool, list(FACTORIES)),
+            history=HistoryQueries(pool),
         )
         async with pool.connection() as conn:
             await ensure_control_tables(conn)
@@ -123,7 +125,7 @@ async def bootstrap(
         core.store.on_saved(controller.wake)
         runner.on_swapped(controller.wake)
         broadcaster = MemoryBroadcaster()
-        runner.add_listener(publish_logs(broadcaster))
+        runner.add_listener(publish_commits(broadcaster))
         collection = build_collection(core) if Role.COLLECTOR in roles else None
         fleet = build_fleet(core, collection.sink if collection else None)
         api = ApiServices(

@@ -42,12 +42,14 @@ def build_collection(core: Core) -> Collection:
     return collection
 
 
-def publish_logs(broadcaster: Broadcaster) -> Listener:
-    """A runner listener handing each logs commit to the broadcaster."""
+def publish_commits(broadcaster: Broadcaster) -> Listener:
+    """A runner listener handing logs commits (with their rows) and history commits on."""
 
     def publish(name: str, position: int, effect: Effect) -> None:
         if name == "logs" and isinstance(effect, LogsCommitted):
             broadcaster.publish(LiveUpdate(position, effect.rows, effect.purged))
+        elif name == "history":
+            broadcaster.publish(LiveUpdate(position, model="history"))
 
     return publish
 

@@ -29,6 +29,7 @@ from infrastructure.collector.servers import SyslogCollector
 from infrastructure.collector.sink import CollectorSink
 from infrastructure.settings import AppSettings
 from projections.controller import ReadModelController
+from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
@@ -68,6 +69,7 @@ class Core:
     read_model_commands: ReadModelCommands
     views: ViewRegistry
     projection_facts: PostgresProjectionFacts
+    history: HistoryQueries
     health: dict[str, Probe] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from projections.attackers import AttackersProjection
+from projections.audit import AuditProjection
 from projections.base import Projection
 from projections.fleet import FleetProjection
 from projections.histogram import HistogramProjection
+from projections.history import HistoryProjection
 from projections.logs import LogsProjection
 from projections.schema import LIVE, Namespace
 from projections.settings import SettingsProjection
@@ -21,6 +23,8 @@ FACTORIES: dict[str, Callable[[str], Projection]] = {
     "histogram": HistogramProjection,
     "attackers": AttackersProjection,
     "fleet": FleetProjection,
+    "history": HistoryProjection,
+    "audit": AuditProjection,
 }
 # The models the read routes answer from: what an as-of view rebuilds.
 VIEW_MODELS = ("settings", "logs", "histogram", "attackers", "fleet")

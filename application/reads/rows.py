@@ -158,3 +158,47 @@ class ViewInfo(msgspec.Struct, frozen=True):
     created_by: str | None
     created_at: str
     rows: int
+
+
+class Actor(msgspec.Struct, frozen=True):
+    """Who did something: a user's uuid and the username they had."""
+
+    uuid: str
+    username: str | None
+
+
+class HistoryEvent(msgspec.Struct, frozen=True):
+    """One stored event as the history API shows it (secrets redacted)."""
+
+    position: int
+    recorded_at: str
+    type: str
+    aggregate_id: str
+    aggregate_version: int
+    actor: Actor | None
+    client_ip: str | None
+    request_id: str | None
+    summary: str
+    data: dict[str, Any]
+
+
+class HistoryPage(msgspec.Struct, frozen=True):
+    """A page of the event history, in position order."""
+
+    head: int
+    next_after: int
+    data: list[HistoryEvent]
+
+
+class AuditRow(msgspec.Struct, frozen=True):
+    """One administrative act or authentication outcome."""
+
+    position: int
+    at: str
+    actor: Actor | None
+    client_ip: str | None
+    request_id: str | None
+    action: str
+    target: str | None
+    outcome: str
+    detail: str

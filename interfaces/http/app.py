@@ -23,6 +23,7 @@ from interfaces.http.routes.auth import AuthController
 from interfaces.http.routes.config import ConfigController
 from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
+from interfaces.http.routes.history import HISTORY_ROUTES
 from interfaces.http.routes.logs import histogram, list_bounty, list_logs, stats
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
@@ -56,6 +57,7 @@ def create_app(services: Services) -> Litestar:
             health,
             *OBSERVATION_ROUTES,
             *READ_MODEL_ROUTES,
+            *HISTORY_ROUTES,
         ],
         security=[{"BearerToken": []}],
     )

@@ -83,6 +83,8 @@ class StreamSession:
             yield message
         while True:
             update = await subscription.next(self._wait())
+            if update is not None and update.model != "logs":
+                continue  # another model's commit (history): nothing for this stream
             if subscription.lagged:
                 # Updates were dropped for this slow client: catch up from the read model.
                 subscription.lagged = False

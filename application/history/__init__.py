@@ -1,0 +1,1 @@
+"""Use cases of auditors: the event history and the audit trail."""
