@@ -18,6 +18,7 @@ from interfaces.cli.fleet import (
     remote_options,
     run_fleet_command,
 )
+from interfaces.cli.history import HISTORY_COMMANDS, add_history_commands, run_history_command
 from interfaces.cli.projections import add_projection_commands
 
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the API, projections and workers")
     remote = remote_options()
     add_projection_commands(commands, remote)
+    add_history_commands(commands, remote)
     ingest = commands.add_parser("ingest", help="import RFC 5424 or JSON-lines log files")
     ingest.add_argument("file", type=Path)
     add_fleet_commands(commands, remote)
@@ -38,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "attack-sim":
         return run_attack_sim(args)  # a client of a running server, like the fleet commands
+    if args.command in HISTORY_COMMANDS:
+        return run_history_command(args)
     if args.command in (*API_COMMANDS, *CATALOGUE_COMMANDS):
         # Clients of a running server: they need none of the server's settings.
         return run_fleet_command(args)

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+def print_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], *, header: bool = True
+) -> None:
     """Print `rows` as aligned columns (nested values as compact text)."""
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    if header:
+        print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in cells:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
 
