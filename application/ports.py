@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from application.reads.rows import LogRow
+from application.reads.rows import LogRow, ProjectionStatus
 from domain.fleet.decky import DeckySpec
 from domain.observations.records import InteractionRecord
 
@@ -147,6 +147,7 @@ class LiveUpdate:
     logs: tuple[LiveLog, ...] = ()
     purged: bool = False
     model: str = "logs"
+    projections: tuple[ProjectionStatus, ...] = ()  # model "projections": statuses that changed
 
 
 class Subscription(Protocol):

@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio.to_thread
 import structlog
+from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
 from application.identity.login import Authenticator
@@ -21,6 +22,7 @@ from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
 from application.ports import ComponentHealth
 from application.readmodels.commands import ReadModelCommands
+from application.readmodels.feed import ProjectionStatusFeed
 from application.readmodels.history import position_at
 from application.store import EventStoreApp
 from domain.identity.roles import Role as UserRole
@@ -34,8 +36,9 @@ from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
 from interfaces.fleet import build_fleet
 from interfaces.observations import build_collection, publish_commits
-from interfaces.services import ALL_ROLES, ApiServices, Core, Probe, Role, Services
+from interfaces.services import ALL_ROLES, ApiServices, Core, Probe, Role, Services, Worker
 from interfaces.sniffing import wire_sniffer
+from interfaces.status import status_sources
 from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
@@ -134,6 +137,7 @@ async def bootstrap(
             broadcaster=broadcaster,
             purge=PurgeObservations(core.ingest, runner, core.read_models.live()),
         )
+        core.add_worker(_feed_worker(core, broadcaster))
         services = Services(
             core=core,
             roles=roles,
@@ -151,6 +155,16 @@ async def bootstrap(
         for name in ("users", "settings"):
             await runner.catch_up(name)
         yield services
+
+
+def _feed_worker(core: Core, broadcaster: MemoryBroadcaster) -> Worker:
+    """Read-model status changes for admins' streams, published where the projector runs."""
+    feed = ProjectionStatusFeed(status_sources(core.store, core.projection_facts), broadcaster)
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(feed.run)
+
+    return start
 
 
 def _authenticator(core: Core) -> Authenticator:

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import anyio
 
 from application.readmodels.commands import ReadModelCommands
-from application.readmodels.history import recorded_at
 from application.readmodels.status import StatusSources
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import open_core
+from interfaces.status import status_sources
 from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
 from projections.runner import ProjectionRunner
@@ -37,14 +36,7 @@ class LocalReadModels:
 
     def status_sources(self) -> StatusSources:
         """Where status facts come from, read directly."""
-
-        async def head() -> int:
-            return int(await anyio.to_thread.run_sync(self.store.head))
-
-        async def oldest(position: int) -> Any:
-            return await anyio.to_thread.run_sync(partial(recorded_at, self.store, position))
-
-        return StatusSources(self.facts.models, head, oldest)
+        return status_sources(self.store, self.facts)
 
     async def build_views(self) -> None:
         """Reconcile views with the control stream and build them to completion."""

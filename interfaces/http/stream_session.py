@@ -38,7 +38,9 @@ class StreamSession:
         f: LogFilter,
         last_id: int,
         max_frames: int | None,
+        admin: bool = False,
     ) -> None:
+        self._admin = admin
         self._readers = readers
         self._broadcaster = broadcaster
         self._filter = f
@@ -83,6 +85,10 @@ class StreamSession:
             yield message
         while True:
             update = await subscription.next(self._wait())
+            if update is not None and update.model == "projections":
+                for message in self._projections(update):
+                    yield message
+                continue
             if update is not None and update.model != "logs":
                 continue  # another model's commit (history): nothing for this stream
             if subscription.lagged:
@@ -100,6 +106,12 @@ class StreamSession:
             if self._snapshot_due and time.monotonic() - self._snapshot_at >= SNAPSHOT_MIN_GAP_S:
                 for message in await self._snapshot():
                     yield message
+
+    def _projections(self, update: LiveUpdate) -> list[ServerSentEventMessage]:
+        """Read-model status changes, for admins only."""
+        if not self._admin:
+            return []
+        return [_frame("projection", status) for status in update.projections]
 
     def _wait(self) -> float:
         if not self._snapshot_due:

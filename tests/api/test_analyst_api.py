@@ -8,19 +8,23 @@ at a moment, changes the world, then builds a view until that moment and compare
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from infrastructure.collector.rfc5424 import format_line
-from tests.api.harness import PG_URL_ENV, Backend, fresh_source_ip
+from tests.api.harness import PG_URL_ENV, Backend, fresh_source_ip, unique_name
 from tests.api.observations_support import (
     ObservedServer,
+    SseReader,
     get_json,
     observed_server,
     scratch_dir,
@@ -81,14 +85,45 @@ def _load(observed: ObservedServer, count: int) -> None:
     )
 
 
+class StreamRecorder:
+    """Reads one SSE stream in a thread and keeps the `projection` frames it carries."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self._client = httpx.Client(timeout=httpx.Timeout(10.0, read=60.0))
+        self._response = self._client.send(
+            self._client.build_request("GET", url, params={"token": token}), stream=True
+        )
+        assert self._response.status_code == 200
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        reader = SseReader(self._response)
+        with contextlib.suppress(httpx.HTTPError):  # closed by `close()` from the test thread
+            while (event := reader.next()) is not None:
+                if event.data and event.kind == "projection":
+                    self.frames.append(event.payload()["data"])
+
+    def close(self) -> list[dict[str, Any]]:
+        self._response.close()
+        self._client.close()
+        self._thread.join(timeout=10)
+        return self.frames
+
+
 def test_rebuilding_any_model_under_load_never_shows_a_gap(
     analyst_server: ObservedServer,
 ) -> None:
-    """Readers keep getting full answers while each model is rebuilt from position 0."""
+    """Readers keep getting full answers while each model is rebuilt from position 0; admins'
+    streams carry the rebuild's progress as `projection` frames, viewers' do not."""
     observed = analyst_server
     _load(observed, LOAD)
     with observed.server.client() as api:
         token = observed.token
+        viewer = _viewer(api, token)
+        admin_frames = StreamRecorder(observed.stream_url, token)
+        viewer_frames = StreamRecorder(observed.stream_url, viewer)
         before = _totals(api, token)
         assert before[:2] == (LOAD, LOAD)
         assert before[2] > 0
@@ -113,6 +148,21 @@ def test_rebuilding_any_model_under_load_never_shows_a_gap(
                 assert time.monotonic() < deadline, f"{name} rebuild did not finish: {status}"
             assert reads > 1 or name in ("users", "settings", "fleet"), name
         assert _totals(api, token) == before
+        seen = admin_frames.close()
+        assert viewer_frames.close() == []
+    rebuilding = [f for f in seen if f["name"] == "logs" and f["state"] == "rebuilding"]
+    assert rebuilding, seen
+    assert rebuilding[-1]["rebuild"]["head"] >= rebuilding[-1]["rebuild"]["position"] > 0
+    assert any(f["name"] == "logs" and f["state"] == "live" for f in seen)
+
+
+def _viewer(api: Any, admin: str) -> str:
+    name = unique_name("viewer")
+    api.create_user(admin, name, "first-pass-1", "viewer")
+    first = api.token(name, "first-pass-1")
+    assert api.change_password(first, "first-pass-1", "viewer-pass-1").status_code == 200
+    token: str = api.token(name, "viewer-pass-1")
+    return token
 
 
 def test_unknown_model_is_404_and_viewers_cannot_rebuild(analyst_server: ObservedServer) -> None:

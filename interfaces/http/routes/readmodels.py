@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import anyio
@@ -10,14 +9,13 @@ import anyio.to_thread
 import msgspec
 from litestar import Request, delete, get, post
 
-from application.readmodels.history import recorded_at
-from application.readmodels.status import StatusSources, projection_statuses
+from application.readmodels.status import projection_statuses
 from application.reads.rows import ProjectionStatus, ViewInfo
 from domain.observations.timeparse import parse_time_param
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, requires_audit, requires_command, services_of
 from interfaces.http.commands import in_thread
-from interfaces.services import Services
+from interfaces.status import status_sources
 
 DROP_WAIT_S = 10.0
 
@@ -46,23 +44,11 @@ class ViewAccepted(msgspec.Struct):
     position: int
 
 
-def status_sources(services: Services) -> StatusSources:
-    """Where `GET /projections` takes its facts from."""
-    store = services.core.store
-
-    async def head() -> int:
-        return await anyio.to_thread.run_sync(store.head)
-
-    async def oldest(position: int) -> Any:
-        return await anyio.to_thread.run_sync(partial(recorded_at, store, position))
-
-    return StatusSources(services.core.projection_facts.models, head, oldest)
-
-
 @get("/projections", tags=["projections"])
 async def list_projections(request: Request[Any, Any, Any]) -> list[ProjectionStatus]:
     """Every read model: state, position, lag in events and seconds, rebuild progress."""
-    return await projection_statuses(status_sources(services_of(request)))
+    core = services_of(request).core
+    return await projection_statuses(status_sources(core.store, core.projection_facts))
 
 
 @post(

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import ServerSentEvent
 
-from interfaces.http.auth import QUERY_TOKEN, services_of
+from interfaces.http.auth import QUERY_TOKEN, principal_of, services_of
 from interfaces.http.params import given, int_param, log_filter
 from interfaces.http.stream_session import StreamSession
 
@@ -33,5 +33,6 @@ async def stream(
     if services.core.settings.developer and given(maxOutput) is not None:
         max_frames = int_param("maxOutput", maxOutput, 0, 1)
     live = services.core.read_models.live()
-    session = StreamSession(live, services.api.broadcaster, f, last_id, max_frames)
+    admin = principal_of(request).is_admin
+    session = StreamSession(live, services.api.broadcaster, f, last_id, max_frames, admin)
     return ServerSentEvent(session.messages(), headers=HEADERS)
