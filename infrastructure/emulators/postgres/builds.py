@@ -119,7 +119,7 @@ def _shifted_postmaster(lines: Mapping[str, int], shift: int) -> dict[str, int]:
 
 PG_15_20 = PostgresBuild("15.20 (Debian 15.20-0+deb12u1)", MappingProxyType(_LINES_15_20))
 PG_14_5 = PostgresBuild(
-    "14.5 (Ubuntu 14.5-0ubuntu0.22.04.1)",
+    "14.5 (Ubuntu 14.5-0ubuntu0.22.04.1)",  # the catalogue's postgres banner
     MappingProxyType(_shifted_postmaster(_LINES_15_20, _POSTMASTER_SHIFT_14_5)),
 )
 # Distros whose own archive ships PostgreSQL get that release; the rest run PGDG's 15.
