@@ -53,7 +53,7 @@ _SERVICES = (
     Service("vnc", 5900, "tcp", "RFB 003.008"),
     Service("mssql", 1433, "tcp", "Microsoft SQL Server 2019 (RTM-CU25) 15.0.4355.3"),
     Service("mysql", 3306, "tcp", "8.0.36-0ubuntu0.22.04.1"),
-    Service("postgres", 5432, "tcp", "PostgreSQL 14.11 (Ubuntu 14.11-0ubuntu0.22.04.1)"),
+    Service("postgres", 5432, "tcp", "PostgreSQL 14.5 (Ubuntu 14.5-0ubuntu0.22.04.1)"),
     Service("redis", 6379, "tcp", "redis_version:7.0.15"),
     Service("mongodb", 27017, "tcp", "MongoDB 7.0.5"),
     Service("elasticsearch", 9200, "tcp", "Elasticsearch 8.12.2 (lucene 9.9.2)"),

@@ -8,6 +8,7 @@ from infrastructure.emulators.deps import EmulatorDeps
 from infrastructure.emulators.ftp.server import handlers as ftp_handlers
 from infrastructure.emulators.http.server import handlers as http_handlers
 from infrastructure.emulators.mysql.server import handlers as mysql_handlers
+from infrastructure.emulators.postgres.server import handlers as postgres_handlers
 from infrastructure.emulators.redis.server import handlers as redis_handlers
 from infrastructure.emulators.smtp.server import handlers as smtp_handlers
 from infrastructure.emulators.ssh.server import handlers as ssh_handlers
@@ -20,6 +21,7 @@ EMULATORS: tuple[Callable[[EmulatorDeps], dict[str, HandlerFactory]], ...] = (
     ftp_handlers,
     http_handlers,
     mysql_handlers,
+    postgres_handlers,
     redis_handlers,
     smtp_handlers,
     ssh_handlers,

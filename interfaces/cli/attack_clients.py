@@ -38,6 +38,21 @@ EXEC_COMMAND = "cat /etc/os-release"
 UPLOAD_PATH = "/tmp/.attack-sim.sh"  # noqa: S108 (a path on the decky's fake filesystem)
 ANY, ANY_PASSWORD = "*", "attack-sim"  # an INI `users` password `*` accepts any password
 _IAC = re.compile(rb"\xff\xfa.*?\xff\xf0|\xff[\xfb-\xfe].|\xff[\xf0-\xfa]", re.DOTALL)
+_NEGOTIATION = re.compile(rb"\xff([\xfb\xfd])(.)", re.DOTALL)
+
+
+def telnet_replies(chunk: bytes) -> bytes:
+    """A minimal client's answers to the server's requests: take its ECHO/SGA, refuse the rest.
+
+    Linux telnetd waits for the answers to its DO TTYPE... before it shows any prompt.
+    """
+    out = bytearray()
+    for verb, option in _NEGOTIATION.findall(chunk):
+        if verb == b"\xfd":  # DO x: we will not
+            out += b"\xff\xfc" + option
+        else:  # WILL x: let the server echo and suppress go-ahead
+            out += (b"\xff\xfd" if option in (b"\x01", b"\x03") else b"\xff\xfe") + option
+    return bytes(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +287,8 @@ def _expect(sock: socket.socket, *endings: bytes) -> bytes:
         chunk = sock.recv(4096)
         if not chunk or time.monotonic() > deadline:
             raise TimeoutError(f"no {endings[0]!r} prompt")
+        if replies := telnet_replies(chunk):
+            sock.sendall(replies)
         text = _IAC.sub(b"", text + chunk)
     return text
 

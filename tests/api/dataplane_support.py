@@ -17,6 +17,8 @@ from typing import Any
 
 import asyncssh
 
+from interfaces.cli.attack_clients import telnet_replies
+
 TIMEOUT_S = 5.0
 _IAC = re.compile(rb"\xff\xfa.*?\xff\xf0|\xff[\xfb-\xfe].|\xff[\xf0-\xfa]", re.DOTALL)
 
@@ -173,6 +175,8 @@ def expect(sock: socket.socket, *endings: bytes) -> str:
         chunk = sock.recv(4096)
         assert chunk, f"closed before {endings!r}; got {text[-200:]!r}"
         assert time.monotonic() < deadline, f"no {endings!r} in time; got {text[-200:]!r}"
+        if replies := telnet_replies(chunk):
+            sock.sendall(replies)
         text = _IAC.sub(b"", text + chunk).replace(b"\x00", b"")
     return text.decode("utf-8", "replace")
 

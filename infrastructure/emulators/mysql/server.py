@@ -27,14 +27,19 @@ MAX_PACKET = 64 * 1024  # a login packet with generous connection attributes fit
 ATTRS_JSON_BUDGET = 4096
 ER_ACCESS_DENIED = 1045
 ER_HANDSHAKE = 1043  # "Bad handshake"
+# Ubuntu's own packages tag the version; elsewhere MySQL comes from Oracle's repository.
+ORACLE_BUILD = "8.0.36"
+DISTRO_VERSIONS = {
+    "ubuntu-22.04": SERVICES["mysql"].banner,  # 8.0.36-0ubuntu0.22.04.1
+    "ubuntu-20.04": "8.0.36-0ubuntu0.20.04.1",
+}
 
 
 class MysqlHandler:
     """Serves one MySQL connection up to the (always failing) authentication."""
 
     def __init__(self, ctx: ServiceContext) -> None:
-        default = SERVICES["mysql"].banner if "mysql" in SERVICES else "8.0.36"
-        self._version = ctx.config.get("version") or default
+        self._version = ctx.config.get("version") or DISTRO_VERSIONS.get(ctx.distro, ORACLE_BUILD)
 
     async def __call__(self, conn: Connection) -> None:
         """Greet, read the login packet, record it, deny."""

@@ -7,9 +7,18 @@ import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from domain.fleet.distros import DISTROS
 from infrastructure.runtime.session import Connection
 
 DEFAULT_VERSION = "7.0.15"
+# What each distro's own redis-server package reports; others run upstream's 7.0.15.
+DISTRO_VERSIONS = {
+    "ubuntu-22.04": "6.0.16",
+    "ubuntu-20.04": "5.0.7",
+    "debian-12": "7.0.15",
+    "debian-11": "6.0.16",
+}
+DEFAULT_OS = "Linux 5.15.0-105-generic x86_64"
 _BASE_UPTIME_S = 3_912_447  # a server that has been up for ~45 days looks like production
 
 
@@ -58,8 +67,9 @@ class RedisSession:
 class InfoText:
     """`INFO` for one server instance; stable identifiers derived from the decky name."""
 
-    def __init__(self, decky: str, version: str) -> None:
+    def __init__(self, decky: str, version: str, os_line: str = DEFAULT_OS) -> None:
         self._version = version
+        self._os = os_line
         self._run_id = hashlib.sha1(decky.encode(), usedforsecurity=False).hexdigest()
         self._pid = 800 + int(self._run_id[:4], 16) % 3000
         self._started = time.monotonic()
@@ -82,7 +92,7 @@ class InfoText:
         uptime = _BASE_UPTIME_S + int(time.monotonic() - self._started)
         return (
             f"redis_version:{self._version}\r\nredis_git_sha1:00000000\r\n"
-            "redis_mode:standalone\r\nos:Linux 5.15.0-105-generic x86_64\r\narch_bits:64\r\n"
+            f"redis_mode:standalone\r\nos:{self._os}\r\narch_bits:64\r\n"
             f"process_id:{self._pid}\r\nrun_id:{self._run_id}\r\ntcp_port:6379\r\n"
             f"uptime_in_seconds:{uptime}\r\nuptime_in_days:{uptime // 86400}\r\n"
             "executable:/usr/bin/redis-server\r\nconfig_file:/etc/redis/redis.conf\r\n"
@@ -93,3 +103,12 @@ class InfoText:
         if not session.keys:
             return ""
         return f"db0:keys={len(session.keys)},expires=0,avg_ttl=0\r\n"
+
+
+def os_line(distro: str) -> str:
+    """INFO's `os` field (uname -s -r -m) for a decky of `distro`."""
+    flavour = DISTROS.get(distro)
+    if flavour is None or flavour.nmap_os != "linux":
+        return DEFAULT_OS
+    words = flavour.kernel.split()
+    return f"{words[0]} {words[1]} {words[-1]}"

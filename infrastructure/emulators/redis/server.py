@@ -13,9 +13,11 @@ from infrastructure.emulators.deps import EmulatorDeps
 from infrastructure.emulators.redis.commands import COMMANDS, OK, Args
 from infrastructure.emulators.redis.data import (
     DEFAULT_VERSION,
+    DISTRO_VERSIONS,
     InfoText,
     RedisSession,
     default_config,
+    os_line,
 )
 from infrastructure.emulators.redis.resp import (
     RespError,
@@ -48,10 +50,10 @@ class RedisHandler:
     """Serves one redis connection."""
 
     def __init__(self, ctx: ServiceContext) -> None:
-        version = ctx.config.get("version") or DEFAULT_VERSION
+        version = ctx.config.get("version") or DISTRO_VERSIONS.get(ctx.distro, DEFAULT_VERSION)
         self._version = version.removeprefix("redis_version:")
         self._password = ctx.config.get("password", "")
-        self._info = InfoText(ctx.decky, self._version)
+        self._info = InfoText(ctx.decky, self._version, os_line(ctx.distro))
 
     async def __call__(self, conn: Connection) -> None:
         """Answer commands (pipelined ones too) until QUIT or EOF."""

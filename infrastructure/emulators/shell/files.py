@@ -185,6 +185,15 @@ def issue(machine: Machine) -> str:
     return f"{machine.distro.display_name}\n\n"
 
 
+def issue_net(machine: Machine) -> str:
+    """/etc/issue.net, which telnetd prints before the login prompt (no escapes expanded)."""
+    if machine.family == "debian":
+        return f"Debian GNU/Linux {machine.distro.slug.split('-', 1)[-1]}\n"
+    if machine.family in {"centos", "rocky"}:
+        return "\\S\nKernel \\r on an \\m\n"
+    return f"{machine.distro.display_name}\n"
+
+
 _RELEASE_FILES = {
     "debian": ("/etc/debian_version", "12.5\n"),
     "ubuntu": ("/etc/debian_version", "bookworm/sid\n"),
@@ -208,6 +217,7 @@ def system_files(machine: Machine) -> dict[str, str]:
         "/etc/hosts": f"127.0.0.1\tlocalhost\n127.0.1.1\t{name}\n{machine.ip}\t{name}\n",
         "/etc/resolv.conf": "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n",
         "/etc/issue": issue(machine),
+        "/etc/issue.net": issue_net(machine),
         "/etc/crontab": "SHELL=/bin/sh\n17 *\t* * *\troot\tcd / && run-parts --report "
         "/etc/cron.hourly\n",
         "/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\n"

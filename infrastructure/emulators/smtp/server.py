@@ -63,6 +63,13 @@ class _Session:
 Command = Callable[[_Session, str], Awaitable[None]]
 
 
+def _postfix_banner(distro: str) -> str:
+    """The rest of the distro's default `smtpd_banner` ($myhostname ESMTP $mail_name (...))."""
+    family = distro.split("-", 1)[0]
+    tags = {"ubuntu": " (Ubuntu)", "debian": " (Debian/GNU)"}
+    return f"ESMTP Postfix{tags.get(family, '')}"
+
+
 class SmtpHandler:
     """Serves one SMTP connection."""
 
@@ -73,7 +80,7 @@ class SmtpHandler:
         self._artifacts = artifacts
         self._fail_delay = fail_delay
         self._accounts = parse_users(ctx.config)
-        banner = ctx.config.get("banner") or f"{ctx.hostname} ESMTP Postfix (Ubuntu)"
+        banner = ctx.config.get("banner") or f"{ctx.hostname} {_postfix_banner(ctx.distro)}"
         self._greeting = banner if banner.startswith("220") else f"220 {banner}"
         self._commands: dict[str, Command] = {
             "EHLO": self._ehlo,

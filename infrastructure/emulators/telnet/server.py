@@ -1,6 +1,8 @@
-"""The telnet emulator: `login:` / `Password:` prompts, then the fake shell.
+"""The telnet emulator: the distro's telnetd greeting, `login:` / `Password:`, the fake shell.
 
-Every attempt is recorded; credentials the INI accepts open the fake shell (each command
+The negotiation and banner are those of the decky's telnetd (see `daemons`); what the client
+revealed doing it (terminal type, speed, display, window, USER) is one `telnet_client` record.
+Every login attempt is recorded; credentials the INI accepts open the fake shell (each command
 recorded); three failures end the connection.
 """
 
@@ -9,8 +11,8 @@ from __future__ import annotations
 import asyncio
 
 from infrastructure.emulators.deps import EmulatorDeps
-from infrastructure.emulators.shell import Machine, Shell
-from infrastructure.emulators.shell.files import issue, login_banner
+from infrastructure.emulators.shell import Shell
+from infrastructure.emulators.shell.files import login_banner
 from infrastructure.emulators.shell.login import (
     LoginPolicy,
     base_machine,
@@ -18,7 +20,8 @@ from infrastructure.emulators.shell.login import (
     session_machine,
     shell_user,
 )
-from infrastructure.emulators.shell.terminal import Terminal
+from infrastructure.emulators.telnet.daemons import greet, login_incorrect
+from infrastructure.emulators.telnet.terminal import Terminal
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext
 from infrastructure.runtime.session import Connection
 
@@ -39,17 +42,26 @@ class TelnetHandler:
         """Negotiate, prompt for credentials, and run the shell after a good login."""
         conn.mute_data()  # keystrokes would each be a record; auth and commands are recorded
         term = Terminal(conn)
-        await term.start()
-        await term.write(f"\n{_issue(self._machine)}\n")
-        user = await self._login(conn, term)
+        greeted = await greet(term, self._machine)
+        if greeted is None:
+            return
+        if greeted.fields:
+            summary = ", ".join(f"{k}={v}" for k, v in greeted.fields.items())
+            fields = {k: clip(v) for k, v in greeted.fields.items()}
+            await conn.record("telnet_client", f"telnet client: {clip(summary)}", **fields)
+        user = await self._login(conn, term, greeted.user)
         if user is not None:
             await self._shell(conn, term, user)
 
-    async def _login(self, conn: Connection, term: Terminal) -> str | None:
+    async def _login(self, conn: Connection, term: Terminal, preset: str) -> str | None:
+        """login(1)'s loop; a `preset` user (from the client's USER) skips the first prompt."""
         failures = 0
         for _ in range(MAX_PROMPTS):
-            await term.write(f"{self._machine.hostname} login: ")
-            username = await term.read_line(echo=True)
+            username: str | None = preset
+            preset = ""
+            if not username:
+                await term.write(f"{self._machine.hostname} login: ")
+                username = await term.read_line(echo=True)
             if username is None:
                 return None
             if not username.strip():
@@ -62,7 +74,7 @@ class TelnetHandler:
                 return username.strip()
             failures += 1
             await asyncio.sleep(self._fail_delay)
-            await term.write("Login incorrect\n")
+            await term.write(login_incorrect(self._machine))
             if failures >= MAX_FAILURES:
                 return None
         return None
@@ -94,16 +106,6 @@ class TelnetHandler:
             if line:
                 await conn.record("command", f"command: {clip(line)}", command=line)
                 await term.write(shell.run(line).text)
-
-
-def _issue(machine: Machine) -> str:
-    """/etc/issue as getty renders it (`\\n` hostname, `\\l` terminal, `\\S` OS, `\\r` kernel)."""
-    escapes = {"\\n": machine.hostname, "\\l": "pts/0", "\\S": machine.distro.display_name,
-               "\\r": machine.release, "\\m": machine.arch}  # fmt: skip
-    text = issue(machine)
-    for escape, value in escapes.items():
-        text = text.replace(escape, value)
-    return text
 
 
 def handlers(deps: EmulatorDeps) -> dict[str, HandlerFactory]:

@@ -88,6 +88,13 @@ async def test_login_is_recorded_with_client_attributes_and_denied(tmp_path: Pat
     assert derive_bounties(record) == []
 
 
+async def test_version_follows_the_distro(tmp_path: Path) -> None:
+    """Off Ubuntu, MySQL comes from Oracle's repository: a plain version string."""
+    async with deploy(tmp_path, "127.82.5.9", ("mysql",), distro="debian-12") as env:
+        greeting, _, _ = await handshake(env, login_packet("root"))
+    assert greeting[1:].startswith(b"8.0.36\x00")
+
+
 async def test_configured_version_is_announced(tmp_path: Path) -> None:
     """`version` from the INI is the greeting's version; 5.x offers mysql_native_password."""
     config = {"mysql": {"version": "5.7.44-log"}}

@@ -51,6 +51,16 @@ async def raw_exchange(env: Deployed, payload: bytes, until: bytes) -> bytes:
     return received
 
 
+async def test_version_and_os_follow_the_distro(tmp_path: Path) -> None:
+    """A Debian 12 decky reports bookworm's redis-server and kernel, as nmap reads them."""
+    async with (
+        deploy(tmp_path, "127.82.3.9", ("redis",), distro="debian-12") as env,
+        client(env) as redis,
+    ):
+        info = await redis.info("server")
+    assert (info["redis_version"], info["os"]) == ("7.0.15", "Linux 6.1.0-18-amd64 x86_64")
+
+
 async def test_open_server_answers_commands_and_records_each(tmp_path: Path) -> None:
     """Without a password PING/SET/GET/KEYS/CONFIG GET work and each is a redis_command."""
     async with deploy(tmp_path, "127.82.3.1", ("redis",)) as env, client(env) as redis:
@@ -60,7 +70,8 @@ async def test_open_server_answers_commands_and_records_each(tmp_path: Path) -> 
         assert await redis.keys("session:*") == [b"session:42"]
         assert await redis.config_get("dir") == {"dir": "/var/lib/redis"}
         info = await redis.info("server")
-        assert info["redis_version"] == "7.0.15"
+        assert info["redis_version"] == "6.0.16"  # the decky is Ubuntu 22.04: its package
+        assert info["os"] == "Linux 5.15.0-105-generic x86_64"
         await env.wait_for("redis", "redis_command", command="SET session:42 alice")
         await env.wait_for("redis", "redis_command", command="CONFIG GET dir")
 

@@ -26,6 +26,18 @@ def connect(env: Deployed) -> smtplib.SMTP:
     return client
 
 
+@pytest.mark.parametrize(("distro", "tail"), [("debian-12", b" (Debian/GNU)"), ("rocky-9", b"")])
+async def test_banner_is_the_distros_default_smtpd_banner(
+    tmp_path: Path, distro: str, tail: bytes
+) -> None:
+    """Debian's postfix says (Debian/GNU), Ubuntu's (Ubuntu), upstream's nothing."""
+    async with deploy(tmp_path, "127.82.4.9", ("smtp",), distro=distro) as env:
+        client = smtplib.SMTP(timeout=CLIENT_TIMEOUT_S)
+        _, banner = await in_thread(lambda: client.connect(env.ip, env.ports["smtp"]))
+        await in_thread(client.quit)
+    assert banner == b"files-01 ESMTP Postfix" + tail
+
+
 async def test_greeting_and_ehlo_look_like_postfix_without_starttls(tmp_path: Path) -> None:
     """The banner names the host; EHLO offers AUTH PLAIN LOGIN; STARTTLS is refused."""
     async with deploy(tmp_path, "127.82.4.1", ("smtp",)) as env:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -50,6 +50,7 @@ async def deploy(
     *,
     store: ArtifactStore | None = None,
     handlers: Mapping[str, HandlerFactory] | None = None,
+    distro: str = "ubuntu-22.04",
 ) -> AsyncIterator[Deployed]:
     """Run a decky with the real emulators (or `handlers`) on `ip`, on free ports."""
     sink = MemorySink()
@@ -59,7 +60,8 @@ async def deploy(
     runtime = LocalRuntime(sink, options, handlers=registry)
     name = "web-" + ip.replace(".", "-")
     try:
-        report = await runtime.apply(make_spec(name, ip, services, config, hostname="files-01"))
+        spec = replace(make_spec(name, ip, services, config, hostname="files-01"), distro=distro)
+        report = await runtime.apply(spec)
         assert report.status == "running", report
         yield Deployed(name, ip, report.ports, sink, artifacts)
     finally:

@@ -1,17 +1,16 @@
-"""A telnet terminal: IAC option negotiation, server-side echo and line editing.
+"""A telnet terminal: option negotiation, server-side echo and line editing.
 
-The server offers WILL ECHO and WILL SUPPRESS-GO-AHEAD (character-at-a-time mode, as Linux
-telnetd does), so it echoes what the user types, except passwords. Every other option the
-client proposes is refused once; replies are never repeated, so negotiation cannot loop.
+Negotiation lives in `Options`; this reads lines (echoing them unless the client refused our
+ECHO) and lets the login flow wait for the client's answers, as telnetd waits for them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from infrastructure.emulators.telnet.options import DO, DONT, ECHO, IAC, SB, SE, WILL, WONT, Options
 from infrastructure.runtime.session import Connection
 
-IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
-ECHO, SGA = 1, 3
-OFFER = bytes([IAC, WILL, ECHO, IAC, WILL, SGA])
 MAX_LINE = 1024  # an input line is cut here; the rest of it is dropped
 MAX_PENDING = 4096  # an unterminated subnegotiation longer than this is dropped
 _BACKSPACES = frozenset({0x08, 0x7F})
@@ -25,13 +24,34 @@ class Terminal:
         self._conn = conn
         self._data = bytearray()  # application bytes, IAC sequences removed
         self._pending = b""  # an IAC sequence split across reads
-        self._answered: set[tuple[int, int]] = set()
         self._after_cr = False  # CR ends a line; the LF or NUL after it belongs to it
-        self.echo = True  # cleared if the client refuses our echo (DONT ECHO)
+        self._echoed = bytearray()  # echo of the input processed since the last read
+        self.options = Options(conn.send)
 
-    async def start(self) -> None:
-        """Offer server echo and suppress-go-ahead."""
-        await self._conn.send(OFFER)
+    @property
+    def echo(self) -> bool:
+        """The server echoes input unless the client said DONT ECHO."""
+        return self.options.mine.get(ECHO, True)
+
+    async def settle(self, options: Iterable[int]) -> bool:
+        """Read (keeping typed data) until the client answered each request; False at EOF."""
+        wanted = tuple(options)
+        while self.options.pending(wanted):
+            if not await self._receive():
+                return False
+        return True
+
+    async def await_subnegotiations(self, options: Iterable[int]) -> bool:
+        """Read until the client sent a subnegotiation for each option; False at EOF."""
+        wanted = tuple(options)
+        while any(o not in self.options.subnegotiations for o in wanted):
+            if not await self._receive():
+                return False
+        return True
+
+    async def send_raw(self, data: bytes) -> None:
+        """Send bytes as they are (telnet commands, or text already in network form)."""
+        await self._conn.send(data)
 
     async def write(self, text: str) -> None:
         """Send text with CRLF line ends (and 0xFF doubled, as telnet requires)."""
@@ -50,9 +70,11 @@ class Terminal:
                 continue
             if byte in (0x0D, 0x0A):
                 await self._echo(b"\r\n", echo=True)
+                await self._flush_echo()
                 return line.decode("utf-8", "replace")
             if byte == _CTRL_C:
                 await self._echo(b"^C\r\n", echo=True)
+                await self._flush_echo()
                 return ""
             if byte in _BACKSPACES:
                 if line:
@@ -63,19 +85,31 @@ class Terminal:
                 await self._echo(bytes([byte]), echo=echo)
 
     async def _echo(self, data: bytes, *, echo: bool) -> None:
+        """Queue an echo; what one read brought is echoed in one write, as a pty does."""
         if echo and self.echo:
-            await self._conn.send(data)
+            self._echoed += data
+
+    async def _flush_echo(self) -> None:
+        if self._echoed:
+            echoed, self._echoed = bytes(self._echoed), bytearray()
+            await self._conn.send(echoed)
 
     async def _next_byte(self) -> int | None:
         while not self._data:
-            chunk = await self._conn.recv()
-            if not chunk:
+            await self._flush_echo()
+            if not await self._receive():
                 return None
-            pending = self._pending if len(self._pending) <= MAX_PENDING else b""
-            await self._absorb(pending + chunk)
         byte = self._data[0]
         del self._data[:1]
         return byte
+
+    async def _receive(self) -> bool:
+        chunk = await self._conn.recv()
+        if not chunk:
+            return False
+        pending = self._pending if len(self._pending) <= MAX_PENDING else b""
+        await self._absorb(pending + chunk)
+        return True
 
     async def _absorb(self, chunk: bytes) -> None:
         """Split a chunk into data and IAC commands; keep an incomplete command for later."""
@@ -103,21 +137,15 @@ class Terminal:
             return 2
         if verb == SB:
             end = seq.find(bytes([IAC, SE]), 2)
-            return 0 if end < 0 else end + 2
+            if end < 0:
+                return 0
+            payload = seq[2:end].replace(bytes([IAC, IAC]), bytes([IAC]))
+            if payload:
+                self.options.subnegotiation(payload[0], payload)
+            return end + 2
         if verb in (DO, DONT, WILL, WONT):
             if len(seq) < 3:
                 return 0
-            await self._negotiate(verb, seq[2])
+            await self.options.received(verb, seq[2])
             return 3
         return 2  # NOP, GA, AYT ...: nothing to do
-
-    async def _negotiate(self, verb: int, option: int) -> None:
-        if verb == DONT and option == ECHO:
-            self.echo = False
-        if (verb, option) in self._answered:
-            return
-        self._answered.add((verb, option))
-        if verb == DO and option not in (ECHO, SGA):
-            await self._conn.send(bytes([IAC, WONT, option]))
-        elif verb == WILL and option != SGA:
-            await self._conn.send(bytes([IAC, DONT, option]))

@@ -1,0 +1,1 @@
+"""The postgres emulator: startup packet, SSL/GSS requests and authentication of a real backend."""
