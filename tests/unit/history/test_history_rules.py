@@ -116,3 +116,11 @@ def test_user_acts_read_as_audit_entries_naming_their_target() -> None:
     entry = audit_entry(changed, names.get)[0]
     assert (entry.action, entry.target, entry.detail) == ("role_changed", "bob", "to admin")
     assert type_name(changed) == "user.role_changed"
+
+
+def test_the_event_catalogue_documents_every_type_name() -> None:
+    """docs/events.md lists every stable type name (docs move with the code)."""
+    from pathlib import Path
+
+    catalogue = (Path(__file__).parents[3] / "docs" / "events.md").read_text()
+    assert {name for name in TYPE_NAMES if f"`{name}`" not in catalogue} == set()
