@@ -112,6 +112,7 @@ class StreamRecorder:
         return self.frames
 
 
+@pytest.mark.slow
 def test_rebuilding_any_model_under_load_never_shows_a_gap(
     analyst_server: ObservedServer,
 ) -> None:
