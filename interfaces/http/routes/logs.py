@@ -9,7 +9,14 @@ from litestar import Request, get
 from application.observations.stats import current_stats
 from application.reads.rows import HistogramBucket, Stats
 from domain.shared.errors import InvalidError
-from interfaces.http.params import envelope, given, int_param, log_filter, page
+from interfaces.http.params import (
+    SearchParam,
+    envelope,
+    given,
+    int_param,
+    log_filter,
+    page,
+)
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import BOUNTY_TYPES
 
@@ -19,7 +26,7 @@ async def list_logs(
     request: Request[Any, Any, Any],
     limit: str | None = None,
     offset: str | None = None,
-    search: str | None = None,
+    search: SearchParam = None,
     start_time: str | None = None,
     end_time: str | None = None,
     view: ViewParam = None,
@@ -35,7 +42,7 @@ async def list_logs(
 @get("/logs/histogram", tags=["logs"])
 async def histogram(
     request: Request[Any, Any, Any],
-    search: str | None = None,
+    search: SearchParam = None,
     start_time: str | None = None,
     end_time: str | None = None,
     interval_minutes: str | None = None,
