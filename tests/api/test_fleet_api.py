@@ -234,6 +234,38 @@ def test_viewers_read_admins_write(api: ApiClient, viewer: Account) -> None:
         assert api.request(method, path, json=body).status_code == 401, path
 
 
+def test_viewers_see_decky_secrets_redacted(api: ApiClient, admin: str, viewer: Account) -> None:
+    """A viewer's /deckies hides password, users and secret-named keys; an admin sees them."""
+    ini = (
+        "[kappa]\nservices = ssh, redis\nip = 127.90.9.1\n"
+        "[kappa.ssh]\npassword = hunter22\nusers = bob:builder1\nbanner = SSH-2.0-OpenSSH_7.4\n"
+        "api_token = t0ps3cret\n[kappa.redis]\npassword = r3dis\nversion = 6.2.6\n"
+    )
+    assert deploy(api, admin, ini).status_code == 200
+    as_admin = deckies(api, admin)["kappa"]["service_config"]
+    as_viewer = deckies(api, viewer.token)["kappa"]["service_config"]
+    assert as_admin == {
+        "ssh": {
+            "password": "hunter22",
+            "users": "bob:builder1",
+            "banner": "SSH-2.0-OpenSSH_7.4",
+            "api_token": "t0ps3cret",
+        },
+        "redis": {"password": "r3dis", "version": "6.2.6"},
+    }
+    assert as_viewer == {
+        "ssh": {
+            "password": "[redacted]",
+            "users": "[redacted]",
+            "banner": "SSH-2.0-OpenSSH_7.4",
+            "api_token": "[redacted]",
+        },
+        "redis": {"password": "[redacted]", "version": "6.2.6"},
+    }
+    listing = api.get("/deckies", viewer.token).text
+    assert not any(secret in listing for secret in ("hunter22", "builder1", "t0ps3cret", "r3dis"))
+
+
 def test_stats_and_health_report_the_fleet(api: ApiClient, admin: str) -> None:
     """/stats counts the fleet's deckies; /health's docker component names the local runtime."""
     assert deploy(api, admin, "[iota]\nservices = ftp\nip = 127.90.8.1\n").status_code == 200

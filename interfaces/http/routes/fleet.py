@@ -12,10 +12,11 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from application.fleet.reconciler import Settlement
+from application.fleet.visibility import deckies_for
 from application.reads.rows import Decky
 from domain.fleet.durations import parse_duration
 from domain.shared.errors import InvalidError
-from interfaces.http.auth import command_meta, requires_command, services_of
+from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse
 from interfaces.http.views import ViewParam, readers_for
@@ -68,8 +69,13 @@ class FleetController(Controller):
     async def list_deckies(
         self, request: Request[Any, Any, Any], view: ViewParam = None
     ) -> list[Decky]:
-        """Every decky with its services, listening ports, runtime status and mutation times."""
-        return await (await readers_for(request, view)).fleet.deckies()
+        """Every decky with its services, listening ports, runtime status and mutation times.
+
+        Secret settings in `service_config` (passwords, `users`, keys named like a secret) are
+        shown to admins only; others see `"[redacted]"` in their place.
+        """
+        deckies = await (await readers_for(request, view)).fleet.deckies()
+        return deckies_for(deckies, admin=principal_of(request).is_admin)
 
     @post(
         "/deploy",
