@@ -107,7 +107,13 @@ def test_cli_drives_the_fleet(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert "not found (404)" in gone.stderr
     again = cli(cli_env, "deploy", str(ini))
     assert again.returncode == 0, again.stderr
-    assert cli(cli_env, "deploy", str(ini)).returncode == 1
+    kept = cli(cli_env, "deploy", str(ini))
+    assert kept.returncode == 0, kept.stderr
+    assert "unchanged: upsilon" in kept.stdout
+    ini.write_text("[upsilon]\nservices = ssh\nip = 127.95.0.2\n")
+    clash = cli(cli_env, "deploy", str(ini))
+    assert clash.returncode == 1
+    assert "'upsilon' already exists with ip 127.95.0.1" in clash.stderr
 
 
 def test_catalogue_commands_need_no_server() -> None:
