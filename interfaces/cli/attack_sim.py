@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from domain.fleet.secrets import REDACTED
 from interfaces.cli.api_client import DEFAULT_URL, ApiClient, ApiError, connect
 from interfaces.cli.attack_clients import (
     Sim,
@@ -99,7 +100,11 @@ def select_targets(fleet: list[dict[str, Any]], wanted: list[str] | None) -> lis
         elif decky["status"] != "running":
             print(f"skipping {decky['name']}: {decky['status']}", file=sys.stderr)
         else:
-            config = {s: dict(c) for s, c in (decky.get("service_config") or {}).items()}
+            # A non-admin sees secrets as "[redacted]": those logins are unknown, not wrong.
+            config = {
+                service: {k: v for k, v in settings.items() if v != REDACTED}
+                for service, settings in (decky.get("service_config") or {}).items()
+            }
             targets.append(Target(decky["name"], decky["ip"], dict(decky["ports"]), config))
     if not targets:
         print("decnet: no running loopback decky to attack; deploy an INI first", file=sys.stderr)

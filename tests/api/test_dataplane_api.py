@@ -409,10 +409,17 @@ def test_attack_sim_never_targets_a_non_loopback_decky(capsys: pytest.CaptureFix
     """A decky whose IP is not loopback (a Docker fleet) is refused, loudly, not attacked."""
     fleet = [
         {"name": "lan", "ip": "192.168.1.20", "status": "running", "ports": {"ssh": 22}},
-        {"name": "lo", "ip": "127.95.0.9", "status": "running", "ports": {"ssh": 22}},
+        {
+            "name": "lo",
+            "ip": "127.95.0.9",
+            "status": "running",
+            "ports": {"ssh": 22},
+            "service_config": {"ssh": {"password": "[redacted]"}},
+        },
     ]
     targets = select_targets(fleet, None)
     assert [t.name for t in targets] == ["lo"]
+    assert targets[0].login("ssh") is None  # a viewer's "[redacted]" password is not tried
     assert "refusing lan at 192.168.1.20" in capsys.readouterr().err
     assert select_targets(fleet[:1], None) == []
 
