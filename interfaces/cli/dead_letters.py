@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
-from interfaces.cli.api_client import DEFAULT_URL, ApiError, connect
+from interfaces.cli.api_client import ApiError, connect
 
 RAW_WIDTH = 80
 
 
-def add_dead_letters_command(commands: Any) -> None:
-    """Register `decnet dead-letters` on the `decnet` parser."""
-    dead = commands.add_parser("dead-letters", help="lines the collector could not parse (admin)")
-    dead.add_argument("--url", default=os.environ.get("DECNET_CLI_URL", DEFAULT_URL))
-    dead.add_argument("--token", help="bearer token (default: $DECNET_CLI_TOKEN)")
-    dead.add_argument("--user", help="log in as this user (default: $DECNET_CLI_USER or admin)")
-    dead.add_argument("--password", help="password (default: $DECNET_CLI_PASSWORD or a prompt)")
+def add_dead_letters_command(commands: Any, remote: argparse.ArgumentParser) -> None:
+    """Register `decnet dead-letters` on the `decnet` parser (`remote`: server options)."""
+    dead = commands.add_parser(
+        "dead-letters", parents=[remote], help="lines the collector could not parse (admin)"
+    )
     dead.add_argument("--limit", type=int, default=50, help="how many, newest first (1..1000)")
     dead.add_argument("--offset", type=int, default=0, help="skip this many newest ones first")
     dead.add_argument("--json", action="store_true", help="print the API's JSON")

@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("file", type=Path)
     add_fleet_commands(commands, remote)
     add_attack_sim_command(commands)
-    add_dead_letters_command(commands)
+    add_dead_letters_command(commands, remote)
     return parser
 
 
