@@ -12,15 +12,23 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.api.fleet_support import accepts, banner, deckies, deploy, own_server, refuses, tcp_ports
-from tests.api.harness import Account, ApiClient, Backend, DecnetServer, make_account
+from tests.api.harness import (
+    Account,
+    ApiClient,
+    Backend,
+    DecnetServer,
+    make_account,
+    scratch_dir,
+)
 
 
 @pytest.fixture(scope="module")
 def fleet_server(
-    backend: Backend, tmp_path_factory: pytest.TempPathFactory
+    backend: Backend,
 ) -> Iterator[tuple[DecnetServer, str]]:
     """A server of this module's own, with room for every test's deckies."""
-    with own_server(backend, tmp_path_factory.mktemp("decnet-fleet")) as (server, token):
+    # scratch_dir, not tmp_path: the embedded PostgreSQL user must reach the data dir.
+    with scratch_dir("fleet") as data_dir, own_server(backend, data_dir) as (server, token):
         with server.client() as api:
             limit = api.put("/config/deployment-limit", token, json={"deployment_limit": 500})
             assert limit.status_code == 200, limit.text
