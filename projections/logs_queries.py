@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from psycopg_pool import AsyncConnectionPool
 
 from application.reads.ports import LogFilter
-from application.reads.rows import HistogramBucket, LogRow
+from application.reads.rows import DeadLetter, HistogramBucket, LogRow
 from domain.observations.search import fields_text
 from projections.logs_schema import SEARCH_TEXT, HistogramTables, LogTables
 from projections.rows import iso_z, rows_of
@@ -24,6 +25,18 @@ class _Paged(LogRow, frozen=True):
     """A page row carrying the total of its snapshot (one statement answers both)."""
 
     total: int = 0
+
+
+class _PagedDeadLetter(msgspec.Struct, frozen=True):
+    """A dead letter (all None past the last page) with the total of its snapshot."""
+
+    total: int
+    id: int | None = None
+    received_at: str = ""
+    reason: str = ""
+    detail: str = ""
+    raw: str = ""
+    source: str = ""
 
 
 def _escape_like(word: str) -> str:
@@ -138,6 +151,26 @@ class LogQueries:
                 )
             ).fetchone()
         return int(row[0]) if row else None
+
+    async def dead_letters(self, limit: int, offset: int) -> tuple[int, list[DeadLetter]]:
+        """Lines the collector could not parse, newest first (id desc), with the total kept."""
+        dead = self._logs.dead
+        query = (
+            f"SELECT t.total, p.* FROM (SELECT count(*) FROM {dead}) AS t(total) LEFT JOIN LATERAL"
+            f" (SELECT id, received_at, reason, detail, raw, source FROM {dead}"
+            " ORDER BY id DESC LIMIT %s OFFSET %s) AS p ON true"
+        )
+        async with self._pool.connection() as conn:
+            cur = rows_of(conn, _PagedDeadLetter)
+            await cur.execute(query, [limit, offset])
+            rows = await cur.fetchall()
+        total = rows[0].total if rows else 0
+        letters = [
+            DeadLetter(r.id, r.received_at, r.reason, r.detail, r.raw, r.source)
+            for r in rows
+            if r.id is not None
+        ]
+        return total, letters
 
     async def _scalar(self, sql: str) -> int:
         async with self._pool.connection() as conn:

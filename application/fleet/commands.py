@@ -21,7 +21,7 @@ from application.identity.settings import SettingsCommands
 from application.ports import RuntimeReport
 from application.store import EventStoreApp, IntegrityError, Position
 from domain.fleet.fleet import Fleet, Trigger
-from domain.fleet.ini import parse_fleet_ini
+from domain.fleet.ini import FleetPlan, parse_fleet_ini
 from domain.fleet.mutation import choose_mutation
 from domain.fleet.placement import require_loopback
 from domain.shared.errors import ConflictError
@@ -39,10 +39,16 @@ class FleetBusyError(ConflictError):
 
 @dataclass(frozen=True, slots=True)
 class Deployment:
-    """What a deploy wrote: its position and the new deckies' names, in INI order."""
+    """What a deploy wrote: its position and the new deckies' names, in INI order.
+
+    `unchanged`: the INI's deckies already in the fleet as defined (kept, nothing written);
+    `ignored`: `[section] key` settings no emulator reads (kept in `service_config`).
+    """
 
     position: Position
     names: tuple[str, ...]
+    unchanged: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +90,17 @@ class FleetCommands:
     def deploy(self, meta: CommandMeta, ini_text: str) -> Deployment:
         """Add an INI's deckies (422 invalid INI, 409 conflicts with the fleet or the limit)."""
 
-        def decide(fleet: Fleet) -> tuple[str, ...]:
+        def decide(fleet: Fleet) -> FleetPlan:
             limit = self._settings.current().deployment_limit
             plan = parse_fleet_ini(ini_text, rng=self._rng(), existing=fleet.view(limit))
             if self._loopback_only:
                 require_loopback(plan)
             fleet.deploy(meta, plan, limit, self._clock())
-            return tuple(spec.name for spec in plan.deckies)
+            return plan
 
-        names, position = self._decide(decide)
-        return Deployment(position, names)
+        plan, position = self._decide(decide)
+        names = tuple(spec.name for spec in plan.deckies)
+        return Deployment(position, names, plan.unchanged, plan.ignored)
 
     def mutate(
         self,

@@ -17,6 +17,7 @@ from application.reads.rows import (
     AttackerCommand,
     BountyRow,
     ConfigValues,
+    DeadLetter,
     Decky,
     HistogramBucket,
     LogRow,
@@ -64,6 +65,10 @@ class LogReader(Protocol):
 
     async def purged_logs(self, position: int) -> int | None:
         """How many logs the purge at `position` removed (None until projected)."""
+        ...
+
+    async def dead_letters(self, limit: int, offset: int) -> tuple[int, list[DeadLetter]]:
+        """Lines the collector could not parse, newest first, with the total kept."""
         ...
 
 

@@ -21,6 +21,17 @@ class LogRow(msgspec.Struct, frozen=True):
     raw_line: str
 
 
+class DeadLetter(msgspec.Struct, frozen=True):
+    """A line the collector could not parse, kept with why (SPEC §5's dead-letter store)."""
+
+    id: int
+    received_at: str
+    reason: str
+    detail: str
+    raw: str
+    source: str
+
+
 class HistogramBucket(msgspec.Struct, frozen=True):
     """Records counted in one bucket starting at `bucket`."""
 

@@ -118,15 +118,17 @@ class Fleet(Aggregate):
     def view(self, deployment_limit: int) -> FleetView:
         """What an INI is planned against: names, used IPs, network and the limit."""
         return FleetView(
-            names=frozenset(self.deckies),
-            used_ips=frozenset(d.spec.ip for d in self.deckies.values()),
+            deckies={name: state.deployed for name, state in self.deckies.items()},
             net=self.net,
             gateway=self.gw,
             deployment_limit=deployment_limit,
         )
 
     def deploy(self, meta: CommandMeta, plan: FleetPlan, limit: int, at: datetime) -> None:
-        """Add a planned INI's deckies; refuse anything the fleet as it stands contradicts."""
+        """Add a planned INI's new deckies; refuse anything the fleet as it stands contradicts.
+
+        The plan's `unchanged` deckies are already in the fleet as defined: nothing is recorded.
+        """
         check_deployable(self.view(limit), self.interface, plan)
         wanted = (plan.net, plan.gw, plan.interface or self.interface)
         if wanted != (self.net, self.gw, self.interface) and any(wanted):

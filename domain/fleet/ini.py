@@ -12,8 +12,10 @@ from ipaddress import IPv4Address, IPv4Network
 from domain.fleet.allocation import DEFAULT_NET, check_host_address, parse_address, parse_network
 from domain.fleet.catalogue import SERVICES
 from domain.fleet.errors import FleetConflictError, IniInvalidError
+from domain.fleet.names import DECKY_NAME_RULE, is_decky_name
 from domain.fleet.plan import FleetPlan, FleetView, plan_deckies
 from domain.fleet.sections import DeckyDraft, parse_decky_section, parse_interval_value
+from domain.fleet.service_settings import check_service_settings
 
 __all__ = ["MAX_INI_BYTES", "FleetPlan", "FleetView", "parse_fleet_ini"]
 
@@ -42,15 +44,25 @@ def parse_fleet_ini(text: str, *, rng: random.Random, existing: FleetView) -> Fl
     gateway = general.gw or existing.gateway_address
     if general.gw is not None:
         check_host_address(GENERAL, "gw", general.gw, network)
-    drafts = _parse_deckies(parser, network, gateway)
+    ignored: list[str] = []
+    drafts = _parse_deckies(parser, network, gateway, ignored)
     _check_agrees_with_fleet(general, existing)
-    deckies = plan_deckies(drafts, network or IPv4Network(DEFAULT_NET), gateway, existing, rng)
+    deckies, unchanged = plan_deckies(
+        drafts,
+        network or IPv4Network(DEFAULT_NET),
+        gateway,
+        existing,
+        rng,
+        default_interval=general.mutate_interval_minutes,
+    )
     return FleetPlan(
         net=str(network) if network is not None else None,
         gw=str(gateway) if gateway is not None else None,
         interface=general.interface,
         mutate_interval_minutes=general.mutate_interval_minutes,
         deckies=deckies,
+        unchanged=unchanged,
+        ignored=tuple(ignored),
     )
 
 
@@ -136,25 +148,43 @@ def _parse_general(values: Mapping[str, str]) -> _General:
 
 
 def _parse_deckies(
-    parser: configparser.ConfigParser, network: IPv4Network | None, gateway: IPv4Address | None
+    parser: configparser.ConfigParser,
+    network: IPv4Network | None,
+    gateway: IPv4Address | None,
+    ignored: list[str],
 ) -> tuple[DeckyDraft, ...]:
+    sections = [section for section in parser.sections() if section != GENERAL]
+    for section in sections:
+        _check_section_name(section)
     drafts: dict[str, DeckyDraft] = {}
-    for section in parser.sections():
-        if section != GENERAL and "." not in section:
+    for section in sections:
+        if "." not in section:
             drafts[section] = parse_decky_section(
                 section, _values(parser, section), network, gateway
             )
+    # Service subsections may come before their decky section, so they are applied afterwards.
+    for section in sections:
+        if "." in section:
+            _apply_service_settings(drafts, section, _values(parser, section), ignored)
     if not drafts:
         raise IniInvalidError(None, None, "the INI defines no decky sections")
-    # Service subsections may come before their decky section, so they are applied afterwards.
-    for section in parser.sections():
-        if "." in section:
-            _apply_service_settings(drafts, section, _values(parser, section))
     return tuple(drafts.values())
 
 
+def _check_section_name(section: str) -> None:
+    """A dotted section must be `[<decky>.<service>]` (plain decky names are checked later)."""
+    decky, dot, service = section.partition(".")
+    if not dot or (is_decky_name(decky) and service and "." not in service):
+        return
+    reason = (
+        f"section name {_clip(repr(section))} is neither [general], a decky name"
+        f" ({DECKY_NAME_RULE}) nor <decky>.<service>"
+    )
+    raise IniInvalidError(section, None, reason)
+
+
 def _apply_service_settings(
-    drafts: dict[str, DeckyDraft], section: str, values: dict[str, str]
+    drafts: dict[str, DeckyDraft], section: str, values: dict[str, str], ignored: list[str]
 ) -> None:
     decky, _, service = section.partition(".")
     draft = drafts.get(decky)
@@ -166,6 +196,7 @@ def _apply_service_settings(
         raise IniInvalidError(section, None, f"unknown service {service!r}")
     if service not in (draft.declared_services() or ()):
         raise IniInvalidError(section, None, f"{service!r} is not one of the services of [{decky}]")
+    ignored.extend(f"[{section}] {key}" for key in check_service_settings(section, service, values))
     drafts[decky] = replace(draft, service_config={**draft.service_config, service: values})
 
 

@@ -20,6 +20,8 @@ def check_deployable(fleet: FleetView, interface: str | None, plan: FleetPlan) -
     names = [s.name for s in plan.deckies]
     if len(set(names)) < len(names) or not fleet.names.isdisjoint(names):
         raise FleetConflictError(None, None, "a decky name is already in the fleet")
+    if not fleet.names.issuperset(plan.unchanged):
+        raise FleetConflictError(None, None, "a decky the plan keeps is no longer in the fleet")
     ips = [s.ip for s in plan.deckies]
     if len(set(ips)) < len(ips) or not fleet.used_ips.isdisjoint(ips):
         raise FleetConflictError(None, "ip", "an IP address is already used in the fleet")

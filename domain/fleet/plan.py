@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
 from domain.fleet.allocation import IpAllocator
@@ -12,6 +12,7 @@ from domain.fleet.catalogue import SERVICE_NAMES
 from domain.fleet.decky import DeckySpec
 from domain.fleet.distros import DEFAULT_DISTRO_POOL, DISTROS, Distro, generate_hostname
 from domain.fleet.errors import FleetConflictError
+from domain.fleet.redeploy import check_same_decky
 from domain.fleet.sections import DeckyDraft
 
 DEFAULT_DEPLOYMENT_LIMIT = 10
@@ -20,12 +21,14 @@ MAX_RANDOM_SERVICES = 3
 _UNIQUE_ATTEMPTS = 8
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FleetView:
-    """The fleet an INI is checked against; `net`/`gateway` are None until one is set."""
+    """The fleet an INI is checked against: each decky as it was deployed, by name.
 
-    names: frozenset[str] = frozenset()
-    used_ips: frozenset[str] = frozenset()
+    `net`/`gateway` are None until one is set.
+    """
+
+    deckies: Mapping[str, DeckySpec] = field(default_factory=dict)
     net: str | None = None
     gateway: str | None = None
     deployment_limit: int = DEFAULT_DEPLOYMENT_LIMIT
@@ -35,9 +38,23 @@ class FleetView:
         _ = self.network, self.gateway_address
 
     @property
+    def names(self) -> frozenset[str]:
+        """The deckies' names."""
+        return frozenset(self.deckies)
+
+    @property
+    def used_ips(self) -> frozenset[str]:
+        """The addresses the fleet's deckies hold."""
+        return frozenset(spec.ip for spec in self.deckies.values())
+
+    def ip_owner(self, ip: str) -> str | None:
+        """The decky holding `ip`, if any."""
+        return next((n for n, spec in self.deckies.items() if spec.ip == ip), None)
+
+    @property
     def decky_count(self) -> int:
         """How many deckies the fleet holds."""
-        return len(self.names)
+        return len(self.deckies)
 
     @property
     def network(self) -> IPv4Network | None:
@@ -52,13 +69,19 @@ class FleetView:
 
 @dataclass(frozen=True, slots=True)
 class FleetPlan:
-    """What deploying an INI means: its `[general]` settings and its deckies in INI order."""
+    """What deploying an INI means: its `[general]` settings and its new deckies in INI order.
+
+    `unchanged` names the INI's deckies the fleet already has as defined (nothing to deploy);
+    `ignored` lists `[section] key` settings no emulator reads (kept in `service_config`).
+    """
 
     net: str | None
     gw: str | None
     interface: str | None
     mutate_interval_minutes: int | None
     deckies: tuple[DeckySpec, ...]
+    unchanged: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -73,49 +96,70 @@ def plan_deckies(
     gateway: IPv4Address | None,
     existing: FleetView,
     rng: random.Random,
-) -> tuple[DeckySpec, ...]:
-    """Settle names, addresses and random picks; any clash is a `FleetConflict`."""
-    # The limit is checked before expanding names so a huge INI cannot cost more than the limit.
-    _check_limit(drafts, existing)
-    names = _claim_names(drafts, existing)
-    addresses = _assign_addresses(drafts, network, gateway, existing)
+    default_interval: int | None = None,
+) -> tuple[tuple[DeckySpec, ...], tuple[str, ...]]:
+    """(new deckies, names kept unchanged): settle names, addresses and random picks.
+
+    A name the fleet already has is kept when the section agrees with it (`redeploy`); any
+    other clash is a `FleetConflict`. `default_interval` is `[general] mutate_interval`.
+    """
+    claims = _claim_names(drafts, existing, default_interval)
+    addresses = _assign_addresses(drafts, claims.fresh, network, gateway, existing)
     taken = _Taken(hostnames=set(), macs=set())
-    return tuple(
+    deckies = tuple(
         _realise(draft, name, address, rng, taken)
-        for draft, draft_names, draft_addresses in zip(drafts, names, addresses, strict=True)
+        for draft, draft_names, draft_addresses in zip(drafts, claims.fresh, addresses, strict=True)
         for name, address in zip(draft_names, draft_addresses, strict=True)
     )
+    return deckies, tuple(claims.unchanged)
 
 
-def _check_limit(drafts: tuple[DeckyDraft, ...], existing: FleetView) -> None:
-    total = existing.decky_count
-    for draft in drafts:
-        total += draft.count
-        if total > existing.deployment_limit:
-            requested = sum(d.count for d in drafts)
-            raise FleetConflictError(
-                draft.section,
-                "amount" if draft.amount is not None else None,
-                f"deploying {requested} deckies to a fleet of {existing.decky_count} would "
-                f"exceed the deployment limit of {existing.deployment_limit}",
-            )
+@dataclass(slots=True)
+class _Claims:
+    fresh: list[tuple[str, ...]] = field(default_factory=list)  # new names, per draft
+    unchanged: list[str] = field(default_factory=list)
 
 
-def _claim_names(drafts: tuple[DeckyDraft, ...], existing: FleetView) -> list[tuple[str, ...]]:
+def _claim_names(
+    drafts: tuple[DeckyDraft, ...], existing: FleetView, default_interval: int | None
+) -> _Claims:
+    claims = _Claims()
     owners: dict[str, str] = {}
+    new_count = 0
     for draft in drafts:
+        fresh = []
         for name in draft.names():
-            if name in existing.names:
-                raise FleetConflictError(draft.section, None, f"decky {name!r} already exists")
             if name in owners:
                 reason = f"decky {name!r} is also defined by [{owners[name]}]"
                 raise FleetConflictError(draft.section, None, reason)
             owners[name] = draft.section
-    return [draft.names() for draft in drafts]
+            deployed = existing.deckies.get(name)
+            if deployed is None:
+                fresh.append(name)
+            else:
+                check_same_decky(draft, name, deployed, default_interval)
+                claims.unchanged.append(name)
+        new_count += len(fresh)
+        # Checked per section, so a huge INI costs no more than the limit (plus the fleet).
+        _check_limit(draft, existing, new_count)
+        claims.fresh.append(tuple(fresh))
+    return claims
+
+
+def _check_limit(draft: DeckyDraft, existing: FleetView, new_count: int) -> None:
+    limit, count = existing.deployment_limit, existing.decky_count
+    if count + new_count > limit:
+        raise FleetConflictError(
+            draft.section,
+            "amount" if draft.amount is not None else None,
+            f"deploying [{draft.section}] would grow the fleet of {count} deckies to"
+            f" {count + new_count}, past the deployment limit of {limit}",
+        )
 
 
 def _assign_addresses(
     drafts: tuple[DeckyDraft, ...],
+    fresh: list[tuple[str, ...]],
     network: IPv4Network,
     gateway: IPv4Address | None,
     existing: FleetView,
@@ -123,28 +167,37 @@ def _assign_addresses(
     allocator = IpAllocator(network, [*existing.used_ips, *([gateway] if gateway else [])])
     owners: dict[IPv4Address, str] = {}
     # Explicit addresses are reserved first so an earlier section's automatic pick cannot take
-    # an address a later section asked for.
-    for draft in drafts:
-        if draft.ip is not None:
-            _claim_address(allocator, owners, draft, draft.ip)
-    return [_addresses_for(allocator, draft) for draft in drafts]
+    # an address a later section asked for. A kept decky already holds its own.
+    for draft, names in zip(drafts, fresh, strict=True):
+        if draft.ip is not None and names:
+            _claim_address(allocator, owners, draft, draft.ip, existing)
+    return [
+        _addresses_for(allocator, draft, len(names))
+        for draft, names in zip(drafts, fresh, strict=True)
+    ]
 
 
 def _claim_address(
-    allocator: IpAllocator, owners: dict[IPv4Address, str], draft: DeckyDraft, ip: IPv4Address
+    allocator: IpAllocator,
+    owners: dict[IPv4Address, str],
+    draft: DeckyDraft,
+    ip: IPv4Address,
+    existing: FleetView,
 ) -> None:
     if ip in owners:
         raise FleetConflictError(draft.section, "ip", f"{ip} is also given to [{owners[ip]}]")
     if allocator.is_taken(ip):
-        raise FleetConflictError(draft.section, "ip", f"{ip} is already used in the fleet")
+        holder = existing.ip_owner(str(ip))
+        by = f" by decky {holder!r}" if holder is not None else ""
+        raise FleetConflictError(draft.section, "ip", f"{ip} is already used in the fleet{by}")
     owners[ip] = draft.section
     allocator.reserve(ip)
 
 
-def _addresses_for(allocator: IpAllocator, draft: DeckyDraft) -> list[IPv4Address]:
+def _addresses_for(allocator: IpAllocator, draft: DeckyDraft, count: int) -> list[IPv4Address]:
     if draft.ip is not None:
-        return [draft.ip]
-    return [_allocate(allocator, draft) for _ in range(draft.count)]
+        return [draft.ip] * count
+    return [_allocate(allocator, draft) for _ in range(count)]
 
 
 def _allocate(allocator: IpAllocator, draft: DeckyDraft) -> IPv4Address:

@@ -14,7 +14,10 @@ RUNTIME_STATUSES: tuple[RuntimeStatus, ...] = ("pending", "running", "failed", "
 
 @dataclass(slots=True)
 class DeckyState:
-    """The current spec (services and interval as mutated), when it changed, and runtime state."""
+    """The current spec (services and interval as mutated), when it changed, and runtime state.
+
+    `deployed` is the spec as `DeckyDeployed` recorded it: what a re-deployed INI is compared to.
+    """
 
     spec: DeckySpec
     deployed_at: datetime
@@ -22,6 +25,10 @@ class DeckyState:
     status: RuntimeStatus = "pending"
     detail: str = ""
     ports: dict[str, int] = field(default_factory=dict)
+    deployed: DeckySpec = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deployed = self.spec
 
     @property
     def last_changed(self) -> datetime:

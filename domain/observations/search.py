@@ -5,8 +5,10 @@ Grammar, precisely:
   outside single quotes; an unterminated quote runs to the end of the text and a trailing
   backslash is literal, so no input is ever rejected;
 - all tokens are ANDed;
-- `decky:X`, `service:X`, `event:X`, `attacker:X` / `attacker_ip:X` compare that column exactly
-  (an attacker value that is an IP is canonicalised, as the collector stores it);
+- `decky:X`, `service:X`, `event_type:X` (alias `event:X`), `attacker_ip:X` (alias
+  `attacker:X`) compare that column exactly — the keys are the column names exactly as `/logs`
+  rows spell them, plus the two short aliases; an attacker value that is an IP is canonicalised,
+  as the collector stores it;
 - any other `key:X` compares `fields[key] == X` exactly, when `key` is an identifier
   (a letter or `_`, then letters, digits, `_`, `-`, `.`);
 - everything else is a bare word: no colon, an empty key (`:foo`) or value (`foo:`), a key that
@@ -30,12 +32,15 @@ from domain.observations.records import InteractionRecord
 
 __all__ = ["COLUMN_KEYS", "SearchQuery", "fields_text", "matches", "parse_search"]
 
+# Search key -> log column. Every column's own name (as `/logs` rows spell it) is a key, and
+# `event` / `attacker` are the short aliases SPEC §3 names.
 COLUMN_KEYS: dict[str, str] = {
     "decky": "decky",
     "service": "service",
+    "event_type": "event_type",
     "event": "event_type",
-    "attacker": "attacker_ip",
     "attacker_ip": "attacker_ip",
+    "attacker": "attacker_ip",
 }
 _NOT_GIVEN = frozenset({"", "null", "undefined"})
 _FIELD_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")

@@ -1,4 +1,4 @@
-"""The real clients `decnet attack-sim` drives: http(s), ssh, ftp, telnet, redis.
+"""The real clients `decnet attack-sim` drives: http(s), ssh, ftp, telnet, redis (more: probes).
 
 Each is bound to the run's loopback source address and bounded by `TIMEOUT_S`.
 """
@@ -87,6 +87,7 @@ class Sim:
     quick: bool
     actions: int = 0
     failures: list[str] = field(default_factory=list)
+    touched: set[tuple[str, str]] = field(default_factory=set)  # (service, decky) reached
 
     def note(self, service: str, target: Target, text: str) -> None:
         """Print one line of what was done (and count it)."""

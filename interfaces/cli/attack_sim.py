@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from domain.fleet.secrets import REDACTED
 from interfaces.cli.api_client import DEFAULT_URL, ApiClient, ApiError, connect
 from interfaces.cli.attack_clients import (
     Sim,
@@ -27,6 +28,7 @@ from interfaces.cli.attack_clients import (
     ssh_attack,
     telnet_attack,
 )
+from interfaces.cli.attack_probes import mysql_attack, probe, smtp_attack
 
 DEFAULT_SOURCE = "127.0.0.66"
 PROJECTION_WAIT_S = 8.0  # how long to wait for the attacker profile before printing the link
@@ -62,6 +64,11 @@ def run_attack_sim(args: argparse.Namespace) -> int:
         attack(targets, sim)
         print(f"Done in {time.monotonic() - started:.1f} s: {sim.actions} actions", end="")
         print(f", {len(sim.failures)} failed ({', '.join(sim.failures)})" if sim.failures else "")
+        skipped = untouched(targets, sim)
+        if skipped:
+            cap = 1 if sim.quick else 3
+            print(f"Not touched ({cap} decky per service at most; narrow with --decky):"
+                  f" {', '.join(skipped)}")  # fmt: skip
         show_attacker(client, args.url, source)
     except ApiError as e:
         print(f"decnet: {e} ({e.status})" if e.status else f"decnet: {e}", file=sys.stderr)
@@ -93,35 +100,69 @@ def select_targets(fleet: list[dict[str, Any]], wanted: list[str] | None) -> lis
         elif decky["status"] != "running":
             print(f"skipping {decky['name']}: {decky['status']}", file=sys.stderr)
         else:
-            config = {s: dict(c) for s, c in (decky.get("service_config") or {}).items()}
+            # A non-admin sees secrets as "[redacted]": those logins are unknown, not wrong.
+            config = {
+                service: {k: v for k, v in settings.items() if v != REDACTED}
+                for service, settings in (decky.get("service_config") or {}).items()
+            }
             targets.append(Target(decky["name"], decky["ip"], dict(decky["ports"]), config))
     if not targets:
         print("decnet: no running loopback decky to attack; deploy an INI first", file=sys.stderr)
     return targets
 
 
+Step = Callable[[Target, Sim], None]
+# Services with a client of their own, in an intruder's order: web recon first, then logins.
+RECON: tuple[tuple[str, Step], ...] = (
+    ("http", lambda target, sim: http_scan(target, sim, "http")),
+    ("https", lambda target, sim: http_scan(target, sim, "https")),
+)
+LOGINS: tuple[tuple[str, Step], ...] = (
+    ("ssh", ssh_attack),
+    ("ftp", ftp_attack),
+    ("telnet", telnet_attack),
+    ("redis", redis_attack),
+    ("mysql", mysql_attack),
+    ("smtp", smtp_attack),
+)
+CLIENT_ERRORS = (OSError, EOFError, ftplib.Error, http.client.HTTPException, TimeoutError)
+
+
 def attack(targets: list[Target], sim: Sim) -> None:
-    """Recon first, then logins, as an intruder would; each step bounded and independent."""
+    """Web recon, probes of the services without a client, then logins; each step bounded."""
     count = f"{len(targets)} {'decky' if len(targets) == 1 else 'deckies'}"
     print(f"Attacking {count} from {sim.source}:", flush=True)
     limit = 1 if sim.quick else 3
-    steps: tuple[tuple[str, Callable[[Target, Sim], None]], ...] = (
-        ("http", lambda target, sim: http_scan(target, sim, "http")),
-        ("https", lambda target, sim: http_scan(target, sim, "https")),
-        ("ssh", ssh_attack),
-        ("ftp", ftp_attack),
-        ("telnet", telnet_attack),
-        ("redis", redis_attack),
-    )
-    for service, step in steps:
+    clients = dict((*RECON, *LOGINS))
+    others = sorted({service for t in targets for service in t.ports} - set(clients))
+    probes: list[tuple[str, Step]] = [(s, _probe_of(s)) for s in others]
+    # Web recon, then a probe of every service without a client, then the logins.
+    for service, step in (*RECON, *probes, *LOGINS):
         chosen = pick(targets, service, limit)
         if service == "ssh" and chosen and not any(t.login("ssh") for t in chosen):
             print("  (no decky has [NAME.ssh] password/users: ssh is brute force only)")
         for target in chosen:
+            failures = len(sim.failures)
             try:
                 step(target, sim)
-            except (OSError, EOFError, ftplib.Error, http.client.HTTPException, TimeoutError) as e:
+            except CLIENT_ERRORS as e:
                 sim.failed(service, target, e)
+            if len(sim.failures) == failures:
+                sim.touched.add((service, target.name))
+
+
+def _probe_of(service: str) -> Step:
+    return lambda target, sim: probe(target, sim, service)
+
+
+def untouched(targets: list[Target], sim: Sim) -> list[str]:
+    """`service@decky` pairs neither reached nor reported failed (beyond the per-service cap)."""
+    return [
+        f"{service}@{t.name}"
+        for t in targets
+        for service in t.ports
+        if (service, t.name) not in sim.touched and f"{service}@{t.name}" not in sim.failures
+    ]
 
 
 def pick(targets: list[Target], service: str, limit: int) -> list[Target]:

@@ -61,7 +61,7 @@ def _remote(client: Any, args: argparse.Namespace) -> int:
     if args.command == "deploy":
         text = args.file.read_text(encoding="utf-8")
         _, body = client.request("POST", "/deckies/deploy", {"ini_content": text})
-        print(f"{body['message']}: {', '.join(body['deckies'])}")
+        print(format_deployment(body))
         return 0
     if args.command == "deckies":
         _, deckies = client.request("GET", "/deckies")
@@ -74,6 +74,16 @@ def _remote(client: Any, args: argparse.Namespace) -> int:
     client.request("DELETE", f"/deckies/{args.name}")
     print(f"Tore down {args.name}")
     return 0
+
+
+def format_deployment(body: dict[str, Any]) -> str:
+    """The deploy answer: new deckies, then the kept ones and the ignored settings, if any."""
+    lines = [f"{body['message']}: {', '.join(body['deckies']) or '-'}"]
+    if body.get("unchanged"):
+        lines.append(f"  unchanged: {', '.join(body['unchanged'])}")
+    if body.get("ignored"):
+        lines.append(f"  ignored settings (no emulator reads them): {', '.join(body['ignored'])}")
+    return "\n".join(lines)
 
 
 def format_deckies(deckies: list[dict[str, Any]]) -> str:

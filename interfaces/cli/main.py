@@ -11,6 +11,7 @@ import anyio
 from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings
 from interfaces.cli.attack_sim import add_attack_sim_command, run_attack_sim
+from interfaces.cli.dead_letters import add_dead_letters_command, run_dead_letters
 from interfaces.cli.fleet import (
     API_COMMANDS,
     CATALOGUE_COMMANDS,
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("file", type=Path)
     add_fleet_commands(commands, remote)
     add_attack_sim_command(commands)
+    add_dead_letters_command(commands, remote)
     return parser
 
 
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_attack_sim(args)  # a client of a running server, like the fleet commands
     if args.command in HISTORY_COMMANDS:
         return run_history_command(args)
+    if args.command == "dead-letters":
+        return run_dead_letters(args)
     if args.command in (*API_COMMANDS, *CATALOGUE_COMMANDS):
         # Clients of a running server: they need none of the server's settings.
         return run_fleet_command(args)

@@ -24,7 +24,13 @@ from interfaces.http.routes.config import ConfigController
 from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
 from interfaces.http.routes.history import HISTORY_ROUTES
-from interfaces.http.routes.logs import histogram, list_bounty, list_logs, stats
+from interfaces.http.routes.logs import (
+    histogram,
+    list_bounty,
+    list_dead_letters,
+    list_logs,
+    stats,
+)
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
 from interfaces.http.strict_body import decode_strictly
@@ -33,6 +39,7 @@ from interfaces.services import Services
 OBSERVATION_ROUTES = [
     list_logs,
     histogram,
+    list_dead_letters,
     list_bounty,
     stats,
     stream,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
+
+from litestar.params import Parameter
 
 from application.reads.ports import LogFilter
 from domain.observations.search import SearchQuery, parse_search
@@ -10,6 +13,18 @@ from domain.observations.timeparse import InvalidTimeError, parse_time_param
 from domain.shared.errors import InvalidError
 
 NOT_GIVEN = frozenset({"", "null", "undefined"})
+
+SEARCH_DESCRIPTION = (
+    "The log search language (docs/search.md): whitespace-separated terms, shell-style quotes,"
+    " all ANDed. `decky:X`, `service:X`, `event_type:X` (alias `event:X`) and `attacker_ip:X`"
+    " (alias `attacker:X`) match that column exactly; any other `key:X` matches the record's"
+    " field `key` exactly; a bare word matches case-insensitively as a substring of msg,"
+    " raw_line, decky, service, attacker_ip or the fields text. Example:"
+    ' `service:ssh event_type:auth username:root "failed password"`. Empty, `null` and'
+    " `undefined` mean no filter; NUL characters are dropped."
+)
+# The parameter stays a plain optional string: the language never rejects a search.
+SearchParam = Annotated[str | None, Parameter(description=SEARCH_DESCRIPTION)]
 
 
 MAX_OFFSET = 2**63 - 1  # PostgreSQL's bigint: beyond it an offset cannot even be asked

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from interfaces.cli import attack_sim
+from interfaces.cli.attack_clients import Sim, Target
 from interfaces.cli.attack_sim import select_targets
 from projections.attackers_schema import attacker_uuid
 from tests.api.dataplane_support import (
@@ -52,11 +54,11 @@ CREDENTIALS = {
 
 
 def fleet_ini(net: int) -> str:
-    """`files` (http, ftp) and `shell` (ssh, telnet, redis) with logins configured."""
+    """`files` (http, ftp, mysql, smtp) and `shell` (ssh, telnet, redis, pop3, ntp), with logins."""
     return (
         f"[general]\nnet = 127.95.{net}.0/24\n"
-        "[files]\nservices = http, ftp\n[files.ftp]\nusers = bob:builder1\n"
-        "[shell]\nservices = ssh, telnet, redis\n[shell.ssh]\npassword = hunter22\n"
+        "[files]\nservices = http, ftp, mysql, smtp\n[files.ftp]\nusers = bob:builder1\n"
+        "[shell]\nservices = ssh, telnet, redis, pop3, ntp\n[shell.ssh]\npassword = hunter22\n"
         "[shell.telnet]\nusers = operator:op-pass-7\n[shell.redis]\npassword = r3dis-pw\n"
     )
 
@@ -330,24 +332,69 @@ def test_sniffer_fingerprint_feeds_behaviour(attacked: Attack, fleet: Fleet) -> 
     assert syn[0]["os_guess"] == "linux"
 
 
-def test_attack_sim_feeds_one_traversing_attacker(fleet: Fleet) -> None:
-    """`decnet attack-sim` finishes in time and leaves an attacker with ≥ 3 services and bounty."""
+@dataclass(frozen=True)
+class SimRun:
+    """One `decnet attack-sim` run against the module's whole fleet."""
+
+    source: str
+    stdout: str
+    stderr: str
+    returncode: int
+    elapsed: float
+
+    @property
+    def uuid(self) -> str:
+        return str(attacker_uuid(self.source))
+
+
+@pytest.fixture(scope="module")
+def sim_run(fleet: Fleet) -> SimRun:
+    """attack-sim from its own loopback source, timed."""
     source = f"127.96.{fleet.net}.20"
-    uuid = str(attacker_uuid(source))
     started = time.monotonic()
     done = fleet.server.run_cli("attack-sim", "--url", fleet.server.base_url, "--token",
                                 fleet.token, "--source-ip", source, timeout=60)  # fmt: skip
     elapsed = time.monotonic() - started
-    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
-    assert elapsed < 30, f"took {elapsed:.1f}s:\n{done.stdout}"
-    assert f"/attackers/{uuid}" in done.stdout, done.stdout
-    assert "failed" not in done.stdout, done.stdout
+    return SimRun(source, done.stdout, done.stderr, done.returncode, elapsed)
+
+
+def test_attack_sim_feeds_one_traversing_attacker(sim_run: SimRun, fleet: Fleet) -> None:
+    """`decnet attack-sim` finishes in time and leaves an attacker with ≥ 3 services and bounty."""
+    assert sim_run.returncode == 0, f"{sim_run.stdout}\n{sim_run.stderr}"
+    assert sim_run.elapsed < 30, f"took {sim_run.elapsed:.1f}s:\n{sim_run.stdout}"
+    assert f"/attackers/{sim_run.uuid}" in sim_run.stdout, sim_run.stdout
+    assert "failed" not in sim_run.stdout, sim_run.stdout
     profile = profile_when(
-        fleet, uuid, lambda p: p["service_count"] >= 3 and p["bounty_count"] > 0, "sim attacker"
+        fleet,
+        sim_run.uuid,
+        lambda p: p["service_count"] >= 3 and p["bounty_count"] > 0,
+        "sim attacker",
     )
     assert profile["deckies"] == ["files", "shell"]
     assert profile["command_count"] > 0
     assert {"nikto", "sqlmap", "asyncssh"} <= set(profile["behavior"]["tool_guesses"])
+
+
+def test_attack_sim_touches_every_emulated_service(sim_run: SimRun, fleet: Fleet) -> None:
+    """mysql gets a real client login, smtp AUTH and a relayed mail, the rest a probe; none left."""
+    assert sim_run.returncode == 0, f"{sim_run.stdout}\n{sim_run.stderr}"
+    assert "Not touched" not in sim_run.stdout, sim_run.stdout
+    for service, words in (("mysql", "logins denied"), ("smtp", "relayed a message"),
+                           ("pop3", "banner grab"), ("ntp", "datagram sent")):  # fmt: skip
+        assert any(line.split()[:1] == [service] and words in line
+                   for line in sim_run.stdout.splitlines()), (service, sim_run.stdout)  # fmt: skip
+    every = {s for d in fleet.deckies.values() for s in d["services"]}
+    profile = profile_when(
+        fleet, sim_run.uuid, lambda p: every <= set(p["services"]), "every service touched"
+    )
+    assert set(profile["services"]) == every
+    search = f"service:mysql event_type:auth attacker_ip:{sim_run.source}"
+    logins = [fields_of(row) for row in fleet.get("/logs", search=search)["data"]]
+    assert len(logins) == 3, logins
+    assert all((f["username"], f["client_name"]) == ("root", "pymysql") for f in logins)
+    credentials = [row["payload"] for row in bounty_of(fleet, sim_run.source, "credential")
+                   if row["service"] == "smtp"]  # fmt: skip
+    assert {"username": "admin", "password": "admin123"} in credentials
 
 
 def test_attack_sim_refuses_a_non_loopback_source(fleet: Fleet) -> None:
@@ -362,9 +409,34 @@ def test_attack_sim_never_targets_a_non_loopback_decky(capsys: pytest.CaptureFix
     """A decky whose IP is not loopback (a Docker fleet) is refused, loudly, not attacked."""
     fleet = [
         {"name": "lan", "ip": "192.168.1.20", "status": "running", "ports": {"ssh": 22}},
-        {"name": "lo", "ip": "127.95.0.9", "status": "running", "ports": {"ssh": 22}},
+        {
+            "name": "lo",
+            "ip": "127.95.0.9",
+            "status": "running",
+            "ports": {"ssh": 22},
+            "service_config": {"ssh": {"password": "[redacted]"}},
+        },
     ]
     targets = select_targets(fleet, None)
     assert [t.name for t in targets] == ["lo"]
+    assert targets[0].login("ssh") is None  # a viewer's "[redacted]" password is not tried
     assert "refusing lan at 192.168.1.20" in capsys.readouterr().err
     assert select_targets(fleet[:1], None) == []
+
+
+def test_attack_sim_names_what_it_did_not_touch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the per-service cap, the deckies left out are named; a failed step is not one."""
+
+    def login(target: Target, sim: Sim) -> None:
+        if target.name == "d2":
+            raise ConnectionResetError("reset")
+        sim.note("ssh", target, "ok")
+
+    monkeypatch.setattr(attack_sim, "RECON", ())
+    monkeypatch.setattr(attack_sim, "LOGINS", (("ssh", login),))
+    monkeypatch.setattr(attack_sim, "probe", lambda t, sim, s: sim.note(s, t, "probe"))
+    targets = [Target(f"d{i}", "127.0.0.9", {"ssh": 22, "pop3": 110}, {}) for i in range(1, 5)]
+    sim = Sim("127.0.0.66", quick=False)
+    attack_sim.attack(targets, sim)
+    assert sim.failures == ["ssh@d2"]
+    assert attack_sim.untouched(targets, sim) == ["ssh@d4", "pop3@d4"]

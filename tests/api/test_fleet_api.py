@@ -12,15 +12,23 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.api.fleet_support import accepts, banner, deckies, deploy, own_server, refuses, tcp_ports
-from tests.api.harness import Account, ApiClient, Backend, DecnetServer, make_account
+from tests.api.harness import (
+    Account,
+    ApiClient,
+    Backend,
+    DecnetServer,
+    make_account,
+    scratch_dir,
+)
 
 
 @pytest.fixture(scope="module")
 def fleet_server(
-    backend: Backend, tmp_path_factory: pytest.TempPathFactory
+    backend: Backend,
 ) -> Iterator[tuple[DecnetServer, str]]:
     """A server of this module's own, with room for every test's deckies."""
-    with own_server(backend, tmp_path_factory.mktemp("decnet-fleet")) as (server, token):
+    # scratch_dir, not tmp_path: the embedded PostgreSQL user must reach the data dir.
+    with scratch_dir("fleet") as data_dir, own_server(backend, data_dir) as (server, token):
         with server.client() as api:
             limit = api.put("/config/deployment-limit", token, json={"deployment_limit": 500})
             assert limit.status_code == 200, limit.text
@@ -54,7 +62,12 @@ def test_deploy_runs_real_listeners(api: ApiClient, admin: str) -> None:
     )
     response = deploy(api, admin, ini)
     assert response.status_code == 200, response.text
-    assert response.json() == {"message": "Deployed 2 deckies", "deckies": ["alpha", "beta"]}
+    assert response.json() == {
+        "message": "Deployed 2 deckies",
+        "deckies": ["alpha", "beta"],
+        "unchanged": [],
+        "ignored": [],
+    }
     fleet = deckies(api, admin)
     alpha, beta = fleet["alpha"], fleet["beta"]
     assert (alpha["ip"], alpha["status"], alpha["status_detail"]) == ("127.90.1.1", "running", "")
@@ -160,6 +173,11 @@ def test_deployment_limit_is_409(api: ApiClient, admin: str) -> None:
         ("[theta]\nservices = ssh\nip = 127.90.6.300\n", "[theta] ip"),
         ("[theta]\narchetype = toaster\n", "[theta] archetype"),
         ("[theta]\n" + "#" * (513 * 1024), "512 KiB"),
+        ("[theta]\nservices = ssh\n[theta.ssh]\nport = 99999\n", "[theta.ssh] port: not config"),
+        ("[theta]\nservices = http\n[theta.http]\nresponse_code = 700\n", "[theta.http] response_"),
+        ("[theta]\nservices = ftp\n[theta.ftp]\nusers = bob\n", "[theta.ftp] users: entry 1"),
+        ("[theta]\nservices = ssh\n[theta.ssh]\nhostname = a_b\n", "[theta.ssh] hostname:"),
+        ("[../../etc]\nservices = ssh\n", "[../../etc] section name '../../etc'"),
     ],
 )
 def test_invalid_ini_is_422(api: ApiClient, admin: str, ini: str, where: str) -> None:
@@ -232,6 +250,79 @@ def test_viewers_read_admins_write(api: ApiClient, viewer: Account) -> None:
     for method, path, body in writes:
         assert api.request(method, path, viewer.token, json=body).status_code == 403, path
         assert api.request(method, path, json=body).status_code == 401, path
+
+
+def test_viewers_see_decky_secrets_redacted(api: ApiClient, admin: str, viewer: Account) -> None:
+    """A viewer's /deckies hides password, users and secret-named keys; an admin sees them."""
+    ini = (
+        "[kappa]\nservices = ssh, redis\nip = 127.90.9.1\n"
+        "[kappa.ssh]\npassword = hunter22\nusers = bob:builder1\nbanner = SSH-2.0-OpenSSH_7.4\n"
+        "api_token = t0ps3cret\n[kappa.redis]\npassword = r3dis\nversion = 6.2.6\n"
+    )
+    assert deploy(api, admin, ini).status_code == 200
+    as_admin = deckies(api, admin)["kappa"]["service_config"]
+    as_viewer = deckies(api, viewer.token)["kappa"]["service_config"]
+    assert as_admin == {
+        "ssh": {
+            "password": "hunter22",
+            "users": "bob:builder1",
+            "banner": "SSH-2.0-OpenSSH_7.4",
+            "api_token": "t0ps3cret",
+        },
+        "redis": {"password": "r3dis", "version": "6.2.6"},
+    }
+    assert as_viewer == {
+        "ssh": {
+            "password": "[redacted]",
+            "users": "[redacted]",
+            "banner": "SSH-2.0-OpenSSH_7.4",
+            "api_token": "[redacted]",
+        },
+        "redis": {"password": "[redacted]", "version": "6.2.6"},
+    }
+    listing = api.get("/deckies", viewer.token).text
+    assert not any(secret in listing for secret in ("hunter22", "builder1", "t0ps3cret", "r3dis"))
+
+
+def test_unknown_service_settings_are_kept_and_reported_ignored(api: ApiClient, admin: str) -> None:
+    """A key no emulator reads is deployed into service_config and listed under `ignored`."""
+    ini = (
+        "[lam]\nservices = ssh\nip = 127.90.10.1\n[lam.ssh]\nbanner = OpenSSH_7.4\ncolour = blue\n"
+    )
+    response = deploy(api, admin, ini)
+    assert response.status_code == 200, response.text
+    assert response.json()["ignored"] == ["[lam.ssh] colour"]
+    config = deckies(api, admin)["lam"]["service_config"]
+    assert config == {"ssh": {"banner": "OpenSSH_7.4", "colour": "blue"}}
+
+
+def test_redeploy_adds_missing_deckies_and_keeps_identical_ones(api: ApiClient, admin: str) -> None:
+    """Re-deploying a grown INI deploys only what is missing; a contradiction is a 409."""
+    first = "[mu]\nservices = ssh\nip = 127.90.11.1\n[nu]\narchetype = web-server\n"
+    assert deploy(api, admin, first).status_code == 200
+    nu_before = deckies(api, admin)["nu"]
+    assert api.post("/deckies/mu/mutate", admin).status_code == 200
+    grown = first + "[xi]\nservices = ftp\nip = 127.90.11.3\n"
+    response = deploy(api, admin, grown)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["deckies"], body["unchanged"]) == (["xi"], ["mu", "nu"])
+    assert body["message"] == "Deployed 1 decky, 2 deckies already deployed and unchanged"
+    fleet = deckies(api, admin)
+    assert fleet["xi"]["status"] == "running"
+    assert {k: fleet["nu"][k] for k in ("ip", "mac", "deployed_at")} == {
+        k: nu_before[k] for k in ("ip", "mac", "deployed_at")
+    }
+    same = deploy(api, admin, grown)
+    assert same.status_code == 200, same.text
+    assert (same.json()["deckies"], same.json()["unchanged"]) == ([], ["mu", "nu", "xi"])
+    moved = deploy(api, admin, grown.replace("127.90.11.1", "127.90.11.9") + "[pi]\n")
+    assert moved.status_code == 409, moved.text
+    assert "[mu] ip: decky 'mu' already exists with ip 127.90.11.1" in moved.json()["detail"]
+    stolen = deploy(api, admin, "[rho]\nservices = ssh\nip = 127.90.11.3\n")
+    assert stolen.status_code == 409, stolen.text
+    assert "already used in the fleet by decky 'xi'" in stolen.json()["detail"]
+    assert not {"pi", "rho"} & set(deckies(api, admin))
 
 
 def test_stats_and_health_report_the_fleet(api: ApiClient, admin: str) -> None:

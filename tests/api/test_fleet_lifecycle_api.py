@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.api.fleet_support import banner, deckies, deploy, own_server, refuses
-from tests.api.harness import DECNET_BIN, Backend
+from tests.api.harness import DECNET_BIN, Backend, scratch_dir
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -23,9 +23,20 @@ def bearer(token: str) -> dict[str, str]:
 RESTART_INI = "[general]\nnet = 127.91.0.0/24\n[rho]\nservices = ssh, ftp\namount = 2\n"
 
 
-def test_restart_brings_the_fleet_back(backend: Backend, tmp_path: Path) -> None:
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A server data dir of the test's own that the embedded PostgreSQL user can reach.
+
+    Not pytest's tmp_path: it sits under the user's 0700 basetemp, which a concurrent pytest run
+    may also prune; PostgreSQL (its own user when run as root) then cannot reach or stop it.
+    """
+    with scratch_dir("lifecycle") as path:
+        yield path
+
+
+def test_restart_brings_the_fleet_back(backend: Backend, data_dir: Path) -> None:
     """After a restart every decky is running again and answering on its ports."""
-    with own_server(backend, tmp_path) as (server, token), server.client() as api:
+    with own_server(backend, data_dir) as (server, token), server.client() as api:
         assert deploy(api, token, RESTART_INI).status_code == 200
         clash = deploy(api, token, "[general]\nnet = 127.92.0.0/24\n[other]\nservices = ssh\n")
         assert clash.status_code == 409
@@ -43,9 +54,9 @@ def test_restart_brings_the_fleet_back(backend: Backend, tmp_path: Path) -> None
             assert banner(decky["ip"], decky["ports"]["ssh"]).startswith(b"SSH-2.0-")
 
 
-def test_deploy_still_starting_is_202(backend: Backend, tmp_path: Path) -> None:
+def test_deploy_still_starting_is_202(backend: Backend, data_dir: Path) -> None:
     """With no time to wait for the runtime, deploy answers 202 and the deckies come up later."""
-    slow = own_server(backend, tmp_path, DECNET_DEPLOY_WAIT_S="0")
+    slow = own_server(backend, data_dir, DECNET_DEPLOY_WAIT_S="0")
     with slow as (server, token), server.client() as api:
         response = deploy(api, token, "[sigma]\nservices = ssh\nip = 127.93.0.1\n")
         assert response.status_code == 202, response.text
@@ -57,10 +68,10 @@ def test_deploy_still_starting_is_202(backend: Backend, tmp_path: Path) -> None:
             time.sleep(0.1)
 
 
-def test_runtime_failure_is_500_and_kept(backend: Backend, tmp_path: Path) -> None:
+def test_runtime_failure_is_500_and_kept(backend: Backend, data_dir: Path) -> None:
     """A runtime that cannot act makes deploy 500; the deckies stay, failed, with the reason."""
     env = {"DECNET_RUNTIME": "docker", "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
-    with own_server(backend, tmp_path, **env) as (server, token), server.client() as api:
+    with own_server(backend, data_dir, **env) as (server, token), server.client() as api:
         response = deploy(api, token, "[general]\nnet = 10.94.0.0/24\n[tau]\nservices = ssh\n")
         assert response.status_code == 500, response.text
         assert response.json()["detail"].startswith("Deployment failed: tau: ")
@@ -76,10 +87,9 @@ def test_runtime_failure_is_500_and_kept(backend: Backend, tmp_path: Path) -> No
 
 
 @pytest.fixture
-def cli_env(backend: Backend, tmp_path: Path) -> Iterator[dict[str, str]]:
+def cli_env(backend: Backend, data_dir: Path) -> Iterator[dict[str, str]]:
     """A server and the environment a CLI user would set to talk to it."""
-    (tmp_path / "server").mkdir()
-    with own_server(backend, tmp_path / "server") as (server, token):
+    with own_server(backend, data_dir) as (server, token):
         yield {**os.environ, "DECNET_CLI_URL": server.base_url, "DECNET_CLI_TOKEN": token}
 
 
@@ -107,7 +117,13 @@ def test_cli_drives_the_fleet(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert "not found (404)" in gone.stderr
     again = cli(cli_env, "deploy", str(ini))
     assert again.returncode == 0, again.stderr
-    assert cli(cli_env, "deploy", str(ini)).returncode == 1
+    kept = cli(cli_env, "deploy", str(ini))
+    assert kept.returncode == 0, kept.stderr
+    assert "unchanged: upsilon" in kept.stdout
+    ini.write_text("[upsilon]\nservices = ssh\nip = 127.95.0.2\n")
+    clash = cli(cli_env, "deploy", str(ini))
+    assert clash.returncode == 1
+    assert "'upsilon' already exists with ip 127.95.0.1" in clash.stderr
 
 
 def test_catalogue_commands_need_no_server() -> None:

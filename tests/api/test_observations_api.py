@@ -239,6 +239,8 @@ def names(search_set: SearchSet, rows: list[dict[str, Any]]) -> set[str]:
         ("decky:s{t}-a", {"r1", "r3"}),
         ("service:ssh", {"r1", "r4"}),
         ("event:request", {"r2", "r3"}),
+        ("event_type:request", {"r2", "r3"}),
+        ("event_type:command service:ssh", {"r4"}),
         ("attacker:{A}", {"r1", "r3"}),
         ("attacker_ip:{B}", {"r2", "r4"}),
         ("method:GET", {"r2"}),
@@ -271,6 +273,18 @@ def test_search_language(
     page = get_json(client, obs.token, "/logs", search=search)
     assert names(search_set, page["data"]) == expected
     assert page["total"] == len(expected)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/logs", "/api/v1/logs/histogram", "/api/v1/stream"])
+def test_openapi_documents_the_search_language(client: ApiClient, path: str) -> None:
+    """The `search` parameter of logs, histogram and stream describes the language's keys."""
+    schema = client.http.get(str(client.http.base_url).replace("/api/v1", "/schema/openapi.json"))
+    params = schema.json()["paths"][path]["get"]["parameters"]
+    search = next(p for p in params if p["name"] == "search")
+    assert search["required"] is False
+    for key in ("decky:", "service:", "event_type:", "event:", "attacker_ip:", "attacker:"):
+        assert f"`{key}X`" in search["description"], key
+    assert "docs/search.md" in search["description"]
 
 
 @pytest.mark.parametrize(
@@ -455,6 +469,9 @@ def test_histogram_buckets_and_both_query_paths(obs: ObservedServer, client: Api
         ({"search": decky.upper()}, select(records)),
         ({"search": f"run:{t} service:http"}, select(records, "http")),
         ({"search": f"decky:{decky} attacker:{ip}"}, select(records, ip=ip)),
+        ({"search": f"decky:{decky} attacker_ip:{ip}"}, select(records, ip=ip)),
+        ({"search": f"run:{t} event_type:connect service:ssh"}, select(records, "ssh")),
+        ({"search": f"decky:{decky} event_type:connect"}, select(records)),
         ({"search": f"decky:{decky}", "start_time": "2026-02-01T00:14:00Z"},
          select(records, lo=at_14)),
         ({"search": f"decky:{decky}", "start_time": "2026-02-01 00:14:30"},

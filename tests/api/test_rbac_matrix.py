@@ -80,6 +80,7 @@ ROUTES = [
     ),
     # Outside developer mode even admins are refused.
     Route("DELETE", "/config/reinit", None, admin_route(403)),
+    Route("GET", "/logs/dead-letters", None, admin_route(200)),
 ]
 
 
@@ -131,11 +132,11 @@ def test_route_answers_the_role(
         assert "password change" in response.json()["detail"].lower()
 
 
-FOUNDATION_PREFIXES = ("/auth", "/config", "/health")
+FOUNDATION_PREFIXES = ("/auth", "/config", "/health", "/logs/dead-letters")
 
 
 def test_matrix_covers_every_foundation_route(api: ApiClient) -> None:
-    """The matrix names every auth, config and health route the OpenAPI schema publishes."""
+    """The matrix names every auth, config, health and dead-letter route the OpenAPI publishes."""
     schema = api.http.get(str(api.http.base_url).replace("/api/v1", "") + "/schema/openapi.json")
     published = {
         (method.upper(), path.removeprefix("/api/v1").rstrip("/") or "/")

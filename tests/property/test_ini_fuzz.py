@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from domain.fleet.catalogue import SERVICES
 from domain.fleet.errors import FleetError
 from domain.fleet.ini import FleetPlan, FleetView, parse_fleet_ini
+from tests.unit.fleet.builders import deployed, fleet_of
 
 FUZZ = settings(
     max_examples=200,
@@ -22,9 +23,10 @@ NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 FLEETS = st.sampled_from(
     [
         FleetView(),
-        FleetView(
-            names=frozenset({"web", "web-01", "db"}),
-            used_ips=frozenset({"10.0.0.2", "10.0.0.3"}),
+        fleet_of(
+            deployed("web", "10.0.0.2", archetype="web-server", services=("http", "ftp")),
+            deployed("web-01", "10.0.0.3"),
+            deployed("db", "10.0.0.4", services=("mysql", "redis"), distro="debian-12"),
             net="10.0.0.0/24",
             gateway="10.0.0.1",
             deployment_limit=50,
@@ -85,9 +87,12 @@ def _parse(text: str, fleet: FleetView, seed: int) -> FleetPlan | None:
 
 def _check_plan(result: FleetPlan, fleet: FleetView) -> None:
     names = [d.name for d in result.deckies]
-    assert result.deckies
+    assert result.deckies or result.unchanged
     assert len(set(names)) == len(names)
     assert not set(names) & fleet.names
+    assert set(result.unchanged) <= fleet.names
+    assert not {d.ip for d in result.deckies} & fleet.used_ips
+    assert all(entry.startswith("[") and "] " in entry for entry in result.ignored)
     assert all(NAME.fullmatch(name) for name in names)
     assert len({d.ip for d in result.deckies}) == len(names)
     assert fleet.decky_count + len(names) <= fleet.deployment_limit

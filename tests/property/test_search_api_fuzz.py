@@ -54,8 +54,9 @@ _SEARCH = st.one_of(
     st.lists(
         st.one_of(
             st.sampled_from(
-                ["decky:", "service:", "event:", "attacker:", "attacker_ip:", "username:", ":",
-                 '"', "'", "\\", "%", "_", " ", "::1", "10.9.0.1", "decky-1", "WÖRD", "\x00"]
+                ["decky:", "service:", "event:", "event_type:", "attacker:", "attacker_ip:",
+                 "username:", ":", '"', "'", "\\", "%", "_", " ", "::1", "10.9.0.1", "decky-1",
+                 "WÖRD", "\x00"]
             ),
             st.text(max_size=6),
         ),

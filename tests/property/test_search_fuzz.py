@@ -9,8 +9,15 @@ from datetime import UTC, datetime
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from application.reads.rows import LogRow
 from domain.observations.records import InteractionRecord
-from domain.observations.search import SearchQuery, fields_text, matches, parse_search
+from domain.observations.search import (
+    COLUMN_KEYS,
+    SearchQuery,
+    fields_text,
+    matches,
+    parse_search,
+)
 
 FUZZ = settings(max_examples=400, deadline=None)
 
@@ -62,18 +69,32 @@ def test_matches_never_raises(text: str, record: InteractionRecord) -> None:
 
 
 @FUZZ
-@given(_records(_ASCII.filter(lambda s: s.strip() != "")))
-def test_a_records_own_columns_match_it(record: InteractionRecord) -> None:
+@given(
+    _records(_ASCII.filter(lambda s: s.strip() != "")),
+    st.sampled_from(["event", "event_type"]),
+)
+def test_a_records_own_columns_match_it(record: InteractionRecord, event_key: str) -> None:
     """Quoting a record's decky, service and event type as column terms finds the record."""
     text = " ".join(
         shlex.quote(f"{key}:{value}")
         for key, value in (
             ("decky", record.decky),
             ("service", record.service),
-            ("event", record.event_type),
+            (event_key, record.event_type),
         )
     )
     assert matches(parse_search(text), record)
+
+
+@FUZZ
+@given(st.sampled_from(sorted(COLUMN_KEYS)), _ASCII.filter(lambda s: s.strip() != ""))
+def test_column_keys_name_log_columns(key: str, value: str) -> None:
+    """Every column key maps to a `/logs` column, and a column's own name maps to itself."""
+    column = COLUMN_KEYS[key]
+    assert column in LogRow.__struct_fields__
+    assert COLUMN_KEYS[column] == column
+    query = parse_search(shlex.quote(f"{key}:{value}"))
+    assert [c for c, _ in query.columns] == [column]
 
 
 @FUZZ

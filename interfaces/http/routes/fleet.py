@@ -11,11 +11,13 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
+from application.fleet.commands import Deployment
 from application.fleet.reconciler import Settlement
+from application.fleet.visibility import deckies_for
 from application.reads.rows import Decky
 from domain.fleet.durations import parse_duration
 from domain.shared.errors import InvalidError
-from interfaces.http.auth import command_meta, requires_command, services_of
+from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse
 from interfaces.http.views import ViewParam, readers_for
@@ -34,13 +36,30 @@ class IntervalRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DeployResponse(msgspec.Struct):
+    """`deckies`: the new ones; `unchanged`: already in the fleet as defined (kept);
+    `ignored`: `[section] key` settings no emulator reads (kept in `service_config`)."""
+
     message: str
     deckies: list[str]
+    unchanged: list[str]
+    ignored: list[str]
 
 
 class MutateResponse(msgspec.Struct):
     message: str
     services: list[str]
+
+
+def _count(n: int) -> str:
+    return f"{n} {'decky' if n == 1 else 'deckies'}"
+
+
+def deploy_message(deployment: Deployment, running: bool) -> str:
+    """`Deployed 2 deckies` (`; still starting`), with the kept ones counted when there are any."""
+    message = f"Deployed {_count(len(deployment.names))}"
+    if deployment.unchanged:
+        message += f", {_count(len(deployment.unchanged))} already deployed and unchanged"
+    return message if running else f"{message}; still starting"
 
 
 def checked_name(name: str) -> str:
@@ -68,8 +87,13 @@ class FleetController(Controller):
     async def list_deckies(
         self, request: Request[Any, Any, Any], view: ViewParam = None
     ) -> list[Decky]:
-        """Every decky with its services, listening ports, runtime status and mutation times."""
-        return await (await readers_for(request, view)).fleet.deckies()
+        """Every decky with its services, listening ports, runtime status and mutation times.
+
+        Secret settings in `service_config` (passwords, `users`, keys named like a secret) are
+        shown to admins only; others see `"[redacted]"` in their place.
+        """
+        deckies = await (await readers_for(request, view)).fleet.deckies()
+        return deckies_for(deckies, admin=principal_of(request).is_admin)
 
     @post(
         "/deploy",
@@ -82,10 +106,12 @@ class FleetController(Controller):
     )
     async def deploy(
         self, request: Request[Any, Any, Any], data: DeployRequest
-    ) -> Response[dict[str, Any]]:
-        """Add an INI's deckies (≤ 512 KiB): 200 running, 202 still starting, 500 failed.
+    ) -> Response[DeployResponse | dict[str, str]]:
+        """Add an INI's new deckies (≤ 512 KiB): 200 running, 202 still starting, 500 failed.
 
-        Failed deckies stay in the fleet with `status: failed` and the runtime's reason.
+        Deckies already in the fleet as the INI defines them are kept and listed in
+        `unchanged`; a name or IP the INI defines differently is 409. Failed deckies stay in
+        the fleet with `status: failed` and the runtime's reason.
         """
         services = services_of(request)
         fleet = services.fleet
@@ -96,13 +122,14 @@ class FleetController(Controller):
         ]
         if failed:
             return Response({"detail": f"Deployment failed: {'; '.join(failed)}"}, status_code=500)
-        names = list(deployment.names)
-        message = f"Deployed {len(names)} {'decky' if len(names) == 1 else 'deckies'}"
-        if all(r is not None and r.status == "running" for r in settled.reports.values()):
-            return Response({"message": message, "deckies": names})
-        return Response(
-            {"message": f"{message}; still starting", "deckies": names}, status_code=202
+        running = all(r is not None and r.status == "running" for r in settled.reports.values())
+        answer = DeployResponse(
+            message=deploy_message(deployment, running),
+            deckies=list(deployment.names),
+            unchanged=list(deployment.unchanged),
+            ignored=list(deployment.ignored),
         )
+        return Response(answer, status_code=200 if running else 202)
 
     @post("/{name:str}/mutate", guards=[requires_command], status_code=200)
     async def mutate(self, request: Request[Any, Any, Any], name: DeckyName) -> MutateResponse:

@@ -9,7 +9,15 @@ from litestar import Request, get
 from application.observations.stats import current_stats
 from application.reads.rows import HistogramBucket, Stats
 from domain.shared.errors import InvalidError
-from interfaces.http.params import envelope, given, int_param, log_filter, page
+from interfaces.http.auth import requires_command
+from interfaces.http.params import (
+    SearchParam,
+    envelope,
+    given,
+    int_param,
+    log_filter,
+    page,
+)
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import BOUNTY_TYPES
 
@@ -19,7 +27,7 @@ async def list_logs(
     request: Request[Any, Any, Any],
     limit: str | None = None,
     offset: str | None = None,
-    search: str | None = None,
+    search: SearchParam = None,
     start_time: str | None = None,
     end_time: str | None = None,
     view: ViewParam = None,
@@ -35,7 +43,7 @@ async def list_logs(
 @get("/logs/histogram", tags=["logs"])
 async def histogram(
     request: Request[Any, Any, Any],
-    search: str | None = None,
+    search: SearchParam = None,
     start_time: str | None = None,
     end_time: str | None = None,
     interval_minutes: str | None = None,
@@ -45,6 +53,19 @@ async def histogram(
     interval = int_param("interval_minutes", interval_minutes, 15, 1, 525_600)
     f = log_filter(search, start_time, end_time)
     return await (await readers_for(request, view)).logs.histogram(f, interval)
+
+
+@get("/logs/dead-letters", guards=[requires_command], tags=["logs"])
+async def list_dead_letters(
+    request: Request[Any, Any, Any],
+    limit: str | None = None,
+    offset: str | None = None,
+    view: ViewParam = None,
+) -> dict[str, object]:
+    """Lines the collector could not parse (admin), newest first: why, the raw line, from where."""
+    size, skip = page(limit, offset)
+    total, rows = await (await readers_for(request, view)).logs.dead_letters(size, skip)
+    return envelope(total, size, skip, list(rows))
 
 
 @get("/bounty", tags=["bounty"])

@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.response import ServerSentEvent
 
 from interfaces.http.auth import QUERY_TOKEN, principal_of, services_of
-from interfaces.http.params import given, int_param, log_filter
+from interfaces.http.params import SearchParam, given, int_param, log_filter
 from interfaces.http.stream_session import StreamSession
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -18,7 +18,7 @@ HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 async def stream(
     request: Request[Any, Any, Any],
     lastEventId: str | None = None,
-    search: str | None = None,
+    search: SearchParam = None,
     start_time: str | None = None,
     end_time: str | None = None,
     maxOutput: str | None = None,

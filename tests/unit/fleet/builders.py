@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from domain.fleet.decky import DeckySpec
 from domain.fleet.errors import FleetError
 from domain.fleet.ini import FleetPlan, FleetView, parse_fleet_ini
 
@@ -31,3 +32,24 @@ def refused(
 def where(error: FleetError) -> tuple[str | None, str | None]:
     """The (section, key) an error points at."""
     return error.section, error.key
+
+
+def deployed(name: str, ip: str = "", **fields: object) -> DeckySpec:
+    """A decky as some earlier INI deployed it (ssh on ubuntu unless `fields` say otherwise)."""
+    spec: dict[str, object] = {
+        "name": name,
+        "ip": ip or f"127.77.{len(name)}.{sum(map(ord, name)) % 250 + 2}",
+        "mac": "02:00:00:00:00:01",
+        "hostname": f"{name}-host",
+        "distro": "ubuntu-22.04",
+        "archetype": None,
+        "nmap_os": "linux",
+        "services": ("ssh",),
+        **fields,
+    }
+    return DeckySpec(**spec)  # type: ignore[arg-type]
+
+
+def fleet_of(*specs: DeckySpec, **view: object) -> FleetView:
+    """A fleet view holding `specs` (by name), with `net`, `gateway` or `deployment_limit`."""
+    return FleetView(deckies={spec.name: spec for spec in specs}, **view)  # type: ignore[arg-type]

@@ -97,6 +97,27 @@ def test_stale_plan_is_refused(stale: str, limit: int, reason: str) -> None:
     assert then(fleet) == []
 
 
+def test_redeploy_records_only_new_deckies_and_compares_the_deployed_spec() -> None:
+    """Re-deploying TWO after a mutation and an interval change records nothing for a and b."""
+    fleet = given()
+    fleet.mutate(META, "a", ("ftp",), "operator", LATER)
+    fleet.set_interval(META, "b", 5, LATER)
+    fleet.collect_events()
+    planned = plan(TWO + "[c]\nservices = ssh\n", fleet.view(10))
+    assert planned.unchanged == ("a", "b")
+    fleet.deploy(META, planned, 10, LATER)
+    assert [e.spec.name for e in then(fleet)] == ["c"]
+
+
+def test_plan_keeping_a_decky_gone_since_is_refused() -> None:
+    """A stale plan that keeps a decky torn down meanwhile is a conflict, not a silent gap."""
+    fleet = given()
+    planned = plan(TWO, fleet.view(10))
+    fleet.tear_down(META, "a", LATER)
+    with pytest.raises(FleetConflictError, match="no longer in the fleet"):
+        fleet.deploy(META, planned, 10, LATER)
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("net", "10.9.0.0/24"), ("gw", "127.90.1.9"), ("interface", "eth9")],

@@ -42,12 +42,29 @@ def test_deploy_returns_position_and_names(store: EventStoreApp, fleet: FleetCom
 
 
 def test_deploy_refusals(fleet: FleetCommands) -> None:
-    """An invalid INI is IniInvalid; a name already deployed is FleetConflict."""
+    """An invalid INI is IniInvalid; a name deployed with another definition is FleetConflict."""
     with pytest.raises(IniInvalidError):
         fleet.deploy(META, "[a]\nservices = gopher\n")
     fleet.deploy(META, WEB)
-    with pytest.raises(FleetConflictError, match="already exists"):
-        fleet.deploy(META, WEB)
+    with pytest.raises(FleetConflictError, match=r"'web' already exists with ip 127\.90\.0\.10"):
+        fleet.deploy(META, WEB.replace("127.90.0.10", "127.90.0.11"))
+
+
+def test_redeploy_adds_the_missing_and_keeps_the_rest(
+    store: EventStoreApp, fleet: FleetCommands
+) -> None:
+    """Re-deploying a grown INI writes only the new deckies and reports the kept ones."""
+    first = fleet.deploy(META, WEB + "[box]\nservices = ssh\namount = 2\n")
+    fleet.mutate(META, "web")  # a mutation is the decky's life, not a new definition
+    grown = WEB + "[box]\nservices = ssh\namount = 3\n[db]\nservices = mysql\n"
+    second = fleet.deploy(META, grown)
+    assert (second.names, second.unchanged) == (("box-03", "db"), ("web", "box-01", "box-02"))
+    deployed = [e.spec.name for e in events_of(store, Fleet.DeckyDeployed)]
+    assert deployed == [*first.names, "box-03", "db"]
+    again = fleet.deploy(META, grown)
+    assert (again.position, again.names) == (0, ())
+    assert again.unchanged == ("web", "box-01", "box-02", "box-03", "db")
+    assert store.head() == second.position
 
 
 def test_deployment_limit_comes_from_settings(store: EventStoreApp, fleet: FleetCommands) -> None:

@@ -6,24 +6,25 @@ import pytest
 
 from domain.fleet.errors import FleetConflictError, IniInvalidError
 from domain.fleet.ini import FleetView
-from tests.unit.fleet.builders import plan, refused, where
+from tests.unit.fleet.builders import deployed, fleet_of, plan, refused, where
 
 
 def _fleet(*names: str, limit: int = 10) -> FleetView:
-    return FleetView(names=frozenset(names), deployment_limit=limit)
+    # Deployed as telnet deckies, so an INI asking for ssh contradicts them.
+    return fleet_of(*(deployed(n, services=("telnet",)) for n in names), deployment_limit=limit)
 
 
-def test_name_already_in_fleet() -> None:
-    """A decky name the fleet already has is a conflict on that section."""
+def test_name_already_in_fleet_with_other_services() -> None:
+    """A decky name the fleet has with other services is a conflict on that key."""
     error = refused(FleetConflictError, "[web]\nservices = ssh\n", _fleet("web"))
-    assert where(error) == ("web", None)
-    assert "'web' already exists" in error.reason
+    assert where(error) == ("web", "services")
+    assert "'web' already exists with services telnet; the INI asks for ssh" in error.reason
 
 
-def test_expanded_name_already_in_fleet() -> None:
-    """Expansion that reproduces an existing name (web-02) is a conflict."""
+def test_expanded_name_already_in_fleet_with_other_services() -> None:
+    """Expansion that reproduces an existing, differently defined name (web-02) conflicts."""
     error = refused(FleetConflictError, "[web]\nservices = ssh\namount = 3\n", _fleet("web-02"))
-    assert "'web-02' already exists" in error.reason
+    assert "'web-02' already exists with services telnet" in error.reason
 
 
 def test_name_duplicated_by_expansion() -> None:
@@ -37,10 +38,10 @@ def test_name_duplicated_by_expansion() -> None:
 
 def test_ip_already_used_by_fleet() -> None:
     """An explicit ip the fleet already uses is a conflict on the ip key."""
-    fleet = FleetView(used_ips=frozenset({"127.66.0.9"}))
+    fleet = fleet_of(deployed("old", "127.66.0.9"))
     error = refused(FleetConflictError, "[a]\nservices = ssh\nip = 127.66.0.9\n", fleet)
     assert where(error) == ("a", "ip")
-    assert "already used" in error.reason
+    assert "127.66.0.9 is already used in the fleet by decky 'old'" in error.reason
 
 
 def test_ip_used_twice_in_the_ini() -> None:

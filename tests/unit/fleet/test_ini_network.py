@@ -6,7 +6,7 @@ import pytest
 
 from domain.fleet.errors import FleetConflictError, IniInvalidError
 from domain.fleet.ini import FleetView
-from tests.unit.fleet.builders import plan, refused, where
+from tests.unit.fleet.builders import deployed, fleet_of, plan, refused, where
 
 
 def test_general_settings_reach_the_plan() -> None:
@@ -97,7 +97,7 @@ def test_without_any_net_explicit_ips_are_free_and_others_use_the_default() -> N
 
 def test_allocation_skips_network_gateway_used_and_explicit_addresses() -> None:
     """Automatic IPs skip .0, the gateway, fleet IPs and IPs later sections ask for."""
-    fleet = FleetView(used_ips=frozenset({"10.0.0.3", "fd00::1"}), deployment_limit=10)
+    fleet = fleet_of(deployed("v4", "10.0.0.3"), deployed("v6", "fd00::1"), deployment_limit=10)
     result = plan(
         """
         [general]

@@ -45,6 +45,21 @@ def test_column_terms_map_to_column_names() -> None:
     assert not query.is_empty
 
 
+@pytest.mark.parametrize("column", ["decky", "service", "event_type", "attacker_ip"])
+def test_every_log_column_name_is_a_column_key(column: str) -> None:
+    """Each column as `/logs` rows spell it is a column term, not a fields lookup."""
+    query = parse_search(f"{column}:10.0.0.5")
+    assert query.columns == ((column, "10.0.0.5"),)
+    assert query.fields == ()
+
+
+def test_event_type_and_event_are_the_same_term() -> None:
+    """`event_type:X` and its alias `event:X` parse to the same query and match alike."""
+    assert parse_search("event_type:auth_attempt") == parse_search("event:auth_attempt")
+    assert matches(parse_search("event_type:auth_attempt"), RECORD)
+    assert not matches(parse_search("event_type:auth"), RECORD)
+
+
 def test_attacker_ip_value_is_canonicalised() -> None:
     """An IPv6 attacker term is compared in the collector's canonical form."""
     assert parse_search("attacker:2001:DB8:0::1").columns == (("attacker_ip", "2001:db8::1"),)
