@@ -7,14 +7,13 @@ sent — captured credentials, commands — is evidence and is shown as recorded
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-REDACTED = "[redacted]"
+from domain.fleet.secrets import REDACTED, is_secret_key
+
 SECRET_FIELDS = frozenset({"password_hash", "jti"})
 # Stored beside the data but said elsewhere (position, recorded_at, actor) or internal (topics).
 HIDDEN_FIELDS = frozenset({"meta", "timestamp", "originator_topic", "class_version"})
-_SECRET_KEY = re.compile(r"pass|secret|token|key|credential|users", re.IGNORECASE)
 
 
 def event_data(state: dict[str, Any]) -> dict[str, Any]:
@@ -52,4 +51,4 @@ def without_nul(value: Any) -> Any:
 def _redact_settings(settings: Any) -> Any:
     if not isinstance(settings, dict):
         return settings
-    return {k: REDACTED if _SECRET_KEY.search(k) else v for k, v in settings.items()}
+    return {k: REDACTED if is_secret_key(k) else v for k, v in settings.items()}

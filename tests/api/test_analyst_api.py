@@ -35,7 +35,8 @@ from tests.api.observations_support import (
 from tests.bench.synthetic import records
 
 LOAD = 200_000
-MODELS = ("logs", "histogram", "attackers", "fleet", "users", "settings")
+MODELS = ("logs", "histogram", "attackers", "fleet", "users", "settings", "history", "audit")
+SETUP_ORDER = ("users", "settings", "logs", "histogram", "attackers", "fleet", "history", "audit")
 INI = "[lab-web]\nservices = ssh, http\nip = 127.77.0.1\n"
 
 
@@ -172,7 +173,16 @@ def test_unknown_model_is_404_and_viewers_cannot_rebuild(analyst_server: Observe
         token = analyst_server.token
         assert api.post("/projections/nope/rebuild", token).status_code == 404
         names = [p["name"] for p in get_json(api, token, "/projections")]
-        assert names == list(("users", "settings", "logs", "histogram", "attackers", "fleet"))
+        assert names == [
+            "users",
+            "settings",
+            "logs",
+            "histogram",
+            "attackers",
+            "fleet",
+            "history",
+            "audit",
+        ]
 
 
 def _world(api: Any, token: str) -> dict[str, Any]:
