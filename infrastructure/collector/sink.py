@@ -5,27 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.observations.batch import RejectedLine
 from domain.observations.records import InteractionRecord
+from infrastructure.collector.group_commit import GroupCommit
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.rfc5424 import SyslogParseError, parse_line
+from infrastructure.collector.stats import CollectorStats
+
+__all__ = ["CollectorSink", "CollectorStats"]
 
 SOFT_LAG_BYTES = 64 * 1024 * 1024
 HARD_LAG_BYTES = 1024 * 1024 * 1024
 RAW_KEEP = 8192
-
-
-@dataclass
-class CollectorStats:
-    """What the collector took in (exposed on /health and /metrics)."""
-
-    accepted: int = 0
-    rejected: int = 0
-    udp_overflow: int = 0
-    tcp_connections: int = 0
 
 
 class CollectorSink:
@@ -33,7 +26,8 @@ class CollectorSink:
 
     `submit` (async) waits while the store lags far behind: that is the back-pressure TCP readers
     and emulators feel. `accept_line` never waits (UDP cannot be paused); beyond the hard limit it
-    counts the overflow instead of growing the journal without bound.
+    counts the overflow instead of growing the journal without bound. With the `batch` fsync
+    policy `submit` and `durable` also wait for the group commit that puts the record on disk.
     """
 
     def __init__(
@@ -50,6 +44,7 @@ class CollectorSink:
         self._soft = soft_lag
         self._hard = hard_lag
         self.stats = CollectorStats()
+        self.group_commit = GroupCommit(journal, self.stats)
         self._drained = asyncio.Event()
 
     @property
@@ -62,6 +57,11 @@ class CollectorSink:
         await self.wait_for_capacity()
         self._append(record)
         self.stats.accepted += 1
+        await self.durable()
+
+    async def durable(self) -> None:
+        """Wait until everything journaled so far is on disk (per the fsync policy)."""
+        await self.group_commit.durable(self._journal.bytes_written)
 
     async def wait_for_capacity(self) -> None:
         """Back-pressure: hold the caller while the lag is above the soft limit."""
@@ -97,6 +97,7 @@ class CollectorSink:
 
     def _append(self, entry: InteractionRecord | RejectedLine) -> None:
         self._journal.append(entry)
+        self.group_commit.appended()
         self._wake()
 
 
