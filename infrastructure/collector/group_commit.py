@@ -12,6 +12,7 @@ import contextlib
 import heapq
 import itertools
 import time
+from collections.abc import Callable
 
 import structlog
 
@@ -28,9 +29,15 @@ class JournalSyncFailed(Exception):
 class GroupCommit:
     """Tracks how far the journal is on disk and lets writers wait for their own position."""
 
-    def __init__(self, journal: Journal, stats: CollectorStats) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        stats: CollectorStats,
+        on_synced: Callable[[int], None] = lambda position: None,
+    ) -> None:
         self._journal = journal
         self._stats = stats
+        self._on_synced = on_synced
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._task: asyncio.Task[None] | None = None
@@ -72,6 +79,7 @@ class GroupCommit:
                 self._journal.synced(plan)
                 self._stats.journal_syncs += 1
                 self._stats.journal_sync_seconds += time.perf_counter() - started
+                self._on_synced(self._journal.synced_bytes)
                 self._release(self._journal.synced_bytes)
         finally:
             self._task = None

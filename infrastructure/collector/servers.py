@@ -16,10 +16,10 @@ from infrastructure.collector.sink import CollectorSink
 from infrastructure.collector.udp import UdpProtocol, kernel_drops, open_udp_socket
 
 log = structlog.get_logger()
-# The stream buffers up to ~2 × STREAM_LIMIT per connection (the transport pauses reading beyond
-# that) and one read takes all of it: while a chunk's group commit runs, the next one gathers.
-STREAM_LIMIT = 128 * 1024
-READ_CHUNK = 4 * STREAM_LIMIT
+READ_CHUNK = 64 * 1024
+# With fsync `batch`, TCP readers pause while more journal than this is not yet on disk: the
+# group commit then runs while they read on, instead of each reader waiting for every sync.
+UNSYNCED_WINDOW = 4 * 1024 * 1024
 
 
 class SyslogCollector:
@@ -47,7 +47,7 @@ class SyslogCollector:
                 lambda: UdpProtocol(self._sink), sock=sock
             )
             self._tcp = await asyncio.start_server(
-                self._serve_tcp, self._host, self._port, limit=STREAM_LIMIT
+                self._serve_tcp, self._host, self._port, limit=READ_CHUNK
             )
         except OSError as e:
             self.error = f"cannot listen on {self._host}:{self._port}: {e.strerror or e}"
@@ -129,12 +129,12 @@ class SyslogCollector:
         deframer = TcpDeframer()
         while data := await self._read_or_idle(reader, ip):
             self._accept_frames(deframer.feed(data))
-            # Group commit: this chunk is on disk before the sender is read any further.
-            await self._sink.durable()
+            # Group commit: read on while a sync runs, but never far ahead of the disk.
+            await self._sink.durable(slack=UNSYNCED_WINDOW)
             # Back-pressure: stop reading this socket while the store is far behind.
             await self._sink.wait_for_capacity()
         self._accept_frames(deframer.close())
-        await self._sink.durable()  # the FIN a sender may wait for comes after its data is safe
+        await self._sink.durable()  # the FIN a sender may wait for comes after its lines are synced
 
     async def _read_or_idle(self, reader: asyncio.StreamReader, ip: str) -> bytes:
         """The next chunk; b"" at end of stream or after the idle timeout (which frees the slot)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -27,7 +28,8 @@ class CollectorSink:
     `submit` (async) waits while the store lags far behind: that is the back-pressure TCP readers
     and emulators feel. `accept_line` never waits (UDP cannot be paused); beyond the hard limit it
     counts the overflow instead of growing the journal without bound. With the `batch` fsync
-    policy `submit` and `durable` also wait for the group commit that puts the record on disk.
+    policy a record counts as accepted once the group commit put it on disk, and `submit` and
+    `durable` wait for that.
     """
 
     def __init__(
@@ -44,8 +46,10 @@ class CollectorSink:
         self._soft = soft_lag
         self._hard = hard_lag
         self.stats = CollectorStats()
-        self.group_commit = GroupCommit(journal, self.stats)
+        self.group_commit = GroupCommit(journal, self.stats, self._synced)
         self._drained = asyncio.Event()
+        self._journaled = 0  # records journaled; `stats.accepted` of them are on disk
+        self._unsynced: deque[tuple[int, int]] = deque()  # (journal position, records up to it)
 
     @property
     def lag_bytes(self) -> int:
@@ -56,12 +60,13 @@ class CollectorSink:
         """An emulator's record (RecordSink port)."""
         await self.wait_for_capacity()
         self._append(record)
-        self.stats.accepted += 1
+        self._accepted()
         await self.durable()
 
-    async def durable(self) -> None:
-        """Wait until everything journaled so far is on disk (per the fsync policy)."""
-        await self.group_commit.durable(self._journal.bytes_written)
+    async def durable(self, slack: int = 0) -> None:
+        """Wait until the journal is on disk (per the fsync policy) up to `slack` bytes short of
+        everything journaled so far."""
+        await self.group_commit.durable(self._journal.bytes_written - slack)
 
     async def wait_for_capacity(self) -> None:
         """Back-pressure: hold the caller while the lag is above the soft limit."""
@@ -87,13 +92,25 @@ class CollectorSink:
             self.stats.rejected += 1
             return True
         self._append(record)
-        self.stats.accepted += 1
+        self._accepted()
         return True
 
     def reject(self, raw: bytes, reason: str, detail: str, source: str) -> None:
         """Dead-letter a message that never reached the parser (e.g. a frame too long)."""
         self._append(_rejected(raw, reason, detail, source))
         self.stats.rejected += 1
+
+    def _accepted(self) -> None:
+        self._journaled += 1
+        if self._journal.fsync == "off":
+            self.stats.accepted = self._journaled
+        else:
+            self._unsynced.append((self._journal.bytes_written, self._journaled))
+
+    def _synced(self, position: int) -> None:
+        """A group commit reached `position`: the records before it count as accepted."""
+        while self._unsynced and self._unsynced[0][0] <= position:
+            self.stats.accepted = self._unsynced.popleft()[1]
 
     def _append(self, entry: InteractionRecord | RejectedLine) -> None:
         self._journal.append(entry)

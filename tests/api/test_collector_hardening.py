@@ -167,7 +167,7 @@ def test_idle_connections_are_closed_and_free_their_slots(tight_collector: Obser
             sock.close()
 
 
-# --- item 11: UDP bursts ----------------------------------------------------------------------------
+# --- item 11: UDP bursts --------------------------------------------------------------------------
 
 
 def udp_burst(port: int, count: int) -> None:
@@ -212,7 +212,7 @@ def test_datagrams_dropped_by_the_kernel_are_counted(tight_collector: ObservedSe
     assert accepted + drops == 5000
 
 
-# --- item 12: journal fsync --------------------------------------------------------------------------
+# --- item 12: journal fsync -----------------------------------------------------------------------
 
 
 def released_after_fdatasync(server: ObservedServer, t: str) -> tuple[int, int | None, int | None]:
@@ -222,12 +222,15 @@ def released_after_fdatasync(server: ObservedServer, t: str) -> tuple[int, int |
     and of the first completed fdatasync after it, relative to the close of the sender's socket.
     """
     assert server.server.process is not None
-    with traced(server.server.process.pid, "write,fdatasync,close") as result:
-        with connect(server.syslog_port, fresh_source_ip()) as sock:
-            client_port = sock.getsockname()[1]
-            sock.sendall(lines(t, 50))
-            sock.shutdown(socket.SHUT_WR)
-            assert sock.recv(1) == b""
+    pid = server.server.process.pid
+    with (
+        traced(pid, "write,fdatasync,close") as result,
+        connect(server.syslog_port, fresh_source_ip()) as sock,
+    ):
+        client_port = sock.getsockname()[1]
+        sock.sendall(lines(t, 50))
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(1) == b""
     trace = result[0]
     closed = trace.first(rf"close\(\d+<TCP:\[[^\]]*:{client_port}\]>")
     assert closed is not None, "the trace never saw the sender's socket closed"

@@ -5,14 +5,17 @@ policy a fresh `decnet serve` receives the records over 1 and over 8 parallel TC
 each sender half-closes and waits for the server's FIN, which the collector sends only once every
 line is journaled (and, with `batch`, fdatasync'ed). Lines/s is records / wall time of a round,
 best of ROUNDS; between rounds the store catches up, so back-pressure (64 MiB of lag) never
-throttles the collector and the figures are the collector's own.
+throttles the collector and the figures are the collector's own. A second test times an
+emulator's `submit` (which waits for its group commit) on the same disk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -24,7 +27,9 @@ import httpx
 import pytest
 
 from infrastructure.collector.framing import octet_count
+from infrastructure.collector.journal import Journal
 from infrastructure.collector.rfc5424 import format_line
+from infrastructure.collector.sink import CollectorSink
 from tests.api.harness import free_port
 from tests.bench.synthetic import records
 from tests.bench.test_bench_ingest_read import _admin_token, _env
@@ -116,3 +121,24 @@ def test_journal_fsync_cost(tmp_path: Path) -> None:
     for key, label in (("one", "1 connection"), ("eight", "8 connections")):
         cost = 1 - results["batch"][key] / results["off"][key]
         print(f"  batch costs {cost:6.1%} of the `off` rate over {label}")
+
+
+async def _submit_latencies(journal: Journal, count: int) -> list[float]:
+    sink = CollectorSink(journal, lambda: journal.bytes_written, wake=lambda: None)
+    latencies = []
+    for record in islice(records(count), count):
+        start = time.perf_counter()
+        await sink.submit(record)
+        latencies.append(1000 * (time.perf_counter() - start))
+    journal.close()
+    return latencies
+
+
+def test_emulator_submit_latency(tmp_path: Path) -> None:
+    """How long one emulator record waits in `submit` (one after another), batch vs off."""
+    print("\n  emulator submit, 300 records one after another (ms)")
+    for policy in ("off", "batch"):
+        journal = Journal(tmp_path / policy, fsync=policy)  # type: ignore[arg-type]
+        ms = sorted(asyncio.run(_submit_latencies(journal, 300)))
+        p50, p95 = statistics.median(ms), ms[int(len(ms) * 0.95)]
+        print(f"  {policy:6} p50 {p50:7.3f}  p95 {p95:7.3f}  max {ms[-1]:7.3f}")

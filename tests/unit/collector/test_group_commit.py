@@ -13,7 +13,7 @@ import pytest
 
 from domain.observations.records import InteractionRecord
 from infrastructure.collector.journal import FsyncPolicy, Journal
-from infrastructure.collector.servers import SyslogCollector
+from infrastructure.collector.servers import UNSYNCED_WINDOW, SyslogCollector
 from infrastructure.collector.sink import CollectorSink
 from tests.api.observations_support import free_syslog_port
 
@@ -70,8 +70,10 @@ async def test_submit_returns_only_after_the_sync_that_covers_the_record(tmp_pat
     await asyncio.sleep(0.2)
     assert not submitting.done()
     assert journal.synced_bytes == 0 < journal.bytes_written
+    assert sink.stats.accepted == 0  # journaled is not yet accepted
     disk.open()
     await asyncio.wait_for(submitting, 5)
+    assert sink.stats.accepted == 1
     assert journal.synced_bytes == journal.bytes_written
     assert disk.synced == {journal.current_segment: journal.bytes_written}
 
@@ -166,12 +168,48 @@ async def test_tcp_sender_is_closed_only_after_its_lines_are_synced(tmp_path: Pa
     sender.start()
     try:
         await asyncio.sleep(0.5)
-        assert sink.stats.accepted == 2
-        assert replies == []  # journaled, but not yet on disk: no FIN
+        assert journal.bytes_written > 0
+        assert (replies, sink.stats.accepted) == ([], 0)  # journaled, not on disk: no FIN yet
         disk.open()
         await asyncio.to_thread(sender.join, 5)
-        assert replies == [b""]
+        assert (replies, sink.stats.accepted) == ([b""], 2)
         assert journal.synced_bytes == journal.bytes_written
+    finally:
+        disk.open()
+        await collector.stop()
+        journal.close()
+
+
+@pytest.mark.anyio
+async def test_tcp_reader_reads_ahead_of_a_slow_disk_only_up_to_the_window(tmp_path: Path) -> None:
+    """While a sync hangs the reader goes on reading (so one slow fdatasync does not stall it),
+    but it stops once UNSYNCED_WINDOW bytes of journal are not on disk; then all are accepted."""
+    disk = GatedDisk()
+    sink, journal = sink_on(tmp_path, disk, segment_bytes=64 << 20)
+    port = free_syslog_port()
+    collector = SyslogCollector(sink, "127.0.0.1", port)
+    await collector.start()
+    total = 60_000
+    payload = b"".join(LINE.replace(b"hi", b"n=%d" % i) + b"\n" for i in range(total))
+
+    def send() -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            assert sock.recv(1) == b""
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        seen = [-1]
+        while seen[-1] != journal.bytes_written:  # until the reader stopped
+            seen.append(journal.bytes_written)
+            await asyncio.sleep(0.3)
+        assert UNSYNCED_WINDOW <= journal.bytes_written <= UNSYNCED_WINDOW + (256 << 10)
+        assert sink.stats.accepted == 0
+        disk.open()
+        await asyncio.to_thread(sender.join, 30)
+        assert sink.stats.accepted == total
     finally:
         disk.open()
         await collector.stop()
