@@ -107,12 +107,12 @@ class SyslogCollector:
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         ip = peer_ip(writer)
-        task = asyncio.current_task()
-        refusal = self._admission.admit(ip) if task is not None else "no task"
+        refusal = self._admission.admit(ip)
         if refusal is not None:
             self._admission.refuse(writer, ip, refusal)
             return
-        assert task is not None
+        task = asyncio.current_task()
+        assert task is not None  # asyncio runs each connection's callback in a task of its own
         self._clients.add(task)
         try:
             await self._read_stream(reader, ip)

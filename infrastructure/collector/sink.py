@@ -104,7 +104,7 @@ class CollectorSink:
         self._journaled += 1
         if self._journal.fsync == "off":
             self.stats.accepted = self._journaled
-        else:
+        elif not self.group_commit.error:  # after a failed sync nothing counts as on disk
             self._unsynced.append((self._journal.bytes_written, self._journaled))
 
     def _synced(self, position: int) -> None:

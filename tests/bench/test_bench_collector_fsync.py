@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from infrastructure.collector.framing import octet_count
-from infrastructure.collector.journal import Journal
+from infrastructure.collector.journal import FsyncPolicy, Journal
 from infrastructure.collector.rfc5424 import format_line
 from infrastructure.collector.sink import CollectorSink
 from tests.api.harness import free_port
@@ -137,8 +137,9 @@ async def _submit_latencies(journal: Journal, count: int) -> list[float]:
 def test_emulator_submit_latency(tmp_path: Path) -> None:
     """How long one emulator record waits in `submit` (one after another), batch vs off."""
     print("\n  emulator submit, 300 records one after another (ms)")
-    for policy in ("off", "batch"):
-        journal = Journal(tmp_path / policy, fsync=policy)  # type: ignore[arg-type]
+    policies: tuple[FsyncPolicy, ...] = ("off", "batch")
+    for policy in policies:
+        journal = Journal(tmp_path / policy, fsync=policy)
         ms = sorted(asyncio.run(_submit_latencies(journal, 300)))
         p50, p95 = statistics.median(ms), ms[int(len(ms) * 0.95)]
         print(f"  {policy:6} p50 {p50:7.3f}  p95 {p95:7.3f}  max {ms[-1]:7.3f}")
