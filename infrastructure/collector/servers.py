@@ -120,6 +120,8 @@ class SyslogCollector:
             pass
         except JournalSyncFailed:
             reset(writer)  # what we read may not be on disk: the sender must not think it is
+        except asyncio.CancelledError:
+            pass  # `stop` ends this connection; asyncio would log a cancelled handler as an error
         finally:
             self._clients.discard(task)
             self._admission.release(ip)
