@@ -170,14 +170,14 @@ def traced(pid: int, syscalls: str) -> Iterator[list[Trace]]:
             ["strace", "-f", "-yy", "-e", f"trace={syscalls}", "-o", str(out), "-p", str(pid)],
             stderr=errors,
         )
-    deadline = time.monotonic() + 10
-    while "attached" not in err.read_text(errors="replace"):  # once per thread it attached to
-        assert tracer.poll() is None, f"strace failed: {err.read_text(errors='replace')}"
-        assert time.monotonic() < deadline, "strace did not attach"
-        time.sleep(0.05)
-    time.sleep(0.3)  # every thread attached
     result: list[Trace] = []
     try:
+        deadline = time.monotonic() + 10
+        while "attached" not in err.read_text(errors="replace"):  # once per thread attached
+            assert tracer.poll() is None, f"strace failed: {err.read_text(errors='replace')}"
+            assert time.monotonic() < deadline, "strace did not attach"
+            time.sleep(0.05)
+        time.sleep(0.3)  # every thread attached
         yield result
     finally:
         tracer.terminate()
