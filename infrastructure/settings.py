@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated, Literal
 
 import msgspec
 
 _TRUE = {"1", "true", "yes", "on"}
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class ConfigError(Exception):
@@ -31,6 +33,11 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     deploy_wait_s: float = 20.0
     syslog_host: str = "127.0.0.1"
     syslog_port: int = 5514
+    syslog_tcp_idle_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    syslog_tcp_max_clients: Positive = 512
+    syslog_tcp_max_per_ip: Positive = 64
+    syslog_udp_rcvbuf: Positive = 8 * 1024 * 1024
+    journal_fsync: Literal["batch", "off"] = "batch"
     redis_url: str | None = None
     sniffer_interface: str | None = None
     argon2_profile: str = "default"

@@ -8,6 +8,7 @@ from anyio.abc import TaskGroup
 from application.ports import Broadcaster, ComponentHealth, LiveUpdate
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
+from infrastructure.collector.limits import CollectorLimits
 from infrastructure.collector.servers import SyslogCollector
 from infrastructure.collector.sink import CollectorSink
 from interfaces.services import Collection, Core
@@ -18,11 +19,12 @@ from projections.runner import Listener
 def build_collection(core: Core) -> Collection:
     """The intake pipeline, its health probes and its workers."""
     settings = core.settings
-    journal = Journal(settings.data_dir / "journal")
+    journal = Journal(settings.data_dir / "journal", fsync=settings.journal_fsync)
     batcher = Batcher(journal, core.ingest)
     sink = CollectorSink(journal, lambda: batcher.stats.bytes_committed, batcher.notify)
     batcher.on_commit = sink.committed
-    listeners = SyslogCollector(sink, settings.syslog_host, settings.syslog_port)
+    limits = CollectorLimits.of(settings)
+    listeners = SyslogCollector(sink, settings.syslog_host, settings.syslog_port, limits)
     collection = Collection(journal=journal, sink=sink, batcher=batcher, listeners=listeners)
 
     async def ingestion() -> ComponentHealth:

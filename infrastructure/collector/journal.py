@@ -1,10 +1,11 @@
 """The collector's write-ahead journal: every accepted message is on disk before it is batched.
 
 Segments are files of length-prefixed msgpack frames under `<data_dir>/journal`. The collector
-appends with one unbuffered `os.write` per entry (it survives a killed process); the batcher tails
-the segments and appends batches to the event store; a checkpoint file records how far the store
-holds. The journal is at once the crash log, the spool during a database outage, and the bounded
-queue between the sockets and the store.
+appends with one unbuffered `os.write` per entry (it survives a killed process); with the `batch`
+fsync policy the group commit (`group_commit.py`) then fdatasyncs appends in groups, so they also
+survive a kernel crash or a power loss. The batcher tails the segments and appends batches to the
+event store; a checkpoint file records how far the store holds. The journal is at once the crash
+log, the spool during a database outage, and the bounded queue between the sockets and the store.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import msgspec
+import structlog
 
 from domain.observations.batch import RejectedLine
 from domain.observations.records import InteractionRecord
@@ -26,6 +31,8 @@ SEGMENT_BYTES = 64 * 1024 * 1024
 CHECKPOINT = "checkpoint.json"
 
 Entry = InteractionRecord | RejectedLine
+FsyncPolicy = Literal["batch", "off"]
+log = structlog.get_logger()
 
 
 class _Frame(msgspec.Struct, array_like=True):
@@ -45,6 +52,15 @@ class Checkpoint(msgspec.Struct, frozen=True):
 
 
 @dataclass(frozen=True, slots=True)
+class SyncPlan:
+    """One group commit: the segment files to fdatasync and the journal position they cover."""
+
+    target: int
+    fds: tuple[int, ...]
+    directory: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """Entries read from one segment and the byte range they occupy."""
 
@@ -57,7 +73,13 @@ class Chunk:
 class Journal:
     """Append-only segments; one writer per process, tailed by one reader (the batcher)."""
 
-    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        segment_bytes: int = SEGMENT_BYTES,
+        fsync: FsyncPolicy = "batch",
+        datasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync),
+    ) -> None:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self._segment_bytes = segment_bytes
@@ -65,6 +87,12 @@ class Journal:
         self._segment = ""
         self._size = 0
         self.bytes_written = 0
+        self.fsync: FsyncPolicy = fsync
+        self.synced_bytes = 0  # with `batch`: everything before this position is fdatasync'ed
+        self._datasync = datasync
+        self._retired: list[int] = []  # rotated-away segments whose last writes are not synced
+        self._dir_dirty = False
+        self._lock = threading.Lock()  # a sync in a worker thread vs. closing its files
 
     @property
     def current_segment(self) -> str:
@@ -87,11 +115,53 @@ class Journal:
         self._size += len(data)
         self.bytes_written += len(data)
 
+    @property
+    def unsynced(self) -> bool:
+        """With `batch`: appends exist that no fdatasync covers yet."""
+        return self.fsync == "batch" and self.synced_bytes < self.bytes_written
+
+    def sync_plan(self) -> SyncPlan:
+        """What a group commit started now must sync (called on the event loop)."""
+        fds = (*self._retired, self._fd) if self._fd is not None else tuple(self._retired)
+        plan = SyncPlan(self.bytes_written, fds, self._dir_dirty)
+        self._dir_dirty = False
+        return plan
+
+    def sync(self, plan: SyncPlan) -> None:
+        """fdatasync the plan's files, and the directory if a segment was created (in a thread)."""
+        with self._lock:
+            for fd in plan.fds:
+                if fd == self._fd or fd in self._retired:  # not closed by `close` meanwhile
+                    self._datasync(fd)
+            if plan.directory:
+                _fsync_directory(self.directory)
+
+    def synced(self, plan: SyncPlan) -> None:
+        """The plan's sync completed: advance the synced position, close retired segments."""
+        with self._lock:
+            for fd in plan.fds:
+                if fd in self._retired:
+                    self._retired.remove(fd)
+                    os.close(fd)
+        self.synced_bytes = max(self.synced_bytes, plan.target)
+
     def close(self) -> None:
-        """Close the current segment file."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Close the segment files; with `batch`, sync them first (so a clean stop is durable)."""
+        with self._lock:
+            fds = [*self._retired, *([] if self._fd is None else [self._fd])]
+            try:
+                if self.fsync == "batch" and fds:
+                    for fd in fds:
+                        self._datasync(fd)
+                    if self._dir_dirty:
+                        _fsync_directory(self.directory)
+                    self._dir_dirty = False
+                    self.synced_bytes = self.bytes_written
+            finally:
+                for fd in fds:
+                    os.close(fd)
+                self._retired.clear()
+                self._fd = None
 
     def segments(self) -> list[str]:
         """Segment names, oldest first."""
@@ -111,7 +181,9 @@ class Journal:
                 if pos == 0 and length > len(data):
                     return self._read_large(segment, offset, length)
                 break
-            frame = _decoder.decode(data[pos + _HEADER.size : end])
+            frame = _decode(data[pos + _HEADER.size : end])
+            if frame is None:  # garbage where a frame should be: an unsynced tail after power loss
+                break
             entries.append(frame.record if frame.record is not None else frame.rejected)  # type: ignore[arg-type]
             pos = end
         return Chunk(segment, offset, offset + pos, entries)
@@ -122,7 +194,9 @@ class Journal:
             payload = f.read(length)
         if len(payload) < length:
             return Chunk(segment, offset, offset, [])
-        frame = _decoder.decode(payload)
+        frame = _decode(payload)
+        if frame is None:
+            return Chunk(segment, offset, offset, [])
         entry = frame.record if frame.record is not None else frame.rejected
         end = offset + _HEADER.size + length
         return Chunk(segment, offset, end, [entry] if entry is not None else [])
@@ -136,7 +210,13 @@ class Journal:
         path = self.directory / CHECKPOINT
         if not path.is_file():
             return None
-        return msgspec.json.decode(path.read_bytes(), type=Checkpoint)
+        try:
+            return msgspec.json.decode(path.read_bytes(), type=Checkpoint)
+        except msgspec.DecodeError as e:
+            # Not synced before a power loss: replaying from the oldest segment is safe, the
+            # store recognises the batches it already holds.
+            log.warning("journal_checkpoint_unreadable", error=str(e))
+            return None
 
     def save_checkpoint(self, checkpoint: Checkpoint) -> None:
         """Atomically replace the checkpoint, then delete segments wholly before it."""
@@ -149,9 +229,30 @@ class Journal:
                     (self.directory / name).unlink()
 
     def _rotate(self) -> None:
-        self.close()
+        if self._fd is not None:
+            if self.fsync == "batch":
+                self._retired.append(self._fd)  # closed once a group commit synced it
+            else:
+                os.close(self._fd)
+            self._fd = None
         self._segment = f"{time.time_ns():020d}-{os.getpid()}.jnl"
         self._fd = os.open(
             self.directory / self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
         )
         self._size = 0
+        self._dir_dirty = True  # the new file's name must reach the disk too
+
+
+def _decode(payload: bytes) -> _Frame | None:
+    try:
+        return _decoder.decode(payload)
+    except msgspec.DecodeError:
+        return None
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -8,30 +8,31 @@ import contextlib
 import structlog
 
 from application.ports import ComponentHealth
+from infrastructure.collector.admission import Admission, peer_ip, reset
 from infrastructure.collector.framing import FrameError, TcpDeframer
+from infrastructure.collector.group_commit import JournalSyncFailed
+from infrastructure.collector.limits import CollectorLimits
 from infrastructure.collector.sink import CollectorSink
+from infrastructure.collector.udp import UdpProtocol, kernel_drops, open_udp_socket
 
 log = structlog.get_logger()
 READ_CHUNK = 64 * 1024
-MAX_TCP_CLIENTS = 512
-
-
-class _UdpProtocol(asyncio.DatagramProtocol):
-    def __init__(self, sink: CollectorSink) -> None:
-        self._sink = sink
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        # One datagram is one message; a trailing newline is framing, not content.
-        self._sink.accept_line(data.rstrip(b"\r\n"), "udp")
+# With fsync `batch`, TCP readers pause while more journal than this is not yet on disk: the
+# group commit then runs while they read on, instead of each reader waiting for every sync.
+UNSYNCED_WINDOW = 4 * 1024 * 1024
 
 
 class SyslogCollector:
     """The collector worker: owns both listeners and reports their state."""
 
-    def __init__(self, sink: CollectorSink, host: str, port: int) -> None:
+    def __init__(
+        self, sink: CollectorSink, host: str, port: int, limits: CollectorLimits | None = None
+    ) -> None:
         self._sink = sink
         self._host = host
         self._port = port
+        self._limits = limits or CollectorLimits()
+        self._admission = Admission(self._limits, sink.stats)
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
@@ -41,8 +42,9 @@ class SyslogCollector:
         """Bind UDP and TCP on host:port; a bind failure is reported, not raised."""
         loop = asyncio.get_running_loop()
         try:
+            sock, granted = open_udp_socket(self._host, self._port, self._limits.udp_rcvbuf)
             self._udp, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self._sink), local_addr=(self._host, self._port)
+                lambda: UdpProtocol(self._sink), sock=sock
             )
             self._tcp = await asyncio.start_server(
                 self._serve_tcp, self._host, self._port, limit=READ_CHUNK
@@ -51,11 +53,19 @@ class SyslogCollector:
             self.error = f"cannot listen on {self._host}:{self._port}: {e.strerror or e}"
             log.error("collector_bind_failed", host=self._host, port=self._port, error=str(e))
             return
-        log.info("collector_listening", host=self._host, port=self._port)
+        self._sink.stats.udp_rcvbuf_bytes = granted
+        log.info(
+            "collector_listening",
+            host=self._host,
+            port=self._port,
+            udp_rcvbuf=granted,
+            journal_fsync=self._sink.group_commit.policy,
+        )
 
     async def stop(self) -> None:
         """Stop listening and close client connections."""
         if self._udp is not None:
+            self.refresh_stats()
             self._udp.close()
         if self._tcp is not None:
             self._tcp.close()
@@ -65,41 +75,78 @@ class SyslogCollector:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    def refresh_stats(self) -> None:
+        """Read the counters only the kernel keeps (UDP receive-buffer drops) into the stats."""
+        sock = self._udp.get_extra_info("socket") if self._udp is not None else None
+        drops = kernel_drops(sock) if sock is not None else None
+        if drops is not None:
+            self._sink.stats.udp_kernel_drops = drops
+
     def health(self) -> ComponentHealth:
-        """ok with counters, or failing with the bind error."""
+        """ok with counters, or failing with the bind or journal sync error."""
         if self.error:
             return ComponentHealth("failing", self.error)
         if self._tcp is None:
             return ComponentHealth("failing", "collector not started")
-        s = self._sink.stats
-        return ComponentHealth(
-            "ok",
+        self.refresh_stats()
+        s, group = self._sink.stats, self._sink.group_commit
+        sync_ms = 1000 * s.journal_sync_seconds / s.journal_syncs if s.journal_syncs else 0.0
+        detail = (
             f"udp+tcp {self._host}:{self._port}; accepted {s.accepted}, "
-            f"dead-lettered {s.rejected}, udp overflow {s.udp_overflow}",
+            f"dead-lettered {s.rejected}, udp overflow {s.udp_overflow}, "
+            f"udp kernel drops {s.udp_kernel_drops} (receive buffer {s.udp_rcvbuf_bytes} bytes); "
+            f"tcp open {s.tcp_open} of {self._limits.tcp_max_clients} "
+            f"({self._limits.tcp_max_per_ip} per ip), refused at client cap "
+            f"{s.tcp_refused_client_cap}, refused at per-ip cap {s.tcp_refused_ip_cap}, "
+            f"idle-closed {s.tcp_idle_closed}; journal fsync {group.policy} "
+            f"({s.journal_syncs} syncs, {sync_ms:.2f} ms each)"
         )
+        if group.error:
+            return ComponentHealth("failing", f"{group.error}; {detail}")
+        return ComponentHealth("ok", detail)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if len(self._clients) >= MAX_TCP_CLIENTS or task is None:
-            writer.close()
+        ip = peer_ip(writer)
+        refusal = self._admission.admit(ip)
+        if refusal is not None:
+            self._admission.refuse(writer, ip, refusal)
             return
+        task = asyncio.current_task()
+        assert task is not None  # asyncio runs each connection's callback in a task of its own
         self._clients.add(task)
-        self._sink.stats.tcp_connections += 1
         try:
-            await self._read_stream(reader)
+            await self._read_stream(reader, ip)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except JournalSyncFailed:
+            reset(writer)  # what we read may not be on disk: the sender must not think it is
+        except asyncio.CancelledError:
+            pass  # `stop` ends this connection; asyncio would log a cancelled handler as an error
         finally:
             self._clients.discard(task)
+            self._admission.release(ip)
             writer.close()
 
-    async def _read_stream(self, reader: asyncio.StreamReader) -> None:
+    async def _read_stream(self, reader: asyncio.StreamReader, ip: str) -> None:
         deframer = TcpDeframer()
-        while data := await reader.read(READ_CHUNK):
+        while data := await self._read_or_idle(reader, ip):
             self._accept_frames(deframer.feed(data))
+            # Group commit: read on while a sync runs, but never far ahead of the disk.
+            await self._sink.durable(slack=UNSYNCED_WINDOW)
             # Back-pressure: stop reading this socket while the store is far behind.
             await self._sink.wait_for_capacity()
         self._accept_frames(deframer.close())
+        await self._sink.durable()  # the FIN a sender may wait for comes after its lines are synced
+
+    async def _read_or_idle(self, reader: asyncio.StreamReader, ip: str) -> bytes:
+        """The next chunk; b"" at end of stream or after the idle timeout (which frees the slot)."""
+        try:
+            async with asyncio.timeout(self._limits.tcp_idle_timeout_s):
+                return await reader.read(READ_CHUNK)
+        except TimeoutError:
+            self._sink.stats.tcp_idle_closed += 1
+            log.debug("collector_tcp_idle_closed", peer=ip, after_s=self._limits.tcp_idle_timeout_s)
+            return b""
 
     def _accept_frames(self, frames: list[bytes | FrameError]) -> None:
         for frame in frames:

@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.observations.batch import RejectedLine
 from domain.observations.records import InteractionRecord
+from infrastructure.collector.group_commit import GroupCommit
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.rfc5424 import SyslogParseError, parse_line
+from infrastructure.collector.stats import CollectorStats
+
+__all__ = ["CollectorSink", "CollectorStats"]
 
 SOFT_LAG_BYTES = 64 * 1024 * 1024
 HARD_LAG_BYTES = 1024 * 1024 * 1024
 RAW_KEEP = 8192
-
-
-@dataclass
-class CollectorStats:
-    """What the collector took in (exposed on /health and /metrics)."""
-
-    accepted: int = 0
-    rejected: int = 0
-    udp_overflow: int = 0
-    tcp_connections: int = 0
 
 
 class CollectorSink:
@@ -33,7 +27,9 @@ class CollectorSink:
 
     `submit` (async) waits while the store lags far behind: that is the back-pressure TCP readers
     and emulators feel. `accept_line` never waits (UDP cannot be paused); beyond the hard limit it
-    counts the overflow instead of growing the journal without bound.
+    counts the overflow instead of growing the journal without bound. With the `batch` fsync
+    policy a record counts as accepted once the group commit put it on disk, and `submit` and
+    `durable` wait for that.
     """
 
     def __init__(
@@ -50,7 +46,10 @@ class CollectorSink:
         self._soft = soft_lag
         self._hard = hard_lag
         self.stats = CollectorStats()
+        self.group_commit = GroupCommit(journal, self.stats, self._synced)
         self._drained = asyncio.Event()
+        self._journaled = 0  # records journaled; `stats.accepted` of them are on disk
+        self._unsynced: deque[tuple[int, int]] = deque()  # (journal position, records up to it)
 
     @property
     def lag_bytes(self) -> int:
@@ -61,7 +60,13 @@ class CollectorSink:
         """An emulator's record (RecordSink port)."""
         await self.wait_for_capacity()
         self._append(record)
-        self.stats.accepted += 1
+        self._accepted()
+        await self.durable()
+
+    async def durable(self, slack: int = 0) -> None:
+        """Wait until the journal is on disk (per the fsync policy) up to `slack` bytes short of
+        everything journaled so far."""
+        await self.group_commit.durable(self._journal.bytes_written - slack)
 
     async def wait_for_capacity(self) -> None:
         """Back-pressure: hold the caller while the lag is above the soft limit."""
@@ -87,7 +92,7 @@ class CollectorSink:
             self.stats.rejected += 1
             return True
         self._append(record)
-        self.stats.accepted += 1
+        self._accepted()
         return True
 
     def reject(self, raw: bytes, reason: str, detail: str, source: str) -> None:
@@ -95,8 +100,21 @@ class CollectorSink:
         self._append(_rejected(raw, reason, detail, source))
         self.stats.rejected += 1
 
+    def _accepted(self) -> None:
+        self._journaled += 1
+        if self._journal.fsync == "off":
+            self.stats.accepted = self._journaled
+        elif not self.group_commit.error:  # after a failed sync nothing counts as on disk
+            self._unsynced.append((self._journal.bytes_written, self._journaled))
+
+    def _synced(self, position: int) -> None:
+        """A group commit reached `position`: the records before it count as accepted."""
+        while self._unsynced and self._unsynced[0][0] <= position:
+            self.stats.accepted = self._unsynced.popleft()[1]
+
     def _append(self, entry: InteractionRecord | RejectedLine) -> None:
         self._journal.append(entry)
+        self.group_commit.appended()
         self._wake()
 
 

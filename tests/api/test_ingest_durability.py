@@ -59,7 +59,16 @@ def settled_rows(client: ApiClient, token: str, t: str, at_least: int) -> list[d
         return True if seen[-1] >= at_least and steady else None
 
     wait_for(probe, 60, f"{at_least} rows of run:{t} settled", every=0.3)
-    return all_logs(client, token, f"run:{t}")
+
+    def complete_read() -> list[dict[str, Any]] | None:
+        # A projection pause longer than the steady window lets rows arrive while we page; new
+        # rows shift the offset pages and repeat rows across them. Read until one pass shows as
+        # many distinct rows as the total says (a stored duplicate is a distinct row, so kept).
+        rows = {r["id"]: r for r in all_logs(client, token, f"run:{t}")}
+        total = get_json(client, token, "/logs", search=f"run:{t}", limit=1)["total"]
+        return list(rows.values()) if len(rows) == total else None
+
+    return wait_for(complete_read, 60, f"one consistent read of run:{t}", every=0.5)
 
 
 def seq_counts(rows: list[dict[str, Any]]) -> Counter[str]:

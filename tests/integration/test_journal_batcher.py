@@ -102,6 +102,30 @@ def test_torn_tail_of_a_large_frame_is_left_unread(tmp_path: Path) -> None:
     assert (torn.entries, torn.end_offset) == ([], 0)
 
 
+def test_garbage_tail_after_a_power_loss_is_left_unread(tmp_path: Path) -> None:
+    """Zeros where unsynced frames were (a power loss on some file systems) read as a torn tail."""
+    journal = Journal(tmp_path)
+    for seq in range(3):
+        journal.append(record(seq))
+    segment = journal.current_segment
+    end = journal.bytes_written
+    journal.close()
+    with open(tmp_path / segment, "ab") as f:
+        f.write(bytes(4096))
+    chunk = Journal(tmp_path).read(segment, 0, 10)
+    assert [int(e.fields["seq"]) for e in chunk.entries] == [0, 1, 2]  # type: ignore[union-attr]
+    assert chunk.end_offset == end
+
+
+def test_unreadable_checkpoint_means_replay_from_the_start(tmp_path: Path) -> None:
+    """A checkpoint file emptied by a power loss is ignored (the store skips what it holds)."""
+    journal = Journal(tmp_path)
+    (tmp_path / "checkpoint.json").write_bytes(b"")
+    assert journal.load_checkpoint() is None
+    (tmp_path / "checkpoint.json").write_bytes(b'{"segment": 3')
+    assert journal.load_checkpoint() is None
+
+
 def test_checkpoint_deletes_only_segments_wholly_before_it(tmp_path: Path) -> None:
     """Saving a checkpoint removes earlier segments, keeps its own and later ones, and persists."""
     journal = Journal(tmp_path, segment_bytes=400)
@@ -231,17 +255,24 @@ async def test_replay_after_a_crash_before_the_checkpoint_stores_nothing_twice(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("damage", ["truncated", "zeroed"])
 async def test_torn_tail_of_an_old_segment_does_not_block_later_segments(
-    tmp_path: Path, event_store: EventStoreApp
+    tmp_path: Path, event_store: EventStoreApp, damage: str
 ) -> None:
-    """A torn tail in an old segment does not stop later segments from being ingested."""
+    """A torn or zeroed tail in an old segment does not stop later segments being ingested."""
     old = Journal(tmp_path)
     for seq in range(5):
         old.append(record(seq))
     segment = old.current_segment
     torn_at = frame_ends(old, segment)[-1] - 3
+    last_start = frame_ends(old, segment)[-2]
     old.close()
-    os.truncate(tmp_path / segment, torn_at)
+    if damage == "truncated":
+        os.truncate(tmp_path / segment, torn_at)
+    else:  # the last frame's blocks never reached the disk, but the file size did
+        with open(tmp_path / segment, "r+b") as f:
+            f.seek(last_start)
+            f.write(bytes(torn_at + 3 - last_start))
 
     journal = Journal(tmp_path)
     batcher = Batcher(journal, IngestCommands(event_store), max_records=10, max_wait_s=0.01)

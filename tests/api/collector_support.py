@@ -1,0 +1,192 @@
+"""Helpers for black-box tests of the collector's listeners: its /health counters, TCP senders
+from chosen loopback addresses and what they observe, and a syscall tracer for the server."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.api.observations_support import SYSLOG_HOST, ObservedServer, syslog_line
+
+# Counters of the collector_worker /health detail, by the words in front of each number.
+COUNTERS = (
+    "accepted",
+    "udp kernel drops",
+    "receive buffer",
+    "tcp open",
+    "refused at client cap",
+    "refused at per-ip cap",
+    "idle-closed",
+)
+
+
+def collector_detail(server: ObservedServer) -> str:
+    """The collector_worker detail of /health."""
+    with server.api() as api:
+        health = api.get("/health", server.token).json()
+    component = health["components"]["collector_worker"]
+    assert component["status"] == "ok", component
+    detail: str = component["detail"]
+    return detail
+
+
+def counters(server: ObservedServer) -> dict[str, int]:
+    """Every counter of the collector's /health detail."""
+    detail = collector_detail(server)
+    found = {}
+    for name in COUNTERS:
+        match = re.search(rf"{name} (\d+)", detail)
+        assert match, f"no {name!r} in {detail!r}"
+        found[name] = int(match.group(1))
+    return found
+
+
+def fsync_policy(server: ObservedServer) -> tuple[str, int]:
+    """The journal fsync policy and the number of group commits so far."""
+    match = re.search(r"journal fsync (\w+) \((\d+) syncs", collector_detail(server))
+    assert match, collector_detail(server)
+    return match.group(1), int(match.group(2))
+
+
+def lines(t: str, count: int) -> bytes:
+    """`count` newline-framed lines tagged `run:<t>`."""
+    return b"".join(
+        syslog_line("decky-lim", "ssh", "connect", {"run": t, "seq": str(i)}).encode() + b"\n"
+        for i in range(count)
+    )
+
+
+def connect(port: int, source_ip: str) -> socket.socket:
+    """A TCP connection to the collector from `source_ip` (a 127.x.y.z address)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((source_ip, 0))
+    try:
+        sock.connect((SYSLOG_HOST, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.settimeout(10)
+    return sock
+
+
+def connect_or_reset(port: int, source_ip: str) -> socket.socket | None:
+    """A connection, or None when the server's RST arrived before `connect` even returned."""
+    try:
+        return connect(port, source_ip)
+    except ConnectionResetError:
+        return None
+
+
+def sender_sees_refusal(port: int, source_ip: str, line: bytes) -> str:
+    """Behave like a syslog client (connect, send, later send again); say where it learnt that
+    the server refused it: at `connect`, at `send` or at `receive` (then its next send fails)."""
+    sock = connect_or_reset(port, source_ip)
+    if sock is None:
+        return "connect"
+    with sock:
+        try:
+            sock.sendall(line)  # the issue's sender got here and believed its line delivered
+        except ConnectionResetError:
+            return "send"
+        try:
+            data = sock.recv(1)
+        except ConnectionResetError:
+            try:
+                sock.sendall(line)
+            except (BrokenPipeError, ConnectionResetError):
+                return "receive"
+            raise AssertionError("a send after the reset succeeded") from None
+        raise AssertionError(f"the connection was not reset (read {data!r})")
+
+
+def send_and_close(port: int, source_ip: str, data: bytes) -> None:
+    """Send, half-close, and wait for the server to close its side (it has read everything)."""
+    with connect(port, source_ip) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(1) == b""
+
+
+def state(sock: socket.socket) -> str:
+    """What a sender can tell about its connection right now: open, reset or closed (FIN)."""
+    sock.setblocking(False)
+    try:
+        data = sock.recv(1)
+    except BlockingIOError:
+        return "open"
+    except ConnectionResetError:
+        return "reset"
+    finally:
+        sock.setblocking(True)
+    return "closed" if data == b"" else "open"
+
+
+@dataclass
+class Trace:
+    """Syscalls of a running server, in order, with their thread ids (strace -f output)."""
+
+    lines: list[str]
+
+    def first(self, pattern: str, after: int = -1) -> int | None:
+        """Index of the first line after `after` matching `pattern`."""
+        for i, line in enumerate(self.lines):
+            if i > after and re.search(pattern, line):
+                return i
+        return None
+
+    def completed_fdatasyncs(self, path_part: str) -> list[int]:
+        """Indices where an fdatasync of a file whose path contains `path_part` returned 0."""
+        pending: set[str] = set()
+        done = []
+        for i, line in enumerate(self.lines):
+            tid = line.split(" ", 1)[0]
+            if "fdatasync(" in line and path_part in line:
+                if line.rstrip().endswith("= 0"):
+                    done.append(i)
+                elif "<unfinished" in line:
+                    pending.add(tid)
+            elif "<... fdatasync resumed>" in line and tid in pending:
+                pending.discard(tid)
+                if line.rstrip().endswith("= 0"):
+                    done.append(i)
+        return done
+
+
+@contextlib.contextmanager
+def traced(pid: int, syscalls: str) -> Iterator[list[Trace]]:
+    """strace every thread of `pid` for these syscalls during the block; yields [Trace] after."""
+    out = Path(tempfile.mkstemp(prefix="decnet-strace-")[1])
+    err = out.with_suffix(".err")
+    with err.open("wb") as errors:
+        tracer = subprocess.Popen(
+            ["strace", "-f", "-yy", "-e", f"trace={syscalls}", "-o", str(out), "-p", str(pid)],
+            stderr=errors,
+        )
+    result: list[Trace] = []
+    try:
+        deadline = time.monotonic() + 10
+        while "attached" not in err.read_text(errors="replace"):  # once per thread attached
+            assert tracer.poll() is None, f"strace failed: {err.read_text(errors='replace')}"
+            assert time.monotonic() < deadline, "strace did not attach"
+            time.sleep(0.05)
+        time.sleep(0.3)  # every thread attached
+        yield result
+    finally:
+        tracer.terminate()
+        tracer.wait(timeout=10)
+        result.append(Trace(out.read_text(errors="replace").splitlines()))
+        out.unlink()
+        err.unlink()
+
+
+def strace_available() -> bool:
+    """strace is installed (the syscall-level test needs it)."""
+    return shutil.which("strace") is not None
