@@ -1,0 +1,109 @@
+// The live log tail. Rows arrive in bursts (up to 1,000+ lines/s); the DOM is touched at most
+// once per animation frame, with at most PER_FRAME new rows, and keeps at most `maxRows`. What
+// cannot be shown in time is not queued forever: it becomes one counted "N lines skipped" row.
+
+import { h } from "./dom.js";
+import { num, ts } from "./format.js";
+
+const PER_FRAME = 60;
+
+export class LiveTail {
+  constructor({ maxRows = 200, onRow = null } = {}) {
+    this.maxRows = maxRows;
+    this.onRow = onRow;
+    this.pending = [];
+    this.skipped = 0;
+    this.skippedTotal = 0;
+    this.shown = 0;
+    this.paused = false;
+    this.frame = 0;
+    this.body = h("tbody", {});
+    this.status = h("span", { class: "tail-status muted", "aria-live": "polite" });
+    this.element = h("div", { class: "tail" },
+      h("div", { class: "table-wrap tail-wrap" },
+        h("table", { class: "table tail-table" },
+          h("thead", {}, h("tr", {}, ["Time (UTC)", "Decky", "Service", "Event", "Attacker", "Message"]
+            .map((t) => h("th", { scope: "col" }, t)))),
+          this.body)),
+      h("div", { class: "tail-foot" }, this.status));
+    this.#showStatus();
+  }
+
+  /** Queue rows (ascending ids); only the newest `maxRows` can ever be shown. */
+  push(rows) {
+    for (const row of rows) this.pending.push(row);
+    const excess = this.pending.length - this.maxRows;
+    if (excess > 0) {
+      this.pending.splice(0, excess);
+      this.skipped += excess;
+    }
+    if (!this.paused) this.#schedule();
+    else this.#showStatus();
+  }
+
+  pause() {
+    this.paused = true;
+    this.#showStatus();
+  }
+
+  resume() {
+    this.paused = false;
+    this.#schedule();
+  }
+
+  clear() {
+    this.pending = [];
+    this.skipped = 0;
+    this.body.replaceChildren();
+    this.#showStatus();
+  }
+
+  destroy() {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+  }
+
+  #schedule() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.#flush());
+  }
+
+  #flush() {
+    this.frame = 0;
+    if (this.paused) return;
+    let batch = this.pending;
+    this.pending = [];
+    if (batch.length > PER_FRAME) {
+      this.skipped += batch.length - PER_FRAME;
+      batch = batch.slice(-PER_FRAME);
+    }
+    const fragment = document.createDocumentFragment();
+    for (let i = batch.length - 1; i >= 0; i -= 1) fragment.append(this.#row(batch[i]));
+    if (this.skipped > 0) {
+      fragment.append(h("tr", { class: "skipped" }, h("td", { colspan: "6" }, `${num(this.skipped)} lines skipped`)));
+      this.skippedTotal += this.skipped;
+      this.skipped = 0;
+    }
+    this.body.prepend(fragment);
+    this.shown += batch.length;
+    while (this.body.childElementCount > this.maxRows) this.body.lastElementChild.remove();
+    this.#showStatus();
+  }
+
+  #row(row) {
+    const tr = h("tr", { dataset: { id: row.id }, title: row.raw_line },
+      h("td", { class: "mono nowrap" }, ts(row.timestamp)),
+      h("td", {}, row.decky),
+      h("td", {}, row.service),
+      h("td", {}, row.event_type),
+      h("td", { class: "mono" }, row.attacker_ip || "–"),
+      h("td", { class: "msg" }, row.msg));
+    if (this.onRow) this.onRow(tr, row);
+    return tr;
+  }
+
+  #showStatus() {
+    const waiting = this.paused && this.pending.length ? ` · ${num(this.pending.length + this.skipped)} waiting` : "";
+    const skipped = this.skippedTotal ? ` · ${num(this.skippedTotal)} skipped` : "";
+    this.status.textContent = `${this.paused ? "Paused" : "Following"} · ${num(this.shown)} shown${skipped}${waiting}`;
+  }
+}
