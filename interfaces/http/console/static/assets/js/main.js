@@ -93,6 +93,7 @@ function guard(path) {
 }
 
 async function boot() {
+  document.documentElement.dataset.booted = "true";
   drawThemeButton();
   try {
     await restore();

@@ -5,7 +5,7 @@
 import { h } from "./dom.js";
 import { num, ts } from "./format.js";
 
-const PER_FRAME = 60;
+const PER_FRAME = 100;
 
 export class LiveTail {
   constructor({ maxRows = 200, onRow = null } = {}) {
@@ -105,5 +105,7 @@ export class LiveTail {
     const waiting = this.paused && this.pending.length ? ` · ${num(this.pending.length + this.skipped)} waiting` : "";
     const skipped = this.skippedTotal ? ` · ${num(this.skippedTotal)} skipped` : "";
     this.status.textContent = `${this.paused ? "Paused" : "Following"} · ${num(this.shown)} shown${skipped}${waiting}`;
+    this.element.dataset.shown = String(this.shown);
+    this.element.dataset.skipped = String(this.skippedTotal);
   }
 }
