@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from litestar.response import ServerSentEventMessage
 
-from application.errors import AuthenticationFailed
+from application.errors import AuthenticationError
 from application.identity.login import Principal
 from application.ports import TokenClaims
 from interfaces.http.stream_lifetime import while_session_lasts
@@ -26,7 +26,7 @@ class Sessions:
     async def authenticate_claims(self, claims: TokenClaims) -> Principal:
         self.checks += 1
         if not self.valid:
-            raise AuthenticationFailed("token has been revoked")
+            raise AuthenticationError("token has been revoked")
         return principal(claims.expires_at)
 
 

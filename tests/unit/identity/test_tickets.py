@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from application.errors import AuthenticationFailed
+from application.errors import AuthenticationError
 from application.identity.login import Authenticator
 from application.identity.ratelimit import LoginRateLimiter
 from application.identity.tickets import SseTickets
@@ -85,7 +85,7 @@ async def test_a_ticket_redeems_once_as_its_user(
     ticket = await tickets.issue(claims)
     principal = await tickets.redeem(ticket)
     assert (principal.username, principal.claims) == ("alice", claims)
-    with pytest.raises(AuthenticationFailed, match="ticket"):
+    with pytest.raises(AuthenticationError, match="ticket"):
         await tickets.redeem(ticket)
 
 
@@ -96,7 +96,7 @@ async def test_a_ticket_lives_thirty_seconds(
     """A ticket is refused 30 s after it was issued even though its token still has minutes."""
     ticket = await tickets.issue(claims_for(directory, clock))
     clock.now += 30.0
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(AuthenticationError):
         await tickets.redeem(ticket)
 
 
@@ -108,9 +108,9 @@ async def test_a_ticket_never_outlives_its_token(
     claims = claims_for(directory, clock, lifetime=5.0)
     ticket = await tickets.issue(claims)
     clock.now += 5.0
-    with pytest.raises(AuthenticationFailed):
+    with pytest.raises(AuthenticationError):
         await tickets.redeem(ticket)
-    with pytest.raises(AuthenticationFailed, match="expired"):
+    with pytest.raises(AuthenticationError, match="expired"):
         await tickets.issue(claims)
 
 
@@ -122,9 +122,9 @@ async def test_a_ticket_of_a_revoked_token_or_deleted_user_is_refused(
     claims = claims_for(directory, clock)
     revoked, deleted = await tickets.issue(claims), await tickets.issue(claims)
     directory.revoked.add(claims.jti)
-    with pytest.raises(AuthenticationFailed, match="revoked"):
+    with pytest.raises(AuthenticationError, match="revoked"):
         await tickets.redeem(revoked)
     directory.revoked.clear()
     directory.user = None
-    with pytest.raises(AuthenticationFailed, match="no longer exists"):
+    with pytest.raises(AuthenticationError, match="no longer exists"):
         await tickets.redeem(deleted)
