@@ -164,6 +164,8 @@ def test_a_syslog_line_appears_live_on_the_overview_and_the_logs_page(
     page.get_by_label("Search logs").fill(f"mark:{marker}")
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator(".pager-count")).to_have_text("1\u20132 of 2")
+    page.locator(".logs-table tbody tr.log-row").first.click()
+    expect(page.locator(".log-detail pre.raw")).to_contain_text(marker)
     shot(page, "logs")
 
 
