@@ -237,11 +237,12 @@ def test_a_viewer_sees_no_command_and_the_api_refuses_anyway(
         "/bounty": ".bounty-table",
         "/fleet": "tr[data-decky='web']",
         "/config": ".config-page dl",
+        "/projections": ".projections-table",
     }
     for route, ready in routes.items():
         go(page, route, ready)
         assert page.locator("[data-command]").count() == 0, route
-        for name in ("Deploy", "Mutate", "Tear down", "Create user", "Download", "Save limit"):
+        for name in ("Deploy", "Mutate", "Tear down", "Create user", "Download", "Rebuild"):
             assert page.get_by_role("button", name=name).count() == 0, (route, name)
     shot(page, "fleet-viewer")
     status = page.evaluate(
@@ -249,6 +250,47 @@ def test_a_viewer_sees_no_command_and_the_api_refuses_anyway(
         headers: {Authorization: 'Bearer ' + sessionStorage.getItem('decnet.token')}})).status"""
     )
     assert status == 403
+
+
+def test_projections_rebuild_and_an_as_of_view(
+    open_tab: Callable[..., Tab], console: Console
+) -> None:
+    """An admin rebuilds a read model and watches it go live again; a view built as of now
+    does not show a record sent afterwards until the console is back on the live models."""
+    page = admin_tab(open_tab, console).page
+    go(page, "/projections", ".projections-table")
+    row = page.locator("tr[data-projection='histogram']")
+    row.get_by_role("button", name="Rebuild histogram").click()
+    expect(page.locator(".toast")).to_contain_text("Rebuild of histogram requested")
+    expect(row).to_have_attribute("data-rebuilding", "true", timeout=10_000)
+    expect(row.get_by_role("button", name="Rebuild histogram")).to_be_disabled()
+    shot(page, "projections")
+    expect(row).to_have_attribute("data-rebuilding", "false", timeout=60_000)
+    expect(row).to_have_attribute("data-state", "live", timeout=60_000)
+    label = f"asof-{tag()}"
+    go(page, "/views", ".views-page")
+    page.get_by_label("Label").fill(label)
+    page.get_by_label("As of (UTC)").fill(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    page.get_by_role("button", name="Create view").click()
+    view_row = page.locator(f"tr[data-view='{label}']")
+    expect(view_row).to_have_attribute("data-state", "ready", timeout=60_000)
+    marker = tag()
+    send_line(console, marker, f"after the view {marker}")
+    view_row.get_by_role("button", name=f"Read the view {label}").click()
+    expect(page.locator("#view-banner")).to_contain_text(label)
+    shot(page, "views")
+    go(page, f"/logs?search=mark:{marker}", ".logs-page .results")
+    expect(page.locator(".logs-page .results")).to_contain_text("No record matches")
+    go(page, "/overview", ".overview[data-ready='true']")
+    expect(page.locator(".live-state")).to_have_text("as-of view")
+    page.get_by_role("button", name="Back to live").click()
+    expect(page.locator("#view-banner")).to_be_hidden()
+    go(page, f"/logs?search=mark:{marker}", ".logs-table")
+    expect(page.locator(".logs-table")).to_contain_text(f"after the view {marker}")
+    go(page, "/views", f"tr[data-view='{label}']")
+    page.get_by_role("button", name=f"Drop the view {label}").click()
+    page.get_by_role("button", name="Drop", exact=True).click()
+    expect(page.locator(f"tr[data-view='{label}']")).to_have_count(0, timeout=15_000)
 
 
 def test_every_page_in_both_themes_without_errors(

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.browser
 RATE = 1000  # lines per second
 SECONDS = 5
 BURSTS_PER_S = 20
-MAX_FRAME_GAP_MS = 400  # a frozen tab stops producing frames (this 2-core VM is shared)
+MEDIAN_FLUSH_MS = 16.0  # the tail's typical update fits in one 60 Hz frame
+MAX_FLUSH_MS = 250.0  # and none freezes the tab (bounds are loose: this 2-core VM is shared)
+MAX_FRAME_GAP_MS = 1000
 MAX_ROWS = 200 + 1  # the tail keeps 200 rows, plus at most one "skipped" summary row
 
 FRAME_MONITOR = """() => {
@@ -56,7 +58,8 @@ def send_at_rate(port: int, marker: str) -> float:
 def test_the_tail_keeps_up_with_a_thousand_lines_a_second(
     open_tab: Callable[..., Tab], console: Console
 ) -> None:
-    """5,000 lines in 5 s: frames keep coming (< 400 ms apart), ≤ 200 rows, none unaccounted."""
+    """5,000 lines in 5 s: the tail's updates fit in a frame, frames keep coming, ≤ 200 rows are
+    kept, and every line is shown or counted as skipped."""
     console.admin_token()  # the admin has its own password by now
     page = open_tab().page
     sign_in(page, console, BOOTSTRAP_ADMIN, console.admin_password)
@@ -95,13 +98,18 @@ def test_the_tail_keeps_up_with_a_thousand_lines_a_second(
     gaps = page.evaluate("() => { cancelAnimationFrame(window.__raf); return window.__gaps; }")
     rows = page.locator(".tail-table tbody tr").count()
     worst_gap = max(gaps)
+    median_flush = float(page.locator(".tail").get_attribute("data-flush-p50-ms") or "0")
+    slowest_flush = float(page.locator(".tail").get_attribute("data-flush-max-ms") or "0")
     print(
         f"\n  sent {total} lines in {took[0]:.2f} s; tail accounted {accounted()}"
         f" (skipped {page.locator('.tail').get_attribute('data-skipped')}), {rows} rows kept;"
-        f" {len(gaps)} frames, worst gap {worst_gap:.0f} ms; slowest page probe"
+        f" {len(gaps)} frames, worst gap {worst_gap:.0f} ms; tail update p50"
+        f" {median_flush:.1f} ms, max {slowest_flush:.1f} ms; slowest page probe"
         f" {max(probes) * 1000:.0f} ms"
     )
     assert accounted() >= total, f"only {accounted()} of {total} lines reached the tail"
     assert rows <= MAX_ROWS
+    assert median_flush < MEDIAN_FLUSH_MS, f"tail updates take {median_flush:.1f} ms"
+    assert slowest_flush < MAX_FLUSH_MS, f"one tail update took {slowest_flush:.1f} ms"
     assert worst_gap < MAX_FRAME_GAP_MS, f"the tab froze for {worst_gap:.0f} ms"
-    assert max(probes) < 0.5
+    assert max(probes) < 1.0

@@ -2,6 +2,7 @@
 // (the token expired or was revoked) unless the caller expects one (login, wrong old password).
 
 import { bearer, expire } from "./session.js";
+import { activeView, readsViews } from "./view.js";
 
 export const API = "/api/v1";
 
@@ -44,7 +45,8 @@ export async function api(path, { method = "GET", query, body, signal, expect401
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
-    response = await fetch(url(path, query), {
+    const view = method === "GET" && activeView() && readsViews(path) ? { view: activeView() } : {};
+    response = await fetch(url(path, { ...query, ...view }), {
       method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store", credentials: "omit",
     });

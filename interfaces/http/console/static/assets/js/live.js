@@ -3,6 +3,7 @@
 // reopened with a fresh ticket and `lastEventId`, so the server resumes exactly where it was.
 
 import { api, url } from "./api.js";
+import { activeView } from "./view.js";
 
 const BACKOFF_MS = [500, 1000, 2000, 5000, 10000];
 
@@ -24,6 +25,10 @@ export class LiveStream {
   /** Connect; a positive `lastEventId` replays every matching log after it first. */
   start(lastEventId = 0) {
     this.stop();
+    if (activeView()) {
+      this.#state("view"); // an as-of view does not change: nothing to follow
+      return;
+    }
     this.stopped = false;
     this.lastId = lastEventId;
     this.#open();

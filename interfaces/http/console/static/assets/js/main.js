@@ -3,8 +3,9 @@
 import { signOut, restore } from "./auth.js";
 import { h, replace } from "./dom.js";
 import { renderNav } from "./nav.js";
-import { location, render, route, start } from "./router.js";
-import { currentUser, events } from "./session.js";
+import { location, reload, render, route, start } from "./router.js";
+import { canAudit, currentUser, events } from "./session.js";
+import { activeView, setView, viewEvents } from "./view.js";
 import attacker from "./pages/attacker.js";
 import attackers from "./pages/attackers.js";
 import bounty from "./pages/bounty.js";
@@ -13,6 +14,8 @@ import fleet from "./pages/fleet.js";
 import login, { explain } from "./pages/login.js";
 import logs from "./pages/logs.js";
 import overview from "./pages/overview.js";
+import projections from "./pages/projections.js";
+import views from "./pages/views.js";
 
 route("/login", login);
 route("/overview", overview);
@@ -21,6 +24,8 @@ route("/attackers", attackers);
 route("/attackers/:id", attacker);
 route("/bounty", bounty);
 route("/fleet", fleet);
+route("/projections", projections);
+route("/views", views);
 route("/config", config);
 
 const main = document.getElementById("main");
@@ -28,10 +33,28 @@ const topbar = document.getElementById("topbar");
 const nav = document.getElementById("nav");
 const who = document.getElementById("who");
 const themeButton = document.getElementById("theme-toggle");
+const banner = document.getElementById("view-banner");
+
+function drawBanner() {
+  const label = currentUser() ? activeView() : null;
+  banner.hidden = !label;
+  if (!label) return;
+  const back = h("button", { type: "button", class: "button small" }, "Back to live");
+  back.addEventListener("click", () => setView(null));
+  replace(banner, h("span", {}, "Reading the as-of view ", h("strong", { class: "mono" }, label),
+    ": every page shows the read models as they were; live updates are off. "), back);
+}
+
+viewEvents.addEventListener("change", () => {
+  drawBanner();
+  reload();
+});
 
 function drawTopbar() {
   const user = currentUser();
   topbar.hidden = !user;
+  if (activeView() && !canAudit()) setView(null); // signed out, or not allowed to read views
+  drawBanner();
   if (!user) return;
   renderNav(nav, user, location().path);
   replace(who, h("span", { class: "who-name" }, user.username), " ", h("span", { class: ["chip", `role-${user.role}`] }, user.role));

@@ -1,5 +1,5 @@
-// The navigation bar. Pages for auditors and analysts (event history, audit trail, projections,
-// views) slot in here as entries when their APIs exist; nothing is shown for what does not.
+// The navigation bar. Pages for auditors (event history, audit trail) slot in here as entries
+// when their APIs exist; nothing is shown for what does not.
 
 import { h, replace } from "./dom.js";
 
@@ -9,10 +9,11 @@ export const NAV = [
   { path: "/attackers", label: "Attackers" },
   { path: "/bounty", label: "Bounty" },
   { path: "/fleet", label: "Fleet" },
+  { path: "/projections", label: "Projections" },
+  { path: "/views", label: "Views", roles: ["auditor", "admin"] },
   { path: "/config", label: "Config" },
   // { path: "/events", label: "Events", roles: ["auditor", "admin"] },
   // { path: "/audit", label: "Audit", roles: ["auditor", "admin"] },
-  // { path: "/projections", label: "Projections" },
 ];
 
 /** Render the links the user's role may see; mark the current one. */

@@ -90,6 +90,7 @@ export async function render() {
 
 /** Re-mount the current page from scratch (after a sign-in, say). */
 export function reload() {
+  if (!root) return Promise.resolve(); // not routing yet
   if (current && current.view && current.view.unmount) current.view.unmount();
   current = null;
   return render();

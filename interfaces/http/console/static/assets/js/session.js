@@ -28,6 +28,11 @@ export function isAdmin() {
   return Boolean(user && user.role === "admin");
 }
 
+/** Auditors and admins read history and as-of views. */
+export function canAudit() {
+  return Boolean(user && (user.role === "auditor" || user.role === "admin"));
+}
+
 /** Seconds since the epoch at which the token expires (from its claims), or null. */
 export function expiresAt(jwt = token) {
   try {

@@ -68,9 +68,10 @@ class AttackerPage {
     this.fingerprints = h("div", {});
     this.artifacts = h("div", {});
     [this.commands, this.credentials, this.fingerprints, this.artifacts].forEach((el) => loading(el));
-    replace(this.root, this.#layout(attacker));
+    const page = this.#layout(attacker);
+    replace(this.root, page);
     await Promise.all([this.#loadCommands(0), this.#loadBounty(), this.#loadArtifacts()]);
-    this.root.querySelector(".attacker-page").dataset.ready = "true";
+    page.dataset.ready = "true";
   }
 
   async #find() {

@@ -7,7 +7,7 @@ import { card, chip, field, h, notice, replace } from "../dom.js";
 import { currentUser, isAdmin } from "../session.js";
 import { confirmDialog, toast } from "../widgets.js";
 
-const ROLES = ["viewer", "admin"];
+const ROLES = ["viewer", "auditor", "admin"];
 
 function form(onSubmit, ...children) {
   const status = h("div", { class: "form-status" });
@@ -94,7 +94,7 @@ class ConfigPage {
 
   #drawUsers(users) {
     const me = currentUser();
-    const name = h("input", { type: "text", required: true, maxlength: "64", pattern: "[A-Za-z0-9._-]+", name: "username", autocomplete: "off" });
+    const name = h("input", { type: "text", required: true, maxlength: "64", pattern: "[A-Za-z0-9._\\-]+", name: "username", autocomplete: "off" });
     const password = h("input", { type: "password", required: true, minlength: "8", maxlength: "128", name: "password", autocomplete: "new-password" });
     const role = h("select", { name: "role" }, ROLES.map((r) => h("option", { value: r }, r)));
     const create = form(async () => {

@@ -6,6 +6,7 @@ import { card, chip, h, notice, replace } from "../dom.js";
 import { ts } from "../format.js";
 import { EXAMPLE, IniEditor } from "../ini.js";
 import { isAdmin } from "../session.js";
+import { activeView } from "../view.js";
 import { confirmDialog, statusChip, toast } from "../widgets.js";
 
 const POLL_MS = 3000;
@@ -23,7 +24,7 @@ function interval(d) {
 class FleetPage {
   constructor(root) {
     this.root = root;
-    this.admin = isAdmin();
+    this.admin = isAdmin() && !activeView(); // commands act on the live fleet
     this.timer = null;
     this.busy = new Set();
     this.deckies = [];

@@ -67,10 +67,11 @@ class LogsPage {
     this.status = h("div", { class: "form-status" });
     this.head = h("div", { class: "results-head" });
     this.body = h("div", { class: "results" });
-    replace(this.root, h("div", { class: "logs-page" },
+    this.page = h("div", { class: "logs-page" },
       h("h1", { class: "page-title" }, "Logs"),
       card("Search", null, form, searchHelp(), this.status),
-      card("Records", null, this.head, this.body)));
+      card("Records", null, this.head, this.body));
+    replace(this.root, this.page);
     return this.#load();
   }
 
@@ -88,6 +89,7 @@ class LogsPage {
   }
 
   async #load() {
+    if (this.gone) return;
     const s = this.state;
     replace(this.status);
     loading(this.body);
@@ -107,7 +109,7 @@ class LogsPage {
 
   #follow() {
     const s = this.state;
-    if (s.end) return; // a closed range gets nothing new
+    if (s.end || this.gone) return; // a closed range gets nothing new; a left page neither // a closed range gets nothing new
     const newest = this.result.data.length ? this.result.data[0].id : 0;
     this.stream = new LiveStream({
       search: s.search,
@@ -116,7 +118,7 @@ class LogsPage {
         if (type === "logs") this.#arrived(data);
       },
       onState: (state) => {
-        this.root.querySelector(".logs-page").dataset.live = state;
+        this.page.dataset.live = state;
       },
     });
     this.stream.start(newest);
@@ -183,6 +185,7 @@ class LogsPage {
   }
 
   unmount() {
+    this.gone = true;
     if (this.stream) this.stream.stop();
     cancelAnimationFrame(this.frame);
   }

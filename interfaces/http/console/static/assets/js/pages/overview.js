@@ -54,7 +54,8 @@ class Overview {
     } else {
       replace(this.filterStatus, notice("error", reason(latest.reason)));
     }
-    this.root.querySelector(".overview").dataset.ready = "true";
+    if (this.gone) return;
+    this.page.dataset.ready = "true";
     performance.mark("decnet:overview-ready");
     this.#connect(lastId);
   }
@@ -92,7 +93,7 @@ class Overview {
       ev.preventDefault();
       this.#applyFilter(filter.value.trim());
     });
-    return h("div", { class: "overview", dataset: { ready: "false" } },
+    this.page = h("div", { class: "overview", dataset: { ready: "false" } },
       h("h1", { class: "page-title" }, "Overview"),
       tiles,
       card("Records over time", [windowPick, interval], this.chart.wrap),
@@ -100,6 +101,7 @@ class Overview {
         card("Live log tail", [this.liveState, pause],
           h("div", { class: "tail-tools" }, filterForm, searchHelp()), this.filterStatus, this.tail.element),
         card("Recent attackers", h("a", { href: link("/attackers"), class: "button ghost small" }, "All attackers"), this.attackers)));
+    return this.page;
   }
 
   #remember() {
@@ -129,7 +131,7 @@ class Overview {
       onFrame: (type, data) => this.#frame(type, data),
       onState: (state) => {
         this.liveState.dataset.state = state;
-        this.liveState.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…" }[state] || "offline";
+        this.liveState.textContent = { live: "live", connecting: "connecting…", reconnecting: "reconnecting…", view: "as-of view" }[state] || "offline";
       },
     });
     this.stream.start(lastId);
@@ -209,6 +211,7 @@ class Overview {
   }
 
   unmount() {
+    this.gone = true;
     if (this.stream) this.stream.stop();
     for (const timer of Object.values(this.timers)) clearTimeout(timer);
     this.chart.destroy();
