@@ -31,7 +31,7 @@ def open_console(page: Page, console: Console) -> None:
     for attempt in range(2):
         page.goto(console.url)
         try:
-            page.wait_for_function("document.documentElement.dataset.booted", timeout=8000)
+            page.wait_for_function("() => document.documentElement.dataset.booted", timeout=8000)
             return
         except PlaywrightTimeout:
             if attempt:
@@ -291,6 +291,33 @@ def test_projections_rebuild_and_an_as_of_view(
     page.get_by_role("button", name=f"Drop the view {label}").click()
     page.get_by_role("button", name="Drop", exact=True).click()
     expect(page.locator(f"tr[data-view='{label}']")).to_have_count(0, timeout=15_000)
+
+
+def test_the_event_history_and_the_audit_trail(
+    open_tab: Callable[..., Tab], console: Console
+) -> None:
+    """An admin pages the history filtered by type (each event's data on demand) and finds the
+    deploy and the password change in the audit trail; a viewer has neither page."""
+    page = admin_tab(open_tab, console).page
+    go(page, "/events", ".events-table")
+    page.get_by_label("Types (comma-separated)").fill("fleet.decky_deployed")
+    page.get_by_role("button", name="Show").click()
+    rows = page.locator(".events-table tbody tr[data-type='fleet.decky_deployed']")
+    expect(rows).to_have_count(2)
+    rows.first.get_by_role("button").click()
+    expect(page.locator(".events-table pre.raw")).to_contain_text(f"127.97.{console.net}.")
+    shot(page, "events")
+    go(page, "/audit", ".audit-table")
+    expect(page.locator(".audit-table tr[data-action='fleet_deployed']")).to_have_count(2)
+    expect(page.locator(".audit-table tr[data-action='password_changed']").first).to_be_visible()
+    shot(page, "audit")
+    with console.server.client() as api:
+        viewer = make_account(api, console.admin_token(), "viewer", prefix="nohistory")
+    viewer_page = open_tab().page
+    sign_in(viewer_page, console, viewer.username, viewer.password)
+    expect(viewer_page.locator("#nav")).not_to_contain_text("Events")
+    expect(viewer_page.locator("#nav")).not_to_contain_text("Audit")
+    expect(viewer_page.locator("#nav")).not_to_contain_text("Views")
 
 
 def test_every_page_in_both_themes_without_errors(

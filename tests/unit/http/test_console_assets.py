@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,22 @@ def test_assets_are_served_with_their_media_types() -> None:
     assert served["assets/app.css"].media_type.startswith("text/css")
     assert served["assets/vendor/uplot/LICENSE"].media_type.startswith("text/plain")
     assert len({a.etag for a in served.values()}) == len(served)
+
+
+NO_NODE = shutil.which("node") is None
+
+
+@pytest.mark.skipif(NO_NODE, reason="node is not installed: the parse check is skipped")
+def test_scripts_parse_as_modules() -> None:
+    """Every script of ours is a valid ES module (one syntax error stops the whole console)."""
+    for script in OWN_SCRIPTS:
+        if script.name == "theme.js":
+            continue  # the classic script run before first paint
+        checked = subprocess.run(
+            ["node", "--input-type=module", "--check"],
+            input=script.read_bytes(),
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+        assert checked.returncode == 0, f"{script.name}: {checked.stderr.decode()[-400:]}"

@@ -20,7 +20,9 @@ export class ApiError extends Error {
 export function url(path, query = {}) {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== null && one !== "") params.append(key, String(one));
+    }
   }
   const qs = params.toString();
   return `${API}${path}${qs ? `?${qs}` : ""}`;

@@ -1,5 +1,5 @@
-// The navigation bar. Pages for auditors (event history, audit trail) slot in here as entries
-// when their APIs exist; nothing is shown for what does not.
+// The navigation bar: one entry per page, with the roles that may see it. Pages for APIs that do
+// not exist yet are not shown.
 
 import { h, replace } from "./dom.js";
 
@@ -11,9 +11,10 @@ export const NAV = [
   { path: "/fleet", label: "Fleet" },
   { path: "/projections", label: "Projections" },
   { path: "/views", label: "Views", roles: ["auditor", "admin"] },
+  { path: "/events", label: "Events", roles: ["auditor", "admin"] },
+  { path: "/audit", label: "Audit", roles: ["auditor", "admin"] },
   { path: "/config", label: "Config" },
-  // { path: "/events", label: "Events", roles: ["auditor", "admin"] },
-  // { path: "/audit", label: "Audit", roles: ["auditor", "admin"] },
+  // Verification and evidence export slot in here when their APIs exist.
 ];
 
 /** Render the links the user's role may see; mark the current one. */
