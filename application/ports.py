@@ -175,3 +175,18 @@ class Broadcaster(Protocol):
     def subscribe(self) -> Subscription:
         """A new subscription that sees every update published after this call."""
         ...
+
+
+class TicketStore(Protocol):
+    """Single-use, short-lived tickets standing for a token's claims (SSE auth without a URL token).
+
+    In process memory for one server; a shared store (Redis) when several serve one fleet.
+    """
+
+    async def issue(self, claims: TokenClaims, ttl_s: float) -> str:
+        """A new unguessable ticket for `claims`, valid once within `ttl_s` seconds."""
+        ...
+
+    async def consume(self, ticket: str) -> TokenClaims | None:
+        """The claims of a live ticket, which is spent by this call; None if unknown or expired."""
+        ...

@@ -18,11 +18,18 @@ from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
-from application.ports import Broadcaster, ComponentHealth, DeckyRuntime, PasswordHasher
+from application.ports import (
+    Broadcaster,
+    ComponentHealth,
+    DeckyRuntime,
+    PasswordHasher,
+    TicketStore,
+)
 from application.readmodels.commands import ReadModelCommands
 from application.reads.ports import ProjectionProgress
 from application.store import EventStoreApp
 from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.auth.memory_tickets import MemoryTicketStore
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.servers import SyslogCollector
@@ -86,6 +93,7 @@ class ApiServices:
     progress: ProjectionProgress
     broadcaster: Broadcaster
     purge: PurgeObservations
+    tickets: TicketStore = field(default_factory=MemoryTicketStore)
 
 
 @dataclass

@@ -72,7 +72,10 @@ class Authenticator:
 
     async def authenticate(self, token: str) -> Principal:
         """The principal for a valid, unrevoked token of a live user."""
-        claims = self._tokens.verify(token)
+        return await self.authenticate_claims(self._tokens.verify(token))
+
+    async def authenticate_claims(self, claims: TokenClaims) -> Principal:
+        """The principal for already-verified claims, if the session is still valid now."""
         user, revoked = await self._directory.session(claims.user_id, claims.jti)
         if user is None:
             raise AuthenticationError("user no longer exists")

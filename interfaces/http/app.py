@@ -1,4 +1,4 @@
-"""The Litestar application factory: routes under /api/v1, auth, errors, OpenAPI."""
+"""The Litestar application factory: routes under /api/v1, the console at /, auth, OpenAPI."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.http.auth import BearerAuthMiddleware, requires_read
+from interfaces.http.console import console_router
 from interfaces.http.errors import exception_handlers
 from interfaces.http.request_id import add_request_id_header, request_id_middleware
 from interfaces.http.routes.artifacts import download_artifact
@@ -69,7 +70,7 @@ def create_app(services: Services) -> Litestar:
         security=[{"BearerToken": []}],
     )
     return Litestar(
-        route_handlers=[api],
+        route_handlers=[api, console_router()],
         middleware=[
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),

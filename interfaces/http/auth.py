@@ -12,6 +12,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import Guard
 
 from application.identity.login import Principal
+from application.identity.tickets import SseTickets
 from domain.identity.roles import Capability
 from domain.shared.meta import CommandMeta
 from interfaces.services import Services
@@ -27,29 +28,49 @@ def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
     return services
 
 
+def _query_credentials(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    handler = connection.scope.get("route_handler")
+    return handler is not None and bool(handler.opt.get(QUERY_TOKEN))
+
+
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    handler_opt = connection.scope.get("route_handler")
-    if handler_opt is not None and handler_opt.opt.get(QUERY_TOKEN):
+    if _query_credentials(connection):
         # EventSource cannot set headers, so the stream route also reads ?token=.
         return connection.query_params.get("token") or None
     return None
 
 
+def _ticket(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """A single-use `?ticket=` (from `POST /auth/sse-ticket`) on the routes that take one."""
+    if not _query_credentials(connection):
+        return None
+    return connection.query_params.get("ticket") or None
+
+
+def sse_tickets(connection: ASGIConnection[Any, Any, Any, Any]) -> SseTickets:
+    """Ticket issuing and redeeming over the process's ticket store."""
+    api = services_of(connection).api
+    return SseTickets(api.tickets, api.auth)
+
+
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Turns a bearer token into a `Principal` or answers 401."""
+    """Turns a bearer token (or an SSE ticket) into a `Principal` or answers 401."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         token = _bearer(connection)
-        if token is None:
+        if token is not None:
+            principal = await services_of(connection).api.auth.authenticate(token)
+            return AuthenticationResult(user=principal, auth=token)
+        ticket = _ticket(connection)
+        if ticket is None:
             raise NotAuthorizedException("Not authenticated")
-        principal = await services_of(connection).api.auth.authenticate(token)
-        return AuthenticationResult(user=principal, auth=token)
+        return AuthenticationResult(user=await sse_tickets(connection).redeem(ticket), auth=None)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

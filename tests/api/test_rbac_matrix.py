@@ -55,6 +55,7 @@ ROUTES = [
     Route("POST", "/auth/change-password", lambda: {"old_password": "x"}, session_route(400)),
     Route("GET", "/auth/me", None, session_route(200)),
     Route("POST", "/auth/logout", None, session_route(204)),
+    Route("POST", "/auth/sse-ticket", None, viewer_route(200)),
     Route("GET", "/config", None, viewer_route(200)),
     Route("GET", "/health", None, viewer_route(200)),
     Route("PUT", "/config/deployment-limit", lambda: {"deployment_limit": 10}, admin_route(200)),

@@ -1,4 +1,4 @@
-"""`/auth`: login, change-password, me, logout."""
+"""`/auth`: login, change-password, me, logout, SSE tickets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 
-from interfaces.http.auth import ALLOW_MUST_CHANGE, PUBLIC, command_meta, principal_of, services_of
+from interfaces.http.auth import (
+    ALLOW_MUST_CHANGE,
+    PUBLIC,
+    command_meta,
+    principal_of,
+    services_of,
+    sse_tickets,
+)
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.schemas import MessageResponse, UserResponse
 
@@ -28,6 +35,10 @@ class TokenResponse(msgspec.Struct):
 class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
     old_password: str
     new_password: str
+
+
+class TicketResponse(msgspec.Struct):
+    ticket: str
 
 
 class AuthController(Controller):
@@ -81,3 +92,12 @@ class AuthController(Controller):
             expires,
         )
         await settle(services, position, ["users"])
+
+    @post("/sse-ticket", status_code=200)
+    async def sse_ticket(self, request: Request[Any, Any, Any]) -> TicketResponse:
+        """A single-use ticket for `GET /stream?ticket=` (≤ 30 s, never past this token's expiry).
+
+        Browsers cannot set headers on `EventSource`; the ticket keeps the token out of URLs.
+        """
+        ticket = await sse_tickets(request).issue(principal_of(request).claims)
+        return TicketResponse(ticket)

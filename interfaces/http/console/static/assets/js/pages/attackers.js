@@ -1,0 +1,100 @@
+// Attackers: every profile, in each of the API's orders, searchable by IP and service.
+
+import { api, reason } from "../api.js";
+import { card, chip, h, notice, replace } from "../dom.js";
+import { ago, num, ts } from "../format.js";
+import { link, setQuery } from "../router.js";
+import { loading, pager } from "../widgets.js";
+
+const LIMIT = 50;
+const SORTS = [["recent", "Most recent"], ["active", "Most active"], ["traversals", "Traversals first"]];
+const SERVICES = ["", "ssh", "telnet", "http", "https", "ftp", "smtp", "mysql", "postgres", "redis", "smb", "rdp", "ldap",
+  "snmp", "sip", "mqtt", "imap", "pop3", "docker_api", "k8s", "llmnr", "sniffer"];
+
+class AttackersPage {
+  constructor(root, query) {
+    this.root = root;
+    this.state = {
+      search: query.get("search") || "",
+      service: query.get("service") || "",
+      sort: query.get("sort") || "recent",
+      offset: Math.max(0, Number(query.get("offset")) || 0),
+    };
+  }
+
+  mount() {
+    const s = this.state;
+    const search = h("input", { type: "search", value: s.search, placeholder: "IP or part of one", "aria-label": "Search attackers by IP", class: "grow", dataset: { hotkey: "search" } });
+    const service = h("select", { "aria-label": "Service touched" },
+      SERVICES.map((name) => h("option", { value: name, selected: name === s.service }, name || "Any service")));
+    const sort = h("select", { "aria-label": "Order" },
+      SORTS.map(([value, label]) => h("option", { value, selected: value === s.sort }, label)));
+    const form = h("form", { class: "filters inline-form", role: "search" }, search, service, sort,
+      h("button", { type: "submit", class: "button primary" }, "Apply"));
+    const apply = () => this.#go({ search: search.value.trim(), service: service.value, sort: sort.value, offset: 0 });
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      apply();
+    });
+    sort.addEventListener("change", apply);
+    service.addEventListener("change", apply);
+    this.status = h("div", { class: "form-status" });
+    this.head = h("div", { class: "results-head" });
+    this.body = h("div", { class: "results" });
+    replace(this.root, h("div", { class: "attackers-page" },
+      h("h1", { class: "page-title" }, "Attackers"),
+      card("Find", null, form, this.status),
+      card("Profiles", null, this.head, this.body)));
+    return this.#load();
+  }
+
+  #go(next) {
+    this.state = { ...this.state, ...next };
+    const s = this.state;
+    setQuery({ search: s.search, service: s.service, sort: s.sort === "recent" ? "" : s.sort, offset: s.offset || "" });
+    return this.#load();
+  }
+
+  async #load() {
+    const s = this.state;
+    replace(this.status);
+    loading(this.body);
+    let page;
+    try {
+      page = await api("/attackers", { query: { limit: LIMIT, offset: s.offset, search: s.search, service: s.service, sort_by: s.sort } });
+    } catch (e) {
+      replace(this.status, notice("error", reason(e)));
+      replace(this.body);
+      return;
+    }
+    replace(this.head, pager(page, (offset) => this.#go({ offset })));
+    if (!page.data.length) {
+      replace(this.body, h("p", { class: "muted" }, "No attacker matches."));
+      return;
+    }
+    const headers = ["Attacker", "Last seen", "First seen", "Events", "Services", "Deckies", "Path", "Bounty", "Credentials", "Commands", "Behaviour"];
+    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table attackers-table" },
+      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, page.data.map((a) => h("tr", { dataset: { uuid: a.uuid } },
+        h("td", {}, h("a", { href: link(`/attackers/${a.uuid}`), class: "mono" }, a.ip)),
+        h("td", { class: "nowrap", title: ts(a.last_seen) }, ago(a.last_seen)),
+        h("td", { class: "nowrap mono" }, ts(a.first_seen)),
+        h("td", { class: "num" }, num(a.event_count)),
+        h("td", {}, h("span", { class: "chips" }, a.services.map((x) => chip(x)))),
+        h("td", { class: "num" }, num(a.decky_count)),
+        h("td", {}, a.traversal_path ? h("span", { class: "path" }, a.traversal_path) : h("span", { class: "muted" }, "–")),
+        h("td", { class: "num" }, num(a.bounty_count)),
+        h("td", { class: "num" }, num(a.credential_count)),
+        h("td", { class: "num" }, num(a.command_count)),
+        h("td", {}, chip(a.behavior ? a.behavior.behavior_class : "unknown", "class"))))))));
+  }
+}
+
+export default {
+  title: "Attackers",
+  async mount(root, { query }) {
+    const page = new AttackersPage(root, query);
+    await page.mount();
+    return page;
+  },
+};

@@ -1,0 +1,96 @@
+// The audit trail (auditors and admins): administrative acts and authentication outcomes,
+// newest first, filtered by actor, action, target and time.
+
+import { api, reason } from "../api.js";
+import { card, chip, field, h, notice, replace } from "../dom.js";
+import { toApiTime, toLocalInput, ts } from "../format.js";
+import { setQuery } from "../router.js";
+import { loading, pager } from "../widgets.js";
+
+const LIMIT = 50;
+
+class AuditPage {
+  constructor(root, query) {
+    this.root = root;
+    this.state = {
+      actor: query.get("actor") || "",
+      action: query.get("action") || "",
+      target: query.get("target") || "",
+      start: query.get("start") || "",
+      end: query.get("end") || "",
+      offset: Math.max(0, Number(query.get("offset")) || 0),
+    };
+  }
+
+  mount() {
+    const s = this.state;
+    const actor = h("input", { type: "text", value: s.actor, placeholder: "username or uuid", dataset: { hotkey: "search" } });
+    const action = h("input", { type: "text", value: s.action, placeholder: "e.g. fleet_deployed" });
+    const target = h("input", { type: "text", value: s.target });
+    const start = h("input", { type: "datetime-local", step: "1", value: toLocalInput(s.start) });
+    const end = h("input", { type: "datetime-local", step: "1", value: toLocalInput(s.end) });
+    const form = h("form", { class: "stack-form", role: "search" },
+      h("div", { class: "inline-fields" }, field("Actor", actor), field("Action", action), field("Target", target),
+        field("From (UTC)", start), field("To (UTC)", end)),
+      h("button", { type: "submit", class: "button primary" }, "Show"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      this.#go({ actor: actor.value.trim(), action: action.value.trim(), target: target.value.trim(),
+        start: toApiTime(start.value), end: toApiTime(end.value), offset: 0 });
+    });
+    this.status = h("div", { class: "form-status" });
+    this.head = h("div", { class: "results-head" });
+    this.body = h("div", { class: "results" });
+    replace(this.root, h("div", { class: "audit-page" },
+      h("h1", { class: "page-title" }, "Audit trail"),
+      card("Filter", null, form, this.status),
+      card("Entries", null, this.head, this.body)));
+    return this.#load();
+  }
+
+  #go(next) {
+    this.state = { ...this.state, ...next };
+    const s = this.state;
+    setQuery({ actor: s.actor, action: s.action, target: s.target, start: s.start, end: s.end, offset: s.offset || "" });
+    return this.#load();
+  }
+
+  async #load() {
+    const s = this.state;
+    replace(this.status);
+    loading(this.body);
+    let page;
+    try {
+      page = await api("/audit", { query: { actor: s.actor, action: s.action, target: s.target,
+        start_time: s.start, end_time: s.end, limit: LIMIT, offset: s.offset } });
+    } catch (e) {
+      replace(this.status, notice("error", reason(e)));
+      replace(this.body);
+      return;
+    }
+    replace(this.head, pager(page, (offset) => this.#go({ offset })));
+    if (!page.data.length) {
+      replace(this.body, h("p", { class: "muted" }, "No entry matches."));
+      return;
+    }
+    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table audit-table" },
+      h("thead", {}, h("tr", {}, ["At (UTC)", "Actor", "Action", "Target", "Outcome", "Detail", "From"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, page.data.map((a) => h("tr", { dataset: { action: a.action, outcome: a.outcome } },
+        h("td", { class: "mono nowrap" }, ts(a.at)),
+        h("td", {}, a.actor ? a.actor.username || a.actor.uuid : h("span", { class: "muted" }, "–")),
+        h("td", {}, chip(a.action)),
+        h("td", { class: "mono" }, a.target || "–"),
+        h("td", {}, chip(a.outcome, a.outcome === "success" || a.outcome === "ok" ? "ok" : a.outcome === "failure" || a.outcome === "denied" ? "bad" : "")),
+        h("td", { class: "msg" }, a.detail),
+        h("td", { class: "mono" }, a.client_ip || "–")))))));
+  }
+}
+
+export default {
+  title: "Audit",
+  async mount(root, { query }) {
+    const page = new AuditPage(root, query);
+    await page.mount();
+    return page;
+  },
+};

@@ -1,0 +1,86 @@
+"""An SSE stream lives no longer than the session it was opened with.
+
+It ends at the token's expiry, and within `RECHECK_S` of the token being revoked, the user being
+deleted or the password being changed, with an `event: error` frame saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+
+import anyio
+import msgspec
+from litestar.response import ServerSentEventMessage
+
+from application.errors import AuthenticationError
+from application.identity.login import Authenticator, Principal
+
+RECHECK_S = 5.0
+Messages = AsyncIterator[ServerSentEventMessage]
+
+
+def session_ended(reason: str) -> ServerSentEventMessage:
+    """The frame that closes a stream whose session is over."""
+    body = {"type": "error", "message": f"session ended: {reason}"}
+    return ServerSentEventMessage(data=msgspec.json.encode(body).decode(), event="error")
+
+
+async def while_session_lasts(
+    messages: Messages,
+    principal: Principal,
+    auth: Authenticator,
+    clock: Callable[[], float] = time.time,
+    recheck_s: float = RECHECK_S,
+) -> Messages:
+    """Pass `messages` through until the token expires or its session stops being valid."""
+    pending: asyncio.Future[ServerSentEventMessage] | None = None
+    try:
+        while True:
+            remaining = principal.claims.expires_at - clock()
+            if remaining <= 0:
+                yield session_ended("token expired")
+                return
+            if pending is None:
+                pending = asyncio.ensure_future(anext(messages))
+            done, _ = await asyncio.wait({pending}, timeout=min(recheck_s, remaining))
+            if pending in done:
+                finished, pending = pending, None
+                try:
+                    message = finished.result()
+                except StopAsyncIteration:
+                    return
+                yield message
+                continue
+            reason = await _invalid(principal, auth)
+            if reason is not None:
+                yield session_ended(reason)
+                return
+    finally:
+        await _close(pending, messages)
+
+
+async def _invalid(principal: Principal, auth: Authenticator) -> str | None:
+    """Why the session no longer holds (revoked, user deleted, credentials changed), or None."""
+    try:
+        await auth.authenticate_claims(principal.claims)
+    except AuthenticationError as e:
+        return str(e)
+    return None
+
+
+async def _close(
+    pending: asyncio.Future[ServerSentEventMessage] | None, messages: Messages
+) -> None:
+    """Stop the inner stream (its `finally` releases the subscription), even while cancelled."""
+    with anyio.CancelScope(shield=True):
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        aclose = getattr(messages, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()

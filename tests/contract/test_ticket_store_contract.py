@@ -1,0 +1,82 @@
+"""The `TicketStore` contract, run on every adapter (in-memory now; a shared one plugs in here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from application.ports import TicketStore, TokenClaims
+from infrastructure.auth.memory_tickets import MemoryTicketStore
+
+CLAIMS = TokenClaims("u-1", "alice", "jti-1", issued_at=1_000.0, expires_at=1_900.0)
+
+
+class Clock:
+    """Monotonic time the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 50.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+ADAPTERS: dict[str, Callable[[Clock], TicketStore]] = {
+    "memory": lambda clock: MemoryTicketStore(clock=clock),
+}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=sorted(ADAPTERS))
+def store(request: pytest.FixtureRequest, clock: Clock) -> TicketStore:
+    return ADAPTERS[request.param](clock)
+
+
+@pytest.mark.anyio
+async def test_a_ticket_gives_its_claims_back_once(store: TicketStore) -> None:
+    """Given an issued ticket, when it is consumed twice, then only the first gets the claims."""
+    ticket = await store.issue(CLAIMS, 30.0)
+    assert await store.consume(ticket) == CLAIMS
+    assert await store.consume(ticket) is None
+
+
+@pytest.mark.anyio
+async def test_a_ticket_expires_after_its_lifetime(store: TicketStore, clock: Clock) -> None:
+    """A ticket consumed after its lifetime gives nothing; one just before it still works."""
+    late, early = await store.issue(CLAIMS, 30.0), await store.issue(CLAIMS, 30.0)
+    clock.now += 29.9
+    assert await store.consume(early) == CLAIMS
+    clock.now += 0.1
+    assert await store.consume(late) is None
+
+
+@pytest.mark.anyio
+async def test_tickets_are_unguessable_and_distinct(store: TicketStore) -> None:
+    """Each ticket is new, long and URL-safe; an unknown one gives nothing."""
+    tickets = {await store.issue(CLAIMS, 30.0) for _ in range(200)}
+    assert len(tickets) == 200
+    assert all(len(t) >= 40 and t.replace("-", "").replace("_", "").isalnum() for t in tickets)
+    assert await store.consume("not-a-ticket") is None
+    assert await store.consume("") is None
+
+
+@pytest.mark.anyio
+async def test_the_memory_store_stays_bounded(clock: Clock) -> None:
+    """A full in-memory store forgets expired tickets first, then the oldest live one."""
+    store = MemoryTicketStore(clock=clock, capacity=3)
+    first = await store.issue(CLAIMS, 30.0)
+    expiring = await store.issue(CLAIMS, 1.0)
+    clock.now += 2
+    kept = [await store.issue(CLAIMS, 30.0), await store.issue(CLAIMS, 30.0)]
+    assert len(store) == 3  # the expired one made room
+    newest = await store.issue(CLAIMS, 30.0)
+    assert len(store) == 3
+    assert await store.consume(first) is None  # the oldest was evicted
+    assert await store.consume(expiring) is None
+    for ticket in [*kept, newest]:
+        assert await store.consume(ticket) == CLAIMS
