@@ -78,7 +78,8 @@ class PublicKey:
             self._key.verify(raw, message)
         except (InvalidSignature, binascii.Error, ValueError):
             return False
-        return True
+        # Only the canonical base64 text counts: spare bits in the last digit must be zero.
+        return base64.b64encode(raw).decode("ascii") == signature
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PublicKey) and self.raw() == other.raw()
