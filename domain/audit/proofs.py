@@ -6,9 +6,10 @@ right-to-left fold of at most log2(n) *perfect* subtrees. So proofs are computed
 provider, `subtree(level, index) -> hash` of the perfect subtree over leaves
 [index·2^level, (index+1)·2^level):
 
-- a node store filled from `CompactTree.append_nodes` answers each call with one lookup, so a
-  proof costs O(log² n) lookups at most (O(log n) for most indices); `inclusion_subtrees` and
-  `consistency_subtrees` list them up front so a database fetches them in one query;
+- a node store filled from `CompactTree.append_nodes` answers each call with one lookup. A
+  proof reads fewer than 2·log2(n) nodes (at most one of its hashes is not itself a perfect
+  subtree: the one on the right border); `inclusion_subtrees` and `consistency_subtrees` list
+  them up front so a database fetches them in one query;
 - `subtrees_from_leaves(leaves)` computes them from leaf hashes (a sequence, or a callable
   `leaf_hash(i)`), memoised: the first proof reads O(n) leaves, later ones reuse the cache.
 """

@@ -159,3 +159,11 @@ def test_subtrees_from_a_leaf_callable() -> None:
     """A callable leaf source gives the same proofs as a sequence."""
     from_callable = subtrees_from_leaves(lambda i: LEAVES[i])
     assert inclusion_proof(9, 23, from_callable) == inclusion_proof(9, 23, SUBTREE)
+
+
+def test_a_proof_reads_fewer_than_two_log_n_stored_nodes() -> None:
+    """The documented bound: inclusion and consistency proofs read < 2·log2(n) + 1 subtrees."""
+    for size in range(1, 300):
+        bound = 2 * size.bit_length()
+        assert all(len(inclusion_subtrees(i, size)) <= bound for i in range(size))
+        assert all(len(consistency_subtrees(m, size)) <= bound for m in range(1, size + 1))
