@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.audit.errors import CheckpointError
+
 CHECKPOINT_TITLE = "decnet-es checkpoint v1"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 _SIGNATURE = re.compile(r"[A-Za-z0-9+/]{86}==")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or signed checkpoint that does not have the documented form."""
 
 
 @dataclass(frozen=True, slots=True)

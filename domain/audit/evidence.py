@@ -21,10 +21,11 @@ from domain.audit.canonical import (
     record_leaves,
     split_batch,
 )
+from domain.audit.errors import ProofError
 from domain.audit.jcs import canonical_json
 from domain.audit.merkle import EMPTY_ROOT, leaf_hash
 from domain.audit.proofs import inclusion_proof, subtrees_from_leaves
-from domain.audit.verify import ProofError, root_from_inclusion
+from domain.audit.verify import root_from_inclusion
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from domain.audit.errors import ProofError
 from domain.audit.merkle import node_hash
 
 SubtreeHash = Callable[[int, int], bytes]
@@ -32,9 +33,9 @@ def _split(size: int) -> int:
 def range_subtrees(start: int, end: int) -> list[tuple[int, int]]:
     """The perfect subtrees `(level, index)` whose fold is the hash of leaves [start, end)."""
     if not 0 <= start < end:
-        raise ValueError(f"empty or negative leaf range [{start}, {end})")
+        raise ProofError(f"empty or negative leaf range [{start}, {end})")
     if start % (1 << (end - start - 1).bit_length()):
-        raise ValueError(f"leaf range [{start}, {end}) is not a subtree of an RFC 6962 tree")
+        raise ProofError(f"leaf range [{start}, {end}) is not a subtree of an RFC 6962 tree")
     pieces: list[tuple[int, int]] = []
     while start < end:
         level = (end - start).bit_length() - 1
@@ -55,7 +56,7 @@ def range_hash(start: int, end: int, subtree: SubtreeHash) -> bytes:
 def inclusion_ranges(index: int, size: int) -> list[Range]:
     """The leaf ranges whose hashes form PATH(index, D[size]), leaf level first."""
     if not 0 <= index < size:
-        raise ValueError(f"leaf index {index} is outside a tree of size {size}")
+        raise ProofError(f"leaf index {index} is outside a tree of size {size}")
     path: list[Range] = []
     start, end = 0, size
     while end - start > 1:
@@ -73,7 +74,7 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
 def consistency_ranges(size1: int, size2: int) -> list[Range]:
     """The leaf ranges whose hashes form PROOF(size1, D[size2]) (empty when size1 = size2)."""
     if not 0 < size1 <= size2:
-        raise ValueError(f"no consistency proof from size {size1} to size {size2}")
+        raise ProofError(f"no consistency proof from size {size1} to size {size2}")
     proof: list[Range] = []
     start, end, m, whole = 0, size2, size1, True
     while m != end - start:

@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from hmac import compare_digest
 
+from domain.audit.errors import ProofError
 from domain.audit.merkle import EMPTY_ROOT, HASH_SIZE, node_hash
-
-
-class ProofError(ValueError):
-    """A proof that cannot be evaluated (wrong shape, length or index)."""
 
 
 def _is_hash(value: bytes) -> bool:

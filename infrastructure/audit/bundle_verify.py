@@ -17,7 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from domain.audit.checkpoint import CheckpointError, SignedCheckpoint
+from domain.audit.checkpoint import SignedCheckpoint
+from domain.audit.errors import CheckpointError
 from infrastructure.audit.bundle_events import check_events
 from infrastructure.audit.bundle_format import (
     ARTIFACTS,

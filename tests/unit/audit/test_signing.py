@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from domain.audit.checkpoint import Checkpoint, CheckpointError, SignedCheckpoint
+from domain.audit.checkpoint import Checkpoint, SignedCheckpoint
+from domain.audit.errors import CheckpointError
 from infrastructure.audit.signing import (
     PublicKey,
     SigningKey,
