@@ -12,9 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infrastructure.audit.bundle_verify import verify_bundle
-from infrastructure.audit.signing import PublicKey, SigningKeyError
-
 
 def add_evidence_commands(commands: Any) -> None:
     """Register `decnet evidence verify` on the `decnet` parser."""
@@ -30,6 +27,10 @@ def add_evidence_commands(commands: Any) -> None:
 
 def run_evidence(args: argparse.Namespace) -> int:
     """Verify the bundle, print the report, exit non-zero on any failure."""
+    # Imported here so `decnet serve` and the other commands never load the crypto stack.
+    from infrastructure.audit.bundle_verify import verify_bundle
+    from infrastructure.audit.signing import PublicKey, SigningKeyError
+
     trusted = None
     if args.public_key is not None:
         try:
