@@ -12,6 +12,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings
 from interfaces.cli.attack_sim import add_attack_sim_command, run_attack_sim
 from interfaces.cli.dead_letters import add_dead_letters_command, run_dead_letters
+from interfaces.cli.evidence import add_evidence_commands, run_evidence
 from interfaces.cli.fleet import (
     API_COMMANDS,
     CATALOGUE_COMMANDS,
@@ -35,11 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_fleet_commands(commands, remote)
     add_attack_sim_command(commands)
     add_dead_letters_command(commands, remote)
+    add_evidence_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "evidence":
+        return run_evidence(args)  # offline: no server, database or settings
     if args.command == "attack-sim":
         return run_attack_sim(args)  # a client of a running server, like the fleet commands
     if args.command in HISTORY_COMMANDS:

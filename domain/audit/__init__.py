@@ -1,0 +1,1 @@
+"""Tamper evidence: Merkle hashing, proofs and the canonical bytes of stored events."""
