@@ -46,4 +46,6 @@ class MemoryUserDirectory:
         return next((u for u in self.users.values() if u.username == username), None)
 
     async def session(self, user_id: str, jti: str) -> tuple[UserRecord | None, bool]:
-        return self.users.get(user_id), jti in self.revoked
+        user = self.users.get(user_id)
+        # As the read model: a deleted user's revocations go with its row.
+        return user, user is not None and jti in self.revoked
