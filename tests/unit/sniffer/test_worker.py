@@ -61,6 +61,7 @@ def _opener(source: PacketSource) -> Callable[[str], PacketSource]:
 
 def _worker(sink: MemorySink, source: PacketSource, **kwargs: object) -> SnifferWorker:
     options: dict[str, object] = {"decky_ips": lambda: {DECKY}, "refresh_s": 0.05, **kwargs}
+    # Options are keyword arguments of mixed types, checked by the worker itself.
     return SnifferWorker(sink, "fake0", opener=_opener(source), **options)  # type: ignore[arg-type]
 
 
@@ -188,6 +189,7 @@ async def test_decky_set_is_refreshed_and_a_failing_provider_keeps_the_last() ->
         value = current["ips"]
         if isinstance(value, Exception):
             raise value
+        # Not an exception here, so the set of IPs the test stored.
         return value  # type: ignore[return-value]
 
     sink, source = MemorySink(), FakeSource()
