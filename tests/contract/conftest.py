@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 
+from application.store import EventStoreApp
 from domain.fleet.decky import DeckySpec
+from tests.api.harness import EXTERNAL_SKIP_REASON, PG_URL_ENV, fresh_database
 from tests.fakes import MemorySink
+from tests.integration.stores import event_store
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     """Run async tests on asyncio only (the runtimes are asyncio code)."""
     return "asyncio"
+
+
+@pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL (DECNET_TEST_PG_URL), dropped afterwards."""
+    admin_url = os.environ.get(PG_URL_ENV)
+    if not admin_url:
+        pytest.skip(EXTERNAL_SKIP_REASON)
+    with fresh_database(admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_store(pg_database_url: str) -> Iterator[EventStoreApp]:
+    """The event store on that database, configured as production configures it."""
+    with event_store(pg_database_url) as store:
+        yield store
 
 
 @pytest.fixture

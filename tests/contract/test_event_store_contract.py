@@ -10,8 +10,6 @@ older shapes upcast.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,8 +28,6 @@ from domain.observations.batch import InteractionBatch, JournalSpan
 from domain.observations.records import InteractionRecord
 from domain.shared.meta import CommandMeta
 from infrastructure.database import Database
-from tests.api.harness import EXTERNAL_SKIP_REASON, PG_URL_ENV, fresh_database
-from tests.integration.stores import event_store
 from tests.unit.fleet.fakes import MEMORY_ENV, memory_store
 from tests.unit.identity.fakes import FakeHasher
 
@@ -218,12 +214,8 @@ class TestPostgresEventStore(EventStoreContract):
     """The contract on PostgreSQL as production configures it (serial recorder, msgspec)."""
 
     @pytest.fixture
-    def store(self) -> Iterator[EventStoreApp]:
-        admin_url = os.environ.get(PG_URL_ENV)
-        if not admin_url:
-            pytest.skip(EXTERNAL_SKIP_REASON)
-        with fresh_database(admin_url) as url, event_store(url) as store:
-            yield store
+    def store(self, pg_store: EventStoreApp) -> EventStoreApp:
+        return pg_store
 
 
 def test_both_environments_name_the_same_mapper() -> None:

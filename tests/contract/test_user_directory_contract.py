@@ -7,9 +7,8 @@ way that adapter learns of changes, and the `directory` it reads through.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -27,8 +26,6 @@ from projections.identity_queries import PostgresUserDirectory
 from projections.runner import ProjectionRunner
 from projections.schema import live_schema
 from projections.users import UsersProjection
-from tests.api.harness import EXTERNAL_SKIP_REASON, PG_URL_ENV, fresh_database
-from tests.integration.stores import event_store
 from tests.unit.identity.fakes import FakeHasher, MemoryUserDirectory
 
 EXPIRES = datetime.now(UTC) + timedelta(hours=1)
@@ -233,32 +230,21 @@ class TestPostgresUserDirectory(UserDirectoryContract):
     """The contract on the users read model, projected on PostgreSQL."""
 
     @pytest.fixture
-    def database_url(self) -> Iterator[str]:
-        admin_url = os.environ.get(PG_URL_ENV)
-        if not admin_url:
-            pytest.skip(EXTERNAL_SKIP_REASON)
-        with fresh_database(admin_url) as url:
-            yield url
-
-    @pytest.fixture
-    def store(self, database_url: str) -> Iterator[EventStoreApp]:
-        with event_store(database_url) as store:
-            yield store
-
-    @pytest.fixture
-    async def pool(self, database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    async def pool(self, pg_database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            database_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+            pg_database_url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
         )
         await pool.open(wait=True)
         yield pool
         await pool.close()
 
     @pytest.fixture
-    async def driver(self, store: EventStoreApp, pool: AsyncConnectionPool[Any]) -> ProjectedDriver:
-        runner = ProjectionRunner(store, pool, [UsersProjection(live_schema("users"))])
+    async def driver(
+        self, pg_store: EventStoreApp, pool: AsyncConnectionPool[Any]
+    ) -> ProjectedDriver:
+        runner = ProjectionRunner(pg_store, pool, [UsersProjection(live_schema("users"))])
         await runner.setup()
-        return ProjectedDriver(UserCommands(store, FakeHasher()), runner)
+        return ProjectedDriver(UserCommands(pg_store, FakeHasher()), runner)
 
     @pytest.fixture
     def directory(self, pool: AsyncConnectionPool[Any]) -> PostgresUserDirectory:
