@@ -90,7 +90,7 @@ def _first_stored(base: Path, decky_dir: Path, decky: str, stored_as: str) -> Pa
         found = _inside(base, decky_dir / service / stored_as)
         if found is None:
             # One link out of the root must not hide the decky's other services.
-            log.warning("artifacts.candidate_outside_root", decky=decky, service=service)
+            log.warning("artifacts_candidate_outside_root", decky=decky, service=service)
         elif found.is_file():
             return found
     return None

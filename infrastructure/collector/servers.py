@@ -72,8 +72,11 @@ class SyslogCollector:
         for task in list(self._clients):
             task.cancel()
         for task in list(self._clients):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            try:
+                with contextlib.suppress(asyncio.CancelledError):  # cancelled just above
+                    await task
+            except Exception:  # a reader's bug surfaces here: note it, stop the others anyway
+                log.exception("syslog_client_failed")
 
     def refresh_stats(self) -> None:
         """Read the counters only the kernel keeps (UDP receive-buffer drops) into the stats."""

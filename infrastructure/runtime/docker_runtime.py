@@ -119,7 +119,7 @@ class DockerRuntime:
         except (*ENGINE_ERRORS, NetworkSetupError) as exc:
             report = RuntimeReport("failed", engine_reason(exc))
         log.info(
-            "runtime.decky_applied",
+            "runtime_decky_applied",
             decky=spec.name,
             status=report.status,
             detail=report.detail,
@@ -145,7 +145,7 @@ class DockerRuntime:
             ipam=IPAMConfig(pool_configs=[pool]),
             labels={"decnet.managed": "true"},
         )
-        log.info("runtime.network_created", network=net.name, driver=net.driver, subnet=net.subnet)
+        log.info("runtime_network_created", network=net.name, driver=net.driver, subnet=net.subnet)
 
     def _containers(self, decky: str) -> list[Any]:
         return list(self._engine().containers.list(all=True, filters=decky_filter(decky)))
@@ -188,7 +188,7 @@ class DockerRuntime:
                 self._engine().containers.run(**kwargs)
             except ENGINE_ERRORS as exc:
                 errors[svc] = engine_reason(exc)
-                log.warning("runtime.service_failed", decky=decky, service=svc, error=errors[svc])
+                log.warning("runtime_service_failed", decky=decky, service=svc, error=errors[svc])
         return errors
 
     def _report_sync(
@@ -211,7 +211,7 @@ class DockerRuntime:
 
     def _remove_sync(self, name: str) -> None:
         self._remove_containers(self._containers(name))
-        log.info("runtime.decky_removed", decky=name, runtime=self.name)
+        log.info("runtime_decky_removed", decky=name, runtime=self.name)
 
     @staticmethod
     def _remove_containers(containers: list[Any]) -> None:

@@ -89,7 +89,7 @@ class TcpListener:
         task = asyncio.current_task()
         if task is None or len(self._tasks) >= self._limits.max_connections:
             log.warning(
-                "runtime.connection_rejected",
+                "runtime_connection_rejected",
                 decky=self._recorder.decky,
                 service=self._recorder.service,
                 peer=writer.get_extra_info("peername"),
@@ -125,7 +125,7 @@ class TcpListener:
         except Exception:
             # An emulator bug must cost one connection, never the listener.
             log.exception(
-                "runtime.handler_failed",
+                "runtime_handler_failed",
                 decky=self._recorder.decky,
                 service=self._recorder.service,
             )
@@ -151,7 +151,7 @@ class _DatagramQueue(asyncio.DatagramProtocol):
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 log.warning(
-                    "runtime.udp_dropped",
+                    "runtime_udp_dropped",
                     decky=self._decky,
                     service=self._service,
                     dropped=self.dropped,

@@ -82,7 +82,7 @@ class LocalRuntime:
             except LoopbackError as exc:
                 await self._stop(spec.name)
                 self._deckies[spec.name] = _Decky(spec, failure=str(exc))
-                log.warning("runtime.decky_failed", decky=spec.name, reason=str(exc))
+                log.warning("runtime_decky_failed", decky=spec.name, reason=str(exc))
                 return self._report_of(self._deckies[spec.name])
             return await self._converge(spec)
 
@@ -123,7 +123,7 @@ class LocalRuntime:
         previous_ports = await self._stop_stale(decky)
         await self._start_missing(decky, previous_ports)
         report = self._report_of(decky)
-        log.info("runtime.decky_applied", decky=spec.name, status=report.status, ports=report.ports)
+        log.info("runtime_decky_applied", decky=spec.name, status=report.status, ports=report.ports)
         return report
 
     async def _stop_stale(self, decky: _Decky) -> dict[str, int]:
@@ -152,7 +152,7 @@ class LocalRuntime:
             except OSError as exc:
                 decky.errors[svc] = str(exc)
                 log.warning(
-                    "runtime.service_failed", decky=decky.spec.name, service=svc, error=str(exc)
+                    "runtime_service_failed", decky=decky.spec.name, service=svc, error=str(exc)
                 )
 
     async def _start(self, spec: DeckySpec, service: str, previous_port: int | None) -> _Service:
@@ -166,7 +166,7 @@ class LocalRuntime:
             ctx = ServiceContext(spec.name, spec.hostname, service, config, spec.distro)
             listener = TcpListener(resolve_handler(self._handlers, ctx), recorder, self._limits)
         port = await listener.start(spec.ip, self._candidate_ports(profile.port, previous_port))
-        log.info("runtime.service_started", decky=spec.name, service=service, ip=spec.ip, port=port)
+        log.info("runtime_service_started", decky=spec.name, service=service, ip=spec.ip, port=port)
         return _Service(listener, config, spec.hostname)
 
     def _candidate_ports(self, standard: int, previous: int | None) -> list[int]:
@@ -180,7 +180,7 @@ class LocalRuntime:
         if decky is None:
             return
         await asyncio.gather(*(s.listener.stop() for s in decky.services.values()))
-        log.info("runtime.decky_stopped", decky=name, services=sorted(decky.services))
+        log.info("runtime_decky_stopped", decky=name, services=sorted(decky.services))
 
     @staticmethod
     def _report_of(decky: _Decky) -> RuntimeReport:

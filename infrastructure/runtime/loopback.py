@@ -68,5 +68,5 @@ async def _add_to_lo(ip: str) -> str:
         _, stderr = await proc.communicate()
     except OSError as exc:  # no `ip` binary on this host
         return str(exc)
-    log.info("runtime.loopback_added", ip=ip, returncode=proc.returncode)
+    log.info("runtime_loopback_added", ip=ip, returncode=proc.returncode)
     return stderr.decode(errors="replace").strip()

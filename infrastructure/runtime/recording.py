@@ -69,7 +69,7 @@ class Recorder:
         except Exception:
             # Losing one record must not take the listener down; the log keeps the evidence.
             log.exception(
-                "runtime.record_submit_failed",
+                "runtime_record_submit_failed",
                 decky=self.decky,
                 service=self.service,
                 event_type=event_type,

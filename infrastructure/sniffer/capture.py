@@ -115,7 +115,7 @@ class ScapySource:
             bpf.attach(self._kernel, bpf.dst_filter(addresses))
             self.filter_mode = "kernel BPF"
         except OSError as e:  # the Python-side check still applies, so keep capturing
-            log.warning("sniffer.bpf_attach_failed", error=str(e))
+            log.warning("sniffer_bpf_attach_failed", error=str(e))
             self._kernel = None
             self.filter_mode = "python"
 

@@ -41,5 +41,5 @@ def _name_of(ip: str, decky_name: DeckyNamer | None) -> str:
     try:
         return decky_name(ip) or ip
     except Exception:  # a resolver hiccup still leaves a usable record
-        log.exception("sniffer.decky_name_failed", ip=ip)
+        log.exception("sniffer_decky_name_failed", ip=ip)
         return ip

@@ -93,7 +93,7 @@ class SnifferWorker:
         self._thread = threading.Thread(target=self._capture, name="sniffer", daemon=True)
         self._thread.start()
         self._tasks = [asyncio.create_task(self._deliver()), asyncio.create_task(self._refresh())]
-        log.info("sniffer.started", interface=self.interface, deckies=len(self._targets))
+        log.info("sniffer_started", interface=self.interface, deckies=len(self._targets))
 
     async def stop(self) -> None:
         """Stop capturing, deliver what is already queued (briefly), release the socket."""
@@ -103,7 +103,7 @@ class SnifferWorker:
         if thread is not None:
             await asyncio.to_thread(thread.join, JOIN_TIMEOUT_S)
             if thread.is_alive():
-                log.warning("sniffer.thread_join_timeout", timeout_s=JOIN_TIMEOUT_S)
+                log.warning("sniffer_thread_join_timeout", timeout_s=JOIN_TIMEOUT_S)
         await self._drain()
         for task in self._tasks:
             task.cancel()
@@ -134,7 +134,7 @@ class SnifferWorker:
 
     def _disable(self, reason: str) -> None:
         self._disabled = reason
-        log.warning("sniffer.disabled", interface=self.interface, reason=reason)
+        log.warning("sniffer_disabled", interface=self.interface, reason=reason)
 
     # --- capture thread -------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class SnifferWorker:
                     self._process(source.read(), targets)
         except Exception as e:
             self._failure = f"capture thread died: {type(e).__name__}: {e}"
-            log.exception("sniffer.capture_failed", interface=self.interface)
+            log.exception("sniffer_capture_failed", interface=self.interface)
         finally:
             source.close()
 
@@ -194,7 +194,7 @@ class SnifferWorker:
             await self._sink.submit(record)
         except Exception:  # one lost record must not end delivery; the log keeps the evidence
             self.stats.submit_errors += 1
-            log.exception("sniffer.submit_failed", event_type=observation.event_type)
+            log.exception("sniffer_submit_failed", event_type=observation.event_type)
 
     async def _refresh(self) -> None:
         while True:
@@ -207,7 +207,7 @@ class SnifferWorker:
         try:
             addresses = list(self._decky_ips())
         except Exception:  # keep the last known set rather than stop fingerprinting
-            log.exception("sniffer.decky_ips_failed")
+            log.exception("sniffer_decky_ips_failed")
             return self._targets
         return ipv4_only(addresses)
 

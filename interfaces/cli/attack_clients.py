@@ -222,7 +222,7 @@ def ftp_attack(target: Target, sim: Sim) -> None:
     """A wrong login, then (if configured) the right one and a STOR."""
     login = target.login("ftp")
     # S321: plain FTP is what the decky speaks; that is the point.
-    with ftplib.FTP(timeout=TIMEOUT_S, source_address=sim.bind()) as ftp:  # noqa: S321
+    with ftplib.FTP(timeout=TIMEOUT_S, source_address=sim.bind()) as ftp:  # noqa: S321 - FTP is the target
         banner = ftp.connect(target.ip, target.ports["ftp"])
         try:
             ftp.login(login[0] if login else "anonymous", "admin123")

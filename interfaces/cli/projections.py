@@ -52,7 +52,7 @@ def add_projection_commands(commands: Any, remote: argparse.ArgumentParser) -> N
 def server_up(url: str) -> bool:
     """Whether an HTTP server answers at `url` (any status, even 401, means up)."""
     try:
-        urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/health", timeout=2)  # noqa: S310
+        urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/health", timeout=2)  # noqa: S310 - the operator's URL
     except urllib.error.HTTPError:
         return True
     except (urllib.error.URLError, OSError):

@@ -15,6 +15,7 @@ _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 def request_id_for(scope: Scope) -> str:
     """The request's id: the client's if it is sane, else a new one; stored on the scope."""
+    # The ASGI Scope TypedDict does not declare `state`, which Litestar keeps in it.
     state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
     if "request_id" not in state:
         sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")

@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 import msgspec
+import structlog
 from litestar.response import ServerSentEventMessage
 
 from application.errors import AuthenticationError
 from application.identity.login import Authenticator, Principal
 
 RECHECK_S = 5.0
+log = structlog.get_logger()
 Messages = AsyncIterator[ServerSentEventMessage]
 
 
@@ -78,9 +80,17 @@ async def _close(
     with anyio.CancelScope(shield=True):
         if pending is not None:
             pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
+            await _quietly(pending)
         aclose = getattr(messages, "aclose", None)
         if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
+            await _quietly(aclose())
+
+
+async def _quietly(step: Awaitable[object]) -> None:
+    """Await one closing step; the client is gone either way, so a failure is logged, not raised."""
+    try:
+        # Cancelled just above, or the inner stream had already ended: nothing to report.
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await step
+    except Exception:
+        log.exception("stream_close_failed")

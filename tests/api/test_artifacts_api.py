@@ -152,7 +152,7 @@ def test_a_linked_out_service_dir_does_not_hide_the_others(vault: Vault, client:
     (vault.root / decky / "ftp").symlink_to(vault.outside)  # sorts before `ssh`
     vault.put(decky, "ssh", STORED_AS, b"inside")
     assert fetch(client, vault, f"{decky}/{STORED_AS}") == (200, b"inside")
-    assert "artifacts.candidate_outside_root" in vault.server.server.log_tail(400)
+    assert "artifacts_candidate_outside_root" in vault.server.server.log_tail(400)
     (vault.root / decky / "ssh" / STORED_AS).unlink()
     status, body = fetch(client, vault, f"{decky}/{STORED_AS}")
     assert status == 404, body

@@ -74,6 +74,7 @@ def _loads(browser: object, token: str, route: str) -> tuple[list[float], list[f
     ready: list[float] = []
     paint: list[float] = []
     for _ in range(LOADS):
+        # Playwright's Browser, passed as `object` so collecting the module needs no Playwright.
         context = browser.new_context(viewport=VIEWPORT)  # type: ignore[attr-defined]
         context.add_init_script(f"sessionStorage.setItem('decnet.token', {token!r})")
         page = context.new_page()

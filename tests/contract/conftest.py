@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import os
+from collections.abc import Iterator
 
-import anyio
 import pytest
 
+from application.store import EventStoreApp
 from domain.fleet.decky import DeckySpec
-from domain.observations.records import InteractionRecord
+from tests.api.harness import EXTERNAL_SKIP_REASON, PG_URL_ENV, fresh_database
+from tests.fakes import MemorySink
+from tests.integration.stores import event_store
 
 
 @pytest.fixture
@@ -18,44 +20,21 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class MemorySink:
-    """A `RecordSink` that keeps every record, with a helper to wait for one."""
+@pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """A fresh database on the machine's PostgreSQL (DECNET_TEST_PG_URL), dropped afterwards."""
+    admin_url = os.environ.get(PG_URL_ENV)
+    if not admin_url:
+        pytest.skip(EXTERNAL_SKIP_REASON)
+    with fresh_database(admin_url) as url:
+        yield url
 
-    def __init__(self) -> None:
-        self.records: list[InteractionRecord] = []
 
-    async def submit(self, record: InteractionRecord) -> None:
-        self.records.append(record)
-
-    def matching(self, **attrs: str) -> list[InteractionRecord]:
-        """Records whose attributes equal every given value."""
-        return [r for r in self.records if all(getattr(r, k) == v for k, v in attrs.items())]
-
-    async def wait_for(
-        self, predicate: Callable[[InteractionRecord], bool], timeout: float = 3.0
-    ) -> InteractionRecord:
-        """The first record satisfying `predicate`, waiting up to `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for record in self.records:
-                if predicate(record):
-                    return record
-            await anyio.sleep(0.01)
-        raise AssertionError(f"no matching record within {timeout}s; got {self.records!r}")
-
-    async def wait_for_event(
-        self, decky: str, service: str, event_type: str, **fields: str
-    ) -> InteractionRecord:
-        """The first record of that decky, service and event type carrying `fields`."""
-
-        def matches(record: InteractionRecord) -> bool:
-            return (record.decky, record.service, record.event_type) == (
-                decky,
-                service,
-                event_type,
-            ) and all(record.fields.get(k) == v for k, v in fields.items())
-
-        return await self.wait_for(matches)
+@pytest.fixture
+def pg_store(pg_database_url: str) -> Iterator[EventStoreApp]:
+    """The event store on that database, configured as production configures it."""
+    with event_store(pg_database_url) as store:
+        yield store
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ from infrastructure.runtime.docker_specs import (
     decky_filter,
 )
 from infrastructure.runtime.local import LocalRuntime, LocalRuntimeOptions
-from tests.contract.conftest import MemorySink, make_spec
+from tests.contract.conftest import make_spec
 from tests.contract.fake_docker import FakeDockerClient
+from tests.fakes import MemorySink
 
 
 class RuntimeProbe(Protocol):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from application.ports import TicketStore, TokenClaims
@@ -22,47 +20,46 @@ class Clock:
         return self.now
 
 
-ADAPTERS: dict[str, Callable[[Clock], TicketStore]] = {
-    "memory": lambda clock: MemoryTicketStore(clock=clock),
-}
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=sorted(ADAPTERS))
-def store(request: pytest.FixtureRequest, clock: Clock) -> TicketStore:
-    return ADAPTERS[request.param](clock)
-
-
 @pytest.mark.anyio
-async def test_a_ticket_gives_its_claims_back_once(store: TicketStore) -> None:
-    """Given an issued ticket, when it is consumed twice, then only the first gets the claims."""
-    ticket = await store.issue(CLAIMS, 30.0)
-    assert await store.consume(ticket) == CLAIMS
-    assert await store.consume(ticket) is None
+class TicketStoreContract:
+    """The port's promises; subclasses provide `store` (built on the `clock` fixture)."""
+
+    async def test_a_ticket_gives_its_claims_back_once(self, store: TicketStore) -> None:
+        """Given an issued ticket, when consumed twice, then only the first gets the claims."""
+        ticket = await store.issue(CLAIMS, 30.0)
+        assert await store.consume(ticket) == CLAIMS
+        assert await store.consume(ticket) is None
+
+    async def test_a_ticket_expires_after_its_lifetime(
+        self, store: TicketStore, clock: Clock
+    ) -> None:
+        """A ticket consumed after its lifetime gives nothing; one just before it still works."""
+        late, early = await store.issue(CLAIMS, 30.0), await store.issue(CLAIMS, 30.0)
+        clock.now += 29.9
+        assert await store.consume(early) == CLAIMS
+        clock.now += 0.1
+        assert await store.consume(late) is None
+
+    async def test_tickets_are_unguessable_and_distinct(self, store: TicketStore) -> None:
+        """Each ticket is new, long and URL-safe; an unknown one gives nothing."""
+        tickets = {await store.issue(CLAIMS, 30.0) for _ in range(200)}
+        assert len(tickets) == 200
+        assert all(len(t) >= 40 and t.replace("-", "").replace("_", "").isalnum() for t in tickets)
+        assert await store.consume("not-a-ticket") is None
+        assert await store.consume("") is None
 
 
-@pytest.mark.anyio
-async def test_a_ticket_expires_after_its_lifetime(store: TicketStore, clock: Clock) -> None:
-    """A ticket consumed after its lifetime gives nothing; one just before it still works."""
-    late, early = await store.issue(CLAIMS, 30.0), await store.issue(CLAIMS, 30.0)
-    clock.now += 29.9
-    assert await store.consume(early) == CLAIMS
-    clock.now += 0.1
-    assert await store.consume(late) is None
+class TestMemoryTicketStore(TicketStoreContract):
+    """The contract on the in-process ticket store."""
 
-
-@pytest.mark.anyio
-async def test_tickets_are_unguessable_and_distinct(store: TicketStore) -> None:
-    """Each ticket is new, long and URL-safe; an unknown one gives nothing."""
-    tickets = {await store.issue(CLAIMS, 30.0) for _ in range(200)}
-    assert len(tickets) == 200
-    assert all(len(t) >= 40 and t.replace("-", "").replace("_", "").isalnum() for t in tickets)
-    assert await store.consume("not-a-ticket") is None
-    assert await store.consume("") is None
+    @pytest.fixture
+    def store(self, clock: Clock) -> MemoryTicketStore:
+        return MemoryTicketStore(clock=clock)
 
 
 @pytest.mark.anyio

@@ -15,9 +15,8 @@ import pytest
 from application.store import EventStoreApp
 from domain.observations.batch import InteractionBatch, RejectedLine
 from domain.observations.records import InteractionRecord
-from infrastructure.database import Database, prepare_schemas
 from projections.base import topic_of
-from projections.schema import CONTROL_SCHEMA
+from tests.integration import stores
 
 BASE_TIME = datetime(2026, 4, 18, 2, 0, tzinfo=UTC)
 OBSERVED_TOPIC = topic_of(InteractionBatch.InteractionsObserved)
@@ -26,12 +25,8 @@ OBSERVED_TOPIC = topic_of(InteractionBatch.InteractionsObserved)
 @pytest.fixture
 def event_store(database_url: str) -> Iterator[EventStoreApp]:
     """The production PostgreSQL event store on a fresh database."""
-    prepare_schemas(database_url, CONTROL_SCHEMA)
-    store = EventStoreApp(Database(database_url).event_store_env(pool_size=2))
-    try:
+    with stores.event_store(database_url) as store:
         yield store
-    finally:
-        store.close()
 
 
 def record(seq: int, **overrides: Any) -> InteractionRecord:

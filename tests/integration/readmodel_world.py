@@ -29,6 +29,7 @@ from projections.runner import ProjectionRunner
 from projections.schema import live_schema, view_schema
 from projections.views import ViewRegistry, view_key
 from tests.integration.stores import event_store
+from tests.unit.identity.fakes import FakeHasher
 
 PRIMARY_KEYS = """
 SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
@@ -41,16 +42,6 @@ WHERE i.indisprimary AND n.nspname = %s
 GROUP BY c.relname
 """
 Rows = dict[str, list[tuple[Any, ...]]]
-
-
-class FakeHasher:
-    """Deterministic, instant stand-in for argon2."""
-
-    def hash(self, password: str) -> str:
-        return "fake$" + password
-
-    def verify(self, encoded: str, password: str) -> bool:
-        return encoded == "fake$" + password
 
 
 @dataclass

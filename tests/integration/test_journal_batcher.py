@@ -85,6 +85,7 @@ def test_torn_tail_frame_is_left_unread(tmp_path: Path, cut: int | str) -> None:
     keep = ends[1] + 2 if cut == "header" else ends[2] - int(cut)
     os.truncate(tmp_path / segment, keep)
     chunk = Journal(tmp_path).read(segment, 0, 10)
+    # These segments hold records only, no dead letters.
     assert [int(e.fields["seq"]) for e in chunk.entries] == [0, 1]  # type: ignore[union-attr]
     assert chunk.end_offset == ends[1]
 
@@ -113,6 +114,7 @@ def test_garbage_tail_after_a_power_loss_is_left_unread(tmp_path: Path) -> None:
     with open(tmp_path / segment, "ab") as f:
         f.write(bytes(4096))
     chunk = Journal(tmp_path).read(segment, 0, 10)
+    # These segments hold records only, no dead letters.
     assert [int(e.fields["seq"]) for e in chunk.entries] == [0, 1, 2]  # type: ignore[union-attr]
     assert chunk.end_offset == end
 
@@ -194,6 +196,7 @@ async def test_store_outage_spools_in_the_journal_then_delivers_exactly_once(
     """During an outage records wait in the journal; afterwards each arrives exactly once."""
     journal = Journal(tmp_path)
     ingest = FlakyIngest(IngestCommands(event_store))
+    # FlakyIngest stands in for IngestCommands (same methods, no shared base).
     batcher = Batcher(journal, ingest, max_records=10, max_wait_s=0.01)  # type: ignore[arg-type]
     async with running(batcher):
         for seq in range(25):
@@ -377,4 +380,5 @@ async def test_tcp_reader_stops_reading_while_the_store_lags(tmp_path: Path) -> 
         await collector.stop()
     journal = lag.journal
     chunk = journal.read(journal.current_segment, 0, total + 10)
+    # The segment holds records only, no dead letters.
     assert [e.msg for e in chunk.entries] == [f"n={i}" for i in range(total)]  # type: ignore[union-attr]

@@ -14,7 +14,8 @@ from domain.observations.records import InteractionRecord
 from infrastructure.runtime.handlers import ServiceContext, ServiceHandler
 from infrastructure.runtime.local import LocalRuntime, LocalRuntimeOptions
 from infrastructure.runtime.session import Connection
-from tests.contract.conftest import MemorySink, make_spec
+from tests.contract.conftest import make_spec
+from tests.fakes import MemorySink
 
 pytestmark = pytest.mark.anyio
 

@@ -22,7 +22,8 @@ from domain.fleet.decky import DeckySpec
 from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.emulators.registry import EmulatorDeps, emulator_handlers
 from infrastructure.runtime.local import LocalRuntime, LocalRuntimeOptions
-from tests.contract.conftest import MemorySink, make_spec
+from tests.contract.conftest import make_spec
+from tests.fakes import MemorySink
 
 pytestmark = [
     pytest.mark.anyio,

@@ -22,22 +22,13 @@ from projections.runner import ProjectionRunner
 from projections.schema import live_schema
 from tests.api.harness import fresh_database
 from tests.integration.observations_fixtures import BASE_TIME, record, rejected
+from tests.integration.readmodel_world import Rows, dump_schema
 from tests.integration.stores import event_store
 
 MODELS = ("logs", "histogram", "attackers")
 LOGS = LogTables(live_schema("logs")).logs
 LOG_COUNTERS = LogTables(live_schema("logs")).counters
 ATTACKERS = AttackerTables(live_schema("attackers")).attackers
-PRIMARY_KEYS = """
-SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
-FROM pg_index i
-JOIN pg_class c ON c.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-WHERE i.indisprimary AND n.nspname = %s
-GROUP BY c.relname
-"""
 IPS = ["10.0.0.1", "10.0.0.2", "192.0.2.7", "2001:db8::1", None]
 EVENTS = [
     "connect",
@@ -113,21 +104,12 @@ def projections() -> list[Any]:
     return chosen
 
 
-async def dump(pool: AsyncConnectionPool[Any]) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every read-model table (only these models exist here), by primary key."""
-    rows: dict[str, list[tuple[Any, ...]]] = {}
-    async with pool.connection() as conn:
-        for schema in (live_schema(m) for m in MODELS):
-            keys = dict(await (await conn.execute(PRIMARY_KEYS, (schema,))).fetchall())
-            tables = await conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (schema,),
-            )
-            for (name,) in await tables.fetchall():
-                table = f"{schema}.{name}"
-                order = keys.get(name, "t::text")
-                cursor = await conn.execute(f"SELECT * FROM {table} AS t ORDER BY {order}")
-                rows[table] = list(await cursor.fetchall())
+async def dump(pool: AsyncConnectionPool[Any]) -> Rows:
+    """Every row of every table of the observation models, by `schema.table`, by primary key."""
+    rows: Rows = {}
+    for schema in (live_schema(m) for m in MODELS):
+        for name, table_rows in (await dump_schema(pool, schema)).items():
+            rows[f"{schema}.{name}"] = table_rows
     return rows
 
 

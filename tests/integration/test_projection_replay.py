@@ -29,6 +29,7 @@ from projections.settings import SettingsProjection
 from projections.users import UsersProjection
 from tests.api.harness import fresh_database
 from tests.integration.stores import event_store
+from tests.unit.identity.fakes import FakeHasher
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
 AGGREGATES = (User, UsernameClaim, Settings)
@@ -47,16 +48,6 @@ OPERATIONS = st.one_of(
     st.tuples(st.just("interval"), st.integers(min_value=-1, max_value=600_000)),
     st.tuples(st.just("catch_up"), st.sampled_from(["users", "settings"])),
 )
-
-
-class FakeHasher:
-    """Deterministic, instant stand-in for argon2."""
-
-    def hash(self, password: str) -> str:
-        return "fake$" + password
-
-    def verify(self, encoded: str, password: str) -> bool:
-        return encoded == "fake$" + password
 
 
 def projections() -> list[Any]:

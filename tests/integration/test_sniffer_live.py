@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.observations.records import InteractionRecord
 from infrastructure.sniffer import SnifferWorker
+from tests.fakes import MemorySink
 from tests.unit.sniffer.reference import reference_ja3, reference_ja3_md5, reference_ja4
 
 DECKY_IP = "127.83.0.10"
@@ -39,19 +39,6 @@ pytestmark = [
     pytest.mark.anyio,
     pytest.mark.skipif(_PROBLEM is not None, reason=_PROBLEM or ""),
 ]
-
-
-class MemorySink:
-    """Collects what the worker submits."""
-
-    def __init__(self) -> None:
-        self.records: list[InteractionRecord] = []
-
-    async def submit(self, record: InteractionRecord) -> None:
-        self.records.append(record)
-
-    def of(self, event_type: str) -> list[InteractionRecord]:
-        return [r for r in self.records if r.event_type == event_type]
 
 
 @contextlib.asynccontextmanager
@@ -128,9 +115,9 @@ async def test_syn_fingerprints_are_captured_once_per_source() -> None:
 
         with serving(lambda conn: None) as port:
             await asyncio.to_thread(connect_all, port)
-            await _until(lambda: len(sink.of("tcp_syn_fingerprint")) == 2)
+            await _until(lambda: len(sink.matching(event_type="tcp_syn_fingerprint")) == 2)
             await asyncio.sleep(0.5)  # any late duplicate would show up by now
-    syns = sink.of("tcp_syn_fingerprint")
+    syns = sink.matching(event_type="tcp_syn_fingerprint")
     assert sorted(r.attacker_ip or "" for r in syns) == [SOURCE_A, SOURCE_B]
     assert worker.stats.suppressed >= 2
     fields = syns[0].fields
@@ -232,9 +219,9 @@ async def test_tls_client_hello_fingerprints_match_the_bytes_sent(tmp_path: Path
     async with running_worker(sink) as worker:
         with serving(handshake) as port:
             await asyncio.to_thread(clients, port)
-            await _until(lambda: len(sink.of("tls_client_hello")) == 2)
+            await _until(lambda: len(sink.matching(event_type="tls_client_hello")) == 2)
             await asyncio.sleep(0.5)
-    records = sink.of("tls_client_hello")
+    records = sink.matching(event_type="tls_client_hello")
     assert sorted(r.attacker_ip or "" for r in records) == [SOURCE_A, SOURCE_B]
     assert worker.stats.suppressed >= 1
     fields = records[0].fields

@@ -87,7 +87,7 @@ class HttpHandler:
         try:
             context = await tls.context()
         except (OSError, ValueError) as exc:  # a bad configured certificate: log, serve nothing
-            log.warning("emulator.tls_unavailable", decky=self._ctx.decky, error=str(exc))
+            log.warning("emulator_tls_unavailable", decky=self._ctx.decky, error=str(exc))
             return None
         stream = TlsStream(conn, context)
         try:

@@ -29,7 +29,7 @@ def default_config(password: str) -> dict[str, str]:
         "dbfilename": "dump.rdb",
         "requirepass": password,
         "masterauth": "",
-        "bind": "0.0.0.0",
+        "bind": "0.0.0.0",  # noqa: S104 - a value the fake CONFIG GET shows, not a bind
         "port": "6379",
         "protected-mode": "no",
         "daemonize": "yes",

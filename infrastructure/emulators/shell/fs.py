@@ -30,7 +30,7 @@ _DIRS = _words(
     "/var/tmp /var/www"
 )
 # World-writable with the sticky bit, as on a real box (fake paths, not real temp files).
-_STICKY = frozenset(_words("/tmp /var/tmp /dev/shm"))  # noqa: S108
+_STICKY = frozenset(_words("/tmp /var/tmp /dev/shm"))  # noqa: S108 - fake paths
 _BINARIES = _words(
     "bash sh cat chmod chown cp date df echo grep gzip hostname kill ln ls mkdir mount mv ps "
     "pwd rm sed sleep tar touch uname which"

@@ -92,7 +92,7 @@ async def drop_view(request: Request[Any, Any, Any], label: str) -> None:
     await in_thread(services.core.read_model_commands.drop_view, command_meta(request), label)
     with anyio.move_on_after(DROP_WAIT_S):  # the projector drops it; readers stop seeing it
         # Polling on purpose: the projector, maybe in another process, drops it; its row tells.
-        while await services.core.views.state(label) is not None:  # noqa: ASYNC110
+        while await services.core.views.state(label) is not None:  # noqa: ASYNC110 - see above
             await anyio.sleep(0.05)
 
 

@@ -18,7 +18,8 @@ from infrastructure.emulators.ssh.server import SshEmulator
 from infrastructure.emulators.telnet.server import TelnetHandler
 from infrastructure.runtime.handlers import HandlerFactory, ServiceContext, ServiceHandler
 from infrastructure.runtime.local import LocalRuntime, LocalRuntimeOptions
-from tests.contract.conftest import MemorySink, make_spec
+from tests.contract.conftest import make_spec
+from tests.fakes import MemorySink
 
 TIMEOUT_S = 10.0  # bound for every client operation: a hung emulator fails the test
 DECKY = "shell-01"  # one name across tests, so its host keys are generated once per session

@@ -16,7 +16,8 @@ from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.emulators.registry import EmulatorDeps, emulator_handlers
 from infrastructure.runtime.handlers import HandlerFactory
 from infrastructure.runtime.local import LocalRuntime, LocalRuntimeOptions
-from tests.contract.conftest import MemorySink, make_spec
+from tests.contract.conftest import make_spec
+from tests.fakes import MemorySink
 
 CLIENT_TIMEOUT_S = 10.0  # every client socket operation; a hung emulator fails the test
 T = TypeVar("T")

@@ -166,16 +166,19 @@ def test_each_kind_of_event_tampering_is_caught(bundle: tuple[Path, SigningKey])
 
 
 def _edit_rest(lines: list[dict[str, object]]) -> object:
+    # Parsed JSON: mypy sees the nested values as `object`.
     lines[1]["batch"]["rest"]["span"]["end_offset"] += 1  # type: ignore[index]
     return lines[1]["position"]
 
 
 def _edit_count(lines: list[dict[str, object]]) -> object:
+    # Parsed JSON: mypy sees the nested values as `object`.
     lines[1]["batch"]["records_count"] = 11  # type: ignore[index]
     return lines[1]["position"]
 
 
 def _edit_lone_record(lines: list[dict[str, object]]) -> object:
+    # Parsed JSON: mypy sees the nested values as `object`.
     lines[-1]["batch"]["records"][0]["record"]["decky"] = "decky-02"  # type: ignore[index]
     return lines[-1]["position"]
 

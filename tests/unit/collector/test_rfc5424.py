@@ -178,6 +178,7 @@ def _record(**overrides: object) -> InteractionRecord:
         msg="GET /admin",
         fields={"src_ip": "192.0.2.7", "path": '/a"b]c\\d', "ua": "naïve ✓"},
     )
+    # Overrides are per-field values mypy sees only as `object`.
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 

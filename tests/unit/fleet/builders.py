@@ -47,9 +47,11 @@ def deployed(name: str, ip: str = "", **fields: object) -> DeckySpec:
         "services": ("ssh",),
         **fields,
     }
+    # Defaults merged with overrides of mixed types; DeckySpec checks them.
     return DeckySpec(**spec)  # type: ignore[arg-type]
 
 
 def fleet_of(*specs: DeckySpec, **view: object) -> FleetView:
     """A fleet view holding `specs` (by name), with `net`, `gateway` or `deployment_limit`."""
+    # Optional fields of mixed types; FleetView checks them.
     return FleetView(deckies={spec.name: spec for spec in specs}, **view)  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ def test_both_kinds_are_fleet_errors_with_attributes(kind: type[FleetError]) -> 
 
 def test_errors_survive_pickling() -> None:
     """Errors can cross process boundaries with their fields intact."""
-    copy = pickle.loads(pickle.dumps(FleetConflictError("a", "ip", "taken")))  # noqa: S301
+    copy = pickle.loads(pickle.dumps(FleetConflictError("a", "ip", "taken")))  # noqa: S301 - own bytes
     assert (type(copy), copy.section, copy.key, copy.reason) == (
         FleetConflictError,
         "a",

@@ -227,6 +227,7 @@ def test_runtime_status_only_on_change() -> None:
     ]
     assert (fleet.decky("a").status, fleet.decky("a").detail) == ("failed", "boom")
     with pytest.raises(ValueError, match="unknown runtime status"):
+        # A status outside the Literal on purpose: the aggregate must refuse it.
         fleet.record_runtime_status(META, "a", "exploded", "", {}, T0)  # type: ignore[arg-type]
 
 

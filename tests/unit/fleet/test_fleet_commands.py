@@ -134,6 +134,7 @@ def test_interval_and_teardown(store: EventStoreApp, fleet: FleetCommands) -> No
     assert fleet.tear_down(META, "web") == store.head()
     kinds = [type(e).__name__ for e in events_of(store)][-3:]
     assert kinds == ["MutationIntervalSet", "MutationIntervalCleared", "DeckyTornDown"]
+    # The fleet exists: the test deployed to it.
     assert fleet.fleet().deckies == {}  # type: ignore[union-attr]
 
 

@@ -121,5 +121,6 @@ def test_torn_down_decky_is_skipped(store: EventStoreApp, clock: FakeClock) -> N
         def tick(self) -> None:
             fleet_commands(store, clock).tear_down(META, "a")
 
+    # A stand-in rival with only the `tick` the handler calls.
     slow.rival = TearDownA()  # type: ignore[assignment]
     assert MutationScheduler(slow, SettingsCommands(store), clock).tick() == ["b"]

@@ -14,7 +14,6 @@ from application.identity.login import BAD_CREDENTIALS, Authenticator
 from application.identity.ratelimit import LoginRateLimiter
 from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands, UserNotFoundError
-from application.ports import UserRecord
 from application.store import EventStoreApp
 from domain.identity.roles import Role
 from domain.identity.settings import SETTINGS_ID
@@ -22,6 +21,7 @@ from domain.identity.user import User, UsernameClaim, UsernameTakenError
 from domain.shared.errors import ForbiddenError, InvalidError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.auth.jwt_tokens import JwtTokens
+from tests.unit.identity.fakes import FakeHasher, MemoryUserDirectory
 
 MEMORY_STORE = {
     "PERSISTENCE_MODULE": "eventsourcing.popo",
@@ -29,22 +29,6 @@ MEMORY_STORE = {
 }
 SECRET = "unit-test-secret-0123456789abcdefghij"
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-class FakeHasher:
-    """A reversible stand-in for argon2 that counts its work."""
-
-    def __init__(self) -> None:
-        self.hashed = 0
-        self.verified = 0
-
-    def hash(self, password: str) -> str:
-        self.hashed += 1
-        return "fake$" + password[::-1]
-
-    def verify(self, encoded: str, password: str) -> bool:
-        self.verified += 1
-        return encoded == "fake$" + password[::-1]
 
 
 class FakeClock:
@@ -312,32 +296,6 @@ def test_settings_reject_a_zero_interval(store: EventStoreApp, settings: Setting
 
 
 # --- Authenticator -------------------------------------------------------------------------------
-
-
-class MemoryUserDirectory:
-    """A `UserDirectory` over a dict, as the users read model would answer."""
-
-    def __init__(self) -> None:
-        self.users: dict[str, UserRecord] = {}
-        self.revoked: set[str] = set()
-
-    def add(self, username: str, password: str, hasher: FakeHasher, **kw: object) -> UserRecord:
-        record = UserRecord(
-            uuid=str(uuid4()),
-            username=username,
-            role=str(kw.get("role", "viewer")),
-            must_change_password=bool(kw.get("must_change_password", False)),
-            password_hash=hasher.hash(password),
-            tokens_valid_from=None,
-        )
-        self.users[record.uuid] = record
-        return record
-
-    async def by_username(self, username: str) -> UserRecord | None:
-        return next((u for u in self.users.values() if u.username == username), None)
-
-    async def session(self, user_id: str, jti: str) -> tuple[UserRecord | None, bool]:
-        return self.users.get(user_id), jti in self.revoked
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ def _grease(value: int) -> bool:
 
 def scapy_hello(record: bytes) -> Any:
     """scapy's TLSClientHello for a ClientHello record."""
+    # scapy ships no type hints.
     return TLS(record).msg[0]  # type: ignore[no-untyped-call]
 
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from domain.observations.records import InteractionRecord
 from infrastructure.sniffer.capture import NO_RIGHTS, CaptureUnavailableError, PacketSource
 from infrastructure.sniffer.worker import SnifferWorker
+from tests.fakes import MemorySink
 from tests.unit.sniffer.crafted import LINUX_OPTIONS, python_client_hello, tcp_packet
 
 DECKY = "10.0.0.5"
@@ -22,18 +22,6 @@ pytestmark = pytest.mark.anyio
 def anyio_backend() -> str:
     """The worker hands over with asyncio's call_soon_threadsafe."""
     return "asyncio"
-
-
-class MemorySink:
-    """Keeps submitted records; can be made slow to simulate back-pressure."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.records: list[InteractionRecord] = []
-        self.delay = delay
-
-    async def submit(self, record: InteractionRecord) -> None:
-        await asyncio.sleep(self.delay)
-        self.records.append(record)
 
 
 class FakeSource:
@@ -73,6 +61,7 @@ def _opener(source: PacketSource) -> Callable[[str], PacketSource]:
 
 def _worker(sink: MemorySink, source: PacketSource, **kwargs: object) -> SnifferWorker:
     options: dict[str, object] = {"decky_ips": lambda: {DECKY}, "refresh_s": 0.05, **kwargs}
+    # Options are keyword arguments of mixed types, checked by the worker itself.
     return SnifferWorker(sink, "fake0", opener=_opener(source), **options)  # type: ignore[arg-type]
 
 
@@ -200,6 +189,7 @@ async def test_decky_set_is_refreshed_and_a_failing_provider_keeps_the_last() ->
         value = current["ips"]
         if isinstance(value, Exception):
             raise value
+        # Not an exception here, so the set of IPs the test stored.
         return value  # type: ignore[return-value]
 
     sink, source = MemorySink(), FakeSource()

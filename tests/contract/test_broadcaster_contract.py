@@ -1,0 +1,197 @@
+"""One behaviour suite for every `Broadcaster` adapter (in-process now; Redis subclasses it).
+
+A new adapter subclasses `BroadcasterContract`, provides the `broadcaster` fixture and says how
+many unread updates one subscription holds before it lags (`capacity`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from application.ports import Broadcaster, LiveLog, LiveUpdate, Subscription
+from application.reads.rows import LogRow, ProjectionStatus
+from domain.observations.records import InteractionRecord
+from infrastructure.broadcast.memory import QUEUE_LIMIT, MemoryBroadcaster
+
+WAIT_S = 2.0  # long enough for any adapter to deliver; a passing test never waits this long
+QUIET_S = 0.2  # how long "nothing arrives" is watched for
+
+
+def update(position: int, model: str = "logs") -> LiveUpdate:
+    """A bare update at `position`."""
+    return LiveUpdate(position=position, model=model)
+
+
+def full_update() -> LiveUpdate:
+    """An update with every field set, as the runner publishes them."""
+    record = InteractionRecord(
+        timestamp=datetime(2026, 4, 18, 2, 0, 1, 250_000, tzinfo=UTC),
+        decky="files-01",
+        service="ssh",
+        event_type="command",
+        attacker_ip="192.0.2.7",
+        msg="uname -a; echo ünïcode",
+        fields={"command": "uname -a", "src_port": "50022"},
+        raw_line="<134>1 2026-04-18T02:00:01.25Z files-01 ssh - command - uname -a",
+    )
+    row = LogRow(
+        id=42 * 1024,
+        timestamp="2026-04-18T02:00:01.250000Z",
+        decky="files-01",
+        service="ssh",
+        event_type="command",
+        attacker_ip="192.0.2.7",
+        msg=record.msg,
+        fields='{"command":"uname -a","src_port":"50022"}',
+        raw_line=record.raw_line,
+    )
+    status = ProjectionStatus(
+        name="logs",
+        version=3,
+        state="live",
+        position=42,
+        head=42,
+        lag_events=0,
+        lag_seconds=0.0,
+        events_per_second=12.5,
+        last_error=None,
+        rebuild=None,
+    )
+    return LiveUpdate(position=42, logs=(LiveLog(row, record),), purged=True, projections=(status,))
+
+
+async def received(subscription: Subscription, count: int) -> list[LiveUpdate]:
+    """The next `count` updates, failing if one does not come within `WAIT_S`."""
+    got = []
+    for _ in range(count):
+        item = await subscription.next(WAIT_S)
+        assert item is not None, f"update {len(got) + 1} of {count} never arrived"
+        got.append(item)
+    return got
+
+
+async def drained(subscription: Subscription) -> list[LiveUpdate]:
+    """Everything the subscription still holds, until it stays quiet for `QUIET_S`."""
+    got = []
+    while (item := await subscription.next(QUIET_S)) is not None:
+        got.append(item)
+    return got
+
+
+@pytest.mark.anyio
+class BroadcasterContract:
+    """The port's promises; subclasses provide `broadcaster` and `capacity`."""
+
+    capacity: int  # unread updates one subscription holds; one more marks it lagged
+
+    async def test_a_subscriber_sees_updates_in_publish_order(
+        self, broadcaster: Broadcaster
+    ) -> None:
+        """Updates arrive in the order they were published."""
+        subscription = broadcaster.subscribe()
+        for position in range(1, 11):
+            broadcaster.publish(update(position))
+        assert [u.position for u in await received(subscription, 10)] == list(range(1, 11))
+        assert not subscription.lagged
+
+    async def test_an_update_arrives_whole(self, broadcaster: Broadcaster) -> None:
+        """Every field of an update survives the trip: rows, records, statuses, flags."""
+        subscription = broadcaster.subscribe()
+        sent = full_update()
+        broadcaster.publish(sent)
+        assert await received(subscription, 1) == [sent]
+
+    async def test_every_subscriber_sees_every_update_after_it_subscribed(
+        self, broadcaster: Broadcaster
+    ) -> None:
+        """Two subscribers both get each later update; one subscribed late misses earlier ones."""
+        early = broadcaster.subscribe()
+        broadcaster.publish(update(1))
+        late = broadcaster.subscribe()
+        broadcaster.publish(update(2, model="history"))
+        broadcaster.publish(update(3))
+        assert [u.position for u in await received(early, 3)] == [1, 2, 3]
+        assert [(u.position, u.model) for u in await received(late, 2)] == [
+            (2, "history"),
+            (3, "logs"),
+        ]
+        assert await drained(late) == []
+
+    async def test_a_slow_subscriber_lags_without_holding_up_others(
+        self, broadcaster: Broadcaster
+    ) -> None:
+        """A subscriber that never reads is marked lagged; the publisher and a reader go on."""
+        slow = broadcaster.subscribe()
+        fast = broadcaster.subscribe()
+        total = self.capacity + 5
+        started = time.monotonic()
+        for position in range(1, total + 1):
+            broadcaster.publish(update(position))
+            assert [u.position for u in await received(fast, 1)] == [position]
+        assert time.monotonic() - started < WAIT_S
+        assert slow.lagged
+        assert not fast.lagged
+
+    async def test_a_lagged_subscriber_keeps_order_and_recovers(
+        self, broadcaster: Broadcaster
+    ) -> None:
+        """What a lagged subscriber still gets is in order; once drained it receives again."""
+        slow = broadcaster.subscribe()
+        for position in range(1, self.capacity + 6):
+            broadcaster.publish(update(position))
+        kept = [u.position for u in await drained(slow)]
+        assert slow.lagged
+        assert kept == sorted(kept)
+        assert len(kept) < self.capacity + 5  # something was dropped, and said so
+        slow.lagged = False  # the client caught up from the read model
+        broadcaster.publish(update(1_000))
+        assert [u.position for u in await received(slow, 1)] == [1_000]
+        assert not slow.lagged
+
+    async def test_close_stops_delivery_to_that_subscriber_only(
+        self, broadcaster: Broadcaster
+    ) -> None:
+        """After close a subscription gets nothing more; the others still do; close twice is ok."""
+        closed = broadcaster.subscribe()
+        open_ = broadcaster.subscribe()
+        closed.close()
+        closed.close()
+        broadcaster.publish(update(1))
+        assert [u.position for u in await received(open_, 1)] == [1]
+        assert await closed.next(QUIET_S) is None
+
+    async def test_next_returns_none_after_its_timeout(self, broadcaster: Broadcaster) -> None:
+        """With nothing published, `next(timeout)` gives None after about `timeout` seconds."""
+        subscription = broadcaster.subscribe()
+        started = time.monotonic()
+        assert await subscription.next(0.3) is None
+        assert 0.25 <= time.monotonic() - started < 0.3 + 1.0
+
+    async def test_publishing_without_subscribers_is_harmless(
+        self, broadcaster: Broadcaster
+    ) -> None:
+        """An update nobody listens to is dropped; a later subscriber does not get it."""
+        broadcaster.publish(update(1))
+        subscription = broadcaster.subscribe()
+        assert await subscription.next(QUIET_S) is None
+
+
+class TestMemoryBroadcaster(BroadcasterContract):
+    """The contract on the in-process broadcaster."""
+
+    capacity = QUEUE_LIMIT
+
+    @pytest.fixture
+    def broadcaster(self) -> MemoryBroadcaster:
+        return MemoryBroadcaster()
+
+
+def test_a_closed_memory_subscription_is_forgotten() -> None:
+    """The in-process broadcaster keeps no reference to a closed subscription (no leak)."""
+    broadcaster = MemoryBroadcaster()
+    subscription = broadcaster.subscribe()
+    subscription.close()
+    assert broadcaster.subscribers == 0
