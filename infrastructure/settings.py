@@ -30,6 +30,14 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     developer: bool = False
     artifacts_root: str | None = None
     runtime: str = "local"
+    # The Docker runtime (DECNET_RUNTIME=docker); see docs/fleet.md "Docker deckies".
+    docker_network: str = "decnet_lan"
+    docker_network_driver: Literal["macvlan", "ipvlan", "bridge"] = "macvlan"
+    docker_base_image: str = "decnet-es/base:bookworm"
+    docker_emulator_image: str = "decnet-es/emulator:latest"
+    docker_syslog_target: str | None = None  # default tcp://<fleet gateway>:<syslog_port>
+    docker_artifacts_volume: str | None = None  # volume name or host path; default artifacts_dir
+    docker_name_prefix: str = "decnet"
     deploy_wait_s: float = 20.0
     syslog_host: str = "127.0.0.1"
     syslog_port: int = 5514

@@ -141,7 +141,7 @@ class DockerRuntime:
         client.networks.create(
             net.name,
             driver=net.driver,
-            options={"parent": net.parent} if net.parent else {},
+            options=net.driver_options(),
             ipam=IPAMConfig(pool_configs=[pool]),
             labels={"decnet.managed": "true"},
         )
