@@ -1,25 +1,19 @@
 """The emulators' `RecordSink` in a Docker decky: RFC 5424 over TCP to the collector, via a spool.
 
 `submit` appends the record's line to the spool (waiting only when the spool is full), and `run`
-sends the spool in order over one TCP connection (RFC 6587 octet counting), reconnecting with a
-capped backoff while the collector is away. A batch is committed (removed from the spool) only
-once the collector's TCP stack acknowledged every byte of it and the connection is still open:
-syslog over TCP has no application-level acknowledgement, and bytes merely written to our
-kernel are lost when the peer dies. A batch whose delivery is not confirmed is sent again on the
-next connection, so a record can arrive twice only when the collector took it and died before
-its kernel's ACK reached us; it is never lost.
+sends the spool in order, batch by batch, reconnecting with a capped backoff while the collector
+is away. Each batch travels on its own connection (RFC 6587 octet counting) and is acknowledged
+the one way plain syslog over TCP allows: the shipper half-closes (`SHUT_WR`) and the collector
+answers with its FIN only once every line of the connection is journaled and synced (ADR 0004).
+Only then is the batch removed from the spool. A batch whose FIN never comes (reset, timeout,
+collector gone) is sent again, whole, on the next connection: a record is never lost, and it
+arrives twice only if the collector journaled it and died before sending the FIN.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import socket
-import struct
-import sys
-import termios
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -33,11 +27,6 @@ from infrastructure.shipper.spool import Batch, Spool, SpoolFullError
 
 log = structlog.get_logger()
 
-# Linux `tcp_info.tcpi_state` values: data is deliverable only in these two.
-_TCP_ESTABLISHED = 1
-_TCP_CLOSE_WAIT = 8
-_CONFIRMABLE = sys.platform == "linux"
-
 
 class ShipperTargetError(InvalidError):
     """`DECNET_SYSLOG_TARGET` is not `tcp://HOST:PORT`."""
@@ -49,7 +38,7 @@ class ShipperOptions:
 
     batch_bytes: int = 256 * 1024
     connect_timeout: float = 5.0
-    ack_timeout: float = 10.0  # longer without an ACK: the connection is presumed dead
+    ack_timeout: float = 30.0  # longer without the collector's FIN: sent again
     retry_initial: float = 0.2
     retry_max: float = 5.0
 
@@ -75,9 +64,7 @@ class SyslogShipper:
         self._options = options or ShipperOptions()
         self._wake = asyncio.Event()
         self._space = asyncio.Event()
-        self._writer: asyncio.StreamWriter | None = None
         self.delivered = 0  # records the collector acknowledged since start
-        self.connected = False
 
     async def submit(self, record: InteractionRecord) -> None:
         """Spool the record's line; waits while the spool is full. ValueError: unformattable."""
@@ -113,8 +100,7 @@ class SyslogShipper:
                 continue
             try:
                 await self._send(batch)
-            except OSError as exc:
-                await self._disconnect(f"{type(exc).__name__}: {exc}")
+            except OSError as exc:  # TimeoutError included
                 log.warning(
                     "shipper_send_failed",
                     error=f"{type(exc).__name__}: {exc}",
@@ -131,74 +117,23 @@ class SyslogShipper:
             self._space.set()
 
     async def close(self) -> None:
-        """Drop the connection; what is spooled stays for the next start."""
-        await self._disconnect("closed")
+        """Nothing to release between batches; what is spooled stays for the next start."""
 
     async def _send(self, batch: Batch) -> None:
-        writer = await self._connection()
-        writer.write(b"".join(octet_count(line) for line in batch.lines))
-        await writer.drain()
-        await self._acknowledged(writer)
-
-    async def _connection(self) -> asyncio.StreamWriter:
-        if self._writer is not None and _state(self._writer) in (_TCP_ESTABLISHED, None):
-            return self._writer
-        if self._writer is not None:
-            await self._disconnect("peer closed")
+        """One connection: the batch, our FIN, then the collector's FIN (its acknowledgement)."""
         async with asyncio.timeout(self._options.connect_timeout):
-            _, writer = await asyncio.open_connection(self._host, self._port)
-        self._writer = writer
-        self.connected = True
-        log.info("shipper_connected", target=self.target, pending_bytes=self.pending_bytes)
-        return writer
-
-    async def _acknowledged(self, writer: asyncio.StreamWriter) -> None:
-        """Wait until the peer's TCP stack ACKed every byte, on a connection still open."""
-        if not _CONFIRMABLE:
-            return  # drained to our kernel is the best this platform tells us
-        deadline = time.monotonic() + self._options.ack_timeout
-        pause = 0.001
-        while True:
-            state = _state(writer)
-            if state not in (_TCP_ESTABLISHED, _TCP_CLOSE_WAIT):
-                raise ConnectionResetError(f"connection left ESTABLISHED (tcp state {state})")
-            if _unsent(writer) == 0:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no ACK within {self._options.ack_timeout}s")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
-
-    async def _disconnect(self, reason: str) -> None:
-        writer, self._writer = self._writer, None
-        if writer is None:
-            return
-        self.connected = False
-        writer.close()
-        # The peer is gone or going; whatever close raises says nothing we act on.
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        log.info("shipper_disconnected", target=self.target, reason=reason)
-
-
-def _socket(writer: asyncio.StreamWriter) -> socket.socket | None:
-    sock: socket.socket | None = writer.get_extra_info("socket")
-    return sock
-
-
-def _state(writer: asyncio.StreamWriter) -> int | None:
-    """The connection's TCP state on Linux (None elsewhere or when the socket is gone)."""
-    sock = _socket(writer)
-    if not _CONFIRMABLE or sock is None or sock.fileno() < 0:
-        return None if not _CONFIRMABLE else 7  # 7: TCP_CLOSE
-    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
-    return int(info[0])
-
-
-def _unsent(writer: asyncio.StreamWriter) -> int:
-    """Bytes in the socket's send queue not yet ACKed by the peer (Linux `SIOCOUTQ`)."""
-    sock = _socket(writer)
-    if sock is None or sock.fileno() < 0:
-        raise ConnectionResetError("socket closed")
-    raw = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
-    return int(struct.unpack("i", raw)[0])
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+        try:
+            writer.write(b"".join(octet_count(line) for line in batch.lines))
+            await writer.drain()
+            writer.write_eof()
+            async with asyncio.timeout(self._options.ack_timeout):
+                while await reader.read(4096):
+                    pass  # the collector sends nothing but its FIN; anything else is ignored
+        except TimeoutError as exc:
+            raise TimeoutError(f"no FIN within {self._options.ack_timeout}s") from exc
+        finally:
+            writer.close()
+            # The peer is gone or going; whatever close raises says nothing we act on.
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()

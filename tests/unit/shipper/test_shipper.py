@@ -80,7 +80,6 @@ async def test_records_spooled_while_the_collector_is_away_all_arrive_once(
     assert got[150].msg == "GET /150"
     assert got[150].attacker_ip == "198.51.100.7"
     assert shipper.pending_bytes == 0
-    assert collector.connections == 2
     await stopped(task, shipper)
 
 
@@ -133,3 +132,34 @@ def test_targets_must_be_tcp_host_port() -> None:
     for bad in ("udp://10.0.0.2:514", "10.0.0.2:514", "tcp://host", "tcp://host:notaport", ""):
         with pytest.raises(ShipperTargetError):
             parse_target(bad)
+
+
+async def test_a_batch_without_the_collectors_fin_is_sent_again(tmp_path: Path) -> None:
+    """Given a collector that reads but never acknowledges (no FIN), the batch goes again."""
+    received: list[bytes] = []
+    held: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.read())  # everything up to the shipper's FIN
+        if len(received) == 1:
+            held.append(writer)  # the first connection: no FIN back, ever
+            return
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    options = ShipperOptions(ack_timeout=0.3, retry_initial=0.02, retry_max=0.1)
+    shipper = SyslogShipper(f"tcp://127.0.0.1:{port}", Spool(tmp_path), options)
+    task = await running(shipper)
+    await shipper.submit(record(1))
+    async with asyncio.timeout(5):
+        while shipper.pending_bytes:
+            await asyncio.sleep(0.01)
+    assert len(received) == 2
+    assert received[0] == received[1]  # the same batch, whole, on the second connection
+    assert b"GET /1" in received[1]
+    await stopped(task, shipper)
+    for writer in held:
+        writer.close()
+    server.close()
+    await server.wait_closed()
