@@ -50,6 +50,9 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"
+    # Prometheus /metrics on its own port, unauthenticated (interfaces/metrics.py says why).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     max_views: int = 5
 
     @property

@@ -35,6 +35,7 @@ from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
 from interfaces.fleet import build_fleet
+from interfaces.metrics import add_metrics
 from interfaces.observations import build_collection, publish_commits
 from interfaces.services import ALL_ROLES, ApiServices, Core, Probe, Role, Services, Worker
 from interfaces.sniffing import wire_sniffer
@@ -148,6 +149,7 @@ async def bootstrap(
             collection=collection,
         )
         core.health["attacker_worker"] = _projection_probe(services, "attackers")
+        add_metrics(core, services)
         if collection is not None:
             wire_sniffer(core, collection.sink, settings.runtime)
         await anyio.to_thread.run_sync(ensure_admin, core)

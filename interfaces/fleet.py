@@ -19,6 +19,7 @@ from infrastructure.runtime import DockerRuntime, DockerRuntimeOptions, LocalRun
 from infrastructure.runtime.docker_specs import DockerNetworkOptions
 from infrastructure.settings import AppSettings, ConfigError
 from interfaces.fleet_runtime import FleetNetworkRuntime, Network
+from interfaces.metrics import CountingRuntime
 from interfaces.services import Core, FleetServices
 
 log = structlog.get_logger()
@@ -88,7 +89,7 @@ def build_fleet(core: Core, sink: RecordSink | None) -> FleetServices:
     """The fleet services, the `docker` health probe and the fleet workers."""
     settings = core.settings
     commands = FleetCommands(core.store, core.config, loopback_only=settings.runtime == "local")
-    runtime = build_runtime(core, commands, sink)
+    runtime = CountingRuntime(build_runtime(core, commands, sink))
     reconciler = Reconciler(core.store, commands, runtime)
     core.store.on_saved(reconciler.wake)
     fleet = FleetServices(

@@ -35,6 +35,7 @@ from interfaces.http.routes.logs import (
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
 from interfaces.http.strict_body import decode_strictly
+from interfaces.metrics import http_metrics_middleware
 from interfaces.services import Services
 
 OBSERVATION_ROUTES = [
@@ -72,6 +73,7 @@ def create_app(services: Services) -> Litestar:
     return Litestar(
         route_handlers=[api, console_router()],
         middleware=[
+            http_metrics_middleware,
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),
         ],
