@@ -15,7 +15,6 @@ from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
 from application.identity.login import Authenticator
-from application.identity.ratelimit import LoginRateLimiter
 from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
@@ -31,6 +30,7 @@ from domain.shared.meta import SYSTEM
 from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
@@ -171,7 +171,7 @@ def _authenticator(core: Core) -> Authenticator:
     settings = core.settings
     secret = settings.jwt_secret or _throwaway_secret()
     tokens = JwtTokens(secret, settings.jwt_ttl_s)
-    return Authenticator(core.directory, core.hasher, tokens, LoginRateLimiter())
+    return Authenticator(core.directory, core.hasher, tokens, MemoryLoginThrottle())
 
 
 def _throwaway_secret() -> str:
