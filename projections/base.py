@@ -80,8 +80,3 @@ class SchemaBound:
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
-
-
-def topic_of(cls: type) -> str:
-    """The eventsourcing topic of an event class."""
-    return f"{cls.__module__}:{cls.__qualname__}"
