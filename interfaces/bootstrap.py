@@ -170,7 +170,7 @@ def _feed_worker(core: Core, broadcaster: MemoryBroadcaster) -> Worker:
 def _authenticator(core: Core) -> Authenticator:
     settings = core.settings
     secret = settings.jwt_secret or _throwaway_secret()
-    tokens = JwtTokens(secret, settings.jwt_ttl_s)
+    tokens = JwtTokens(lambda: secret, settings.jwt_ttl_s)
     return Authenticator(core.directory, core.hasher, tokens, MemoryLoginThrottle())
 
 

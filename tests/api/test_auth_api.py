@@ -303,6 +303,11 @@ BAD_TOKENS: dict[str, Callable[[str, dict[str, object]], str]] = {
     "missing-jti": lambda _t, me: sign(claims_for(me, jti=None)),
     "unknown-user": lambda _t, me: sign(claims_for(me, uuid=str(uuid.uuid4()))),
     "alg-none": lambda _t, me: jwt.encode(claims_for(me), key=None, algorithm="none"),
+    # Signed with the right secret, but no token this server issues looks like these.
+    "issued-in-the-future": lambda _t, me: sign(
+        claims_for(me, iat=time.time() + 3600, exp=time.time() + 3600 + 600)
+    ),
+    "longer-than-the-ttl": lambda _t, me: sign(claims_for(me, exp=time.time() + 10 * 86400)),
 }
 
 

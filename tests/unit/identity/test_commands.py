@@ -323,7 +323,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def tokens(clock: FakeClock) -> JwtTokens:
-    return JwtTokens(SECRET, ttl_s=900, clock=clock)
+    return JwtTokens(lambda: SECRET, ttl_s=900, clock=clock)
 
 
 @pytest.fixture
@@ -434,7 +434,7 @@ async def test_authenticate_refuses_expired_and_foreign_tokens(
     """Expired (beyond the leeway), foreign-secret and garbage tokens are refused."""
     directory.add("alice", "password-1", hasher)
     token = (await auth.login("alice", "password-1", "10.0.0.1")).access_token
-    foreign, _ = JwtTokens("another-secret-0123456789abcdefghij", clock=clock).issue(
+    foreign, _ = JwtTokens(lambda: "another-secret-0123456789abcdefghij", clock=clock).issue(
         next(iter(directory.users)), "alice"
     )
     for bad in (foreign, "garbage", token + "x"):

@@ -67,7 +67,7 @@ def clock() -> Clock:
 @pytest.fixture
 def tickets(directory: Directory, clock: Clock) -> SseTickets:
     auth = Authenticator(
-        directory, NoHasher(), JwtTokens(SECRET, clock=clock), MemoryLoginThrottle()
+        directory, NoHasher(), JwtTokens(lambda: SECRET, clock=clock), MemoryLoginThrottle()
     )
     store = MemoryTicketStore(clock=clock)
     return SseTickets(store, auth, clock=clock)
