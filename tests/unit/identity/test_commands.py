@@ -120,6 +120,44 @@ def test_register_duplicate_username_conflicts(store: EventStoreApp, users: User
     assert store.head() == head
 
 
+@pytest.mark.parametrize("other", ["ALICE", "Alice", "aLiCe"])
+def test_usernames_differing_in_case_conflict(
+    store: EventStoreApp, users: UserCommands, other: str
+) -> None:
+    """`alice` holds every casing of the name: registering `ALICE` is UsernameTaken."""
+    users.register(SYSTEM, "alice", "password-1", Role.VIEWER)
+    head = store.head()
+    with pytest.raises(UsernameTakenError):
+        users.register(SYSTEM, other, "password-2", Role.ADMIN)
+    assert store.head() == head
+    assert users.exists(other)
+
+
+def test_an_older_exact_case_claim_still_holds_and_frees_its_name(
+    store: EventStoreApp, users: UserCommands, admin: CommandMeta
+) -> None:
+    """Given `Alice` claimed under the exact spelling (before the rule), `Alice` is taken;
+    deleting her releases that claim and the name can be registered again."""
+    alice = User.register(SYSTEM, "Alice", "fake$x", Role.VIEWER, must_change=False)
+    legacy = UsernameClaim._create(
+        UsernameClaim.Claimed,
+        id=UsernameClaim.legacy_id("Alice"),
+        meta=SYSTEM,
+        username="Alice",
+        user_id=alice.id,
+    )
+    store.save_all(alice, legacy)
+    with pytest.raises(UsernameTakenError):
+        users.register(admin, "Alice", "password-2", Role.VIEWER)
+    users.delete(admin, alice.id)
+    released: UsernameClaim = store.repository.get(UsernameClaim.legacy_id("Alice"))
+    assert released.user_id is None
+    again, _ = users.register(admin, "Alice", "password-3", Role.VIEWER)
+    assert users.exists("alice")
+    assert users.exists("ALICE")
+    assert store.repository.get(UsernameClaim.create_id("Alice")).user_id == again.id
+
+
 @pytest.mark.parametrize(
     ("username", "password"),
     [("", "password-1"), ("bad name", "password-1"), ("u" * 65, "password-1"), ("ok", "short")],
