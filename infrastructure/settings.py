@@ -90,11 +90,10 @@ def load_settings(
 
 
 def _check_secret(settings: AppSettings) -> None:
-    if settings.jwt_secret is not None and len(settings.jwt_secret) >= 32:
-        return
-    if settings.developer:
+    """A secret that is set must be long; an unset one is generated into the data dir."""
+    if settings.jwt_secret is None or len(settings.jwt_secret) >= 32:
         return
     raise ConfigError(
-        "DECNET_JWT_SECRET must be set to at least 32 characters "
-        "(or set DECNET_DEVELOPER=true to use a throwaway secret)"
+        "DECNET_JWT_SECRET must be at least 32 characters "
+        "(or leave it unset: one is generated once into DECNET_DATA_DIR)"
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from typing import Any
@@ -31,6 +32,7 @@ from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
+from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
@@ -169,14 +171,17 @@ def _feed_worker(core: Core, broadcaster: MemoryBroadcaster) -> Worker:
 
 def _authenticator(core: Core) -> Authenticator:
     settings = core.settings
-    secret = settings.jwt_secret or _throwaway_secret()
-    tokens = JwtTokens(lambda: secret, settings.jwt_ttl_s)
+    tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
     return Authenticator(core.directory, core.hasher, tokens, MemoryLoginThrottle())
 
 
-def _throwaway_secret() -> str:
-    log.warning("jwt_secret_generated", reason="developer mode without DECNET_JWT_SECRET")
-    return secrets.token_urlsafe(48)
+def signing_secret(settings: AppSettings) -> Callable[[], str]:
+    """`DECNET_JWT_SECRET`, else the data dir's secret file, read (or made) at first use only:
+    commands that never sign or check a token never need one."""
+    configured = settings.jwt_secret
+    if configured is not None:
+        return lambda: configured
+    return functools.cache(partial(load_or_create_secret, settings.data_dir))
 
 
 def ensure_admin(core: Core) -> None:

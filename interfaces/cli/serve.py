@@ -12,6 +12,7 @@ import anyio
 import structlog
 import uvicorn
 
+from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
 from interfaces.http.app import create_app
@@ -54,6 +55,9 @@ async def serve(settings: AppSettings) -> None:
     """Run until SIGINT/SIGTERM; everything bootstrap started is stopped on the way out."""
     shutdown = Shutdown()
     shutdown.install()
+    if settings.jwt_secret is None:
+        # Made (or read) before serving, so a bad data dir fails the start, not a login.
+        await anyio.to_thread.run_sync(load_or_create_secret, settings.data_dir)
     async with bootstrap(settings) as services:
         if shutdown.requested.is_set():
             return
