@@ -55,6 +55,35 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.artifacts_root) if self.artifacts_root else self.data_dir / "artifacts"
 
 
+def env_name(field: str) -> str:
+    """The environment variable of a settings field (`data_dir_path` is `DECNET_DATA_DIR`)."""
+    return f"DECNET_{field.removesuffix('_path').upper()}"
+
+
+# What an unset (None) setting means, where "unset" alone would not say.
+UNSET_MEANS = {
+    "database_url": "unset: the embedded PostgreSQL under the data dir",
+    "admin_password": "unset: generated and printed once",
+    "jwt_secret": "unset: generated once into <data dir>/jwt_secret",
+    "artifacts_root": "unset: <data dir>/artifacts",
+    "redis_url": "unset: not used by one process",
+    "sniffer_interface": "unset: no sniffer",
+}
+
+
+def settings_help() -> str:
+    """Every `DECNET_*` variable with its default, for `decnet serve --help`."""
+    lines = ["environment (or a .env file in the working directory; docs/operations.md):"]
+    defaults = AppSettings()
+    for field in msgspec.structs.fields(AppSettings):
+        value = getattr(defaults, field.name)
+        shown = UNSET_MEANS.get(field.name, "unset") if value is None else str(value).lower()
+        if isinstance(value, str):
+            shown = value
+        lines.append(f"  {env_name(field.name):34} {shown}")
+    return "\n".join(lines)
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """Parse KEY=VALUE lines of a `.env` file (comments, blanks and quotes handled)."""
     values: dict[str, str] = {}
@@ -76,7 +105,7 @@ def load_settings(
     env = {**read_dotenv(dotenv), **(os.environ if environ is None else environ)}
     raw: dict[str, object] = {}
     for field in msgspec.structs.fields(AppSettings):
-        value = env.get(f"DECNET_{field.name.removesuffix('_path').upper()}")
+        value = env.get(env_name(field.name))
         if value not in (None, ""):
             raw[field.name] = value
     if "developer" in raw:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -94,6 +95,8 @@ class ApiServices:
     broadcaster: Broadcaster
     purge: PurgeObservations
     tickets: TicketStore = field(default_factory=MemoryTicketStore)
+    # Set when the process begins to shut down: open SSE streams end at once.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass

@@ -84,6 +84,14 @@ async def _run(services: Services, shutdown: Shutdown) -> None:
         if services.controller is not None:
             tg.start_soon(services.controller.run)
         await start_workers(services, tg)
+        tg.start_soon(_end_streams_on_shutdown, services, shutdown)
         log.info("decnet_serving", host=settings.api_host, port=settings.api_port)
         await server.serve()
         tg.cancel_scope.cancel()
+
+
+async def _end_streams_on_shutdown(services: Services, shutdown: Shutdown) -> None:
+    """Open SSE responses end as soon as a stop is asked, before uvicorn's graceful timeout
+    would cancel them mid-response (an "Exception in ASGI application" in the log)."""
+    await shutdown.requested.wait()
+    services.api.stopping.set()

@@ -98,7 +98,9 @@ async def stream_events(
     services = services_of(request)
     frames = _follow(_history(request), services.api.broadcaster, f)
     # Like `/stream`, it ends with the session (expiry, logout, deletion, role change).
-    messages = while_session_lasts(frames, principal_of(request), services.api.auth)
+    messages = while_session_lasts(
+        frames, principal_of(request), services.api.auth, stopping=services.api.stopping
+    )
     return ServerSentEvent(messages, headers=HEADERS)
 
 
