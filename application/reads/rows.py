@@ -102,7 +102,7 @@ class Decky(msgspec.Struct, frozen=True):
     service_config: dict[str, dict[str, str]]
     status: str
     status_detail: str
-    mutate_interval: str | None
+    mutate_interval: int | None  # the decky's own interval in minutes, as DECNET reports it
     effective_mutate_interval: str
     last_mutated: str | None
     next_mutation_at: str | None
