@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -52,6 +53,18 @@ OBSERVATION_ROUTES = [
 ]
 
 API_PREFIX = "/api/v1"
+# Headers a dashboard on another origin may read: downloads name their file, 429/503 say when.
+EXPOSED_HEADERS = ["Content-Disposition", "Retry-After", "X-Request-ID", "WWW-Authenticate"]
+
+
+def cors_config(origins: list[str]) -> CORSConfig | None:
+    """CORS for the configured origins only; none configured, no CORS headers at all.
+
+    Bearer tokens travel in a header (or an SSE ticket), never in cookies: no credentials mode.
+    """
+    if not origins:
+        return None
+    return CORSConfig(allow_origins=origins, expose_headers=EXPOSED_HEADERS)
 
 
 def create_app(services: Services) -> Litestar:
@@ -78,6 +91,7 @@ def create_app(services: Services) -> Litestar:
         guards=[requires_read],
         before_send=[add_request_id_header],
         before_request=decode_strictly,
+        cors_config=cors_config(services.core.settings.cors_origin_list),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(
             title="decnet-es",
