@@ -14,9 +14,9 @@ import structlog
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
 from application.identity.ratelimit import LoginRateLimiter
-from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations

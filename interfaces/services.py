@@ -13,8 +13,8 @@ from psycopg_pool import AsyncConnectionPool
 from application.fleet.commands import FleetCommands
 from application.fleet.reconciler import Reconciler
 from application.fleet.scheduler import MutationScheduler
+from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
-from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations

@@ -16,8 +16,7 @@ from domain.attackers.profile import SNIFFER_EVENT_TYPES, AttackerBehavior
 from domain.observations.bounty import dedup_key, derive_bounties
 from domain.observations.commands import extract_command
 from projections.attackers_schema import AttackerTables, attacker_uuid
-from projections.base import Envelope, SchemaBound
-from projections.logs_schema import drop_tables
+from projections.base import Envelope, Tabled
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
@@ -93,7 +92,7 @@ class _Profile:
         )
 
 
-class AttackersProjection(SchemaBound):
+class AttackersProjection(Tabled[AttackerTables]):
     """One row per attacker IP; bounty rows deduplicated on (type, ip, payload)."""
 
     name = "attackers"
@@ -103,13 +102,6 @@ class AttackersProjection(SchemaBound):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = AttackerTables(schema)
-
-    async def create(self, conn: AsyncConnection[Any]) -> None:
-        for statement in self.tables.statements():
-            await conn.execute(statement)
-
-    async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_tables(conn, self.tables.all())
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:

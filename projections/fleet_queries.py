@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from application.reads.rows import Decky
 from domain.fleet.durations import format_duration
-from domain.identity.settings import DEFAULT_MUTATION_INTERVAL_MINUTES
+from domain.fleet.settings import DEFAULT_MUTATION_INTERVAL_MINUTES
 from projections.fleet import deckies_table
 from projections.schema import LIVE, Namespace
 from projections.settings import settings_table

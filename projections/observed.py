@@ -11,11 +11,11 @@ from psycopg import AsyncCursor
 
 from domain.observations.batch import InteractionBatch, ObservationsPurge
 from domain.observations.records import InteractionRecord
-from projections.base import Envelope, topic_of
+from domain.shared.topics import stored_topics
+from projections.base import Envelope
 
-OBSERVED_TOPICS = (
-    topic_of(InteractionBatch.InteractionsObserved),
-    topic_of(ObservationsPurge.ObservationsPurged),
+OBSERVED_TOPICS = stored_topics(
+    InteractionBatch.InteractionsObserved, ObservationsPurge.ObservationsPurged
 )
 # Log ids: the batch's global position times this, plus the record's index in the batch.
 # Deterministic, strictly increasing in ingestion order, and stable across rebuilds.

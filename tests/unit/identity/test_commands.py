@@ -10,13 +10,13 @@ from uuid import UUID, uuid4
 import pytest
 
 from application.errors import AuthenticationError, RateLimitedError
+from application.fleet.settings import SettingsCommands
 from application.identity.login import BAD_CREDENTIALS, Authenticator
 from application.identity.ratelimit import LoginRateLimiter
-from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands, UserNotFoundError
 from application.store import EventStoreApp
+from domain.fleet.settings import SETTINGS_ID
 from domain.identity.roles import Role
-from domain.identity.settings import SETTINGS_ID
 from domain.identity.user import User, UsernameClaim, UsernameTakenError
 from domain.shared.errors import ForbiddenError, InvalidError
 from domain.shared.meta import SYSTEM, CommandMeta
