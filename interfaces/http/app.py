@@ -7,7 +7,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.http.auth import BearerAuthMiddleware, requires_read
@@ -36,6 +35,7 @@ from interfaces.http.routes.logs import (
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
 from interfaces.http.strict_body import decode_strictly
+from interfaces.http.swagger import swagger_plugin
 from interfaces.services import Services
 
 OBSERVATION_ROUTES = [
@@ -97,7 +97,7 @@ def create_app(services: Services) -> Litestar:
             title="decnet-es",
             version="0.1.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_plugin()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
