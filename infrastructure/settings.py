@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 
 _TRUE = {"1", "true", "yes", "on"}
+_ORIGIN = re.compile(r"https?://[^/\s,]+")
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
@@ -43,11 +45,17 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     argon2_profile: str = "default"
     log_level: str = "info"
     max_views: int = 5
+    cors_origins: str = ""  # comma list of browser origins allowed to call the API; none by default
 
     @property
     def data_dir(self) -> Path:
         """Where the embedded database, spool and artifacts live by default."""
         return Path(self.data_dir_path)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The configured CORS origins (`scheme://host[:port]` each, or `*`), in order."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def artifacts_dir(self) -> Path:
@@ -115,7 +123,17 @@ def load_settings(
     except msgspec.ValidationError as e:
         raise ConfigError(f"invalid DECNET_* setting: {e}") from None
     _check_secret(settings)
+    _check_origins(settings)
     return settings
+
+
+def _check_origins(settings: AppSettings) -> None:
+    for origin in settings.cors_origin_list:
+        if origin != "*" and _ORIGIN.fullmatch(origin) is None:
+            raise ConfigError(
+                f"DECNET_CORS_ORIGINS: {origin[:80]!r} is not an origin like"
+                " https://dashboard.example:8443 (scheme and host, no path) or *"
+            )
 
 
 def _check_secret(settings: AppSettings) -> None:
