@@ -43,6 +43,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     argon2_profile: str = "default"
     log_level: str = "info"
     max_views: int = 5
+    signing_key_file: str | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -53,6 +54,13 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     def artifacts_dir(self) -> Path:
         """Where captured files live (defaults under the data dir)."""
         return Path(self.artifacts_root) if self.artifacts_root else self.data_dir / "artifacts"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The checkpoint signing key: `DECNET_SIGNING_KEY_FILE`, else under the data dir."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        return self.data_dir / "signing_key.pem"
 
 
 def read_dotenv(path: Path) -> dict[str, str]:

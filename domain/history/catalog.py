@@ -7,6 +7,7 @@ the names here are what the history API, the audit trail and the documentation u
 from __future__ import annotations
 
 from domain.fleet.fleet import Fleet
+from domain.history.tamper import EvidenceExport, TreeCheckpoint
 from domain.identity.settings import Settings
 from domain.identity.user import User, UsernameClaim
 from domain.observations.batch import InteractionBatch, ObservationsPurge
@@ -40,6 +41,8 @@ EVENT_TYPES: dict[type, str] = {
     ReadModelControl.RebuildCompleted: "read_models.rebuild_completed",
     ReadModelControl.ViewCreated: "read_models.view_created",
     ReadModelControl.ViewDropped: "read_models.view_dropped",
+    TreeCheckpoint.Signed: "audit.checkpoint_signed",
+    EvidenceExport.Exported: "audit.evidence_exported",
 }
 TYPE_NAMES = frozenset(EVENT_TYPES.values())
 

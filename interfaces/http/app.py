@@ -34,6 +34,7 @@ from interfaces.http.routes.logs import (
 )
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
+from interfaces.http.routes.tamper import TAMPER_ROUTES
 from interfaces.http.strict_body import decode_strictly
 from interfaces.services import Services
 
@@ -66,6 +67,7 @@ def create_app(services: Services) -> Litestar:
             *OBSERVATION_ROUTES,
             *READ_MODEL_ROUTES,
             *HISTORY_ROUTES,
+            *TAMPER_ROUTES,
         ],
         security=[{"BearerToken": []}],
     )
