@@ -44,6 +44,8 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     max_views: int = 5
     signing_key_file: str | None = None
+    checkpoint_every_events: Positive = 10_000
+    checkpoint_every_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
     @property
     def data_dir(self) -> Path:

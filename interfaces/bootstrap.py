@@ -113,7 +113,9 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             history=HistoryQueries(pool),
             tree=tree,
             signing_key=key,
-            checkpointer=Checkpointer(store, tree, key),
+            checkpointer=Checkpointer(
+                store, tree, key, settings.checkpoint_every_events, settings.checkpoint_every_s
+            ),
         )
         async with pool.connection() as conn:
             await ensure_control_tables(conn)
