@@ -22,6 +22,7 @@ from interfaces.http.routes.attackers import (
 )
 from interfaces.http.routes.auth import AuthController
 from interfaces.http.routes.config import ConfigController
+from interfaces.http.routes.evidence import attacker_evidence
 from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
 from interfaces.http.routes.history import HISTORY_ROUTES
@@ -49,6 +50,7 @@ OBSERVATION_ROUTES = [
     get_attacker,
     attacker_commands,
     attacker_artifacts,
+    attacker_evidence,
     download_artifact,
 ]
 
