@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from typing import Any
@@ -14,9 +15,9 @@ import structlog
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.audit.checkpointer import Checkpointer
+from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
-from application.identity.ratelimit import LoginRateLimiter
-from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
@@ -29,8 +30,11 @@ from domain.identity.roles import Role as UserRole
 from domain.identity.user import UsernameTakenError
 from domain.shared.meta import SYSTEM
 from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.audit.signing import SigningKey
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_throttle import MemoryLoginThrottle
+from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
@@ -44,6 +48,7 @@ from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
+from projections.merkle_queries import TreeQueries
 from projections.positions import ensure_control_tables
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
@@ -90,6 +95,8 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)
         hasher = Argon2Hasher(settings.argon2_profile)
+        key = await anyio.to_thread.run_sync(SigningKey.load_or_create, settings.signing_key_path)
+        tree = TreeQueries(pool)
         core = Core(
             settings=settings,
             store=store,
@@ -107,6 +114,11 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             views=ViewRegistry(pool),
             projection_facts=PostgresProjectionFacts(pool, list(FACTORIES)),
             history=HistoryQueries(pool),
+            tree=tree,
+            signing_key=key,
+            checkpointer=Checkpointer(
+                store, tree, key, settings.checkpoint_every_events, settings.checkpoint_every_s
+            ),
         )
         async with pool.connection() as conn:
             await ensure_control_tables(conn)
@@ -139,6 +151,7 @@ async def bootstrap(
             purge=PurgeObservations(core.ingest, runner, core.read_models.live()),
         )
         core.add_worker(_feed_worker(core, broadcaster))
+        core.add_worker(_checkpoint_worker(core))
         services = Services(
             core=core,
             roles=roles,
@@ -169,16 +182,28 @@ def _feed_worker(core: Core, broadcaster: MemoryBroadcaster) -> Worker:
     return start
 
 
+def _checkpoint_worker(core: Core) -> Worker:
+    """Signed checkpoints of the tamper-evidence tree (every process may sign; sizes dedupe)."""
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(core.checkpointer.run)
+
+    return start
+
+
 def _authenticator(core: Core) -> Authenticator:
     settings = core.settings
-    secret = settings.jwt_secret or _throwaway_secret()
-    tokens = JwtTokens(secret, settings.jwt_ttl_s)
-    return Authenticator(core.directory, core.hasher, tokens, LoginRateLimiter())
+    tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
+    return Authenticator(core.directory, core.hasher, tokens, MemoryLoginThrottle())
 
 
-def _throwaway_secret() -> str:
-    log.warning("jwt_secret_generated", reason="developer mode without DECNET_JWT_SECRET")
-    return secrets.token_urlsafe(48)
+def signing_secret(settings: AppSettings) -> Callable[[], str]:
+    """`DECNET_JWT_SECRET`, else the data dir's secret file, read (or made) at first use only:
+    commands that never sign or check a token never need one."""
+    configured = settings.jwt_secret
+    if configured is not None:
+        return lambda: configured
+    return functools.cache(partial(load_or_create_secret, settings.data_dir))
 
 
 def ensure_admin(core: Core) -> None:

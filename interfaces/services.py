@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -10,11 +11,12 @@ from typing import Any
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.audit.checkpointer import Checkpointer
 from application.fleet.commands import FleetCommands
 from application.fleet.reconciler import Reconciler
 from application.fleet.scheduler import MutationScheduler
+from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
-from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
@@ -29,6 +31,7 @@ from application.readmodels.commands import ReadModelCommands
 from application.reads.ports import ProjectionProgress
 from application.store import EventStoreApp
 from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.audit.signing import SigningKey
 from infrastructure.auth.memory_tickets import MemoryTicketStore
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
@@ -38,6 +41,7 @@ from infrastructure.settings import AppSettings
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
+from projections.merkle_queries import TreeQueries
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
 from projections.status import PostgresProjectionFacts
@@ -77,6 +81,9 @@ class Core:
     views: ViewRegistry
     projection_facts: PostgresProjectionFacts
     history: HistoryQueries
+    tree: TreeQueries
+    signing_key: SigningKey
+    checkpointer: Checkpointer
     health: dict[str, Probe] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 
@@ -94,6 +101,8 @@ class ApiServices:
     broadcaster: Broadcaster
     purge: PurgeObservations
     tickets: TicketStore = field(default_factory=MemoryTicketStore)
+    # Set when the process begins to shut down: open SSE streams end at once.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
