@@ -19,7 +19,7 @@ RUN python3 -m venv /opt/decnet \
 
 FROM python AS emulator
 ENV DECNET_DATA_DIR=/var/lib/decnet
-RUN mkdir -p /var/lib/decnet/artifacts /var/lib/decnet/spool
+RUN mkdir -p /var/lib/decnet/artifacts
 WORKDIR /var/lib/decnet
 STOPSIGNAL SIGTERM
 CMD ["decnet", "emulate", "--help"]

@@ -69,6 +69,10 @@ class EmulateSettings:
             raise ConfigError(f"DECNET_SYSLOG_TARGET: {exc}") from None
         config = _json_object("DECNET_SERVICE_CONFIG", env.get("DECNET_SERVICE_CONFIG") or "{}")
         data = Path(env.get("DECNET_DATA_DIR") or "/var/lib/decnet")
+        artifacts = Path(env.get("DECNET_ARTIFACTS_DIR") or data / "artifacts")
+        # On the shared artifacts volume (a dot directory is never served), so unsent records
+        # survive the container being replaced, not only restarted.
+        spool = artifacts / ".spool" / decky / service
         return cls(
             service=service,
             decky=decky,
@@ -76,8 +80,8 @@ class EmulateSettings:
             distro=env.get("DECNET_DISTRO", ""),
             config=config,
             syslog_target=target,
-            artifacts_dir=Path(env.get("DECNET_ARTIFACTS_DIR") or data / "artifacts"),
-            spool_dir=Path(env.get("DECNET_SPOOL_DIR") or data / "spool" / service),
+            artifacts_dir=artifacts,
+            spool_dir=Path(env.get("DECNET_SPOOL_DIR") or spool),
             spool_max_bytes=_int("DECNET_SPOOL_MAX_BYTES", env, DEFAULT_MAX_BYTES),
             host=env.get("DECNET_EMULATE_HOST") or "0.0.0.0",  # noqa: S104 - the decky's own netns
             port=_int("DECNET_EMULATE_PORT", env, profile_for(service).port),

@@ -441,3 +441,29 @@ def test_uploads_land_on_the_artifacts_volume_and_download(attacked: DockerFleet
         )
         assert download.status_code == 200, download.text
         assert download.content == payload
+
+
+def test_deckies_outlive_the_server_and_spool_what_happens_meanwhile(
+    attacked: DockerFleet, engine: docker.DockerClient
+) -> None:
+    """Given the server stopped, the deckies keep answering and spool their records; the restarted
+    server adopts the same containers and receives what was spooled. (Runs last: it restarts.)"""
+    before = {c.name: c.id for c in suite_containers(engine, "fleet")}
+    ip, port = attacked.where("dlfiles", "http")
+    server = attacked.server
+    server.stop_cleanly()
+    marker = f"/while-away-{os.getpid()}"
+    reply = http_exchange(ip, port, GATEWAY, raw_request("GET", marker, "curl/8.5.0"))
+    assert reply.startswith(b"HTTP/1.1 "), reply[:200]  # the collector is down; the decky is not
+
+    server.start()
+    attacked.token = attacked.api.token("admin", server.admin_password)
+    wait_until_serving(attacked)
+    assert {c.name: c.id for c in suite_containers(engine, "fleet")} == before  # adopted
+
+    def probe() -> list[dict[str, Any]] | None:
+        rows = attacked.get("/logs", search=marker, limit=50)["data"]
+        return rows or None
+
+    rows = wait_for(probe, 60.0, "the request made while the server was down", every=0.5)
+    assert {(r["decky"], r["service"]) for r in rows} == {("dlfiles", "http")}

@@ -95,6 +95,8 @@ async def test_emulate_serves_and_ships_records(
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0, out.decode()
     assert b"emulator_stopped" in out
+    # The spool sits on the artifacts volume, in a directory /artifacts never serves.
+    assert (tmp_path / "artifacts" / ".spool" / "web-07" / "http" / "cursor").is_file()
 
 
 async def test_emulate_refuses_a_bad_target(tmp_path: Path) -> None:
