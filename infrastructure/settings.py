@@ -97,6 +97,9 @@ UNSET_MEANS = {
     "artifacts_root": "unset: <data dir>/artifacts",
     "redis_url": "unset: not used by one process",
     "sniffer_interface": "unset: no sniffer",
+    "docker_syslog_target": "unset: tcp://<fleet gateway>:<syslog port>",
+    "docker_artifacts_volume": "unset: the artifacts directory, bind-mounted",
+    "metrics_port": "unset: no /metrics listener",
 }
 
 

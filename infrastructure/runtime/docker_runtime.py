@@ -72,6 +72,11 @@ class DockerRuntime:
         self._client_factory = client_factory
         self._lock = asyncio.Lock()
 
+    @property
+    def options(self) -> DockerRuntimeOptions:
+        """What this runtime builds containers from."""
+        return self._options
+
     async def apply(self, spec: DeckySpec) -> RuntimeReport:
         """Converge the decky's containers on `spec`; replace only what changed."""
         async with self._lock:
