@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 
 _TRUE = {"1", "true", "yes", "on"}
+_ORIGIN = re.compile(r"https?://[^/\s,]+")
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
@@ -43,6 +45,10 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     argon2_profile: str = "default"
     log_level: str = "info"
     max_views: int = 5
+    cors_origins: str = ""  # comma list of browser origins allowed to call the API; none by default
+    signing_key_file: str | None = None
+    checkpoint_every_events: Positive = 10_000
+    checkpoint_every_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
     @property
     def data_dir(self) -> Path:
@@ -50,9 +56,21 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.data_dir_path)
 
     @property
+    def cors_origin_list(self) -> list[str]:
+        """The configured CORS origins (`scheme://host[:port]` each, or `*`), in order."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
     def artifacts_dir(self) -> Path:
         """Where captured files live (defaults under the data dir)."""
         return Path(self.artifacts_root) if self.artifacts_root else self.data_dir / "artifacts"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The checkpoint signing key: `DECNET_SIGNING_KEY_FILE`, else under the data dir."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        return self.data_dir / "signing_key.pem"
 
 
 def env_name(field: str) -> str:
@@ -115,7 +133,17 @@ def load_settings(
     except msgspec.ValidationError as e:
         raise ConfigError(f"invalid DECNET_* setting: {e}") from None
     _check_secret(settings)
+    _check_origins(settings)
     return settings
+
+
+def _check_origins(settings: AppSettings) -> None:
+    for origin in settings.cors_origin_list:
+        if origin != "*" and _ORIGIN.fullmatch(origin) is None:
+            raise ConfigError(
+                f"DECNET_CORS_ORIGINS: {origin[:80]!r} is not an origin like"
+                " https://dashboard.example:8443 (scheme and host, no path) or *"
+            )
 
 
 def _check_secret(settings: AppSettings) -> None:

@@ -15,6 +15,7 @@ import structlog
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.audit.checkpointer import Checkpointer
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
 from application.identity.login_events import LoginEvents
@@ -30,6 +31,7 @@ from domain.identity.roles import Role as UserRole
 from domain.identity.user import UsernameTakenError
 from domain.shared.meta import SYSTEM
 from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.audit.signing import SigningKey
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
@@ -46,6 +48,7 @@ from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
+from projections.merkle_queries import TreeQueries
 from projections.positions import ensure_control_tables
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
@@ -92,6 +95,8 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)
         hasher = Argon2Hasher(settings.argon2_profile)
+        key = await anyio.to_thread.run_sync(SigningKey.load_or_create, settings.signing_key_path)
+        tree = TreeQueries(pool)
         core = Core(
             settings=settings,
             store=store,
@@ -109,6 +114,11 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             views=ViewRegistry(pool),
             projection_facts=PostgresProjectionFacts(pool, list(FACTORIES)),
             history=HistoryQueries(pool),
+            tree=tree,
+            signing_key=key,
+            checkpointer=Checkpointer(
+                store, tree, key, settings.checkpoint_every_events, settings.checkpoint_every_s
+            ),
         )
         async with pool.connection() as conn:
             await ensure_control_tables(conn)
@@ -141,6 +151,7 @@ async def bootstrap(
             purge=PurgeObservations(core.ingest, runner, core.read_models.live()),
         )
         core.add_worker(_feed_worker(core, broadcaster))
+        core.add_worker(_checkpoint_worker(core))
         services = Services(
             core=core,
             roles=roles,
@@ -166,6 +177,15 @@ def _feed_worker(core: Core, broadcaster: MemoryBroadcaster) -> Worker:
 
     async def start(tg: TaskGroup) -> None:
         tg.start_soon(feed.run)
+
+    return start
+
+
+def _checkpoint_worker(core: Core) -> Worker:
+    """Signed checkpoints of the tamper-evidence tree (every process may sign; sizes dedupe)."""
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(core.checkpointer.run)
 
     return start
 

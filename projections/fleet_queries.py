@@ -55,7 +55,7 @@ def decky_view(row: dict[str, Any]) -> Decky:
         service_config=row["service_config"],
         status=row["status"],
         status_detail=row["status_detail"],
-        mutate_interval=format_duration(own) if own is not None else None,
+        mutate_interval=own,
         effective_mutate_interval=format_duration(effective),
         last_mutated=iso(row["last_mutated"]),
         next_mutation_at=iso(changed + timedelta(minutes=effective)),

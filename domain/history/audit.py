@@ -15,6 +15,7 @@ from uuid import UUID
 from domain.fleet.durations import format_duration
 from domain.fleet.fleet import Fleet
 from domain.fleet.settings import Settings
+from domain.history.tamper import EvidenceExport
 from domain.identity.login import LoginAttempt
 from domain.identity.user import User
 from domain.observations.batch import ObservationsPurge
@@ -85,6 +86,12 @@ def audit_entry(event: Any, name_of: NameOf) -> list[AuditEntry]:
             return [AuditEntry("view_created", event.label, detail=f"until {until}")]
         case ReadModelControl.ViewDropped():
             return [AuditEntry("view_dropped", event.label)]
+        case EvidenceExport.Exported():
+            detail = (
+                f"{event.attacker_ip}: {event.events} events, {event.records} records,"
+                f" {event.artifacts} artifacts against tree size {event.tree_size}"
+            )
+            return [AuditEntry("evidence_exported", event.attacker_uuid, detail=detail)]
     return []
 
 
@@ -109,4 +116,5 @@ AUDITED_TYPES = (
     "read_models.rebuild_completed",
     "read_models.view_created",
     "read_models.view_dropped",
+    "audit.evidence_exported",
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from domain.fleet.fleet import Fleet
 from domain.fleet.settings import Settings
+from domain.history.tamper import EvidenceExport, TreeCheckpoint
 from domain.identity.login import LoginAttempt
 from domain.identity.user import User, UsernameClaim
 from domain.observations.batch import InteractionBatch, ObservationsPurge
@@ -44,6 +45,8 @@ EVENT_TYPES: dict[type, str] = {
     ReadModelControl.RebuildCompleted: "read_models.rebuild_completed",
     ReadModelControl.ViewCreated: "read_models.view_created",
     ReadModelControl.ViewDropped: "read_models.view_dropped",
+    TreeCheckpoint.Signed: "audit.checkpoint_signed",
+    EvidenceExport.Exported: "audit.evidence_exported",
 }
 TYPE_NAMES = frozenset(EVENT_TYPES.values())
 
