@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from application.audit.checkpointer import Checkpointer
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
+from application.identity.login_events import LoginEvents
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
@@ -192,7 +193,9 @@ def _checkpoint_worker(core: Core) -> Worker:
 def _authenticator(core: Core) -> Authenticator:
     settings = core.settings
     tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
-    return Authenticator(core.directory, core.hasher, tokens, MemoryLoginThrottle())
+    journal = LoginEvents(core.store)
+    throttle = MemoryLoginThrottle()
+    return Authenticator(core.directory, core.hasher, tokens, throttle, journal=journal)
 
 
 def signing_secret(settings: AppSettings) -> Callable[[], str]:
