@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
 from application.fleet.commands import FleetCommands
-from application.fleet.reconciler import Reconciler
+from application.fleet.reconciler import Reconciler, Settlement
 from application.fleet.scheduler import MutationScheduler
 from application.identity.login import Authenticator
 from application.identity.settings import SettingsCommands
@@ -29,7 +29,6 @@ from application.readmodels.commands import ReadModelCommands
 from application.reads.ports import ProjectionProgress
 from application.store import EventStoreApp
 from infrastructure.artifacts.store import ArtifactStore
-from infrastructure.auth.memory_tickets import MemoryTicketStore
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.servers import SyslogCollector
@@ -93,14 +92,29 @@ class ApiServices:
     progress: ProjectionProgress
     broadcaster: Broadcaster
     purge: PurgeObservations
-    tickets: TicketStore = field(default_factory=MemoryTicketStore)
+    tickets: TicketStore
+
+
+class DeploymentSettler(Protocol):
+    """Waits (bounded) for the runtime's outcome of fleet commands up to a position."""
+
+    async def settle(self, position: int, names: Sequence[str], wait_s: float) -> Settlement:
+        """What the runtime reported for `names` once events up to `position` are applied."""
+        ...
 
 
 @dataclass
 class FleetServices:
-    """The fleet: commands, and the runtime with the process managers that drive it."""
+    """The fleet's commands and how a request waits for their outcome."""
 
     commands: FleetCommands
+    settler: DeploymentSettler
+
+
+@dataclass
+class FleetWorkers:
+    """The runtime with the process managers that drive it (the fleet role only)."""
+
     runtime: DeckyRuntime
     reconciler: Reconciler
     scheduler: MutationScheduler
@@ -113,7 +127,7 @@ class Collection:
     journal: Journal
     sink: CollectorSink
     batcher: Batcher
-    listeners: SyslogCollector
+    listeners: SyslogCollector | None
 
 
 @dataclass
@@ -127,3 +141,4 @@ class Services:
     runner: ProjectionRunner | None = None
     controller: ReadModelController | None = None
     collection: Collection | None = None
+    fleet_workers: FleetWorkers | None = None

@@ -8,7 +8,13 @@ import anyio.to_thread
 
 from application.errors import AuthenticationError
 from application.identity.ratelimit import LoginRateLimiter
-from application.ports import PasswordHasher, TokenClaims, TokenIssuer, UserDirectory
+from application.ports import (
+    PasswordHasher,
+    TokenClaims,
+    TokenDenylist,
+    TokenIssuer,
+    UserDirectory,
+)
 from domain.identity.roles import Capability, can
 
 BAD_CREDENTIALS = "Incorrect username or password"
@@ -51,11 +57,13 @@ class Authenticator:
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         limiter: LoginRateLimiter,
+        denylist: TokenDenylist,
     ) -> None:
         self._directory = directory
         self._hasher = hasher
         self._tokens = tokens
         self._limiter = limiter
+        self.denylist = denylist
         self._dummy_hash: str | None = None
 
     async def login(self, username: str, password: str, client_ip: str) -> LoginResult:
@@ -76,6 +84,8 @@ class Authenticator:
 
     async def authenticate_claims(self, claims: TokenClaims) -> Principal:
         """The principal for already-verified claims, if the session is still valid now."""
+        if await self.denylist.denied(claims.jti):
+            raise AuthenticationError("token has been revoked")
         user, revoked = await self._directory.session(claims.user_id, claims.jti)
         if user is None:
             raise AuthenticationError("user no longer exists")

@@ -21,6 +21,7 @@ from domain.identity.user import User, UsernameClaim, UsernameTakenError
 from domain.shared.errors import ForbiddenError, InvalidError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from tests.unit.identity.fakes import FakeHasher, MemoryUserDirectory
 
 MEMORY_STORE = {
@@ -316,7 +317,7 @@ def tokens(clock: FakeClock) -> JwtTokens:
 
 @pytest.fixture
 def auth(directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens) -> Authenticator:
-    return Authenticator(directory, hasher, tokens, LoginRateLimiter())
+    return Authenticator(directory, hasher, tokens, LoginRateLimiter(), MemoryTokenDenylist())
 
 
 @pytest.mark.anyio

@@ -13,6 +13,7 @@ from application.identity.ratelimit import LoginRateLimiter
 from application.identity.tickets import SseTickets
 from application.ports import TokenClaims, UserRecord
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from infrastructure.auth.memory_tickets import MemoryTicketStore
 
 SECRET = "unit-test-secret-0123456789abcdefghij"
@@ -66,7 +67,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def tickets(directory: Directory, clock: Clock) -> SseTickets:
-    auth = Authenticator(directory, NoHasher(), JwtTokens(SECRET, clock=clock), LoginRateLimiter())
+    tokens = JwtTokens(SECRET, clock=clock)
+    auth = Authenticator(directory, NoHasher(), tokens, LoginRateLimiter(), MemoryTokenDenylist())
     store = MemoryTicketStore(clock=clock)
     return SseTickets(store, auth, clock=clock)
 
