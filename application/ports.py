@@ -123,7 +123,8 @@ class UserDirectory(Protocol):
     """Queries on the users read model that authentication needs."""
 
     async def by_username(self, username: str) -> UserRecord | None:
-        """The live user with that username."""
+        """The live user with that username, compared case-insensitively (the exact spelling
+        first, for names that differ only in case from before that rule)."""
         ...
 
     async def session(self, user_id: str, jti: str) -> tuple[UserRecord | None, bool]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 from typing import Any
@@ -14,9 +15,8 @@ import structlog
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
-from application.identity.ratelimit import LoginRateLimiter
-from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
@@ -32,6 +32,8 @@ from domain.shared.meta import SYSTEM
 from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_throttle import MemoryLoginThrottle
+from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
@@ -238,14 +240,17 @@ def _feed_worker(core: Core, broadcaster: Broadcaster) -> Worker:
 
 def _authenticator(core: Core, live: Live) -> Authenticator:
     settings = core.settings
-    secret = settings.jwt_secret or _throwaway_secret()
-    tokens = JwtTokens(secret, settings.jwt_ttl_s)
-    return Authenticator(core.directory, core.hasher, tokens, LoginRateLimiter(), live.denylist)
+    tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
+    return Authenticator(core.directory, core.hasher, tokens, MemoryLoginThrottle(), live.denylist)
 
 
-def _throwaway_secret() -> str:
-    log.warning("jwt_secret_generated", reason="developer mode without DECNET_JWT_SECRET")
-    return secrets.token_urlsafe(48)
+def signing_secret(settings: AppSettings) -> Callable[[], str]:
+    """`DECNET_JWT_SECRET`, else the data dir's secret file, read (or made) at first use only:
+    commands that never sign or check a token never need one."""
+    configured = settings.jwt_secret
+    if configured is not None:
+        return lambda: configured
+    return functools.cache(partial(load_or_create_secret, settings.data_dir))
 
 
 def ensure_admin(core: Core) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -13,8 +14,8 @@ from psycopg_pool import AsyncConnectionPool
 from application.fleet.commands import FleetCommands
 from application.fleet.reconciler import Reconciler, Settlement
 from application.fleet.scheduler import MutationScheduler
+from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
-from application.identity.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
@@ -93,6 +94,8 @@ class ApiServices:
     broadcaster: Broadcaster
     purge: PurgeObservations
     tickets: TicketStore
+    # Set when the process begins to shut down: open SSE streams end at once.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class DeploymentSettler(Protocol):

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from domain.fleet.durations import format_duration
 from domain.fleet.fleet import Fleet
-from domain.identity.settings import Settings
+from domain.fleet.settings import Settings
 from domain.identity.user import User
 from domain.observations.batch import ObservationsPurge
 from domain.readmodels.control import ReadModelControl

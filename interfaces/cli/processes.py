@@ -34,6 +34,10 @@ def require_shared(settings: AppSettings, command: str) -> None:
             f"decnet {command} runs beside other processes and needs DECNET_REDIS_URL "
             "(or run everything in one process with `decnet serve`)"
         )
+    if command == "api" and not settings.jwt_secret:
+        raise ConfigError(
+            "decnet api replicas must sign tokens with one secret: set DECNET_JWT_SECRET"
+        )
     if not settings.database_url:
         raise ConfigError(
             f"decnet {command} runs beside other processes and needs DECNET_DATABASE_URL "

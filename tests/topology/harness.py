@@ -75,7 +75,9 @@ class Process:
         while needle not in self.log_text():
             self.check_alive()
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.name}: no {needle!r} in {timeout}s:\n{self.log_tail()}")
+                raise AssertionError(
+                    f"{self.name}: no {needle!r} in {timeout}s:\n{self.log_tail()}"
+                )
             time.sleep(0.1)
 
     def wait_http(self, timeout: float = READY_TIMEOUT_S) -> None:
@@ -129,7 +131,7 @@ class Process:
 
 @dataclass
 class Topology:
-    """api ×N, projector ×N, collector, fleet sharing one database and one Redis prefix."""
+    """api xN, projector xN, collector, fleet sharing one database and one Redis prefix."""
 
     root: Path
     database_url: str
