@@ -32,7 +32,6 @@ from domain.shared.meta import SYSTEM
 from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
-from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
@@ -241,7 +240,7 @@ def _feed_worker(core: Core, broadcaster: Broadcaster) -> Worker:
 def _authenticator(core: Core, live: Live) -> Authenticator:
     settings = core.settings
     tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
-    return Authenticator(core.directory, core.hasher, tokens, MemoryLoginThrottle(), live.denylist)
+    return Authenticator(core.directory, core.hasher, tokens, live.throttle, live.denylist)
 
 
 def signing_secret(settings: AppSettings) -> Callable[[], str]:

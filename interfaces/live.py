@@ -1,4 +1,4 @@
-"""What API processes share: the live broadcast, SSE tickets and the token denylist.
+"""What API processes share: the live broadcast, SSE tickets, the denylist and the throttle.
 
 In process memory for `decnet serve` alone; through Redis (`DECNET_REDIS_URL`) as soon as more
 than one process serves the same fleet, so every replica sees the same frames and logouts.
@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from anyio.abc import TaskGroup
 from redis.asyncio import Redis
 
+from application.identity.throttle import LoginThrottle
 from application.ports import Broadcaster, TicketStore, TokenDenylist
 from infrastructure.auth.memory_denylist import MemoryTokenDenylist
+from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.memory_tickets import MemoryTicketStore
 from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.redis.broadcaster import open_redis_broadcaster
 from infrastructure.redis.client import RedisKeys, open_redis
 from infrastructure.redis.denylist import RedisTokenDenylist
+from infrastructure.redis.throttle import RedisLoginThrottle
 from infrastructure.redis.tickets import RedisTicketStore
 from infrastructure.redis.wakeups import WakeupPublisher, follow_wakeups
 from infrastructure.settings import AppSettings
@@ -33,6 +36,7 @@ class Live:
     broadcaster: Broadcaster
     tickets: TicketStore
     denylist: TokenDenylist
+    throttle: LoginThrottle
     redis: Redis | None = None
     keys: RedisKeys = field(default_factory=RedisKeys)
 
@@ -68,7 +72,9 @@ class Live:
 async def open_live(settings: AppSettings) -> AsyncIterator[Live]:
     """Redis-backed when `DECNET_REDIS_URL` is set, else in this process."""
     if not settings.redis_url:
-        yield Live(MemoryBroadcaster(), MemoryTicketStore(), MemoryTokenDenylist())
+        yield Live(
+            MemoryBroadcaster(), MemoryTicketStore(), MemoryTokenDenylist(), MemoryLoginThrottle()
+        )
         return
     keys = RedisKeys(settings.redis_prefix)
     async with (
@@ -79,6 +85,7 @@ async def open_live(settings: AppSettings) -> AsyncIterator[Live]:
             broadcaster,
             RedisTicketStore(redis, keys),
             RedisTokenDenylist(redis, keys),
+            RedisLoginThrottle(redis, keys),
             redis=redis,
             keys=keys,
         )
