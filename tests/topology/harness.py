@@ -128,6 +128,10 @@ class Process:
     def client(self) -> ApiClient:
         return ApiClient(self.base_url)
 
+    def client_from(self, source_ip: str) -> ApiClient:
+        """A client from its own loopback address (its own throttle bucket)."""
+        return ApiClient(self.base_url, source_ip=source_ip)
+
 
 @dataclass
 class Topology:
@@ -165,6 +169,8 @@ class Topology:
         port = free_port() if command == "api" else None
         if port is not None:
             extra["DECNET_API_PORT"] = str(port)
+        if command == "fleet":
+            extra.setdefault("DECNET_SNIFFER_INTERFACE", "")
         process = Process(command, name, self.env(data_dir, **extra), data_dir, port)
         process.start()
         self.processes.append(process)
@@ -186,9 +192,29 @@ class Topology:
         return process
 
     def fleet(self, name: str = "fleet") -> Process:
-        process = self.spawn("fleet", name, DECNET_SNIFFER_INTERFACE="")
+        process = self.spawn("fleet", name)
         process.wait_log("leadership_")
         return process
+
+    def start_rest(self) -> None:
+        """A standby projector, api-1, api-2, the collector and the fleet, started together
+        (after the leading projector)."""
+        standby = self.spawn("projector", "projector-2")
+        started = [
+            self.spawn("api", "api-1"),
+            self.spawn("api", "api-2"),
+            self.spawn("collector", "collector"),
+            self.spawn("fleet", "fleet"),
+        ]
+        for process in started[:2]:
+            process.wait_http()
+        started[2].wait_tcp(self.syslog_port)
+        started[3].wait_log("leadership_")
+        standby.wait_log("leadership_standby")
+
+    def by_name(self, name: str) -> Process:
+        """The (last started) process of that name."""
+        return next(p for p in reversed(self.processes) if p.name == name)
 
     def stop_all(self) -> dict[str, int | None]:
         return {p.name: p.stop() for p in reversed(self.processes)}
