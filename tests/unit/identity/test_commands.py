@@ -556,8 +556,8 @@ async def test_each_admitted_attempt_is_journaled_without_secrets(
     """A failure records the name tried, a success the user as actor; a refused (429) attempt
     records nothing, and no event holds the password."""
     auth = Authenticator(
-        directory, hasher, tokens, MemoryLoginThrottle(), sleep=RecordedSleeps(),
-        journal=LoginEvents(store),
+        directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist(),
+        sleep=RecordedSleeps(), journal=LoginEvents(store),
     )  # fmt: skip
     alice = directory.add("alice", "password-1", hasher)
     with pytest.raises(AuthenticationError):
