@@ -7,9 +7,10 @@ skips, with the reason, only when no Docker engine answers.
 The deckies sit on a Docker *bridge* network: the kernels of these machines have no macvlan,
 ipvlan or dummy link type. Production uses macvlan/ipvlan (`DECNET_DOCKER_NETWORK_DRIVER`); the
 macvlan test below runs where the kernel has it and skips with the kernel's answer elsewhere.
-On a bridge the host holds the gateway address, so the clients run on the host with that
+On a bridge the host holds the gateway address, so most clients run on the host with that
 address as their source (the attacker the API then shows), and the emulators ship their records
-to the server's collector at that same address.
+to the server's collector at that same address; one client runs in a network namespace the test
+plugs into the bridge with a veth pair, an attacker on the LAN with an address of its own.
 
 Knobs (environment): DECNET_TEST_DOCKER_SUBNET (the fleet's, default 172.30.219.0/24) and
 DECNET_TEST_DOCKER_CONTRACT_SUBNET (default 172.30.218.0/24), for machines where those clash.
@@ -441,6 +442,62 @@ def test_uploads_land_on_the_artifacts_volume_and_download(attacked: DockerFleet
         )
         assert download.status_code == 200, download.text
         assert download.content == payload
+
+
+# Run by the LAN attacker's python3: one HTTP request, prints the status line's start.
+LAN_FETCH = """
+import socket, sys
+ip, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with socket.create_connection((ip, port), timeout=10) as s:
+    s.sendall(f"GET {path} HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n".encode())
+    print(s.recv(12))
+"""
+
+
+@contextlib.contextmanager
+def lan_host(engine: docker.DockerClient, address: str) -> Iterator[str]:
+    """A network namespace plugged into the fleet's bridge by a veth pair, holding `address`:
+    an attacker on the deckies' LAN with an address of its own. Yields the namespace's name."""
+    network = engine.networks.get(f"{PREFIX}-fleet")
+    bridge = f"br-{network.id[:12]}"  # Docker's name for a user-defined bridge
+    netns, outside, inside = f"{PREFIX}-lan", "dlveth0", "dlveth1"
+    steps = [
+        ["ip", "netns", "add", netns],
+        ["ip", "link", "add", outside, "type", "veth", "peer", "name", inside],
+        ["ip", "link", "set", inside, "netns", netns],
+        ["ip", "link", "set", outside, "master", bridge, "up"],
+        ["ip", "-n", netns, "addr", "add", f"{address}/{FLEET_SUBNET.prefixlen}", "dev", inside],
+        ["ip", "-n", netns, "link", "set", inside, "up"],
+    ]
+    try:
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, f"{' '.join(step)}: {done.stderr}"
+        yield netns
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+        subprocess.run(["ip", "link", "del", outside], capture_output=True, check=False)
+
+
+def test_an_attacker_on_the_lan_is_seen_with_its_own_address(
+    attacked: DockerFleet, engine: docker.DockerClient
+) -> None:
+    """A client in a namespace on the deckies' LAN reaches a decky; the API shows its address."""
+    attacker = str(FLEET_SUBNET.broadcast_address - 5)
+    ip, port = attacked.where("dlfiles", "http")
+    path = f"/lan-probe-{os.getpid()}"
+    with lan_host(engine, attacker) as netns:
+        done = subprocess.run(
+            ["ip", "netns", "exec", netns, "python3", "-c", LAN_FETCH, ip, str(port), path],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    assert "HTTP/1.1" in done.stdout, done.stdout + done.stderr
+
+    def probe() -> list[dict[str, Any]] | None:
+        return attacked.get("/logs", search=path, limit=50)["data"] or None
+
+    rows = wait_for(probe, POLL_S, "the LAN attacker's request in /logs", every=0.2)
+    assert {r["attacker_ip"] for r in rows} == {attacker}
 
 
 def test_deckies_outlive_the_server_and_spool_what_happens_meanwhile(
