@@ -26,8 +26,8 @@ from psycopg import AsyncConnection
 from domain.audit.canonical import event_leaf_hash
 from domain.audit.merkle import CompactTree
 from domain.history.tamper import TreeCheckpoint
-from projections.base import Envelope, SchemaBound, topic_of
-from projections.logs_schema import drop_tables
+from domain.shared.topics import topic_of
+from projections.base import Envelope, Tabled
 
 NODE_STRIDE = 4  # levels stored in merkle_nodes are multiples of this
 CHECKPOINT_TOPIC = topic_of(TreeCheckpoint.Signed)
@@ -117,7 +117,7 @@ def _hash_batch(tree: CompactTree, content_size: int, batch: Sequence[Envelope])
     return rows
 
 
-class MerkleProjection(SchemaBound):
+class MerkleProjection(Tabled[MerkleTables]):
     """Appends every stored event to the tree (all topics)."""
 
     name = "merkle"
@@ -128,13 +128,6 @@ class MerkleProjection(SchemaBound):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = MerkleTables(schema)
-
-    async def create(self, conn: AsyncConnection[Any]) -> None:
-        for statement in self.tables.statements():
-            await conn.execute(statement)
-
-    async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_tables(conn, self.tables.all())
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         t = self.tables

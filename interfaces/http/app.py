@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.http.auth import BearerAuthMiddleware, requires_read
@@ -37,6 +37,7 @@ from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
 from interfaces.http.routes.tamper import TAMPER_ROUTES
 from interfaces.http.strict_body import decode_strictly
+from interfaces.http.swagger import swagger_plugin
 from interfaces.services import Services
 
 OBSERVATION_ROUTES = [
@@ -55,6 +56,18 @@ OBSERVATION_ROUTES = [
 ]
 
 API_PREFIX = "/api/v1"
+# Headers a dashboard on another origin may read: downloads name their file, 429/503 say when.
+EXPOSED_HEADERS = ["Content-Disposition", "Retry-After", "X-Request-ID", "WWW-Authenticate"]
+
+
+def cors_config(origins: list[str]) -> CORSConfig | None:
+    """CORS for the configured origins only; none configured, no CORS headers at all.
+
+    Bearer tokens travel in a header (or an SSE ticket), never in cookies: no credentials mode.
+    """
+    if not origins:
+        return None
+    return CORSConfig(allow_origins=origins, expose_headers=EXPOSED_HEADERS)
 
 
 def create_app(services: Services) -> Litestar:
@@ -82,12 +95,13 @@ def create_app(services: Services) -> Litestar:
         guards=[requires_read],
         before_send=[add_request_id_header],
         before_request=decode_strictly,
+        cors_config=cors_config(services.core.settings.cors_origin_list),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(
             title="decnet-es",
             version="0.1.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_plugin()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

@@ -14,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg_pool import AsyncConnectionPool
 
-from application.identity.settings import SettingsCommands
+from application.fleet.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.store import EventStoreApp
 from domain.audit.evidence import EventRow
 from domain.audit.merkle import CompactTree
+from domain.fleet.settings import Settings
 from domain.identity.roles import Role
-from domain.identity.settings import Settings
 from domain.identity.user import User, UsernameClaim
 from domain.shared.errors import DecnetError
 from domain.shared.meta import SYSTEM, CommandMeta
