@@ -183,6 +183,24 @@ def test_bad_proof_requests_are_4xx(audited: Audited, query: str, status: int) -
     assert response.json()["detail"]
 
 
+def test_consistency_edges_hold(audited: Audited) -> None:
+    """From the empty tree, between equal sizes, and by default up to the tree now."""
+    with audited.server.client() as api:
+        empty = api.get("/audit/consistency?from=0&to=0", audited.auditor).json()
+        whole = api.get("/audit/consistency", audited.auditor).json()
+        same = api.get("/audit/consistency?from=5&to=5", audited.auditor).json()
+    empty_root = bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    assert (empty["from_root"], empty["to_root"], empty["proof"]) == (empty_root.hex(),) * 2 + ([],)
+    assert whole["from"] == 0
+    assert whole["to"] >= 40
+    assert whole["proof"] == []
+    assert same["proof"] == []
+    assert same["from_root"] == same["to_root"]
+    assert verify_consistency(
+        5, 5, bytes.fromhex(same["from_root"]), bytes.fromhex(same["to_root"]), []
+    )
+
+
 def test_an_untouched_log_verifies(audited: Audited) -> None:
     """Given an untouched store, when verified, then ok, every checkpoint checked."""
     with audited.server.client() as api:
