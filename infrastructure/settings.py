@@ -41,6 +41,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     syslog_udp_rcvbuf: Positive = 8 * 1024 * 1024
     journal_fsync: Literal["batch", "off"] = "batch"
     redis_url: str | None = None
+    redis_prefix: str = "decnet:"
     sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"

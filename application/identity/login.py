@@ -15,6 +15,7 @@ from application.identity.throttle import LoginThrottle
 from application.ports import (
     PasswordHasher,
     TokenClaims,
+    TokenDenylist,
     TokenIssuer,
     UserDirectory,
     UserRecord,
@@ -62,6 +63,7 @@ class Authenticator:
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         throttle: LoginThrottle,
+        denylist: TokenDenylist,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         journal: LoginJournal | None = None,
     ) -> None:
@@ -69,6 +71,7 @@ class Authenticator:
         self._hasher = hasher
         self._tokens = tokens
         self._throttle = throttle
+        self.denylist = denylist
         self._sleep = sleep
         self._journal = journal
         self._dummy_hash: str | None = None
@@ -123,6 +126,8 @@ class Authenticator:
 
     async def authenticate_claims(self, claims: TokenClaims) -> Principal:
         """The principal for already-verified claims, if the session is still valid now."""
+        if await self.denylist.denied(claims.jti):
+            raise AuthenticationError("token has been revoked")
         user, revoked = await self._directory.session(claims.user_id, claims.jti)
         if user is None:
             raise AuthenticationError("user no longer exists")

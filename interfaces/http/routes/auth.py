@@ -94,6 +94,8 @@ class AuthController(Controller):
             p.claims.jti,
             expires,
         )
+        # The event is the record; the denylist makes every replica refuse the token now.
+        await services.api.auth.denylist.deny(p.claims.jti, p.claims.expires_at)
         await settle(services, position, ["users"])
 
     @post("/sse-ticket", status_code=200)

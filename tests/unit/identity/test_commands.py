@@ -24,6 +24,7 @@ from domain.identity.user import User, UsernameClaim, UsernameTakenError
 from domain.shared.errors import ForbiddenError, InvalidError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from tests.unit.identity.fakes import FakeHasher, MemoryUserDirectory
 
@@ -368,7 +369,14 @@ def tokens(clock: FakeClock) -> JwtTokens:
 
 @pytest.fixture
 def auth(directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens) -> Authenticator:
-    return Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), sleep=RecordedSleeps())
+    return Authenticator(
+        directory,
+        hasher,
+        tokens,
+        MemoryLoginThrottle(),
+        MemoryTokenDenylist(),
+        sleep=RecordedSleeps(),
+    )
 
 
 @pytest.mark.anyio
@@ -494,7 +502,7 @@ async def test_a_burst_of_wrong_guesses_gets_ten_verifications(
     directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
 ) -> None:
     """Sixty concurrent guesses from one IP: ten verified (401), fifty refused (429)."""
-    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle())
+    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist())
     directory.add("alice", "password-1", hasher)
     outcomes: list[str] = []
 
@@ -518,7 +526,9 @@ async def test_failures_for_a_username_slow_it_down_but_never_refuse_it(
 ) -> None:
     """Ten failures from ten IPs: the right password from an eleventh IP logs in, after a wait."""
     sleeps = RecordedSleeps()
-    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), sleep=sleeps)
+    auth = Authenticator(
+        directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist(), sleep=sleeps
+    )
     directory.add("alice", "password-1", hasher)
     for i in range(10):
         with pytest.raises(AuthenticationError):
@@ -533,7 +543,7 @@ async def test_a_success_does_not_use_up_the_address(
     directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
 ) -> None:
     """Twenty logins in a row from one IP succeed: only failures and attempts in flight count."""
-    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle())
+    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist())
     directory.add("alice", "password-1", hasher)
     for _ in range(20):
         await auth.login("alice", "password-1", "10.0.0.1")
@@ -546,8 +556,8 @@ async def test_each_admitted_attempt_is_journaled_without_secrets(
     """A failure records the name tried, a success the user as actor; a refused (429) attempt
     records nothing, and no event holds the password."""
     auth = Authenticator(
-        directory, hasher, tokens, MemoryLoginThrottle(), sleep=RecordedSleeps(),
-        journal=LoginEvents(store),
+        directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist(),
+        sleep=RecordedSleeps(), journal=LoginEvents(store),
     )  # fmt: skip
     alice = directory.add("alice", "password-1", hasher)
     with pytest.raises(AuthenticationError):
