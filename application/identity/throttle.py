@@ -45,9 +45,12 @@ class LoginReservation:
     delay_s: float
 
 
+MAX_KEYED_NAME = 128  # longer names tried are keyed by their start (memory stays bounded)
+
+
 def username_key(username: str) -> str:
     """Usernames are throttled case-insensitively, as they log in."""
-    return username.casefold()
+    return username[:MAX_KEYED_NAME].casefold()
 
 
 class LoginThrottle(Protocol):

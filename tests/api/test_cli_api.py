@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import select
 import signal
 import stat
 import subprocess
+import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,3 +135,62 @@ def test_ctrl_c_with_streams_open_shuts_down_cleanly(
     assert "Traceback" not in log, log[-3000:]
     assert "ASGI" not in log, log[-3000:]
     server.start()  # the fixture stops it once more
+
+
+def on_a_terminal(args: list[str], env: dict[str, str], answers: dict[str, str]) -> tuple[int, str]:
+    """Run a command with a pseudo-terminal as its controlling terminal, answering prompts."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        args,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(slave)
+    output, pending = "", dict(answers)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 4096).decode(errors="replace")
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            for prompt in [p for p in pending if p in output]:
+                os.write(master, (pending.pop(prompt) + "\n").encode())
+        elif process.poll() is not None:
+            break
+    os.close(master)
+    return process.wait(timeout=10), output
+
+
+def test_an_expired_session_prompts_for_the_password_on_a_terminal(
+    spawn_server: Callable[..., DecnetServer],
+) -> None:
+    """On a terminal, a command with an expired saved session asks for the password, logs in
+    again, saves the new session and goes on."""
+    server = spawn_server(extra_env={"DECNET_JWT_TTL_S": "3"})
+    activate_admin(server)
+    with scratch_dir("cli-home") as home:
+        login = cli(
+            server, home, "login", "--user", BOOTSTRAP_ADMIN, "--password", server.admin_password
+        )
+        assert login.returncode == 0, login.stderr
+        before = (home / "decnet" / "token").read_text()
+        time.sleep(4)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
+        env["XDG_CONFIG_HOME"] = str(home)
+        code, output = on_a_terminal(
+            [str(DECNET_BIN), "deckies", "--json", "--url", server.base_url],
+            env,
+            {f"session expired; password for {BOOTSTRAP_ADMIN}: ": server.admin_password},
+        )
+        assert code == 0, output
+        assert "[" in output
+        assert (home / "decnet" / "token").read_text() != before
