@@ -19,7 +19,6 @@ import pytest
 from tests.api.harness import (
     API_PREFIX,
     BOOTSTRAP_ADMIN,
-    BOOTSTRAP_PASSWORD,
     PG_URL_ENV,
     fresh_database,
     fresh_source_ip,
@@ -27,6 +26,7 @@ from tests.api.harness import (
 )
 from tests.api.observations_support import open_stream, send_tcp, syslog_line
 from tests.topology.harness import Process, Topology, topology, wait_leader
+from tests.topology.harness import admin_token as admin_token_of
 from tests.topology.readmodels import clean_rebuild, dump_live
 
 pytestmark = pytest.mark.topology
@@ -53,11 +53,7 @@ def topo() -> Iterator[Topology]:
 @pytest.fixture(scope="module")
 def admin_token(topo: Topology) -> str:
     """The bootstrap admin with its password changed (through replica A)."""
-    with topo.by_name("api-1").client() as api:
-        first = api.token(BOOTSTRAP_ADMIN, BOOTSTRAP_PASSWORD)
-        changed = api.change_password(first, BOOTSTRAP_PASSWORD, ADMIN_PASSWORD)
-        assert changed.status_code == 200, changed.text
-        return api.token(BOOTSTRAP_ADMIN, ADMIN_PASSWORD)
+    return admin_token_of(topo.by_name("api-1"), ADMIN_PASSWORD)
 
 
 def records(decky: str, count: int, start: int = 0) -> list[str]:
