@@ -45,7 +45,7 @@ def _ingest(topo: Topology, api: Process, payload: bytes) -> tuple[float, float]
 
 def _print(shape: str, payload: bytes, sent: float, visible: float) -> None:
     print(f"\n  {shape}: {RECORDS:,} records ({len(payload) / 1e6:.1f} MB) over one TCP connection")
-    print(f"    accepted by the collector {sent:7.2f} s = {RECORDS / sent:>9,.0f} /s")
+    print(f"    sent (into socket buffers) {sent:7.2f} s = {RECORDS / sent:>9,.0f} /s")
     print(f"    visible in /stats, /logs  {visible:7.2f} s = {RECORDS / visible:>9,.0f} /s")
 
 
