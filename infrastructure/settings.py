@@ -32,6 +32,14 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     developer: bool = False
     artifacts_root: str | None = None
     runtime: str = "local"
+    # The Docker runtime (DECNET_RUNTIME=docker); see docs/fleet.md "Docker deckies".
+    docker_network: str = "decnet_lan"
+    docker_network_driver: Literal["macvlan", "ipvlan", "bridge"] = "macvlan"
+    docker_base_image: str = "decnet-es/base:bookworm"
+    docker_emulator_image: str = "decnet-es/emulator:latest"
+    docker_syslog_target: str | None = None  # default tcp://<fleet gateway>:<syslog_port>
+    docker_artifacts_volume: str | None = None  # volume name or host path; default artifacts_dir
+    docker_name_prefix: str = "decnet"
     deploy_wait_s: float = 20.0
     syslog_host: str = "127.0.0.1"
     syslog_port: int = 5514
@@ -45,8 +53,14 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"
+    # Prometheus /metrics on its own port, unauthenticated (interfaces/metrics.py says why).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     max_views: int = 5
     cors_origins: str = ""  # comma list of browser origins allowed to call the API; none by default
+    signing_key_file: str | None = None
+    checkpoint_every_events: Positive = 10_000
+    checkpoint_every_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
     @property
     def data_dir(self) -> Path:
@@ -63,6 +77,13 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
         """Where captured files live (defaults under the data dir)."""
         return Path(self.artifacts_root) if self.artifacts_root else self.data_dir / "artifacts"
 
+    @property
+    def signing_key_path(self) -> Path:
+        """The checkpoint signing key: `DECNET_SIGNING_KEY_FILE`, else under the data dir."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        return self.data_dir / "signing_key.pem"
+
 
 def env_name(field: str) -> str:
     """The environment variable of a settings field (`data_dir_path` is `DECNET_DATA_DIR`)."""
@@ -77,6 +98,9 @@ UNSET_MEANS = {
     "artifacts_root": "unset: <data dir>/artifacts",
     "redis_url": "unset: decnet serve shares in-process; split processes refuse to start",
     "sniffer_interface": "unset: no sniffer",
+    "docker_syslog_target": "unset: tcp://<fleet gateway>:<syslog port>",
+    "docker_artifacts_volume": "unset: the artifacts directory, bind-mounted",
+    "metrics_port": "unset: no /metrics listener",
 }
 
 

@@ -15,8 +15,10 @@ import structlog
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.audit.checkpointer import Checkpointer
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
+from application.identity.login_events import LoginEvents
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
@@ -30,6 +32,7 @@ from domain.identity.roles import Role as UserRole
 from domain.identity.user import UsernameTakenError
 from domain.shared.meta import SYSTEM
 from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.audit.signing import SigningKey
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.secret_file import load_or_create_secret
@@ -37,6 +40,7 @@ from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
 from interfaces.live import Live, open_live
+from interfaces.metrics import add_metrics
 from interfaces.observations import build_collection, publish_commits
 from interfaces.services import (
     ALL_ROLES,
@@ -55,6 +59,7 @@ from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
+from projections.merkle_queries import TreeQueries
 from projections.positions import ensure_control_tables
 from projections.progress import PublishedProgress
 from projections.readers import PostgresReadModels
@@ -103,6 +108,8 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)
         hasher = Argon2Hasher(settings.argon2_profile)
+        key = await anyio.to_thread.run_sync(SigningKey.load_or_create, settings.signing_key_path)
+        tree = TreeQueries(pool)
         core = Core(
             settings=settings,
             store=store,
@@ -120,6 +127,11 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             views=ViewRegistry(pool),
             projection_facts=PostgresProjectionFacts(pool, list(FACTORIES)),
             history=HistoryQueries(pool),
+            tree=tree,
+            signing_key=key,
+            checkpointer=Checkpointer(
+                store, tree, key, settings.checkpoint_every_events, settings.checkpoint_every_s
+            ),
         )
         async with pool.connection() as conn:
             await ensure_control_tables(conn)
@@ -172,6 +184,7 @@ async def bootstrap(
             fleet_workers=fleet_workers,
         )
         core.health["attacker_worker"] = _projection_probe(services, "attackers")
+        add_metrics(core, services)
         if collection is not None and Role.FLEET in roles:
             wire_sniffer(core, collection.sink, settings.runtime)
         if Role.API in roles:
@@ -191,6 +204,7 @@ def _projector(core: Core, live: Live) -> tuple[ProjectionRunner, ReadModelContr
     runner.add_listener(publish_commits(live.broadcaster))
     live.follow_saves(core, runner.wake, controller.wake)
     core.add_worker(_feed_worker(core, live.broadcaster))
+    core.add_worker(_checkpoint_worker(core))
     return runner, controller
 
 
@@ -237,10 +251,26 @@ def _feed_worker(core: Core, broadcaster: Broadcaster) -> Worker:
     return start
 
 
+def _checkpoint_worker(core: Core) -> Worker:
+    """Signed checkpoints of the tamper-evidence tree (every process may sign; sizes dedupe)."""
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(core.checkpointer.run)
+
+    return start
+
+
 def _authenticator(core: Core, live: Live) -> Authenticator:
     settings = core.settings
     tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
-    return Authenticator(core.directory, core.hasher, tokens, live.throttle, live.denylist)
+    return Authenticator(
+        core.directory,
+        core.hasher,
+        tokens,
+        live.throttle,
+        live.denylist,
+        journal=LoginEvents(core.store),
+    )
 
 
 def signing_secret(settings: AppSettings) -> Callable[[], str]:

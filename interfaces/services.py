@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.audit.checkpointer import Checkpointer
 from application.fleet.commands import FleetCommands
 from application.fleet.reconciler import Reconciler, Settlement
 from application.fleet.scheduler import MutationScheduler
@@ -30,6 +31,7 @@ from application.readmodels.commands import ReadModelCommands
 from application.reads.ports import ProjectionProgress
 from application.store import EventStoreApp
 from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.audit.signing import SigningKey
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.servers import SyslogCollector
@@ -38,6 +40,7 @@ from infrastructure.settings import AppSettings
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
+from projections.merkle_queries import TreeQueries
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
 from projections.status import PostgresProjectionFacts
@@ -77,6 +80,9 @@ class Core:
     views: ViewRegistry
     projection_facts: PostgresProjectionFacts
     history: HistoryQueries
+    tree: TreeQueries
+    signing_key: SigningKey
+    checkpointer: Checkpointer
     health: dict[str, Probe] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 

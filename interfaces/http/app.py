@@ -22,6 +22,7 @@ from interfaces.http.routes.attackers import (
 )
 from interfaces.http.routes.auth import AuthController
 from interfaces.http.routes.config import ConfigController
+from interfaces.http.routes.evidence import attacker_evidence
 from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
 from interfaces.http.routes.history import HISTORY_ROUTES
@@ -34,8 +35,10 @@ from interfaces.http.routes.logs import (
 )
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
+from interfaces.http.routes.tamper import TAMPER_ROUTES
 from interfaces.http.strict_body import decode_strictly
 from interfaces.http.swagger import swagger_plugin
+from interfaces.metrics import http_metrics_middleware
 from interfaces.services import Services
 
 OBSERVATION_ROUTES = [
@@ -49,6 +52,7 @@ OBSERVATION_ROUTES = [
     get_attacker,
     attacker_commands,
     attacker_artifacts,
+    attacker_evidence,
     download_artifact,
 ]
 
@@ -79,12 +83,14 @@ def create_app(services: Services) -> Litestar:
             *OBSERVATION_ROUTES,
             *READ_MODEL_ROUTES,
             *HISTORY_ROUTES,
+            *TAMPER_ROUTES,
         ],
         security=[{"BearerToken": []}],
     )
     return Litestar(
         route_handlers=[api, console_router()],
         middleware=[
+            http_metrics_middleware,
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),
         ],

@@ -13,10 +13,12 @@ import pytest
 from application.errors import AuthenticationError, RateLimitedError
 from application.fleet.settings import SettingsCommands
 from application.identity.login import BAD_CREDENTIALS, Authenticator
+from application.identity.login_events import LoginEvents
 from application.identity.throttle import ThrottlePolicy
 from application.identity.users import UserCommands, UserNotFoundError
 from application.store import EventStoreApp
 from domain.fleet.settings import SETTINGS_ID
+from domain.identity.login import LoginAttempt
 from domain.identity.roles import Role
 from domain.identity.user import User, UsernameClaim, UsernameTakenError
 from domain.shared.errors import ForbiddenError, InvalidError
@@ -545,3 +547,33 @@ async def test_a_success_does_not_use_up_the_address(
     directory.add("alice", "password-1", hasher)
     for _ in range(20):
         await auth.login("alice", "password-1", "10.0.0.1")
+
+
+@pytest.mark.anyio
+async def test_each_admitted_attempt_is_journaled_without_secrets(
+    store: EventStoreApp, directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
+) -> None:
+    """A failure records the name tried, a success the user as actor; a refused (429) attempt
+    records nothing, and no event holds the password."""
+    auth = Authenticator(
+        directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist(),
+        sleep=RecordedSleeps(), journal=LoginEvents(store),
+    )  # fmt: skip
+    alice = directory.add("alice", "password-1", hasher)
+    with pytest.raises(AuthenticationError):
+        await auth.login("ALICE", "guess-1", "10.0.0.1", "req-1")
+    await auth.login("alice", "password-1", "10.0.0.1", "req-2")
+    for _ in range(9):
+        with pytest.raises(AuthenticationError):
+            await auth.login("mallory", "guess-2", "10.0.0.1")
+    with pytest.raises(RateLimitedError):
+        await auth.login("mallory", "guess-3", "10.0.0.1")
+    events = store.read(0, 100)
+    assert len(events) == 11
+    first, second = (store.mapper.to_domain_event(n) for n in events[:2])
+    assert isinstance(first, LoginAttempt.Failed)
+    assert (first.username, first.meta.actor_id, first.meta.request_id) == ("ALICE", None, "req-1")
+    assert isinstance(second, LoginAttempt.Succeeded)
+    assert second.meta.actor_id == UUID(alice.uuid)
+    assert (second.username, second.meta.client_ip) == ("alice", "10.0.0.1")
+    assert not any(b"guess" in n.state or b"password-1" in n.state for n in events)
