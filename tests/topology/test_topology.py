@@ -6,6 +6,7 @@ Run with: pytest tests/topology -m topology
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
@@ -124,6 +125,43 @@ def test_both_replicas_stream_the_same_frames(topo: Topology, admin_token: str) 
     assert len(rows_a) == count
     assert rows_a == rows_b
     assert [f["ids"] for f in frames["api-1"]] == [f["ids"] for f in frames["api-2"]]
+
+
+def test_a_client_resumes_on_the_other_replica_from_its_last_id(
+    topo: Topology, admin_token: str
+) -> None:
+    """A client that read some records from replica A and reconnects to replica B with
+    `Last-Event-ID` gets exactly the records it missed, none twice."""
+    decky = f"resume-{secrets.token_hex(3)}"
+    first: list[dict[str, Any]] = []
+    url_a = f"{topo.by_name('api-1').base_url}{API_PREFIX}/stream"
+    reader = threading.Thread(target=stream_rows, args=(url_a, admin_token, decky, 50, first))
+    reader.start()
+    time.sleep(1.5)
+    send_tcp(topo.syslog_port, records(decky, 50))
+    reader.join(timeout=60)
+    assert not reader.is_alive()
+    last_id = first[-1]["id"]
+    send_tcp(topo.syslog_port, records(decky, 70, start=50))  # while the client is away
+    rest: list[dict[str, Any]] = []
+    url_b = f"{topo.by_name('api-2').base_url}{API_PREFIX}/stream"
+    with open_stream(
+        url_b,
+        {"search": f"decky:{decky}"},
+        {"Authorization": f"Bearer {admin_token}", "Last-Event-ID": str(last_id)},
+        read_timeout=20.0,
+    ) as sse:
+        while sum(len(frame) for frame in rest) < 70:
+            event = sse.next()
+            assert event is not None, "stream ended"
+            if event.kind == "logs":
+                rest.append(event.payload()["data"])
+    seqs = [
+        json.loads(row["fields"])["seq"]
+        for rows in [frame["rows"] for frame in first] + rest
+        for row in rows
+    ]
+    assert sorted(seqs, key=int) == [str(i) for i in range(120)]
 
 
 def test_a_logout_on_one_replica_is_refused_on_the_other(topo: Topology, admin_token: str) -> None:
