@@ -96,7 +96,7 @@ UNSET_MEANS = {
     "admin_password": "unset: generated and printed once",
     "jwt_secret": "unset: generated once into <data dir>/jwt_secret",
     "artifacts_root": "unset: <data dir>/artifacts",
-    "redis_url": "unset: not used by one process",
+    "redis_url": "unset: decnet serve shares in-process; split processes refuse to start",
     "sniffer_interface": "unset: no sniffer",
     "docker_syslog_target": "unset: tcp://<fleet gateway>:<syslog port>",
     "docker_artifacts_volume": "unset: the artifacts directory, bind-mounted",

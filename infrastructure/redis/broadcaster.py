@@ -26,7 +26,7 @@ from infrastructure.broadcast.memory import QUEUE_LIMIT
 log = structlog.get_logger()
 STREAM_MAXLEN = 10_000  # about a minute of commits at full ingest; readers only need the tail
 OUTBOX_LIMIT = 10_000
-READ_BLOCK_MS = 1_000
+READ_BLOCK_MS = 500  # also how long a close waits for the reader to notice
 READ_COUNT = 500
 RETRY_S = 0.5
 FLUSH_S = 2.0
@@ -90,6 +90,7 @@ class RedisBroadcaster:
         self._last_id: tuple[int, int] = (0, 0)
         self._subscribers: set[RedisSubscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     @property
     def subscribers(self) -> int:
@@ -106,15 +107,24 @@ class RedisBroadcaster:
         ]
 
     async def aclose(self) -> None:
-        """Flush what is queued (briefly), stop both tasks."""
+        """Flush what is queued (briefly), stop both tasks.
+
+        The reader is not cancelled inside a blocking XREAD (redis-py can hang on that); it
+        stops after its current read, at most `READ_BLOCK_MS` later.
+        """
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FLUSH_S):
                 await self._flushed.wait()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._closing = True
+        if not self._tasks:
+            return
+        writer, reader = self._tasks
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_S):
+                await reader
         self._tasks = []
 
     def publish(self, update: LiveUpdate) -> None:
@@ -164,7 +174,7 @@ class RedisBroadcaster:
             await pipe.execute()
 
     async def _read_loop(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 async for entry_id, fields in self._entries():
                     self._deliver(entry_id, fields)
@@ -175,7 +185,7 @@ class RedisBroadcaster:
                 await asyncio.sleep(RETRY_S)
 
     async def _entries(self) -> AsyncIterator[tuple[tuple[int, int], dict[bytes, bytes]]]:
-        while True:
+        while not self._closing:
             cursor = f"{self._last_id[0]}-{self._last_id[1]}"
             answer: Any = await self._redis.xread(
                 {self._stream: cursor}, count=READ_COUNT, block=READ_BLOCK_MS

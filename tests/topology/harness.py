@@ -164,14 +164,16 @@ class Topology:
         env.update(extra)
         return env
 
-    def spawn(self, command: str, name: str, **extra: str) -> Process:
+    def spawn(self, command: str, name: str, shared: bool = True, **extra: str) -> Process:
+        """Start `decnet COMMAND`; without `shared` it gets no Redis (`decnet serve` alone)."""
         data_dir = self.root / name
-        port = free_port() if command == "api" else None
+        port = free_port() if command in ("api", "serve") else None
         if port is not None:
             extra["DECNET_API_PORT"] = str(port)
-        if command == "fleet":
-            extra.setdefault("DECNET_SNIFFER_INTERFACE", "")
-        process = Process(command, name, self.env(data_dir, **extra), data_dir, port)
+        env = self.env(data_dir, **extra)
+        if not shared:
+            del env["DECNET_REDIS_URL"]
+        process = Process(command, name, env, data_dir, port)
         process.start()
         self.processes.append(process)
         return process
@@ -218,6 +220,15 @@ class Topology:
 
     def stop_all(self) -> dict[str, int | None]:
         return {p.name: p.stop() for p in reversed(self.processes)}
+
+
+def admin_token(api_process: Process, password: str) -> str:
+    """Replace the bootstrap admin's password (once per database); a token for it."""
+    with api_process.client() as api:
+        first = api.token(BOOTSTRAP_ADMIN, BOOTSTRAP_PASSWORD)
+        changed = api.change_password(first, BOOTSTRAP_PASSWORD, password)
+        assert changed.status_code == 200, changed.text
+        return api.token(BOOTSTRAP_ADMIN, password)
 
 
 @contextlib.contextmanager
