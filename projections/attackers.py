@@ -16,7 +16,7 @@ from domain.attackers.profile import SNIFFER_EVENT_TYPES, AttackerBehavior
 from domain.observations.bounty import dedup_key, derive_bounties
 from domain.observations.commands import extract_command
 from projections.attackers_schema import AttackerTables, attacker_uuid
-from projections.base import Envelope, SchemaBound
+from projections.base import Envelope, SchemaBound, deferred
 from projections.logs_schema import drop_tables
 from projections.observed import (
     OBSERVED_TOPICS,
@@ -102,7 +102,11 @@ class AttackersProjection(SchemaBound):
         self.tables = AttackerTables(schema)
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
-        for statement in self.tables.statements():
+        for statement in deferred(self.tables.statements())[0]:
+            await conn.execute(statement)
+
+    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+        for statement in deferred(self.tables.statements())[1]:
             await conn.execute(statement)
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:

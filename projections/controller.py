@@ -109,6 +109,8 @@ class ReadModelController:
         if errors:
             await self._finish(label, keys, "failed", errors[0])
         elif all(self._runner.positions.get(k, 0) >= spec.until_position for k in keys):
+            for key in keys:  # bulk-loaded without secondary indexes: build them once, last
+                await self._runner.index_slot(key)
             await self._finish(label, keys, "ready")
 
     async def _finish(

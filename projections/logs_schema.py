@@ -9,6 +9,8 @@ import psycopg
 import structlog
 from psycopg import AsyncConnection
 
+from projections.base import deferred
+
 log = structlog.get_logger()
 
 # One small table per column: a one-column filter sums minutes x values, not the cross product.
@@ -41,6 +43,11 @@ class LogTables:
     def purges(self) -> str:
         return f"{self.schema}.log_purges"
 
+    @property
+    def minutes(self) -> str:
+        """Rows per minute, committed with the rows: where a deep page starts (ADR 0021)."""
+        return f"{self.schema}.log_page_minutes"
+
     def statements(self) -> tuple[str, ...]:
         """DDL creating every table and index (idempotent)."""
         logs = self.logs
@@ -62,6 +69,8 @@ class LogTables:
             " raw text NOT NULL, source text NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.purges}"
             " (position bigint PRIMARY KEY, logs bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.minutes}"
+            " (minute timestamptz PRIMARY KEY, count bigint NOT NULL)",
         )
 
     def trigram_index(self) -> str:
@@ -73,7 +82,7 @@ class LogTables:
 
     def all(self) -> tuple[str, ...]:
         """Every table of the model."""
-        return (self.logs, self.counters, self.dead, self.purges)
+        return (self.logs, self.counters, self.dead, self.purges, self.minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +126,14 @@ class HistogramTables:
 
 
 async def create_logs(conn: AsyncConnection[Any], tables: LogTables) -> None:
-    """Create tables and indexes; the trigram index only where pg_trgm is installed."""
-    for statement in tables.statements():
+    """Create the tables (indexes: `create_log_indexes`)."""
+    for statement in deferred(tables.statements())[0]:
+        await conn.execute(statement)
+
+
+async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> None:
+    """Create the indexes; the trigram index only where pg_trgm is installed."""
+    for statement in deferred(tables.statements())[1]:
         await conn.execute(statement)
     has_trgm = await (
         await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")

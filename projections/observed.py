@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -122,3 +123,22 @@ async def forget_observations(
     )
     await cur.execute(f"TRUNCATE {tables}")
     await cur.execute(reset)
+
+
+async def add_counts(
+    cur: AsyncCursor[Any],
+    table: str,
+    key: tuple[str, ...],
+    types: tuple[str, ...],
+    counts: Counter[Any],
+) -> None:
+    """Add `counts` (keyed by tuples, or by a single value) to `table` in one statement."""
+    keys = sorted(counts)
+    columns = [[k[i] for k in keys] for i in range(len(key))] if len(key) > 1 else [keys]
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    names = ", ".join(key)
+    await cur.execute(
+        f"INSERT INTO {table} ({names}, count) SELECT * FROM unnest({arrays}, %s::bigint[])"
+        f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+        (*columns, [counts[k] for k in keys]),
+    )

@@ -479,6 +479,19 @@ def test_histogram_buckets_and_both_query_paths(obs: ObservedServer, client: Api
         ({"search": f"run:{t}", "start_time": "2026-02-01T00:14:00Z"}, select(records, lo=at_14)),
         ({"search": f"decky:{decky}", "end_time": "2026-02-01T02:00:00Z"},
          select(records, hi=feb1 + timedelta(hours=2))),
+        # Whole minutes from the buckets, the partial minutes at both ends from the rows.
+        ({"search": f"decky:{decky}", "start_time": "2026-02-01T00:14:05Z",
+          "end_time": "2026-02-01T02:00:10Z"},
+         select(records, lo=feb1 + timedelta(minutes=14, seconds=5),
+                hi=feb1 + timedelta(hours=2, seconds=10))),
+        ({"search": f"decky:{decky} service:ssh", "start_time": "2026-02-01T00:16:00Z",
+          "end_time": "2026-02-01T00:31:59.95Z"},
+         select(records, "ssh", lo=feb1 + timedelta(minutes=16),
+                hi=feb1 + timedelta(minutes=31, seconds=59.95))),
+        ({"search": f"decky:{decky}", "start_time": "2026-02-01T00:31:10Z",
+          "end_time": "2026-02-01T00:31:59.95Z"},
+         select(records, lo=feb1 + timedelta(minutes=31, seconds=10),
+                hi=feb1 + timedelta(minutes=31, seconds=59.95))),
     ]  # fmt: skip
     for params, stamps in cases:
         for minutes in (1, 7, 15, 60, 1440):
