@@ -2,10 +2,11 @@
 
     .venv/bin/python -m tests.bench.run [--records N] [--readme] [--stages a,b,...]
 
-`DECNET_BENCH_RECORDS` (default 1,000,000) is the dataset size; `DECNET_BENCH_PG_URL` (default
-`DECNET_TEST_PG_URL`, else the machine's 127.0.0.1:5432) is a server where the runner creates
-databases of its own (`perf_bench_<N>`, `perf_bench_syslog_<N>`); without either it falls back
-to the embedded PostgreSQL under a temporary data directory. The dataset is loaded once per size
+`DECNET_BENCH_RECORDS` (default 1,000,000) is the dataset size (`DECNET_BENCH_SYSLOG_RECORDS`, by
+default the same, bounds the end-to-end syslog run); `DECNET_BENCH_PG_URL` (default
+`DECNET_TEST_PG_URL`) is a server where the runner creates databases of its own
+(`perf_bench_<N>`, `perf_bench_syslog_<N>`); without either it falls back to the embedded
+PostgreSQL under a temporary data directory. The dataset is loaded once per size
 and reused (`--fresh` reloads it).
 
 Stages, each measured from this process against real servers it starts:
@@ -435,9 +436,8 @@ def stage_sse(report: Report, client: httpx.Client, syslog_port: int, rounds: in
         )
 
 
-def stage_syslog(report: Report, fresh_db: str | None, work: Path) -> None:
-    """A fresh server; N lines from a sender process over one TCP connection."""
-    n = report.records
+def stage_syslog(report: Report, fresh_db: str | None, work: Path, n: int) -> None:
+    """A fresh server; n lines from a sender process over one TCP connection."""
     payload = work / "syslog.bin"
     with payload.open("wb") as f:
         for r in records(n, seed=11):
@@ -536,7 +536,8 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
                 if "sse" in stages:
                     stage_sse(report, client, port + 1)
         if "syslog" in stages:
-            stage_syslog(report, database(f"perf_bench_syslog_{records_n}", True), work)
+            n = int(os.environ.get("DECNET_BENCH_SYSLOG_RECORDS", records_n))
+            stage_syslog(report, database(f"perf_bench_syslog_{n}", True), work, n)
     elapsed = time.perf_counter() - began
     text = report.markdown(machine(), where, elapsed)
     print("\n" + text + "\n", flush=True)
