@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ from projections.observed import (
     add_counts,
     clean,
     forget_observations,
+    hour_of,
     log_id,
     minute_of,
     walk,
@@ -38,7 +40,7 @@ class LogsProjection(SchemaBound):
     """Appends rows with COPY; the counter is updated once per batch."""
 
     name = "logs"
-    version = 4  # v4: rows per minute for deep pages
+    version = 5  # v4: rows per minute for deep pages; v5: and per hour
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -85,7 +87,11 @@ class LogsProjection(SchemaBound):
             (len(rows),),
         )
         minutes = Counter(minute_of(o.record.timestamp) for o in observed)
+        hours: Counter[datetime] = Counter()
+        for minute, n in minutes.items():
+            hours[hour_of(minute)] += n
         await add_counts(cur, self.tables.minutes, ("minute",), ("timestamptz",), minutes)
+        await add_counts(cur, self.tables.hours, ("hour",), ("timestamptz",), hours)
         return list(zip(observed, rows, strict=True))
 
     async def _dead_letters(self, cur: AsyncCursor[Any], batch: Sequence[Envelope]) -> None:
@@ -116,7 +122,7 @@ class LogsProjection(SchemaBound):
             position,
             counted=(counters, "total_logs"),
             purges=(self.tables.purges, "logs"),
-            tables=f"{self.tables.logs}, {self.tables.minutes}",
+            tables=f"{self.tables.logs}, {self.tables.minutes}, {self.tables.hours}",
             reset=f"UPDATE {counters} SET value = 0 WHERE name = 'total_logs'",
         )
 

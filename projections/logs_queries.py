@@ -115,21 +115,33 @@ class LogQueries:
     async def _deep_page(self, limit: int, offset: int) -> tuple[int, list[LogRow]]:
         """A deep page of every log, without walking the rows before it (ADR 0021).
 
-        The rows per minute (committed with the rows) give the oldest minute `m` such that the
-        rows at or after `m` are no more than `offset`; the page is then the rows before `m` at
-        the remaining offset (under one minute of rows). Same order, same rows, one snapshot.
+        The rows per hour and per minute (committed with the rows) give the oldest minute `m`
+        such that the rows at or after `m` are no more than `offset`: first the oldest hour whose
+        running count (newest first) is still within the offset, then the minutes of the hour
+        just older than it. The page is the rows before `m` at the remaining offset (under one
+        minute of rows). Same order, same rows, one statement so one snapshot.
         """
-        logs, tables = self._logs.logs, self._logs
+        t = self._logs
         query = (
-            f"WITH skip AS (SELECT minute, upto FROM (SELECT minute,"
-            f" sum(count) OVER (ORDER BY minute DESC) AS upto FROM {tables.minutes}) s"
-            " WHERE upto <= %(offset)s ORDER BY minute LIMIT 1)"
-            f" SELECT p.*, t.total FROM (SELECT value FROM {tables.counters}"
+            "WITH h AS (SELECT hour, upto FROM (SELECT hour, sum(count) OVER"
+            f" (ORDER BY hour DESC) AS upto FROM {t.hours}) s WHERE upto <= %(offset)s"
+            " ORDER BY hour LIMIT 1),"
+            " base AS (SELECT coalesce((SELECT hour FROM h), 'infinity') AS below,"
+            " coalesce((SELECT upto FROM h), 0) AS skipped),"
+            f" next AS (SELECT max(hour) AS hour FROM {t.hours}"
+            " WHERE hour < (SELECT below FROM base)),"
+            " m AS (SELECT minute, upto FROM (SELECT minute, (SELECT skipped FROM base)"
+            f" + sum(count) OVER (ORDER BY minute DESC) AS upto FROM {t.minutes}"
+            " WHERE minute >= (SELECT hour FROM next)"
+            " AND minute < (SELECT hour FROM next) + interval '1 hour') s"
+            " WHERE upto <= %(offset)s ORDER BY minute LIMIT 1),"
+            " skip AS (SELECT minute AS at, upto FROM m UNION ALL SELECT below, skipped FROM base"
+            " WHERE NOT EXISTS (SELECT 1 FROM m))"
+            f" SELECT p.*, t.total FROM (SELECT value FROM {t.counters}"
             " WHERE name = 'total_logs') AS t(total) LEFT JOIN LATERAL"
-            f" (SELECT {LOG_COLUMNS} FROM {logs}"
-            " WHERE ts < coalesce((SELECT minute FROM skip), 'infinity')"
+            f" (SELECT {LOG_COLUMNS} FROM {t.logs} WHERE ts < (SELECT at FROM skip)"
             " ORDER BY ts DESC, id DESC LIMIT %(limit)s"
-            " OFFSET %(offset)s - coalesce((SELECT upto FROM skip), 0)) AS p ON true"
+            " OFFSET %(offset)s - (SELECT upto FROM skip)) AS p ON true"
         )
         async with self._pool.connection() as conn:
             cur = rows_of(conn, _Paged)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncCursor
@@ -99,6 +99,11 @@ def walk(batch: Sequence[Envelope]) -> Iterator[list[Observed] | Purge]:
 def minute_of(ts: datetime) -> datetime:
     """The minute bucket a timestamp falls in."""
     return ts.replace(second=0, microsecond=0)
+
+
+def hour_of(ts: datetime) -> datetime:
+    """The UTC hour a timestamp falls in (UTC: an offset like +05:30 is not hour-aligned)."""
+    return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 async def forget_observations(

@@ -199,9 +199,20 @@ class ProjectionRunner:
         if slot.indexed:
             return
         started = asyncio.get_running_loop().time()
-        async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-            await slot.projection.create_indexes(conn)
+        schema = slot.projection.schema
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+                await slot.projection.create_indexes(conn)
+            # Freshly bulk-loaded: statistics for the planner, the visibility map for index-only
+            # scans, hint bits set now rather than by the first readers (VACUUM: autocommit).
+            tables = await (
+                await conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+                )
+            ).fetchall()
+            for (table,) in tables:
+                await conn.execute(f'VACUUM (ANALYZE) {schema}."{table}"')
         slot.indexed = True
         log.info(
             "projection_indexes_built",

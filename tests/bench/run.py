@@ -522,8 +522,10 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
             steps["parse"]()
         if {"load", "project", "rebuild", "reads", "wrk", "sse"} & set(stages):
             loaded = stage_load(report, db_url, data_dir, fresh)
-            if "project" in stages or loaded:
+            if loaded:
                 stage_project(report, db_url, data_dir, rebuild=False)
+            elif "project" in stages:
+                report.notes.append("first build not measured: the dataset was reused (`--fresh`)")
         if "rebuild" in stages:
             stage_project(report, db_url, data_dir, rebuild=True)
         if {"reads", "wrk", "sse"} & set(stages):

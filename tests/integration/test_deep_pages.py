@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -27,16 +27,21 @@ from tests.integration.observations_fixtures import BASE_TIME, record
 from tests.integration.stores import event_store
 
 LOGS = LogTables(live_schema("logs")).logs
+INDIA = timezone(timedelta(hours=5, minutes=30))
 EVERY = LogFilter(parse_search(""))
 
 
 def shuffled_records(count: int, seed: int) -> list[Any]:
-    """Timestamps over ~40 minutes, out of order, some exactly equal."""
+    """Timestamps over five hours with the third one empty, out of order, some exactly equal,
+    some written with an offset that is not a whole hour."""
     rng = random.Random(seed)
-    return [
-        record(i, timestamp=BASE_TIME + timedelta(seconds=rng.randrange(2400), microseconds=0))
-        for i in range(count)
-    ]
+    out = []
+    for i in range(count):
+        second = rng.randrange(4 * 3600)
+        second += 3600 if second >= 2 * 3600 else 0  # no rows in the third hour
+        ts = BASE_TIME + timedelta(seconds=second)
+        out.append(record(i, timestamp=ts.astimezone(INDIA) if i % 3 == 0 else ts))
+    return out
 
 
 async def check(url: str) -> None:
@@ -60,7 +65,8 @@ async def check(url: str) -> None:
                 sql = f"SELECT {LOG_COLUMNS} FROM {LOGS} ORDER BY ts DESC, id DESC"
                 walked = await (await conn.execute(sql)).fetchall()
             assert len(walked) == 4500
-            for offset in (DEEP_OFFSET, DEEP_OFFSET + 1, 2500, 3333, 4449, 4450, 4499, 4500, 9000):
+            offsets = (DEEP_OFFSET, DEEP_OFFSET + 1, 2222, 2500, 3333, 4449, 4450, 4499, 4500, 9000)
+            for offset in offsets:
                 total, page = await queries.page(EVERY, 50, offset)
                 assert total == 4500
                 assert [r.id for r in page] == [row[0] for row in walked[offset : offset + 50]]
