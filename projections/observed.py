@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from psycopg import AsyncCursor
 
 from domain.observations.batch import InteractionBatch, ObservationsPurge
 from domain.observations.records import InteractionRecord
 from projections.base import Envelope, topic_of
 
+_encode_json = msgspec.json.Encoder().encode
 OBSERVED_TOPICS = (
     topic_of(InteractionBatch.InteractionsObserved),
     topic_of(ObservationsPurge.ObservationsPurged),
@@ -137,7 +139,35 @@ async def add_counts(
     types: tuple[str, ...],
     counts: Counter[Any],
 ) -> None:
-    """Add `counts` (keyed by tuples, or by a single value) to `table` in one statement."""
+    """Add `counts` (keyed by tuples, or by a single value) to `table` in one statement.
+
+    The rows travel as one JSON array encoded in C (a batch can hold 100,000 keys; psycopg's
+    array dumper spends ~100 ms of Python on each such column).
+    """
+    keys = sorted(counts)
+    names = ", ".join(key)
+    rows = [[*k, counts[k]] if len(key) > 1 else [k, counts[k]] for k in keys]
+    try:
+        payload = _encode_json(rows).decode()
+    except (UnicodeEncodeError, msgspec.EncodeError):  # lone surrogates: the array path copes
+        await _add_counts_arrays(cur, table, key, types, counts)
+        return
+    fields = ", ".join(f"(e->>{i})::{t}" for i, t in enumerate(types))
+    await cur.execute(
+        f"INSERT INTO {table} ({names}, count) SELECT {fields}, (e->>{len(types)})::bigint"
+        f" FROM json_array_elements(%s::json) e"
+        f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+        (payload,),
+    )
+
+
+async def _add_counts_arrays(
+    cur: AsyncCursor[Any],
+    table: str,
+    key: tuple[str, ...],
+    types: tuple[str, ...],
+    counts: Counter[Any],
+) -> None:
     keys = sorted(counts)
     columns = [[k[i] for k in keys] for i in range(len(key))] if len(key) > 1 else [keys]
     arrays = ", ".join(f"%s::{t}[]" for t in types)
