@@ -193,32 +193,35 @@ class ProjectionRunner:
         self._start(slot)
         return slot
 
-    async def index_slot(self, key: str) -> None:
-        """Build a caught-up view or shadow slot's secondary indexes (once; idempotent)."""
+    async def index_slot(self, key: str, vacuum: bool = True) -> None:
+        """Build a caught-up view or shadow slot's secondary indexes (once; idempotent).
+
+        Then, unless the caller does it for a whole view schema, `vacuum_schema` of its schema.
+        """
         slot = self.slots[key]
         if slot.indexed:
             return
         started = asyncio.get_running_loop().time()
-        schema = slot.projection.schema
-        async with self._pool.connection() as conn:
-            async with conn.transaction():
-                await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-                await slot.projection.create_indexes(conn)
-            # Freshly bulk-loaded: statistics for the planner, the visibility map for index-only
-            # scans, hint bits set now rather than by the first readers (VACUUM: autocommit).
-            tables = await (
-                await conn.execute(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
-                )
-            ).fetchall()
-            for (table,) in tables:
-                await conn.execute(f'VACUUM (ANALYZE) {schema}."{table}"')
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+            await slot.projection.create_indexes(conn)
+        if vacuum:
+            await self.vacuum_schema(slot.projection.schema)
         slot.indexed = True
         log.info(
             "projection_indexes_built",
             slot=key,
             seconds=round(asyncio.get_running_loop().time() - started, 2),
         )
+
+    async def vacuum_schema(self, schema: str) -> None:
+        """`VACUUM (ANALYZE)` every table of a freshly bulk-loaded schema: statistics for the
+        planner, the visibility map for index-only scans, hint bits set now rather than by the
+        first readers."""
+        async with self._pool.connection() as conn:  # autocommit: VACUUM needs it
+            listed = "SELECT tablename FROM pg_tables WHERE schemaname = %s"
+            for (table,) in await (await conn.execute(listed, (schema,))).fetchall():
+                await conn.execute(f'VACUUM (ANALYZE) {schema}."{table}"')
 
     async def remove_slot(self, key: str) -> None:
         """Stop a view or shadow slot and forget its position (its tables are the caller's)."""
