@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 
 _TRUE = {"1", "true", "yes", "on"}
+_ORIGIN = re.compile(r"https?://[^/\s,]+")
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
@@ -30,6 +32,14 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     developer: bool = False
     artifacts_root: str | None = None
     runtime: str = "local"
+    # The Docker runtime (DECNET_RUNTIME=docker); see docs/fleet.md "Docker deckies".
+    docker_network: str = "decnet_lan"
+    docker_network_driver: Literal["macvlan", "ipvlan", "bridge"] = "macvlan"
+    docker_base_image: str = "decnet-es/base:bookworm"
+    docker_emulator_image: str = "decnet-es/emulator:latest"
+    docker_syslog_target: str | None = None  # default tcp://<fleet gateway>:<syslog_port>
+    docker_artifacts_volume: str | None = None  # volume name or host path; default artifacts_dir
+    docker_name_prefix: str = "decnet"
     deploy_wait_s: float = 20.0
     syslog_host: str = "127.0.0.1"
     syslog_port: int = 5514
@@ -39,10 +49,18 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     syslog_udp_rcvbuf: Positive = 8 * 1024 * 1024
     journal_fsync: Literal["batch", "off"] = "batch"
     redis_url: str | None = None
+    redis_prefix: str = "decnet:"
     sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"
+    # Prometheus /metrics on its own port, unauthenticated (interfaces/metrics.py says why).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     max_views: int = 5
+    cors_origins: str = ""  # comma list of browser origins allowed to call the API; none by default
+    signing_key_file: str | None = None
+    checkpoint_every_events: Positive = 10_000
+    checkpoint_every_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
     @property
     def data_dir(self) -> Path:
@@ -50,9 +68,53 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.data_dir_path)
 
     @property
+    def cors_origin_list(self) -> list[str]:
+        """The configured CORS origins (`scheme://host[:port]` each, or `*`), in order."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
     def artifacts_dir(self) -> Path:
         """Where captured files live (defaults under the data dir)."""
         return Path(self.artifacts_root) if self.artifacts_root else self.data_dir / "artifacts"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The checkpoint signing key: `DECNET_SIGNING_KEY_FILE`, else under the data dir."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        return self.data_dir / "signing_key.pem"
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a settings field (`data_dir_path` is `DECNET_DATA_DIR`)."""
+    return f"DECNET_{field.removesuffix('_path').upper()}"
+
+
+# What an unset (None) setting means, where "unset" alone would not say.
+UNSET_MEANS = {
+    "database_url": "unset: the embedded PostgreSQL under the data dir",
+    "admin_password": "unset: generated and printed once",
+    "jwt_secret": "unset: generated once into <data dir>/jwt_secret",
+    "artifacts_root": "unset: <data dir>/artifacts",
+    "redis_url": "unset: not used by one process",
+    "sniffer_interface": "unset: no sniffer",
+    "docker_syslog_target": "unset: tcp://<fleet gateway>:<syslog port>",
+    "docker_artifacts_volume": "unset: the artifacts directory, bind-mounted",
+    "metrics_port": "unset: no /metrics listener",
+}
+
+
+def settings_help() -> str:
+    """Every `DECNET_*` variable with its default, for `decnet serve --help`."""
+    lines = ["environment (or a .env file in the working directory; docs/operations.md):"]
+    defaults = AppSettings()
+    for field in msgspec.structs.fields(AppSettings):
+        value = getattr(defaults, field.name)
+        shown = UNSET_MEANS.get(field.name, "unset") if value is None else str(value).lower()
+        if isinstance(value, str):
+            shown = value
+        lines.append(f"  {env_name(field.name):34} {shown}")
+    return "\n".join(lines)
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -76,7 +138,7 @@ def load_settings(
     env = {**read_dotenv(dotenv), **(os.environ if environ is None else environ)}
     raw: dict[str, object] = {}
     for field in msgspec.structs.fields(AppSettings):
-        value = env.get(f"DECNET_{field.name.removesuffix('_path').upper()}")
+        value = env.get(env_name(field.name))
         if value not in (None, ""):
             raw[field.name] = value
     if "developer" in raw:
@@ -86,15 +148,24 @@ def load_settings(
     except msgspec.ValidationError as e:
         raise ConfigError(f"invalid DECNET_* setting: {e}") from None
     _check_secret(settings)
+    _check_origins(settings)
     return settings
 
 
+def _check_origins(settings: AppSettings) -> None:
+    for origin in settings.cors_origin_list:
+        if origin != "*" and _ORIGIN.fullmatch(origin) is None:
+            raise ConfigError(
+                f"DECNET_CORS_ORIGINS: {origin[:80]!r} is not an origin like"
+                " https://dashboard.example:8443 (scheme and host, no path) or *"
+            )
+
+
 def _check_secret(settings: AppSettings) -> None:
-    if settings.jwt_secret is not None and len(settings.jwt_secret) >= 32:
-        return
-    if settings.developer:
+    """A secret that is set must be long; an unset one is generated into the data dir."""
+    if settings.jwt_secret is None or len(settings.jwt_secret) >= 32:
         return
     raise ConfigError(
-        "DECNET_JWT_SECRET must be set to at least 32 characters "
-        "(or set DECNET_DEVELOPER=true to use a throwaway secret)"
+        "DECNET_JWT_SECRET must be at least 32 characters "
+        "(or leave it unset: one is generated once into DECNET_DATA_DIR)"
     )

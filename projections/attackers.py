@@ -16,8 +16,7 @@ from domain.attackers.profile import SNIFFER_EVENT_TYPES, AttackerBehavior
 from domain.observations.bounty import dedup_key, derive_bounties
 from domain.observations.commands import extract_command
 from projections.attackers_schema import AttackerTables, attacker_uuid
-from projections.base import Envelope, SchemaBound, deferred
-from projections.logs_schema import drop_tables
+from projections.base import Envelope, Tabled
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
@@ -50,6 +49,7 @@ class _Profile:
     ip: str
     first_seen: datetime
     last_seen: datetime
+    updated_at: datetime
     event_count: int = 0
     services: list[str] = field(default_factory=list)
     deckies: list[str] = field(default_factory=list)
@@ -63,6 +63,7 @@ class _Profile:
         self.event_count += 1
         self.first_seen = min(self.first_seen, r.timestamp)
         self.last_seen = max(self.last_seen, r.timestamp)
+        self.updated_at = max(self.updated_at, o.stored_at)
         if r.event_type not in SNIFFER_EVENT_TYPES and r.service not in self.services:
             self.services.append(r.service)
         if r.decky not in self.deckies:
@@ -76,6 +77,7 @@ class _Profile:
             self.ip,
             self.first_seen,
             self.last_seen,
+            self.updated_at,
             self.event_count,
             self.services,
             self.deckies,
@@ -90,27 +92,16 @@ class _Profile:
         )
 
 
-class AttackersProjection(SchemaBound):
+class AttackersProjection(Tabled[AttackerTables]):
     """One row per attacker IP; bounty rows deduplicated on (type, ip, payload)."""
 
     name = "attackers"
-    version = 2  # v2: a schema of its own
+    version = 3  # v2: a schema of its own; v3: updated_at, fingerprints indexed per attacker
     topics = OBSERVED_TOPICS
 
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = AttackerTables(schema)
-
-    async def create(self, conn: AsyncConnection[Any]) -> None:
-        for statement in deferred(self.tables.statements())[0]:
-            await conn.execute(statement)
-
-    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
-        for statement in deferred(self.tables.statements())[1]:
-            await conn.execute(statement)
-
-    async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_tables(conn, self.tables.all())
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:
@@ -224,8 +215,8 @@ async def _load(
     ips = list(dict.fromkeys(o.record.attacker_ip or "" for o in observed))
     named = cur.connection.cursor(row_factory=dict_row)
     await named.execute(
-        f"SELECT ip, first_seen, last_seen, event_count, services, deckies, bounty_count,"
-        f" credential_count, command_count, state FROM {table} WHERE ip = ANY(%s)",
+        f"SELECT ip, first_seen, last_seen, updated_at, event_count, services, deckies,"
+        f" bounty_count, credential_count, command_count, state FROM {table} WHERE ip = ANY(%s)",
         (ips,),
     )
     profiles: dict[str, _Profile] = {}
@@ -236,7 +227,7 @@ async def _load(
     for o in observed:
         ip = o.record.attacker_ip or ""
         if ip not in profiles:
-            profiles[ip] = _Profile(ip, o.record.timestamp, o.record.timestamp)
+            profiles[ip] = _Profile(ip, o.record.timestamp, o.record.timestamp, o.stored_at)
             new += 1
     return profiles, new
 
@@ -244,11 +235,13 @@ async def _load(
 def _upsert(table: str) -> str:
     """Insert or replace one attacker row."""
     return (
-        f"INSERT INTO {table} (uuid, ip, first_seen, last_seen, event_count, services, deckies,"
-        " service_count, decky_count, is_traversal, bounty_count, credential_count, command_count,"
-        " behavior, state) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        f"INSERT INTO {table} (uuid, ip, first_seen, last_seen, updated_at, event_count, services,"
+        " deckies, service_count, decky_count, is_traversal, bounty_count, credential_count,"
+        " command_count, behavior, state)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (uuid) DO UPDATE SET first_seen = EXCLUDED.first_seen,"
-        " last_seen = EXCLUDED.last_seen, event_count = EXCLUDED.event_count,"
+        " last_seen = EXCLUDED.last_seen, updated_at = EXCLUDED.updated_at,"
+        " event_count = EXCLUDED.event_count,"
         " services = EXCLUDED.services, deckies = EXCLUDED.deckies,"
         " service_count = EXCLUDED.service_count, decky_count = EXCLUDED.decky_count,"
         " is_traversal = EXCLUDED.is_traversal, bounty_count = EXCLUDED.bounty_count,"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import msgspec
+from psycopg import AsyncConnection
+from psycopg.errors import UndefinedColumn
 from psycopg_pool import AsyncConnectionPool
 
 from application.reads.rows import Attacker, AttackerCommand, BountyRow, LogRow
@@ -20,12 +24,44 @@ ORDERS = {
     "traversals": "is_traversal DESC, decky_count DESC, last_seen DESC, uuid",
 }
 ATTACKER_COLUMNS = (
-    "uuid::text AS uuid, ip, first_seen, last_seen, event_count, service_count, decky_count,"
-    " services, deckies,"
+    "uuid::text AS uuid, ip, first_seen, last_seen, {updated_at} AS updated_at, event_count,"
+    " service_count, decky_count, services, deckies,"
     " CASE WHEN decky_count >= 2 THEN array_to_string(deckies, ' → ') END AS traversal_path,"
     " is_traversal, bounty_count, credential_count, command_count, behavior"
 )
+# Tables of version 2 (served while version 3 is rebuilt beside them) have no updated_at.
+LEGACY_UPDATED_AT = "last_seen"
 BOUNTY_COLUMNS = "id, ts AS timestamp, decky, service, attacker_ip, bounty_type, payload"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedCaps:
+    """How many of the newest commands and fingerprints an attacker row carries."""
+
+    commands: int
+    fingerprints: int
+
+
+# A page of 50 list rows must stay small (DECNET's list shows a count and the latest command);
+# the detail view carries more. The full lists: `/attackers/{uuid}/commands` and `/bounty`.
+LIST_CAPS = EmbedCaps(commands=3, fingerprints=2)
+DETAIL_CAPS = EmbedCaps(commands=50, fingerprints=100)
+
+
+class _Embedded(msgspec.Struct, frozen=True):
+    """A command or fingerprint row tagged with the attacker it belongs to."""
+
+    owner: str
+    service: str
+    decky: str
+    timestamp: str
+    command: str = ""
+    id: int = 0
+    attacker_ip: str | None = None
+    bounty_type: str = ""
+    payload: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 BOUNTY_TYPES = frozenset({"credential", "fingerprint", "artifact"})
 
 
@@ -61,24 +97,93 @@ class AttackerQueries:
         where = _where(clauses)
         table = self._t.attackers
         async with self._pool.connection() as conn:
-            cur = rows_of(conn, Attacker)
-            await cur.execute(
-                f"SELECT {ATTACKER_COLUMNS} FROM {table}{where}"
-                f" ORDER BY {ORDERS[sort_by]} LIMIT %s OFFSET %s",
+            rows = await self._select(
+                conn,
+                f"FROM {table}{where} ORDER BY {ORDERS[sort_by]} LIMIT %s OFFSET %s",
                 [*params, limit, offset],
             )
-            rows = await cur.fetchall()
             total = await _count(conn, f"SELECT count(*) FROM {table}{where}", params)
-        return total, rows
+            return total, await self._embed(conn, rows, LIST_CAPS)
 
     async def one(self, uuid: UUID) -> Attacker | None:
         """One attacker, or None."""
         async with self._pool.connection() as conn:
-            cur = rows_of(conn, Attacker)
-            await cur.execute(
-                f"SELECT {ATTACKER_COLUMNS} FROM {self._t.attackers} WHERE uuid = %s", (uuid,)
+            rows = await self._select(conn, f"FROM {self._t.attackers} WHERE uuid = %s", [uuid])
+            embedded = await self._embed(conn, rows, DETAIL_CAPS)
+        return embedded[0] if embedded else None
+
+    async def _select(
+        self, conn: AsyncConnection[Any], tail: str, params: list[Any]
+    ) -> list[Attacker]:
+        """Attacker rows; on version-2 tables (frozen during an upgrade) updated_at = last_seen."""
+        for updated_at in ("updated_at", LEGACY_UPDATED_AT):
+            columns = ATTACKER_COLUMNS.format(updated_at=updated_at)
+            try:
+                cur = rows_of(conn, Attacker)
+                await cur.execute(f"SELECT {columns} {tail}", params)
+                return await cur.fetchall()
+            except UndefinedColumn:
+                continue  # autocommit: the failed statement left no transaction to roll back
+        raise AssertionError("unreachable: the legacy select names only version-2 columns")
+
+    async def _embed(
+        self, conn: AsyncConnection[Any], rows: list[Attacker], caps: EmbedCaps
+    ) -> list[Attacker]:
+        """The rows with their newest commands and fingerprints: two queries for any page size."""
+        if not rows:
+            return rows
+        commands = await self._newest(
+            conn,
+            f"SELECT a.owner, c.service, c.decky, c.command, c.ts AS timestamp"
+            f" FROM unnest(%s::text[]) AS a(owner) CROSS JOIN LATERAL"
+            f" (SELECT service, decky, command, ts FROM {self._t.commands}"
+            " WHERE attacker = a.owner::uuid ORDER BY ts DESC, id DESC LIMIT %s) c",
+            [[r.uuid for r in rows], caps.commands],
+        )
+        fingerprints = await self._newest(
+            conn,
+            f"SELECT a.owner, b.id, b.ts AS timestamp, b.decky, b.service, b.attacker_ip,"
+            f" b.bounty_type, b.payload FROM unnest(%s::text[]) AS a(owner) CROSS JOIN LATERAL"
+            " (SELECT id, ts, decky, service, attacker_ip, bounty_type, payload"
+            f" FROM {self._t.bounty}"
+            " WHERE attacker_ip = a.owner AND bounty_type = 'fingerprint'"
+            " ORDER BY ts DESC, id DESC LIMIT %s) b",
+            [[r.ip for r in rows], caps.fingerprints],
+        )
+        return [
+            msgspec.structs.replace(
+                r,
+                commands=[
+                    AttackerCommand(e.service, e.decky, e.command, e.timestamp)
+                    for e in commands.get(r.uuid, [])
+                ],
+                fingerprints=[
+                    BountyRow(
+                        e.id,
+                        e.timestamp,
+                        e.decky,
+                        e.service,
+                        e.attacker_ip,
+                        e.bounty_type,
+                        e.payload,
+                    )
+                    for e in fingerprints.get(r.ip, [])
+                ],
             )
-            return await cur.fetchone()
+            for r in rows
+        ]
+
+    @staticmethod
+    async def _newest(
+        conn: AsyncConnection[Any], sql: str, params: list[Any]
+    ) -> dict[str, list[_Embedded]]:
+        """Embedded rows grouped by owner, in the query's (newest first) order."""
+        cur = rows_of(conn, _Embedded)
+        await cur.execute(sql, params)
+        grouped: dict[str, list[_Embedded]] = {}
+        for row in await cur.fetchall():
+            grouped.setdefault(row.owner, []).append(row)
+        return grouped
 
     async def commands(
         self, uuid: UUID, service: str | None, limit: int, offset: int

@@ -53,7 +53,8 @@ class AttackerTables:
             " services text[] NOT NULL, deckies text[] NOT NULL, service_count int NOT NULL,"
             " decky_count int NOT NULL, is_traversal boolean NOT NULL,"
             " bounty_count bigint NOT NULL, credential_count bigint NOT NULL,"
-            " command_count bigint NOT NULL, behavior json NOT NULL, state jsonb NOT NULL)",
+            " command_count bigint NOT NULL, behavior json NOT NULL, state jsonb NOT NULL,"
+            " updated_at timestamptz NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS attackers_recent ON {attackers} (last_seen DESC, uuid)",
             f"CREATE INDEX IF NOT EXISTS attackers_active ON {attackers} (event_count DESC, uuid)",
             f"CREATE INDEX IF NOT EXISTS attackers_traversals ON {attackers}"
@@ -66,6 +67,9 @@ class AttackerTables:
             f"CREATE INDEX IF NOT EXISTS bounty_type_id ON {bounty}"
             " (bounty_type, ts DESC, id DESC)",
             f"CREATE INDEX IF NOT EXISTS bounty_ts_id ON {bounty} (ts DESC, id DESC)",
+            # An attacker row embeds its newest fingerprints: one index range per attacker.
+            f"CREATE INDEX IF NOT EXISTS bounty_attacker_fingerprints ON {bounty}"
+            " (attacker_ip, ts DESC, id DESC) WHERE bounty_type = 'fingerprint'",
             f"CREATE TABLE IF NOT EXISTS {commands} (id bigint PRIMARY KEY,"
             " attacker uuid NOT NULL, ts timestamptz NOT NULL, decky text NOT NULL,"
             " service text NOT NULL, command text NOT NULL)",

@@ -17,8 +17,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from domain.history.audit import AUDITED_TYPES, AuditEntry, audit_entry
 from domain.history.catalog import topics_of_names
 from domain.identity.user import User
-from projections.base import Envelope, SchemaBound
-from projections.logs_schema import drop_tables
+from projections.base import Envelope, Tabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +55,7 @@ class AuditTables:
         )
 
 
-class AuditProjection(SchemaBound):
+class AuditProjection(Tabled[AuditTables]):
     """Maps the audited event types to trail rows."""
 
     name = "audit"
@@ -66,13 +65,6 @@ class AuditProjection(SchemaBound):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = AuditTables(schema)
-
-    async def create(self, conn: AsyncConnection[Any]) -> None:
-        for statement in self.tables.statements():
-            await conn.execute(statement)
-
-    async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_tables(conn, self.tables.all())
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:

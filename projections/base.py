@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from psycopg import AsyncConnection
 
@@ -115,6 +115,38 @@ def deferred(statements: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, .
     return tuple(s for s in statements if s not in later), later
 
 
-def topic_of(cls: type) -> str:
-    """The eventsourcing topic of an event class."""
-    return f"{cls.__module__}:{cls.__qualname__}"
+class TableSet(Protocol):
+    """A model's tables in one schema, describing themselves."""
+
+    def statements(self) -> tuple[str, ...]:
+        """DDL creating every table and index (idempotent)."""
+        ...
+
+    def all(self) -> tuple[str, ...]:
+        """Every table of the model (qualified names)."""
+        ...
+
+
+T = TypeVar("T", bound=TableSet)
+
+
+async def drop_tables(conn: AsyncConnection[Any], tables: tuple[str, ...]) -> None:
+    """Drop a model's tables."""
+    await conn.execute(f"DROP TABLE IF EXISTS {', '.join(tables)}")
+
+
+class Tabled(SchemaBound, Generic[T]):
+    """A model whose `tables` create and drop themselves: the runner's `create`/`drop` for free."""
+
+    tables: T
+
+    async def create(self, conn: AsyncConnection[Any]) -> None:
+        for statement in deferred(self.tables.statements())[0]:
+            await conn.execute(statement)
+
+    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+        for statement in deferred(self.tables.statements())[1]:
+            await conn.execute(statement)
+
+    async def drop(self, conn: AsyncConnection[Any]) -> None:
+        await drop_tables(conn, self.tables.all())

@@ -7,8 +7,6 @@ registry — so a restart at any point resumes or finishes what was under way, e
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +15,7 @@ import structlog
 from psycopg_pool import AsyncConnectionPool
 
 from application.readmodels.commands import ReadModelCommands
+from application.wakeup import Wakeup, repeat
 from domain.readmodels.control import ReadModelControl, ViewSpec
 from projections.base import Projection
 from projections.positions import read_position
@@ -45,26 +44,16 @@ class ReadModelController:
         self._registry = ViewRegistry(pool)
         self._factories = factories
         self._view_models = tuple(view_models)
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup = Wakeup()
 
     def wake(self, *_: Any) -> None:
         """Thread-safe: the control stream or a rebuild changed; reconcile now."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._wakeup.wake()
 
     async def run(self) -> None:
         """Reconcile until cancelled."""
-        self._loop = asyncio.get_running_loop()
-        while True:
-            try:
-                await self.reconcile()
-            except Exception:  # an outage must not end the manager; the next pass retries
-                log.exception("read_model_control_failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_S):
-                    await self._wake.wait()
-            self._wake.clear()
+        self._wakeup.bind()
+        await repeat(self.reconcile, self._wakeup, POLL_S, "read_model_control_failed")
 
     async def reconcile(self) -> None:
         """One pass over rebuilds and views."""

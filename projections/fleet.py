@@ -9,7 +9,8 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from domain.fleet.fleet import Fleet
-from projections.base import Envelope, SchemaBound, topic_of
+from domain.shared.topics import stored_topics
+from projections.base import Envelope, SchemaBound
 
 
 def deckies_table(schema: str) -> str:
@@ -22,16 +23,13 @@ class FleetProjection(SchemaBound):
 
     name = "fleet"
     version = 2  # v2: a schema of its own
-    topics = tuple(
-        topic_of(c)
-        for c in (
-            Fleet.DeckyDeployed,
-            Fleet.DeckyMutated,
-            Fleet.MutationIntervalSet,
-            Fleet.MutationIntervalCleared,
-            Fleet.DeckyTornDown,
-            Fleet.RuntimeStatusChanged,
-        )
+    topics = stored_topics(
+        Fleet.DeckyDeployed,
+        Fleet.DeckyMutated,
+        Fleet.MutationIntervalSet,
+        Fleet.MutationIntervalCleared,
+        Fleet.DeckyTornDown,
+        Fleet.RuntimeStatusChanged,
     )
 
     def __init__(self, schema: str) -> None:

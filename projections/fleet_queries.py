@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from application.reads.rows import Decky
 from domain.fleet.durations import format_duration
-from domain.identity.settings import DEFAULT_MUTATION_INTERVAL_MINUTES
+from domain.fleet.settings import DEFAULT_MUTATION_INTERVAL_MINUTES
 from projections.fleet import deckies_table
 from projections.schema import LIVE, Namespace
 from projections.settings import settings_table
@@ -55,7 +55,7 @@ def decky_view(row: dict[str, Any]) -> Decky:
         service_config=row["service_config"],
         status=row["status"],
         status_detail=row["status_detail"],
-        mutate_interval=format_duration(own) if own is not None else None,
+        mutate_interval=own,
         effective_mutate_interval=format_duration(effective),
         last_mutated=iso(row["last_mutated"]),
         next_mutation_at=iso(changed + timedelta(minutes=effective)),

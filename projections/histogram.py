@@ -12,12 +12,12 @@ from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor
 
-from projections.base import Envelope, SchemaBound
-from projections.logs_schema import DIMENSIONS, HistogramTables, drop_tables
+from projections.base import Envelope, Tabled
+from projections.logs_schema import DIMENSIONS, HistogramTables
 from projections.observed import OBSERVED_TOPICS, Observed, Purge, add_counts, minute_of, walk
 
 
-class HistogramProjection(SchemaBound):
+class HistogramProjection(Tabled[HistogramTables]):
     """One upsert per table per batch (arrays unnested server-side)."""
 
     name = "histogram"
@@ -27,13 +27,6 @@ class HistogramProjection(SchemaBound):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = HistogramTables(schema)
-
-    async def create(self, conn: AsyncConnection[Any]) -> None:
-        for statement in self.tables.statements():
-            await conn.execute(statement)
-
-    async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_tables(conn, self.tables.all())
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:

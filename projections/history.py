@@ -21,8 +21,7 @@ from domain.history.redaction import event_data, without_nul
 from domain.history.summary import batch_digest
 from domain.identity.user import User
 from domain.observations.batch import InteractionBatch
-from projections.base import Envelope, SchemaBound
-from projections.logs_schema import drop_tables
+from projections.base import Envelope, Tabled
 
 _decode = msgspec.json.Decoder().decode
 
@@ -67,7 +66,7 @@ class HistoryTables:
         )
 
 
-class HistoryProjection(SchemaBound):
+class HistoryProjection(Tabled[HistoryTables]):
     """Indexes every event of the store (all topics)."""
 
     name = "history"
@@ -77,13 +76,6 @@ class HistoryProjection(SchemaBound):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = HistoryTables(schema)
-
-    async def create(self, conn: AsyncConnection[Any]) -> None:
-        for statement in self.tables.statements():
-            await conn.execute(statement)
-
-    async def drop(self, conn: AsyncConnection[Any]) -> None:
-        await drop_tables(conn, self.tables.all())
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         rows = [_row(envelope) for envelope in batch]

@@ -31,8 +31,12 @@ class PostgresUserDirectory:
     async def by_username(self, username: str) -> UserRecord | None:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
+            # Usernames are ASCII (domain.identity.roles), so lower() is their case folding.
+            # Two names differing only in case can exist from before: the exact one wins.
             await cur.execute(
-                f"SELECT {_USER_COLUMNS} FROM {self._users} WHERE username = %s", (username,)
+                f"SELECT {_USER_COLUMNS} FROM {self._users} WHERE lower(username) = lower(%s)"
+                " ORDER BY username = %s DESC LIMIT 1",
+                (username, username),
             )
             row = await cur.fetchone()
         return UserRecord(**row) if row else None

@@ -14,8 +14,8 @@ from application.ports import LiveLog
 from application.reads.rows import LogRow
 from domain.observations.batch import InteractionBatch
 from domain.observations.search import fields_text
-from projections.base import Envelope, LogsCommitted, SchemaBound
-from projections.logs_schema import LogTables, create_log_indexes, create_logs, drop_tables
+from projections.base import Envelope, LogsCommitted, SchemaBound, drop_tables
+from projections.logs_schema import LogTables, create_log_indexes, create_logs
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,

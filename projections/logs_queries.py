@@ -282,16 +282,21 @@ def _bucket_split(f: LogFilter) -> tuple[datetime | None, datetime | None] | Non
     columns = {c for c, _ in f.query.columns}
     if not (f.query.only_columns and columns <= BUCKET_COLUMNS):
         return None
-    first = None if f.start is None else _ceil_minute(f.start)
     last = None if f.end is None else minute_of(f.end)
+    first = None
+    if f.start is not None:
+        floor = minute_of(f.start)
+        if floor != f.start:
+            if floor.replace(tzinfo=None) >= _LAST_MINUTE:
+                return None  # a start in the last minute there is: no whole minute after it
+            floor += timedelta(minutes=1)
+        first = floor
     if first is not None and last is not None and first >= last:
         return None
     return first, last
 
 
-def _ceil_minute(ts: datetime) -> datetime:
-    floor = minute_of(ts)
-    return floor if floor == ts else floor + timedelta(minutes=1)
+_LAST_MINUTE = datetime.max.replace(second=0, microsecond=0)
 
 
 __all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "where"]

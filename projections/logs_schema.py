@@ -156,8 +156,3 @@ async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> N
                 await conn.execute(tables.trigram_index())
         except psycopg.Error as e:  # search still works by scanning; the index only speeds it
             log.warning("trigram_index_unavailable", table=tables.logs, error=str(e))
-
-
-async def drop_tables(conn: AsyncConnection[Any], tables: tuple[str, ...]) -> None:
-    """Drop a model's tables."""
-    await conn.execute(f"DROP TABLE IF EXISTS {', '.join(tables)}")

@@ -13,12 +13,12 @@ from psycopg import AsyncCursor
 
 from domain.observations.batch import InteractionBatch, ObservationsPurge
 from domain.observations.records import InteractionRecord
-from projections.base import Envelope, topic_of
+from domain.shared.topics import stored_topics
+from projections.base import Envelope
 
 _encode_json = msgspec.json.Encoder().encode
-OBSERVED_TOPICS = (
-    topic_of(InteractionBatch.InteractionsObserved),
-    topic_of(ObservationsPurge.ObservationsPurged),
+OBSERVED_TOPICS = stored_topics(
+    InteractionBatch.InteractionsObserved, ObservationsPurge.ObservationsPurged
 )
 # Log ids: the batch's global position times this, plus the record's index in the batch.
 # Deterministic, strictly increasing in ingestion order, and stable across rebuilds.
@@ -64,11 +64,12 @@ def scrub(record: InteractionRecord) -> InteractionRecord:
 
 @dataclass(frozen=True, slots=True)
 class Observed:
-    """One record with its log id and the batch position it came from."""
+    """One record with its log id, the batch position it came from and when that was stored."""
 
     log_id: int
     position: int
     record: InteractionRecord
+    stored_at: datetime  # the batch event's own timestamp: in the log, so rebuilds agree
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +91,9 @@ def walk(batch: Sequence[Envelope]) -> Iterator[list[Observed] | Purge]:
             yield Purge(envelope.position)
             continue
         records: list[InteractionRecord] = event.records
+        stored_at: datetime = event.timestamp
         run.extend(
-            Observed(log_id(envelope.position, i), envelope.position, scrub(r))
+            Observed(log_id(envelope.position, i), envelope.position, scrub(r), stored_at)
             for i, r in enumerate(records)
         )
     if run:

@@ -7,12 +7,13 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from domain.identity.settings import (
+from domain.fleet.settings import (
     DEFAULT_DEPLOYMENT_LIMIT,
     DEFAULT_MUTATION_INTERVAL_MINUTES,
     Settings,
 )
-from projections.base import Envelope, SchemaBound, topic_of
+from domain.shared.topics import stored_topics
+from projections.base import Envelope, SchemaBound
 
 
 def settings_table(schema: str) -> str:
@@ -25,7 +26,7 @@ class SettingsProjection(SchemaBound):
 
     name = "settings"
     version = 2  # v2: a schema of its own
-    topics = (topic_of(Settings.DeploymentLimitSet), topic_of(Settings.GlobalMutationIntervalSet))
+    topics = stored_topics(Settings.DeploymentLimitSet, Settings.GlobalMutationIntervalSet)
 
     def __init__(self, schema: str) -> None:
         super().__init__(schema)

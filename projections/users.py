@@ -9,7 +9,8 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from domain.identity.user import User
-from projections.base import Envelope, SchemaBound, topic_of
+from domain.shared.topics import stored_topics
+from projections.base import Envelope, SchemaBound
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +33,13 @@ class UsersProjection(SchemaBound):
 
     name = "users"
     version = 2  # v2: a schema of its own
-    topics = tuple(
-        topic_of(c)
-        for c in (
-            User.Registered,
-            User.PasswordChanged,
-            User.PasswordReset,
-            User.RoleChanged,
-            User.Deleted,
-            User.TokenRevoked,
-        )
+    topics = stored_topics(
+        User.Registered,
+        User.PasswordChanged,
+        User.PasswordReset,
+        User.RoleChanged,
+        User.Deleted,
+        User.TokenRevoked,
     )
 
     def __init__(self, schema: str) -> None:

@@ -17,7 +17,7 @@ from typing import TypeVar
 import structlog
 
 from application.fleet.repository import FleetRepository, utc_now
-from application.identity.settings import SettingsCommands
+from application.fleet.settings import SettingsCommands
 from application.ports import RuntimeReport
 from application.store import EventStoreApp, IntegrityError, Position
 from domain.fleet.fleet import Fleet, Trigger

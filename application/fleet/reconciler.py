@@ -22,6 +22,7 @@ from eventsourcing.utils import get_topic
 from application.fleet.commands import FleetCommands
 from application.ports import DeckyRuntime, RuntimeReport
 from application.store import EventStoreApp, Position
+from application.wakeup import Wakeup, repeat
 from domain.fleet.decky import DeckySpec
 from domain.fleet.fleet import Fleet
 
@@ -60,18 +61,16 @@ class Reconciler:
         self.reports: dict[str, RuntimeReport] = {}
         self._status_position: Position = 0
         self._failed_at: dict[str, float] = {}
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup()
         self._progress = asyncio.Condition()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self, _position: Position = 0) -> None:
         """Thread-safe: the store changed; look now rather than at the next poll."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        self._wakeup.wake()
 
     async def run(self) -> None:
         """Bring the whole fleet up, then follow changes until cancelled."""
-        self._loop = asyncio.get_running_loop()
+        self._wakeup.bind()
         while True:
             try:
                 await self.start()
@@ -79,15 +78,11 @@ class Reconciler:
             except Exception:  # e.g. the database is not reachable yet: try again shortly
                 log.exception("reconciler_start_failed")
                 await anyio.sleep(self._poll_s)
-        while True:
-            with anyio.move_on_after(self._poll_s):
-                await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.catch_up()
-                await self.follow_up()
-            except Exception:  # an outage (store, engine) must not end reconciliation for good
-                log.exception("reconciler_failed")
+        await repeat(self._pass, self._wakeup, self._poll_s, "reconciler_failed")
+
+    async def _pass(self) -> None:
+        await self.catch_up()
+        await self.follow_up()
 
     async def start(self) -> None:
         """Apply every decky of the fleet as stored now (the restart path)."""

@@ -12,7 +12,7 @@ import anyio
 import structlog
 
 from application.fleet.commands import Clock, FleetCommands
-from application.identity.settings import SettingsCommands
+from application.fleet.settings import SettingsCommands
 from domain.fleet.fleet import DeckyNotFoundError, MutationSupersededError
 from domain.shared.meta import SYSTEM
 

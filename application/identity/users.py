@@ -65,7 +65,9 @@ class UserCommands:
         """An admin deletes another user and frees the username."""
         user = self._get(user_id)
         user.delete(meta)
-        claim: UsernameClaim = self._store.repository.get(UsernameClaim.create_id(user.username))
+        claim = self._find_claim(user.username)
+        if claim is None or claim.user_id != user.id:
+            return self._store.save_all(user)  # nothing holds the name for this user
         claim.release(meta)
         return self._store.save_all(user, claim)
 
@@ -83,18 +85,27 @@ class UserCommands:
         return claim is not None and claim.user_id is not None
 
     def _claim(self, meta: CommandMeta, username: str, user_id: UUID) -> UsernameClaim:
-        claim = self._find_claim(username)
-        if claim is None:
+        """Hold the name under its case-folded claim (409 if any claim on it is live)."""
+        held = self._find_claim(username)
+        if held is not None and held.user_id is not None:
+            raise UsernameTakenError(f"username {username!r} already exists")
+        claim_id = UsernameClaim.create_id(username)
+        if claim_id not in self._store.repository:
             return UsernameClaim.claim(meta, username, user_id)
+        claim: UsernameClaim = self._store.repository.get(claim_id)
         claim.reclaim(meta, user_id)
         return claim
 
     def _find_claim(self, username: str) -> UsernameClaim | None:
-        claim_id = UsernameClaim.create_id(username)
-        if claim_id not in self._store.repository:
-            return None
-        claim: UsernameClaim = self._store.repository.get(claim_id)
-        return claim
+        """The claim on this name in any casing: the case-folded one, else an older exact one."""
+        found: UsernameClaim | None = None
+        for claim_id in (UsernameClaim.create_id(username), UsernameClaim.legacy_id(username)):
+            if claim_id in self._store.repository:
+                claim: UsernameClaim = self._store.repository.get(claim_id)
+                if claim.user_id is not None:
+                    return claim
+                found = found or claim
+        return found
 
     def _get(self, user_id: UUID) -> User:
         if user_id not in self._store.repository:

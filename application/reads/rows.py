@@ -61,12 +61,17 @@ class AttackerCommand(msgspec.Struct, frozen=True):
 
 
 class Attacker(msgspec.Struct, frozen=True):
-    """An attacker profile with its behaviour block."""
+    """An attacker profile with its behaviour block, newest commands and fingerprints.
+
+    `commands` and `fingerprints` are the newest few (newest first; SPEC §3 gives the caps);
+    the whole command list is `/attackers/{uuid}/commands`, every bounty is in `/bounty`.
+    """
 
     uuid: str
     ip: str
     first_seen: str
     last_seen: str
+    updated_at: str
     event_count: int
     service_count: int
     decky_count: int
@@ -78,6 +83,8 @@ class Attacker(msgspec.Struct, frozen=True):
     credential_count: int
     command_count: int
     behavior: dict[str, Any]
+    commands: list[AttackerCommand] = msgspec.field(default_factory=list)
+    fingerprints: list[BountyRow] = msgspec.field(default_factory=list)
 
 
 class Decky(msgspec.Struct, frozen=True):
@@ -95,7 +102,7 @@ class Decky(msgspec.Struct, frozen=True):
     service_config: dict[str, dict[str, str]]
     status: str
     status_detail: str
-    mutate_interval: str | None
+    mutate_interval: int | None  # the decky's own interval in minutes, as DECNET reports it
     effective_mutate_interval: str
     last_mutated: str | None
     next_mutation_at: str | None

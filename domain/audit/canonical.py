@@ -24,13 +24,14 @@ state (`timestamp`), so it is covered either way. The tree's leaf is SHA-256(0x0
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
-from domain.audit.jcs import canonical_json
+from domain.audit.jcs import canonical_json, plain_json
 from domain.audit.merkle import CompactTree, leaf_hash
 
 TAG = b"decnet.event.v1\n"
@@ -50,6 +51,19 @@ class BatchState:
 
     rest: dict[str, Any]
     records: list[Any]
+    plain: bool = False  # no float anywhere, every member name ASCII: records encode fast
+
+    def record_leaves(self) -> list[bytes]:
+        """Each record's leaf hash, in batch order."""
+        if not self.plain:
+            return record_leaves(self.records)
+        return [leaf_hash(plain_json(record)) for record in self.records]
+
+    def records_root(self) -> bytes:
+        """The RFC 6962 root over the records."""
+        tree = CompactTree()
+        tree.extend(self.record_leaves())
+        return tree.root()
 
 
 def header(position: int, originator_id: UUID, originator_version: int, topic: str) -> bytes:
@@ -64,21 +78,41 @@ def split_batch(topic: str, state: bytes) -> BatchState | None:
     """The batch's records and the rest, or None when the event is not kind 0x01."""
     if topic != BATCH_TOPIC:
         return None
+    parse = _Parse()
     try:
-        value = json.loads(state.decode("utf-8"), object_pairs_hook=_object, parse_constant=_nan)
+        value = json.loads(
+            state.decode("utf-8"),
+            object_pairs_hook=parse.object,
+            parse_float=parse.float,
+            parse_constant=_nan,
+        )
     except ValueError:  # undecodable UTF-8 or JSON, duplicate names, NaN: kind 0x00
         return None
     if type(value) is not dict or type(value.get("records")) is not list:
         return None
     records = value.pop("records")
-    return BatchState(value, records)
+    return BatchState(value, records, parse.plain)
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    members = dict(pairs)
-    if len(members) != len(pairs):
-        raise ValueError("duplicate member name")
-    return members
+class _Parse:
+    """JSON object and float hooks: refuse duplicate names, note what JCS must treat exactly."""
+
+    __slots__ = ("plain",)
+
+    def __init__(self) -> None:
+        self.plain = True
+
+    def object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        members = dict(pairs)
+        if len(members) != len(pairs):
+            raise ValueError("duplicate member name")
+        if self.plain and not "".join(members).isascii():
+            self.plain = False
+        return members
+
+    def float(self, text: str) -> float:
+        self.plain = False
+        return float(text)
 
 
 def _nan(name: str) -> Any:
@@ -116,22 +150,35 @@ def canonical_event_bytes(
     if batch is None:
         return b"".join((head, KIND_STATE, _int(len(state)), state))
     rest = canonical_json(batch.rest)
-    return head + batch_tail(rest, len(batch.records), records_root(batch.records))
+    return head + batch_tail(rest, len(batch.records), batch.records_root())
 
 
 def event_leaf_hash(
     position: int, originator_id: UUID, originator_version: int, topic: str, state: bytes
 ) -> bytes:
     """SHA-256(0x00 ‖ canonical bytes), without copying a large stored state."""
-    batch = split_batch(topic, state)
     h = _LEAF_TAG.copy()
-    name = topic.encode("utf-8", "surrogatepass")
-    h.update(b"".join((_int(position), originator_id.bytes, _int(originator_version))))
-    h.update(_int(len(name)) + name)
+    h.update(_HEAD.pack(position, originator_id.bytes, originator_version) + _topic_bytes(topic))
+    batch = split_batch(topic, state) if topic == BATCH_TOPIC else None
     if batch is None:
-        h.update(KIND_STATE + _int(len(state)))
+        h.update(KIND_STATE + _STATE_LENGTH.pack(len(state)))
         h.update(state)
     else:
-        root = records_root(batch.records)
-        h.update(batch_tail(canonical_json(batch.rest), len(batch.records), root))
+        h.update(batch_tail(canonical_json(batch.rest), len(batch.records), batch.records_root()))
     return h.digest()
+
+
+_HEAD = struct.Struct(">q16sq")  # position, originator id, originator version
+_STATE_LENGTH = struct.Struct(">q")
+_TOPICS: dict[str, bytes] = {}
+
+
+def _topic_bytes(topic: str) -> bytes:
+    """len(topic) ‖ topic, cached per topic (a log has a few dozen)."""
+    cached = _TOPICS.get(topic)
+    if cached is None:
+        name = topic.encode("utf-8", "surrogatepass")
+        cached = _int(len(name)) + name
+        if len(_TOPICS) < 1024:
+            _TOPICS[topic] = cached
+    return cached

@@ -41,6 +41,15 @@ def parse_interval(text: str) -> int:
     return parse_duration(text)
 
 
+def checked_minutes(minutes: int) -> int:
+    """A whole number of minutes as an interval (1 .. 100 years), else `InvalidDurationError`."""
+    if not 1 <= minutes <= MAX_MINUTES:
+        raise InvalidDurationError(
+            str(minutes), f"{minutes} minutes is not between 1 and {MAX_MINUTES} (100 years)"
+        )
+    return minutes
+
+
 def format_duration(minutes: int) -> str:
     """Spell `minutes` with the largest unit that divides it exactly (`1440` → `1d`)."""
     if not 1 <= minutes <= MAX_MINUTES:

@@ -7,10 +7,13 @@ the names here are what the history API, the audit trail and the documentation u
 from __future__ import annotations
 
 from domain.fleet.fleet import Fleet
-from domain.identity.settings import Settings
+from domain.fleet.settings import Settings
+from domain.history.tamper import EvidenceExport, TreeCheckpoint
+from domain.identity.login import LoginAttempt
 from domain.identity.user import User, UsernameClaim
 from domain.observations.batch import InteractionBatch, ObservationsPurge
 from domain.readmodels.control import ReadModelControl
+from domain.shared.topics import stored_topics
 
 EVENT_TYPES: dict[type, str] = {
     User.Registered: "user.registered",
@@ -22,6 +25,8 @@ EVENT_TYPES: dict[type, str] = {
     UsernameClaim.Claimed: "user.username_claimed",
     UsernameClaim.Released: "user.username_released",
     UsernameClaim.Reclaimed: "user.username_reclaimed",
+    LoginAttempt.Succeeded: "user.logged_in",
+    LoginAttempt.Failed: "user.login_failed",
     Settings.Initialised: "settings.initialised",
     Settings.DeploymentLimitSet: "settings.deployment_limit_set",
     Settings.GlobalMutationIntervalSet: "settings.global_mutation_interval_set",
@@ -40,6 +45,8 @@ EVENT_TYPES: dict[type, str] = {
     ReadModelControl.RebuildCompleted: "read_models.rebuild_completed",
     ReadModelControl.ViewCreated: "read_models.view_created",
     ReadModelControl.ViewDropped: "read_models.view_dropped",
+    TreeCheckpoint.Signed: "audit.checkpoint_signed",
+    EvidenceExport.Exported: "audit.evidence_exported",
 }
 TYPE_NAMES = frozenset(EVENT_TYPES.values())
 
@@ -49,11 +56,6 @@ def type_name(event: object) -> str:
     return EVENT_TYPES.get(type(event), f"unknown.{type(event).__qualname__}")
 
 
-def topic_of(cls: type) -> str:
-    """The eventsourcing topic of an event class (what the store records)."""
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
 def topics_of_names(names: set[str]) -> list[str]:
-    """The stored topics of the named types."""
-    return [topic_of(cls) for cls, name in EVENT_TYPES.items() if name in names]
+    """Every topic the named types may be stored under (moved modules included)."""
+    return list(stored_topics(*(cls for cls, name in EVENT_TYPES.items() if name in names)))

@@ -14,6 +14,11 @@ from domain.shared.meta import CommandMeta
 USERNAME_NAMESPACE = uuid5(NAMESPACE_URL, "https://decnet-es/usernames")
 
 
+def username_key(username: str) -> str:
+    """What makes two usernames the same: their case-folded spelling (`alice` is `ALICE`)."""
+    return username.casefold()
+
+
 class UserDeletedError(NotFoundError):
     """The user was deleted."""
 
@@ -166,7 +171,16 @@ class UsernameClaim(Aggregate):
 
     @staticmethod
     def create_id(username: str) -> UUID:
-        """One claim per username, so two concurrent registrations collide in the store."""
+        """One claim per case-folded username, so `alice` and `ALICE` collide in the store.
+
+        Claims stored before usernames were case-insensitive have the id of the exact spelling
+        (`legacy_id`); for a lower-case name, the common case, both ids are the same.
+        """
+        return uuid5(USERNAME_NAMESPACE, username_key(username))
+
+    @staticmethod
+    def legacy_id(username: str) -> UUID:
+        """The id an older claim of exactly this spelling was stored under."""
         return uuid5(USERNAME_NAMESPACE, username)
 
     @classmethod

@@ -4,7 +4,7 @@ Checks, each naming the member that fails: the zip reads; the public key parses 
 one the auditor pinned, if any); the checkpoint's signature; the signed manifest lists every
 member with its SHA-256; every event's leaf, rebuilt from the bundle, reaches the checkpoint
 root; every batch record reaches its batch's records root; every artifact's SHA-256 is its name
-and a verified record names it.
+and a verified record names it; the archive's seal (its comment) signs every byte before it.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ from infrastructure.audit.bundle_format import (
     MANIFEST_SIG,
     PROOFS,
     PUBLIC_KEY,
+    SEAL_LENGTH,
+    SEAL_PREFIX,
     VERIFY,
     BundleFormatError,
+    archive_message,
     loads,
     manifest_message,
 )
@@ -41,6 +44,17 @@ DOCUMENTS = (VERIFY, PUBLIC_KEY, CHECKPOINT, EVENTS, PROOFS, MANIFEST, MANIFEST_
 _ARTIFACT = re.compile(ARTIFACTS + r"[0-9a-f]{64}")
 _SIGNATURE_FILE = re.compile(rb"[A-Za-z0-9+/]{86}==\n")
 CHUNK = 1 << 20
+# What zipfile raises on a damaged archive: a flipped compression method is NotImplementedError,
+# a flipped encryption flag RuntimeError, a flipped name encoding flag UnicodeDecodeError.
+UNREADABLE = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 
 @dataclass(slots=True)
@@ -55,10 +69,11 @@ def verify_bundle(path: Path, trusted_key: PublicKey | None = None) -> Verificat
     try:
         with zipfile.ZipFile(path) as zf:
             members = _read(zf, report)
-    except (zipfile.BadZipFile, OSError) as e:
+    except UNREADABLE as e:
         report.fail(path.name, "unreadable", f"not a readable zip archive: {e}")
         return report
     key = _key(members, trusted_key, report)
+    _seal(path, key, report)
     signed = _checkpoint(members, key, report)
     _manifest(members, key, report)
     referenced: set[str] = set()
@@ -67,6 +82,31 @@ def verify_bundle(path: Path, trusted_key: PublicKey | None = None) -> Verificat
         referenced = check_events(docs[EVENTS], docs[PROOFS], signed.checkpoint, report)
     _artifacts(members, referenced, report)
     return report
+
+
+def _seal(path: Path, key: PublicKey | None, report: VerificationReport) -> None:
+    """The archive ends in its seal: a signature of the SHA-256 of every byte before it."""
+    name = path.name
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        remaining = f.tell() - SEAL_LENGTH
+        if remaining < 0:
+            report.fail(name, "archive", "the archive is too short to hold its seal")
+            return
+        f.seek(remaining)
+        seal = f.read()
+        if not seal.startswith(SEAL_PREFIX):
+            report.fail(name, "archive", "the archive does not end in its seal")
+            return
+        f.seek(0)
+        h = hashlib.sha256()
+        while remaining:
+            chunk = f.read(min(CHUNK, remaining))
+            h.update(chunk)
+            remaining -= len(chunk)
+    signature = seal[len(SEAL_PREFIX) :].decode("ascii", "replace")
+    if key is None or not key.verify_message(archive_message(h.hexdigest()), signature):
+        report.fail(name, "archive", "the seal does not sign these archive bytes")
 
 
 def _read(zf: zipfile.ZipFile, report: VerificationReport) -> _Members:
@@ -87,7 +127,7 @@ def _read(zf: zipfile.ZipFile, report: VerificationReport) -> _Members:
                     h.update(chunk)
                     if not artifact:
                         chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+        except UNREADABLE as e:
             report.fail(name, "unreadable", str(e))
             continue
         members.digests[name] = h.hexdigest()

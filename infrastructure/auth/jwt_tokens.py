@@ -1,4 +1,9 @@
-"""HS256 access tokens with PyJWT: sub/uuid, iat, exp, jti; 10 s leeway for clock skew."""
+"""HS256 access tokens with PyJWT: sub/uuid, iat, exp, jti; 10 s leeway for clock skew.
+
+Beyond the signature, a token must look like one this server issued: not issued in the future
+(beyond the leeway) and not living longer than the configured lifetime. A token minted with a
+leaked secret therefore cannot outlast the TTL either.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,14 @@ from application.ports import TokenClaims
 
 ALGORITHM = "HS256"
 LEEWAY_S = 10
+LIFETIME_SLACK_S = 0.001  # float rounding of iat/exp through JSON
 
 
 class JwtTokens:
     """Issues and verifies short-lived tokens signed with one shared secret."""
 
     def __init__(
-        self, secret: str, ttl_s: int = 900, clock: Callable[[], float] = time.time
+        self, secret: Callable[[], str], ttl_s: int = 900, clock: Callable[[], float] = time.time
     ) -> None:
         self._secret = secret
         self._ttl = ttl_s
@@ -42,14 +48,14 @@ class JwtTokens:
             "exp": claims.expires_at,
             "jti": claims.jti,
         }
-        return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
+        return jwt.encode(payload, self._secret(), algorithm=ALGORITHM), claims
 
     def verify(self, token: str) -> TokenClaims:
         """Claims of a valid token, or `AuthenticationFailed` saying why not."""
         try:
             payload = jwt.decode(
                 token,
-                self._secret,
+                self._secret(),
                 algorithms=[ALGORITHM],
                 # Expiry is checked below against our clock (with the same leeway).
                 options={
@@ -61,8 +67,13 @@ class JwtTokens:
         except jwt.InvalidTokenError:
             raise AuthenticationError("invalid token") from None
         claims = self._claims(payload)
-        if claims.expires_at + LEEWAY_S < self._clock():
+        now = self._clock()
+        if claims.expires_at + LEEWAY_S < now:
             raise AuthenticationError("token has expired")
+        if claims.issued_at > now + LEEWAY_S:
+            raise AuthenticationError("token is issued in the future")
+        if claims.expires_at - claims.issued_at > self._ttl + LIFETIME_SLACK_S:
+            raise AuthenticationError("token lifetime exceeds the configured maximum")
         return claims
 
     @staticmethod

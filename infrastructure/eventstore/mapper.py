@@ -16,6 +16,8 @@ import msgspec
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
+from domain.shared.topics import register_moved_modules
+
 _BASE_FIELDS = frozenset({"originator_id", "originator_version"})
 _encoder = msgspec.json.Encoder()
 
@@ -62,6 +64,7 @@ class MsgspecMapper(Mapper[Any]):
     ) -> None:
         # Compression and encryption are not used: events hold no secrets (password hashes only).
         super().__init__(transcoder=transcoder or MsgspecTranscoder())
+        register_moved_modules()  # events stored before a module moved keep decoding
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         state = dict(vars(domain_event))

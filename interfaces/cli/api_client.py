@@ -8,8 +8,11 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from interfaces.cli.session_file import SavedSession, load_session, save_session
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
@@ -30,9 +33,27 @@ class ApiClient:
 
     url: str
     token: str | None = None
+    renew: Callable[[], None] | None = None  # a new token when the server answers 401
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """(status, decoded JSON or None); any status ≥ 400 raises `ApiError`."""
+    def request(
+        self, method: str, path: str, body: Any = None, timeout: float = TIMEOUT_S
+    ) -> tuple[int, Any]:
+        """(status, decoded JSON or None); any status ≥ 400 raises `ApiError`.
+
+        A 401 with a renewable (saved) session renews it once and retries.
+        """
+        try:
+            return self._send(method, path, body, timeout)
+        except ApiError as e:
+            if e.status != 401 or self.renew is None:
+                raise
+            renew, self.renew = self.renew, None
+            renew()
+            return self._send(method, path, body, timeout)
+
+    def _send(
+        self, method: str, path: str, body: Any, timeout: float = TIMEOUT_S
+    ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 (the operator chooses the URL)
             self.url.rstrip("/") + API_PREFIX + path, data=data, method=method
@@ -41,7 +62,7 @@ class ApiClient:
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - as above
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
                 raw = response.read()
                 return response.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as e:
@@ -49,10 +70,11 @@ class ApiClient:
         except (urllib.error.URLError, OSError) as e:
             raise ApiError(0, f"cannot reach {self.url}: {e}") from None
 
-    def login(self, username: str, password: str) -> None:
-        """Exchange credentials for a token."""
-        _, body = self.request("POST", "/auth/login", {"username": username, "password": password})
+    def login(self, username: str, password: str) -> bool:
+        """Exchange credentials for a token; whether the password must be changed first."""
+        _, body = self._send("POST", "/auth/login", {"username": username, "password": password})
         self.token = body["access_token"]
+        return bool(body.get("must_change_password"))
 
 
 def _detail(raw: bytes) -> str:
@@ -62,15 +84,49 @@ def _detail(raw: bytes) -> str:
         return raw.decode(errors="replace")[:200]
 
 
-def connect(url: str, token: str | None, user: str | None, password: str | None) -> ApiClient:
-    """A client with a token: given, else from `DECNET_CLI_TOKEN`, else by logging in."""
-    client = ApiClient(url, token or os.environ.get("DECNET_CLI_TOKEN") or None)
-    if client.token is None:
-        user = user or os.environ.get("DECNET_CLI_USER") or "admin"
-        password = password or os.environ.get("DECNET_CLI_PASSWORD")
-        if password is None:
-            if not sys.stdin.isatty():
-                raise ApiError(0, "no credentials: set DECNET_CLI_TOKEN or --user/--password")
-            password = getpass.getpass(f"password for {user}: ")
-        client.login(user, password)
+def connect(
+    url: str,
+    token: str | None,
+    user: str | None,
+    password: str | None,
+    prompt: Callable[[str], str] = getpass.getpass,
+) -> ApiClient:
+    """A client with a token: given, else `DECNET_CLI_TOKEN`, else the session `decnet login`
+    saved for this URL (renewed by a password prompt when it has expired), else by logging in."""
+    given = token or os.environ.get("DECNET_CLI_TOKEN") or None
+    if given is not None:
+        return ApiClient(url, given)
+    password = password or os.environ.get("DECNET_CLI_PASSWORD")
+    saved = load_session() if user is None and password is None else None
+    if saved is not None and _same_server(saved.url, url):
+        return _resumed(saved, prompt)
+    client = ApiClient(url)
+    user = user or os.environ.get("DECNET_CLI_USER") or "admin"
+    if password is None:
+        if not sys.stdin.isatty():
+            raise ApiError(0, "no credentials: run `decnet login`, or set DECNET_CLI_TOKEN")
+        password = prompt(f"password for {user}: ")
+    client.login(user, password)
     return client
+
+
+def _resumed(saved: SavedSession, prompt: Callable[[str], str]) -> ApiClient:
+    client = ApiClient(saved.url, saved.token)
+
+    def renew() -> None:
+        if not sys.stdin.isatty():
+            raise ApiError(0, "the saved session has expired or ended: run `decnet login`")
+        password = prompt(f"session expired; password for {saved.username}: ")
+        client.login(saved.username, password)
+        assert client.token is not None
+        save_session(SavedSession(saved.url, saved.username, client.token))
+
+    if saved.expired():
+        renew()
+    else:
+        client.renew = renew
+    return client
+
+
+def _same_server(saved: str, wanted: str) -> bool:
+    return saved.rstrip("/") == wanted.rstrip("/")

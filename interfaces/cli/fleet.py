@@ -57,9 +57,19 @@ def run_fleet_command(args: argparse.Namespace) -> int:
         return 1
 
 
+def _read_ini(path: Path) -> str:
+    """The INI's text, or an `ApiError` naming the file and why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ApiError(0, f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ApiError(0, f"cannot read {path}: not UTF-8 text") from None
+
+
 def _remote(client: Any, args: argparse.Namespace) -> int:
     if args.command == "deploy":
-        text = args.file.read_text(encoding="utf-8")
+        text = _read_ini(args.file)
         _, body = client.request("POST", "/deckies/deploy", {"ini_content": text})
         print(format_deployment(body))
         return 0

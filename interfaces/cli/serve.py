@@ -12,6 +12,7 @@ import anyio
 import structlog
 import uvicorn
 
+from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
 from interfaces.http.app import create_app
@@ -54,14 +55,18 @@ async def serve(settings: AppSettings) -> None:
     """Run until SIGINT/SIGTERM; everything bootstrap started is stopped on the way out."""
     shutdown = Shutdown()
     shutdown.install()
+    if settings.jwt_secret is None:
+        # Made (or read) before serving, so a bad data dir fails the start, not a login.
+        await anyio.to_thread.run_sync(load_or_create_secret, settings.data_dir)
     async with bootstrap(settings) as services:
         if shutdown.requested.is_set():
             return
-        await _run(services, shutdown)
+        await run_http(services, shutdown)
     log.info("decnet_stopped")
 
 
-async def _run(services: Services, shutdown: Shutdown) -> None:
+async def run_http(services: Services, shutdown: Shutdown) -> None:
+    """Serve HTTP with whatever runner, controller and workers the process's roles built."""
     settings = services.core.settings
     config = uvicorn.Config(
         create_app(services),
@@ -80,6 +85,14 @@ async def _run(services: Services, shutdown: Shutdown) -> None:
         if services.controller is not None:
             tg.start_soon(services.controller.run)
         await start_workers(services, tg)
+        tg.start_soon(_end_streams_on_shutdown, services, shutdown)
         log.info("decnet_serving", host=settings.api_host, port=settings.api_port)
         await server.serve()
         tg.cancel_scope.cancel()
+
+
+async def _end_streams_on_shutdown(services: Services, shutdown: Shutdown) -> None:
+    """Open SSE responses end as soon as a stop is asked, before uvicorn's graceful timeout
+    would cancel them mid-response (an "Exception in ASGI application" in the log)."""
+    await shutdown.requested.wait()
+    services.api.stopping.set()

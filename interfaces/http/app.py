@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from interfaces.http.auth import BearerAuthMiddleware, requires_read
@@ -22,6 +22,7 @@ from interfaces.http.routes.attackers import (
 )
 from interfaces.http.routes.auth import AuthController
 from interfaces.http.routes.config import ConfigController
+from interfaces.http.routes.evidence import attacker_evidence
 from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
 from interfaces.http.routes.history import HISTORY_ROUTES
@@ -34,7 +35,10 @@ from interfaces.http.routes.logs import (
 )
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
+from interfaces.http.routes.tamper import TAMPER_ROUTES
 from interfaces.http.strict_body import decode_strictly
+from interfaces.http.swagger import swagger_plugin
+from interfaces.metrics import http_metrics_middleware
 from interfaces.services import Services
 
 OBSERVATION_ROUTES = [
@@ -48,10 +52,23 @@ OBSERVATION_ROUTES = [
     get_attacker,
     attacker_commands,
     attacker_artifacts,
+    attacker_evidence,
     download_artifact,
 ]
 
 API_PREFIX = "/api/v1"
+# Headers a dashboard on another origin may read: downloads name their file, 429/503 say when.
+EXPOSED_HEADERS = ["Content-Disposition", "Retry-After", "X-Request-ID", "WWW-Authenticate"]
+
+
+def cors_config(origins: list[str]) -> CORSConfig | None:
+    """CORS for the configured origins only; none configured, no CORS headers at all.
+
+    Bearer tokens travel in a header (or an SSE ticket), never in cookies: no credentials mode.
+    """
+    if not origins:
+        return None
+    return CORSConfig(allow_origins=origins, expose_headers=EXPOSED_HEADERS)
 
 
 def create_app(services: Services) -> Litestar:
@@ -66,24 +83,27 @@ def create_app(services: Services) -> Litestar:
             *OBSERVATION_ROUTES,
             *READ_MODEL_ROUTES,
             *HISTORY_ROUTES,
+            *TAMPER_ROUTES,
         ],
         security=[{"BearerToken": []}],
     )
     return Litestar(
         route_handlers=[api, console_router()],
         middleware=[
+            http_metrics_middleware,
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),
         ],
         guards=[requires_read],
         before_send=[add_request_id_header],
         before_request=decode_strictly,
+        cors_config=cors_config(services.core.settings.cors_origin_list),
         exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(
             title="decnet-es",
             version="0.1.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_plugin()],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

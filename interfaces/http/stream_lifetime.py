@@ -1,7 +1,9 @@
-"""An SSE stream lives no longer than the session it was opened with.
+"""An SSE stream lives no longer than the session it was opened with, nor than the server.
 
 It ends at the token's expiry, and within `RECHECK_S` of the token being revoked, the user being
-deleted or the password being changed, with an `event: error` frame saying why.
+deleted or the password being changed, with an `event: error` frame saying why. When the server
+is shutting down (`stopping` set) it ends at once, so the HTTP server's graceful shutdown finds
+no response still open and has nothing to cancel.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import anyio
 import msgspec
@@ -30,15 +33,24 @@ def session_ended(reason: str) -> ServerSentEventMessage:
     return ServerSentEventMessage(data=msgspec.json.encode(body).decode(), event="error")
 
 
+def server_stopping() -> ServerSentEventMessage:
+    """The frame that closes every stream when the server shuts down (clients resume later)."""
+    body = {"type": "error", "message": "server shutting down"}
+    return ServerSentEventMessage(data=msgspec.json.encode(body).decode(), event="error")
+
+
 async def while_session_lasts(
     messages: Messages,
     principal: Principal,
     auth: Authenticator,
     clock: Callable[[], float] = time.time,
     recheck_s: float = RECHECK_S,
+    stopping: asyncio.Event | None = None,
 ) -> Messages:
-    """Pass `messages` through until the token expires or its session stops being valid."""
+    """Pass `messages` through until the token expires, its session stops being valid or the
+    server stops."""
     pending: asyncio.Future[ServerSentEventMessage] | None = None
+    stop = asyncio.ensure_future((stopping or asyncio.Event()).wait())
     try:
         while True:
             remaining = principal.claims.expires_at - clock()
@@ -47,7 +59,15 @@ async def while_session_lasts(
                 return
             if pending is None:
                 pending = asyncio.ensure_future(anext(messages))
-            done, _ = await asyncio.wait({pending}, timeout=min(recheck_s, remaining))
+            waiting: set[asyncio.Future[Any]] = {pending, stop}
+            done, _ = await asyncio.wait(
+                waiting,
+                timeout=min(recheck_s, remaining),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if stop in done:
+                yield server_stopping()
+                return
             if pending in done:
                 finished, pending = pending, None
                 try:
@@ -61,6 +81,7 @@ async def while_session_lasts(
                 yield session_ended(reason)
                 return
     finally:
+        stop.cancel()
         await _close(pending, messages)
 
 

@@ -108,7 +108,7 @@ def make_user(api: ApiClient, admin_token: str) -> Callable[..., Account]:
 
 @pytest.fixture(scope="session")
 def dev_server(backend: Backend) -> Iterator[DecnetServer]:
-    """A developer-mode server (throwaway JWT secret), for routes that behave differently there."""
+    """A developer-mode server (secret generated in its data dir), for routes that differ there."""
     with (
         scratch_dir(f"dev-{backend.name}") as data_dir,
         backend.server(data_dir, developer=True) as running,

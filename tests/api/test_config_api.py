@@ -214,6 +214,23 @@ def test_create_user_duplicate_is_409(api: ApiClient, admin_token: str) -> None:
     assert api.post("/config/users", admin_token, json=body).status_code == 409
 
 
+def test_usernames_are_unique_and_log_in_case_insensitively(
+    api: ApiClient, stranger: ApiClient, admin_token: str
+) -> None:
+    """`Name` taken makes `NAME` a 409; login as `NAME` is the user `Name`, spelled as created."""
+    name = unique_name("Case")
+    body = {"username": name, "password": "password-01"}
+    created = api.post("/config/users", admin_token, json=body)
+    assert created.status_code == 200
+    for other in (name.upper(), name.lower()):
+        response = api.post("/config/users", admin_token, json={**body, "username": other})
+        assert response.status_code == 409, other
+    login = stranger.login(name.upper(), "password-01")
+    assert login.status_code == 200
+    me = api.get("/auth/me", login.json()["access_token"]).json()
+    assert (me["uuid"], me["username"]) == (created.json()["uuid"], name)
+
+
 @pytest.mark.parametrize(
     "body",
     [

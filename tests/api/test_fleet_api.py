@@ -103,15 +103,21 @@ def test_mutate_moves_listening_ports(api: ApiClient, admin: str) -> None:
 
 
 def test_interval_set_and_cleared(api: ApiClient, admin: str) -> None:
-    """A decky's own interval shows and drives next_mutation_at; null returns to the global one."""
+    """A decky's own interval (`"5d"` or minutes) shows as minutes and drives next_mutation_at;
+    null returns to the global one."""
     assert deploy(api, admin, "[delta]\nservices = ssh\nip = 127.90.3.1\n").status_code == 200
     put = api.put("/deckies/delta/mutate-interval", admin, json={"mutate_interval": "5d"})
     assert put.status_code == 200, put.text
     assert put.json() == {"message": "Mutation interval updated"}
     delta = deckies(api, admin)["delta"]
-    assert (delta["mutate_interval"], delta["effective_mutate_interval"]) == ("5d", "5d")
+    assert (delta["mutate_interval"], delta["effective_mutate_interval"]) == (5 * 1440, "5d")
     deployed = datetime.fromisoformat(delta["deployed_at"])
     assert datetime.fromisoformat(delta["next_mutation_at"]) == deployed + timedelta(days=5)
+    minutes = api.put("/deckies/delta/mutate-interval", admin, json={"mutate_interval": 90})
+    assert minutes.status_code == 200, minutes.text
+    delta = deckies(api, admin)["delta"]
+    assert (delta["mutate_interval"], delta["effective_mutate_interval"]) == (90, "90m")
+    assert datetime.fromisoformat(delta["next_mutation_at"]) == deployed + timedelta(minutes=90)
     cleared = api.put("/deckies/delta/mutate-interval", admin, json={"mutate_interval": None})
     assert cleared.status_code == 200
     global_interval = api.get("/config", admin).json()["global_mutation_interval"]
@@ -196,6 +202,9 @@ def test_invalid_ini_is_422(api: ApiClient, admin: str, ini: str, where: str) ->
         ("DELETE", "/deckies/no.dots", None),
         ("PUT", "/deckies/zeta/mutate-interval", {"mutate_interval": "5x"}),
         ("PUT", "/deckies/zeta/mutate-interval", {"mutate_interval": "0m"}),
+        ("PUT", "/deckies/zeta/mutate-interval", {"mutate_interval": 0}),
+        ("PUT", "/deckies/zeta/mutate-interval", {"mutate_interval": -5}),
+        ("PUT", "/deckies/zeta/mutate-interval", {"mutate_interval": 100 * 525600 + 1}),
     ],
 )
 def test_bad_names_and_intervals_are_422(
@@ -203,6 +212,18 @@ def test_bad_names_and_intervals_are_422(
 ) -> None:
     """Names outside ^[a-z0-9-]{1,64}$ and malformed intervals are 422."""
     assert api.request(method, path, admin, json=body).status_code == 422
+
+
+@pytest.mark.parametrize("value", [b"1.5", b"true", b"[30]", b'{"m": 30}'])
+def test_interval_of_a_wrong_json_type_is_400(api: ApiClient, admin: str, value: bytes) -> None:
+    """`mutate_interval` is a string, whole minutes or null; any other JSON type is a 400."""
+    response = api.put(
+        "/deckies/zeta/mutate-interval",
+        admin,
+        content=b'{"mutate_interval": ' + value + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
 
 
 @pytest.mark.parametrize(

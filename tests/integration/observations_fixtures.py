@@ -15,7 +15,7 @@ import pytest
 from application.store import EventStoreApp
 from domain.observations.batch import InteractionBatch, RejectedLine
 from domain.observations.records import InteractionRecord
-from projections.base import topic_of
+from domain.shared.topics import topic_of
 from tests.integration import stores
 
 BASE_TIME = datetime(2026, 4, 18, 2, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from typing import Any
 import anyio.to_thread
 from psycopg_pool import AsyncConnectionPool
 
-from application.identity.settings import SettingsCommands
+from application.fleet.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.readmodels.commands import ReadModelCommands

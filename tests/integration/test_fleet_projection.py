@@ -10,7 +10,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from application.fleet.commands import FleetCommands
-from application.identity.settings import SettingsCommands
+from application.fleet.settings import SettingsCommands
 from application.ports import RuntimeReport
 from application.store import EventStoreApp
 from domain.shared.meta import CommandMeta

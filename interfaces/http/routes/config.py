@@ -12,6 +12,7 @@ from litestar.params import Parameter
 
 from domain.fleet.durations import format_duration, parse_duration
 from domain.identity.roles import parse_role
+from domain.identity.user import UsernameTakenError
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
@@ -105,6 +106,10 @@ class ConfigController(Controller):
         """A new user who must change the given password at first login (409 duplicate)."""
         services = services_of(request)
         role = parse_role(data.role)
+        if await services.core.directory.by_username(data.username) is not None:
+            # Also catches a name held in another casing under a claim from before the
+            # case-insensitive rule (the command itself checks the case-folded claim).
+            raise UsernameTakenError(f"username {data.username!r} already exists")
         user, position = await in_thread(
             services.core.users.register, command_meta(request), data.username, data.password, role
         )

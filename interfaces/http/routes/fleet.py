@@ -15,7 +15,7 @@ from application.fleet.commands import Deployment
 from application.fleet.reconciler import Settlement
 from application.fleet.visibility import deckies_for
 from application.reads.rows import Decky
-from domain.fleet.durations import parse_duration
+from domain.fleet.durations import checked_minutes, parse_duration
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
@@ -32,7 +32,9 @@ class DeployRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class IntervalRequest(msgspec.Struct, forbid_unknown_fields=True):
-    mutate_interval: str | None
+    """A duration `"<n><unit>"` (`^[1-9]\\d*[mdMyY]$`), whole minutes as DECNET sends, or null."""
+
+    mutate_interval: str | int | None
 
 
 class DeployResponse(msgspec.Struct):
@@ -62,6 +64,15 @@ def deploy_message(deployment: Deployment, running: bool) -> str:
     return message if running else f"{message}; still starting"
 
 
+def interval_minutes(value: str | int | None) -> int | None:
+    """Minutes from a duration string or a whole number of minutes; None clears."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return checked_minutes(value)
+    return parse_duration(value)
+
+
 def checked_name(name: str) -> str:
     """A decky name from the path, or 422."""
     if NAME.fullmatch(name) is None:
@@ -72,7 +83,7 @@ def checked_name(name: str) -> str:
 async def _await_runtime(services: Services, position: int, names: Sequence[str]) -> Settlement:
     """Wait (bounded) for the runtime's outcome, then until `/deckies` shows it."""
     wait_s = services.core.settings.deploy_wait_s
-    settled = await services.fleet.reconciler.settle(position, names, wait_s)
+    settled = await services.fleet.settler.settle(position, names, wait_s)
     await settle(services, max(position, settled.position), ["fleet"])
     return settled
 
@@ -147,7 +158,7 @@ class FleetController(Controller):
         """Set the decky's own interval (`^[1-9]\\d*[mdMyY]$`); `null` follows the global one."""
         services = services_of(request)
         checked_name(name)
-        minutes = parse_duration(data.mutate_interval) if data.mutate_interval is not None else None
+        minutes = interval_minutes(data.mutate_interval)
         position = await in_thread(
             services.fleet.commands.set_interval, command_meta(request), name, minutes
         )

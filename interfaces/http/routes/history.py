@@ -18,9 +18,10 @@ from application.ports import Broadcaster, Subscription
 from application.reads.rows import HistoryPage
 from domain.history.catalog import TYPE_NAMES
 from domain.shared.errors import InvalidError
-from interfaces.http.auth import QUERY_TOKEN, requires_audit, services_of
+from interfaces.http.auth import QUERY_TOKEN, principal_of, requires_audit, services_of
 from interfaces.http.params import envelope, given, int_param, page, time_param
 from interfaces.http.routes.stream import HEADERS
+from interfaces.http.stream_lifetime import while_session_lasts
 
 KEEPALIVE_S = 15.0
 TypeParam = Annotated[
@@ -96,7 +97,11 @@ async def stream_events(
     f = history_filter(cursor, type, aggregate_id, actor, None, None)
     services = services_of(request)
     frames = _follow(_history(request), services.api.broadcaster, f)
-    return ServerSentEvent(frames, headers=HEADERS)
+    # Like `/stream`, it ends with the session (expiry, logout, deletion, role change).
+    messages = while_session_lasts(
+        frames, principal_of(request), services.api.auth, stopping=services.api.stopping
+    )
+    return ServerSentEvent(messages, headers=HEADERS)
 
 
 @get("/audit", guards=[requires_audit], tags=["history"])

@@ -42,5 +42,7 @@ async def stream(
     principal = principal_of(request)
     admin = principal.is_admin
     session = StreamSession(live, services.api.broadcaster, f, last_id, max_frames, admin)
-    messages = while_session_lasts(session.messages(), principal, services.api.auth)
+    messages = while_session_lasts(
+        session.messages(), principal, services.api.auth, stopping=services.api.stopping
+    )
     return ServerSentEvent(messages, headers=HEADERS)

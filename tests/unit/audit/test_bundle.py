@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -10,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from domain.audit.checkpoint import Checkpoint
+from infrastructure.audit.bundle import seal_stream
 from infrastructure.audit.bundle_format import (
     EVENTS,
     MANIFEST,
     MANIFEST_SIG,
     PROOFS,
+    SEAL_LENGTH,
     dumps,
     manifest_message,
 )
@@ -47,9 +50,16 @@ def rewrite(path: Path, changes: dict[str, bytes | None], key: SigningKey | None
             key.sign_message(manifest_message(members[MANIFEST])) + "\n"
         ).encode()
     out = path.with_name(f"changed-{len(list(path.parent.iterdir()))}.zip")
-    with zipfile.ZipFile(out, "w") as zf:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
+        zf.comment = b"\0" * SEAL_LENGTH
+    if key is None:  # not re-signed: the archive's seal no longer holds
+        out.write_bytes(archive.getvalue())
+        return out
+    with out.open("wb") as f:
+        seal_stream(archive, f, key)
     return out
 
 
@@ -260,3 +270,27 @@ def test_extra_and_missing_members_are_named(bundle: tuple[Path, SigningKey]) ->
     report = verify_bundle(rewrite(path, {"notes.txt": b"hi", PROOFS: None}, key))
     assert named(report, "notes.txt")
     assert named(report, PROOFS)
+
+
+def test_flipping_any_byte_of_the_archive_fails(bundle: tuple[Path, SigningKey]) -> None:
+    """Every offset of the .zip itself, headers and timestamps included: the seal fails."""
+    path, key = bundle
+    data = path.read_bytes()
+    flipped_path = path.with_name("flipped.zip")
+    for offset in range(len(data)):
+        flipped = bytearray(data)
+        flipped[offset] ^= 0x01
+        flipped_path.write_bytes(bytes(flipped))
+        assert not verify_bundle(flipped_path, key.public_key()).ok, offset
+
+
+def test_a_resealed_archive_by_another_key_is_refused(bundle: tuple[Path, SigningKey]) -> None:
+    """Sealing the same bytes with another key: the pinned key refuses the seal."""
+    path, key = bundle
+    data = path.read_bytes()
+    other = SigningKey.generate()
+    out = path.with_name("resealed.zip")
+    with out.open("wb") as f:
+        seal_stream(io.BytesIO(data), f, other)
+    report = verify_bundle(out, key.public_key())
+    assert ("archive", None) in kinds(report)

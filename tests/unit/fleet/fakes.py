@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from application.fleet.commands import FleetCommands
-from application.identity.settings import SettingsCommands
+from application.fleet.settings import SettingsCommands
 from application.ports import ComponentHealth, RuntimeReport, RuntimeState
 from application.store import EventStoreApp
 from domain.fleet.decky import DeckySpec

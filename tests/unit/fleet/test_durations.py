@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from domain.fleet.durations import (
     MAX_MINUTES,
+    checked_minutes,
     format_duration,
     parse_duration,
     parse_interval,
@@ -98,3 +99,16 @@ def test_format_duration_rejects_out_of_range(minutes: int) -> None:
 def test_format_then_parse_round_trips(minutes: int) -> None:
     """parse(format(n)) gives n back for every valid number of minutes."""
     assert parse_duration(format_duration(minutes)) == minutes
+
+
+@pytest.mark.parametrize("minutes", [1, 90, MAX_MINUTES])
+def test_checked_minutes_keeps_whole_minutes_in_range(minutes: int) -> None:
+    """1 minute up to 100 years is an interval, as given."""
+    assert checked_minutes(minutes) == minutes
+
+
+@pytest.mark.parametrize("minutes", [0, -1, MAX_MINUTES + 1])
+def test_checked_minutes_rejects_out_of_range(minutes: int) -> None:
+    """Zero, negative and over-long minute counts are refused with the bounds in the message."""
+    with pytest.raises(InvalidDurationError, match="between 1 and"):
+        checked_minutes(minutes)

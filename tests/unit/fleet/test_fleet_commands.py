@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from application.fleet.commands import FleetCommands
-from application.identity.settings import SettingsCommands
+from application.fleet.settings import SettingsCommands
 from application.ports import RuntimeReport
 from application.store import EventStoreApp
 from domain.fleet.catalogue import ARCHETYPES

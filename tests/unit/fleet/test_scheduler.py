@@ -8,7 +8,7 @@ import pytest
 
 from application.fleet.commands import FleetCommands
 from application.fleet.scheduler import MutationScheduler
-from application.identity.settings import SettingsCommands
+from application.fleet.settings import SettingsCommands
 from application.store import EventStoreApp
 from domain.fleet.fleet import Fleet
 from domain.shared.meta import CommandMeta

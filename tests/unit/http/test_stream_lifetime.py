@@ -120,3 +120,19 @@ async def test_the_inner_stream_ending_ends_the_stream() -> None:
 
     stream = while_session_lasts(two(), principal(time.time() + 600), Sessions())
     assert [m.data for m in await asyncio.wait_for(collect(stream), 1)] == ["a", "b"]
+
+
+@pytest.mark.anyio
+async def test_a_server_stop_ends_the_stream_at_once() -> None:
+    """Setting `stopping` ends the stream with a "server shutting down" frame, closing the feed."""
+    sessions, feed, stopping = Sessions(), Feed(), asyncio.Event()
+    stream = while_session_lasts(
+        feed.messages(), principal(time.time() + 600), sessions, stopping=stopping
+    )
+    feed.queue.put_nowait("one")
+    assert (await anext(stream)).data == "one"
+    stopping.set()
+    assert reason(await asyncio.wait_for(anext(stream), 1)) == "server shutting down"
+    with pytest.raises(StopAsyncIteration):
+        await anext(stream)
+    assert feed.closed

@@ -43,7 +43,8 @@ class MemoryUserDirectory:
         return record
 
     async def by_username(self, username: str) -> UserRecord | None:
-        return next((u for u in self.users.values() if u.username == username), None)
+        same = [u for u in self.users.values() if u.username.casefold() == username.casefold()]
+        return next((u for u in same if u.username == username), same[0] if same else None)
 
     async def session(self, user_id: str, jti: str) -> tuple[UserRecord | None, bool]:
         user = self.users.get(user_id)

@@ -7,20 +7,25 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+import anyio
 import pytest
 
 from application.errors import AuthenticationError, RateLimitedError
+from application.fleet.settings import SettingsCommands
 from application.identity.login import BAD_CREDENTIALS, Authenticator
-from application.identity.ratelimit import LoginRateLimiter
-from application.identity.settings import SettingsCommands
+from application.identity.login_events import LoginEvents
+from application.identity.throttle import ThrottlePolicy
 from application.identity.users import UserCommands, UserNotFoundError
 from application.store import EventStoreApp
+from domain.fleet.settings import SETTINGS_ID
+from domain.identity.login import LoginAttempt
 from domain.identity.roles import Role
-from domain.identity.settings import SETTINGS_ID
 from domain.identity.user import User, UsernameClaim, UsernameTakenError
 from domain.shared.errors import ForbiddenError, InvalidError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_denylist import MemoryTokenDenylist
+from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from tests.unit.identity.fakes import FakeHasher, MemoryUserDirectory
 
 MEMORY_STORE = {
@@ -29,6 +34,16 @@ MEMORY_STORE = {
 }
 SECRET = "unit-test-secret-0123456789abcdefghij"
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+class RecordedSleeps:
+    """A sleep that only remembers how long it was asked to wait."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
 
 
 class FakeClock:
@@ -106,6 +121,44 @@ def test_register_duplicate_username_conflicts(store: EventStoreApp, users: User
     with pytest.raises(UsernameTakenError):
         users.register(SYSTEM, "alice", "password-2", Role.ADMIN)
     assert store.head() == head
+
+
+@pytest.mark.parametrize("other", ["ALICE", "Alice", "aLiCe"])
+def test_usernames_differing_in_case_conflict(
+    store: EventStoreApp, users: UserCommands, other: str
+) -> None:
+    """`alice` holds every casing of the name: registering `ALICE` is UsernameTaken."""
+    users.register(SYSTEM, "alice", "password-1", Role.VIEWER)
+    head = store.head()
+    with pytest.raises(UsernameTakenError):
+        users.register(SYSTEM, other, "password-2", Role.ADMIN)
+    assert store.head() == head
+    assert users.exists(other)
+
+
+def test_an_older_exact_case_claim_still_holds_and_frees_its_name(
+    store: EventStoreApp, users: UserCommands, admin: CommandMeta
+) -> None:
+    """Given `Alice` claimed under the exact spelling (before the rule), `Alice` is taken;
+    deleting her releases that claim and the name can be registered again."""
+    alice = User.register(SYSTEM, "Alice", "fake$x", Role.VIEWER, must_change=False)
+    legacy = UsernameClaim._create(
+        UsernameClaim.Claimed,
+        id=UsernameClaim.legacy_id("Alice"),
+        meta=SYSTEM,
+        username="Alice",
+        user_id=alice.id,
+    )
+    store.save_all(alice, legacy)
+    with pytest.raises(UsernameTakenError):
+        users.register(admin, "Alice", "password-2", Role.VIEWER)
+    users.delete(admin, alice.id)
+    released: UsernameClaim = store.repository.get(UsernameClaim.legacy_id("Alice"))
+    assert released.user_id is None
+    again, _ = users.register(admin, "Alice", "password-3", Role.VIEWER)
+    assert users.exists("alice")
+    assert users.exists("ALICE")
+    assert store.repository.get(UsernameClaim.create_id("Alice")).user_id == again.id
 
 
 @pytest.mark.parametrize(
@@ -311,12 +364,19 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def tokens(clock: FakeClock) -> JwtTokens:
-    return JwtTokens(SECRET, ttl_s=900, clock=clock)
+    return JwtTokens(lambda: SECRET, ttl_s=900, clock=clock)
 
 
 @pytest.fixture
 def auth(directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens) -> Authenticator:
-    return Authenticator(directory, hasher, tokens, LoginRateLimiter())
+    return Authenticator(
+        directory,
+        hasher,
+        tokens,
+        MemoryLoginThrottle(),
+        MemoryTokenDenylist(),
+        sleep=RecordedSleeps(),
+    )
 
 
 @pytest.mark.anyio
@@ -351,13 +411,13 @@ async def test_login_failures_look_alike_and_cost_alike(
 async def test_login_is_throttled_after_ten_failures(
     auth: Authenticator, directory: MemoryUserDirectory, hasher: FakeHasher
 ) -> None:
-    """After ten failures for a username even its right password is RateLimited."""
+    """After ten failures from one IP even the right password from that IP is RateLimited."""
     directory.add("alice", "password-1", hasher)
-    for i in range(10):
+    for _ in range(10):
         with pytest.raises(AuthenticationError):
-            await auth.login("alice", "wrong-pass", f"10.0.0.{i}")
+            await auth.login("alice", "wrong-pass", "10.0.0.1")
     with pytest.raises(RateLimitedError):
-        await auth.login("alice", "password-1", "10.0.1.1")
+        await auth.login("alice", "password-1", "10.0.0.1")
 
 
 @pytest.mark.anyio
@@ -422,7 +482,7 @@ async def test_authenticate_refuses_expired_and_foreign_tokens(
     """Expired (beyond the leeway), foreign-secret and garbage tokens are refused."""
     directory.add("alice", "password-1", hasher)
     token = (await auth.login("alice", "password-1", "10.0.0.1")).access_token
-    foreign, _ = JwtTokens("another-secret-0123456789abcdefghij", clock=clock).issue(
+    foreign, _ = JwtTokens(lambda: "another-secret-0123456789abcdefghij", clock=clock).issue(
         next(iter(directory.users)), "alice"
     )
     for bad in (foreign, "garbage", token + "x"):
@@ -434,65 +494,86 @@ async def test_authenticate_refuses_expired_and_foreign_tokens(
         await auth.authenticate(expired)
 
 
-# --- LoginRateLimiter ----------------------------------------------------------------------------
+# --- login throttling ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def limiter(clock: FakeClock) -> LoginRateLimiter:
-    return LoginRateLimiter(max_failures=10, window_s=300.0, clock=clock)
-
-
-def fail(limiter: LoginRateLimiter, times: int, ip: str = "10.0.0.1", user: str = "alice") -> None:
-    for _ in range(times):
-        limiter.failed(ip, user)
-
-
-def test_limiter_allows_nine_failures(limiter: LoginRateLimiter) -> None:
-    """Nine failures leave the next attempt allowed."""
-    fail(limiter, 9)
-    limiter.check("10.0.0.1", "alice")
-
-
-def test_limiter_blocks_the_tenth_with_a_retry_time(
-    limiter: LoginRateLimiter, clock: FakeClock
+@pytest.mark.anyio
+async def test_a_burst_of_wrong_guesses_gets_ten_verifications(
+    directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
 ) -> None:
-    """After ten failures the check raises RateLimited, retrying when the oldest one expires."""
-    fail(limiter, 10)
-    clock.now += 100
-    with pytest.raises(RateLimitedError) as raised:
-        limiter.check("10.0.0.1", "alice")
-    assert raised.value.retry_after_s == 201
+    """Sixty concurrent guesses from one IP: ten verified (401), fifty refused (429)."""
+    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist())
+    directory.add("alice", "password-1", hasher)
+    outcomes: list[str] = []
+
+    async def guess() -> None:
+        try:
+            await auth.login("alice", "wrong-guess", "10.0.0.1")
+        except AuthenticationError:
+            outcomes.append("401")
+        except RateLimitedError:
+            outcomes.append("429")
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(60):
+            tg.start_soon(guess)
+    assert (outcomes.count("401"), outcomes.count("429")) == (10, 50)
 
 
-def test_limiter_counts_a_username_across_ips(limiter: LoginRateLimiter) -> None:
-    """Failures for one username from ten IPs block that username from an eleventh IP."""
+@pytest.mark.anyio
+async def test_failures_for_a_username_slow_it_down_but_never_refuse_it(
+    directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
+) -> None:
+    """Ten failures from ten IPs: the right password from an eleventh IP logs in, after a wait."""
+    sleeps = RecordedSleeps()
+    auth = Authenticator(
+        directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist(), sleep=sleeps
+    )
+    directory.add("alice", "password-1", hasher)
     for i in range(10):
-        limiter.failed(f"10.0.0.{i}", "alice")
-    with pytest.raises(RateLimitedError):
-        limiter.check("10.9.9.9", "alice")
-    limiter.check("10.0.0.1", "bob")
+        with pytest.raises(AuthenticationError):
+            await auth.login("alice", "wrong", f"10.0.0.{i}")
+    result = await auth.login("alice", "password-1", "10.9.9.9")
+    assert result.access_token
+    assert sleeps.waits == [0.5, 1.0, 2.0, 4.0, 5.0, ThrottlePolicy().max_delay_s]
 
 
-def test_limiter_counts_an_ip_across_usernames(limiter: LoginRateLimiter) -> None:
-    """Failures from one IP for ten usernames block that IP for any username."""
-    for i in range(10):
-        limiter.failed("10.0.0.1", f"user{i}")
-    with pytest.raises(RateLimitedError):
-        limiter.check("10.0.0.1", "someone-new")
-    limiter.check("10.0.0.2", "user1")
+@pytest.mark.anyio
+async def test_a_success_does_not_use_up_the_address(
+    directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
+) -> None:
+    """Twenty logins in a row from one IP succeed: only failures and attempts in flight count."""
+    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist())
+    directory.add("alice", "password-1", hasher)
+    for _ in range(20):
+        await auth.login("alice", "password-1", "10.0.0.1")
 
 
-def test_limiter_window_slides(limiter: LoginRateLimiter, clock: FakeClock) -> None:
-    """A failure older than the window stops counting."""
-    start = clock.now
-    for i in range(10):
-        clock.now = start + i
-        limiter.failed("10.0.0.1", "alice")
-    clock.now = start + 299.5
+@pytest.mark.anyio
+async def test_each_admitted_attempt_is_journaled_without_secrets(
+    store: EventStoreApp, directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
+) -> None:
+    """A failure records the name tried, a success the user as actor; a refused (429) attempt
+    records nothing, and no event holds the password."""
+    auth = Authenticator(
+        directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist(),
+        sleep=RecordedSleeps(), journal=LoginEvents(store),
+    )  # fmt: skip
+    alice = directory.add("alice", "password-1", hasher)
+    with pytest.raises(AuthenticationError):
+        await auth.login("ALICE", "guess-1", "10.0.0.1", "req-1")
+    await auth.login("alice", "password-1", "10.0.0.1", "req-2")
+    for _ in range(9):
+        with pytest.raises(AuthenticationError):
+            await auth.login("mallory", "guess-2", "10.0.0.1")
     with pytest.raises(RateLimitedError):
-        limiter.check("10.0.0.1", "alice")
-    clock.now = start + 300
-    limiter.check("10.0.0.1", "alice")
-    limiter.failed("10.0.0.1", "alice")
-    with pytest.raises(RateLimitedError):
-        limiter.check("10.0.0.1", "alice")
+        await auth.login("mallory", "guess-3", "10.0.0.1")
+    events = store.read(0, 100)
+    assert len(events) == 11
+    first, second = (store.mapper.to_domain_event(n) for n in events[:2])
+    assert isinstance(first, LoginAttempt.Failed)
+    assert (first.username, first.meta.actor_id, first.meta.request_id) == ("ALICE", None, "req-1")
+    assert isinstance(second, LoginAttempt.Succeeded)
+    assert second.meta.actor_id == UUID(alice.uuid)
+    assert (second.username, second.meta.client_ip) == ("alice", "10.0.0.1")
+    assert not any(b"guess" in n.state or b"password-1" in n.state for n in events)

@@ -9,10 +9,11 @@ import pytest
 
 from application.errors import AuthenticationError
 from application.identity.login import Authenticator
-from application.identity.ratelimit import LoginRateLimiter
 from application.identity.tickets import SseTickets
 from application.ports import TokenClaims, UserRecord
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_denylist import MemoryTokenDenylist
+from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.memory_tickets import MemoryTicketStore
 
 SECRET = "unit-test-secret-0123456789abcdefghij"
@@ -66,7 +67,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def tickets(directory: Directory, clock: Clock) -> SseTickets:
-    auth = Authenticator(directory, NoHasher(), JwtTokens(SECRET, clock=clock), LoginRateLimiter())
+    auth = Authenticator(
+        directory,
+        NoHasher(),
+        JwtTokens(lambda: SECRET, clock=clock),
+        MemoryLoginThrottle(),
+        MemoryTokenDenylist(),
+    )
     store = MemoryTicketStore(clock=clock)
     return SseTickets(store, auth, clock=clock)
 

@@ -217,9 +217,12 @@ def claimed(username: str = "alice") -> list[Any]:
 
 
 def test_claim_id_is_derived_from_the_username() -> None:
-    """One claim id per username: the same name collides, another name does not."""
+    """One claim id per case-folded username: any casing collides, another name does not."""
     assert UsernameClaim.create_id("alice") == UsernameClaim.create_id("alice")
-    assert UsernameClaim.create_id("alice") != UsernameClaim.create_id("Alice")
+    assert UsernameClaim.create_id("alice") == UsernameClaim.create_id("Alice")
+    assert UsernameClaim.create_id("alice") != UsernameClaim.create_id("alicea")
+    assert UsernameClaim.legacy_id("alice") == UsernameClaim.create_id("alice")  # unchanged
+    assert UsernameClaim.legacy_id("Alice") != UsernameClaim.create_id("Alice")
     assert UsernameClaim.create_id("alice") != UsernameClaim.create_id("bob")
 
 

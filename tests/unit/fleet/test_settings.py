@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain.identity.settings import (
+from domain.fleet.settings import (
     DEFAULT_DEPLOYMENT_LIMIT,
     DEFAULT_MUTATION_INTERVAL_MINUTES,
     SETTINGS_ID,

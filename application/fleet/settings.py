@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.store import EventStoreApp, Position
-from domain.identity.settings import SETTINGS_ID, Settings
+from domain.fleet.settings import SETTINGS_ID, Settings
 from domain.shared.meta import CommandMeta
 
 
