@@ -325,7 +325,7 @@ def read_routes(n: int, uuid: str) -> dict[str, tuple[str, dict[str, Any]]]:
     day = {"start_time": "2026-11-03T00:00:00Z", "end_time": "2026-11-03T23:59:59Z"}
     return {
         "/logs": ("/logs", {}),
-        "/logs?offset=100000": ("/logs", {"offset": min(100_000, n - 50)}),
+        f"/logs?offset={min(100_000, n - 50)}": ("/logs", {"offset": min(100_000, n - 50)}),
         f"/logs?offset={int(n * 0.9)}": ("/logs", {"offset": int(n * 0.9)}),
         "/logs one-hour range": (
             "/logs",
