@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -20,12 +20,28 @@ class Envelope:
     stored: Any = None  # the notification as stored (topic, state bytes, ...)
 
 
-@dataclass(frozen=True, slots=True)
 class LogsCommitted:
-    """A logs commit: the rows it made visible (oldest first), or a purge."""
+    """A logs commit: the rows it made visible (oldest first), or a purge.
 
-    rows: tuple[LiveLog, ...] = ()
-    purged: bool = False
+    The rows are built on first use: only a live model's listeners read them, so a shadow or a
+    view rebuilding millions of records never pays for them.
+    """
+
+    __slots__ = ("_make", "_rows", "purged")
+
+    def __init__(
+        self, make: Callable[[], tuple[LiveLog, ...]] = tuple, purged: bool = False
+    ) -> None:
+        self._make = make
+        self._rows: tuple[LiveLog, ...] | None = None
+        self.purged = purged
+
+    @property
+    def rows(self) -> tuple[LiveLog, ...]:
+        """The rows, oldest first."""
+        if self._rows is None:
+            self._rows = self._make()
+        return self._rows
 
 
 # What listeners hear after a commit; None when a model has nothing to tell.
@@ -64,6 +80,14 @@ class Projection(Protocol):
         """Create the model's tables (idempotent)."""
         ...
 
+    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+        """Create the secondary indexes (idempotent).
+
+        A live model has them from the start; a shadow or a view is bulk-loaded without them
+        and builds them once, when it has caught up (one sort per index, not one insert per row).
+        """
+        ...
+
     async def drop(self, conn: AsyncConnection[Any]) -> None:
         """Drop the model's tables."""
         ...
@@ -80,6 +104,15 @@ class SchemaBound:
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
+
+    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+        """No secondary indexes unless the model says so."""
+
+
+def deferred(statements: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """DDL split into (tables and what they need to be written, secondary indexes)."""
+    later = tuple(s for s in statements if s.startswith("CREATE INDEX"))
+    return tuple(s for s in statements if s not in later), later
 
 
 class TableSet(Protocol):
@@ -108,7 +141,11 @@ class Tabled(SchemaBound, Generic[T]):
     tables: T
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
-        for statement in self.tables.statements():
+        for statement in deferred(self.tables.statements())[0]:
+            await conn.execute(statement)
+
+    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+        for statement in deferred(self.tables.statements())[1]:
             await conn.execute(statement)
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:

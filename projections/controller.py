@@ -98,6 +98,9 @@ class ReadModelController:
         if errors:
             await self._finish(label, keys, "failed", errors[0])
         elif all(self._runner.positions.get(k, 0) >= spec.until_position for k in keys):
+            for key in keys:  # bulk-loaded without secondary indexes: build them once, last
+                await self._runner.index_slot(key, vacuum=False)
+            await self._runner.vacuum_schema(view_schema(label))  # one pass for every model
             await self._finish(label, keys, "ready")
 
     async def _finish(

@@ -14,7 +14,7 @@ from psycopg import AsyncConnection, AsyncCursor
 
 from projections.base import Envelope, Tabled
 from projections.logs_schema import DIMENSIONS, HistogramTables
-from projections.observed import OBSERVED_TOPICS, Observed, Purge, minute_of, walk
+from projections.observed import OBSERVED_TOPICS, Observed, Purge, add_counts, minute_of, walk
 
 
 class HistogramProjection(Tabled[HistogramTables]):
@@ -50,34 +50,15 @@ class HistogramProjection(Tabled[HistogramTables]):
             per_dimension["service"][(service, minute)] += n
             per_dimension["event_type"][(event_type, minute)] += n
         tables = self.tables
-        await _upsert(cur, tables.totals, ("minute",), ("timestamptz",), totals)
+        await add_counts(cur, tables.totals, ("minute",), ("timestamptz",), totals)
         for dimension in DIMENSIONS:
             key = (dimension, "minute")
             table = tables.by_dimension(dimension)
-            await _upsert(cur, table, key, ("text", "timestamptz"), per_dimension[dimension])
-        await _upsert(
+            await add_counts(cur, table, key, ("text", "timestamptz"), per_dimension[dimension])
+        await add_counts(
             cur,
             tables.cross,
             ("minute", "decky", "service", "event_type"),
             ("timestamptz", "text", "text", "text"),
             cross,
         )
-
-
-async def _upsert(
-    cur: AsyncCursor[Any],
-    table: str,
-    key: tuple[str, ...],
-    types: tuple[str, ...],
-    counts: Counter[Any],
-) -> None:
-    """Add `counts` (keyed by tuples, or by a single value) to `table` in one statement."""
-    keys = sorted(counts)
-    columns = [[k[i] for k in keys] for i in range(len(key))] if len(key) > 1 else [keys]
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
-    names = ", ".join(key)
-    await cur.execute(
-        f"INSERT INTO {table} ({names}, count) SELECT * FROM unnest({arrays}, %s::bigint[])"
-        f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
-        (*columns, [counts[k] for k in keys]),
-    )

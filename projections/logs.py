@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -13,14 +15,17 @@ from application.reads.rows import LogRow
 from domain.observations.batch import InteractionBatch
 from domain.observations.search import fields_text
 from projections.base import Envelope, LogsCommitted, SchemaBound, drop_tables
-from projections.logs_schema import LogTables, create_logs
+from projections.logs_schema import LogTables, create_log_indexes, create_logs
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
     Purge,
+    add_counts,
     clean,
     forget_observations,
+    hour_of,
     log_id,
+    minute_of,
     walk,
 )
 from projections.rows import iso_z
@@ -35,7 +40,7 @@ class LogsProjection(SchemaBound):
     """Appends rows with COPY; the counter is updated once per batch."""
 
     name = "logs"
-    version = 3  # v3: a schema of its own
+    version = 5  # v4: rows per minute for deep pages; v5: and per hour
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -47,23 +52,32 @@ class LogsProjection(SchemaBound):
     async def create(self, conn: AsyncConnection[Any]) -> None:
         await create_logs(conn, self.tables)
 
+    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+        await create_log_indexes(conn, self.tables)
+
     async def drop(self, conn: AsyncConnection[Any]) -> None:
         await drop_tables(conn, self.tables.all())
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> LogsCommitted:
-        rows: list[LiveLog] = []
+        inserted: list[tuple[Observed, tuple[Any, ...]]] = []
         purged = False
         async with conn.cursor() as cur:
             await self._dead_letters(cur, batch)
             for part in walk(batch):
                 if isinstance(part, Purge):
                     await self._purge(cur, part.position)
-                    rows, purged = [], True
+                    inserted, purged = [], True
                 else:
-                    rows.extend(await self._insert(cur, part))
-        return LogsCommitted(tuple(rows), purged)
+                    inserted.extend(await self._insert(cur, part))
 
-    async def _insert(self, cur: AsyncCursor[Any], observed: list[Observed]) -> list[LiveLog]:
+        def live_rows() -> tuple[LiveLog, ...]:
+            return tuple(LiveLog(_api_row(o, row[7]), o.record) for o, row in inserted)
+
+        return LogsCommitted(live_rows, purged)
+
+    async def _insert(
+        self, cur: AsyncCursor[Any], observed: list[Observed]
+    ) -> list[tuple[Observed, tuple[Any, ...]]]:
         rows = [_row(o) for o in observed]
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
@@ -72,9 +86,13 @@ class LogsProjection(SchemaBound):
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
             (len(rows),),
         )
-        return [
-            LiveLog(_api_row(o, row[7]), o.record) for o, row in zip(observed, rows, strict=True)
-        ]
+        minutes = Counter(minute_of(o.record.timestamp) for o in observed)
+        hours: Counter[datetime] = Counter()
+        for minute, n in minutes.items():
+            hours[hour_of(minute)] += n
+        await add_counts(cur, self.tables.minutes, ("minute",), ("timestamptz",), minutes)
+        await add_counts(cur, self.tables.hours, ("hour",), ("timestamptz",), hours)
+        return list(zip(observed, rows, strict=True))
 
     async def _dead_letters(self, cur: AsyncCursor[Any], batch: Sequence[Envelope]) -> None:
         rows = [
@@ -104,7 +122,7 @@ class LogsProjection(SchemaBound):
             position,
             counted=(counters, "total_logs"),
             purges=(self.tables.purges, "logs"),
-            tables=self.tables.logs,
+            tables=f"{self.tables.logs}, {self.tables.minutes}, {self.tables.hours}",
             reset=f"UPDATE {counters} SET value = 0 WHERE name = 'total_logs'",
         )
 

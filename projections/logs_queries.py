@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from application.reads.ports import LogFilter
 from application.reads.rows import DeadLetter, HistogramBucket, LogRow
 from domain.observations.search import fields_text
 from projections.logs_schema import SEARCH_TEXT, HistogramTables, LogTables
+from projections.observed import minute_of
 from projections.rows import iso_z, rows_of
 from projections.schema import LIVE, Namespace
 
@@ -19,6 +22,9 @@ LOG_COLUMNS = (
     " fields_text AS fields, raw_line"
 )
 BUCKET_COLUMNS = frozenset({"decky", "service", "event_type"})
+# From this offset on, a page of every log starts from the rows per minute instead of walking
+# the rows before it (a shallow page walks fewer rows than the minutes' running sum costs).
+DEEP_OFFSET = 2_000
 
 
 class _Paged(LogRow, frozen=True):
@@ -84,6 +90,11 @@ class LogQueries:
         """
         logs = self._logs.logs
         sql, params = where(f)
+        if f.is_empty and offset >= DEEP_OFFSET:
+            try:
+                return await self._deep_page(limit, offset)
+            except psycopg.errors.UndefinedTable:
+                pass  # a model of an older version, served while its rebuild runs: walk
         if f.is_empty:
             total_sql: str = f"SELECT value FROM {self._logs.counters} WHERE name = 'total_logs'"
             total_params: list[Any] = []
@@ -97,6 +108,44 @@ class LogQueries:
         async with self._pool.connection() as conn:
             cur = rows_of(conn, _Paged)
             await cur.execute(query, [*total_params, *params, limit, offset])
+            rows = await cur.fetchall()
+        total = rows[0].total if rows else 0
+        return total, [_plain(r) for r in rows if r.id is not None]
+
+    async def _deep_page(self, limit: int, offset: int) -> tuple[int, list[LogRow]]:
+        """A deep page of every log, without walking the rows before it (ADR 0021).
+
+        The rows per hour and per minute (committed with the rows) give the oldest minute `m`
+        such that the rows at or after `m` are no more than `offset`: first the oldest hour whose
+        running count (newest first) is still within the offset, then the minutes of the hour
+        just older than it. The page is the rows before `m` at the remaining offset (under one
+        minute of rows). Same order, same rows, one statement so one snapshot.
+        """
+        t = self._logs
+        query = (
+            "WITH h AS (SELECT hour, upto FROM (SELECT hour, sum(count) OVER"
+            f" (ORDER BY hour DESC) AS upto FROM {t.hours}) s WHERE upto <= %(offset)s"
+            " ORDER BY hour LIMIT 1),"
+            " base AS (SELECT coalesce((SELECT hour FROM h), 'infinity') AS below,"
+            " coalesce((SELECT upto FROM h), 0) AS skipped),"
+            f" next AS (SELECT max(hour) AS hour FROM {t.hours}"
+            " WHERE hour < (SELECT below FROM base)),"
+            " m AS (SELECT minute, upto FROM (SELECT minute, (SELECT skipped FROM base)"
+            f" + sum(count) OVER (ORDER BY minute DESC) AS upto FROM {t.minutes}"
+            " WHERE minute >= (SELECT hour FROM next)"
+            " AND minute < (SELECT hour FROM next) + interval '1 hour') s"
+            " WHERE upto <= %(offset)s ORDER BY minute LIMIT 1),"
+            " skip AS (SELECT minute AS at, upto FROM m UNION ALL SELECT below, skipped FROM base"
+            " WHERE NOT EXISTS (SELECT 1 FROM m))"
+            f" SELECT p.*, t.total FROM (SELECT value FROM {t.counters}"
+            " WHERE name = 'total_logs') AS t(total) LEFT JOIN LATERAL"
+            f" (SELECT {LOG_COLUMNS} FROM {t.logs} WHERE ts < (SELECT at FROM skip)"
+            " ORDER BY ts DESC, id DESC LIMIT %(limit)s"
+            " OFFSET %(offset)s - (SELECT upto FROM skip)) AS p ON true"
+        )
+        async with self._pool.connection() as conn:
+            cur = rows_of(conn, _Paged)
+            await cur.execute(query, {"offset": offset, "limit": limit})
             rows = await cur.fetchall()
         total = rows[0].total if rows else 0
         return total, [_plain(r) for r in rows if r.id is not None]
@@ -127,11 +176,11 @@ class LogQueries:
     async def histogram(self, f: LogFilter, interval_minutes: int) -> list[HistogramBucket]:
         """Counts per bucket aligned to multiples of the interval since the epoch, ascending."""
         width = interval_minutes * 60
-        sql, params = where(f)
-        if _buckets_can_answer(f):
-            sql = sql.replace("ts >=", "minute >=")
-            source = f"SELECT minute AS t, count AS n FROM {self._bucket_table(f)}{sql}"
+        split = _bucket_split(f)
+        if split is not None:
+            source, params = self._from_buckets(f, *split)
         else:
+            sql, params = where(f)
             source = f"SELECT ts AS t, 1 AS n FROM {self._logs.logs}{sql}"
         query = (
             f"SELECT to_timestamp(floor(extract(epoch FROM t) / {width}) * {width}) AS bucket,"
@@ -177,6 +226,32 @@ class LogQueries:
             row = await (await conn.execute(sql)).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
+    def _from_buckets(
+        self, f: LogFilter, first: datetime | None, last: datetime | None
+    ) -> tuple[str, list[Any]]:
+        """Whole minutes in [first, last) from the buckets; the partial minutes at either end of
+        the range from the rows (under a minute of rows each)."""
+        columns, params = where(LogFilter(f.query))
+        joiner = " AND " if columns else " WHERE "
+        bounds, bound_params = [], []
+        if first is not None:
+            bounds.append("minute >= %s")
+            bound_params.append(first)
+        if last is not None:
+            bounds.append("minute < %s")
+            bound_params.append(last)
+        bounded = joiner + " AND ".join(bounds) if bounds else ""
+        parts = [f"SELECT minute AS t, count AS n FROM {self._bucket_table(f)}{columns}{bounded}"]
+        all_params = [*params, *bound_params]
+        rows = f"SELECT ts AS t, 1 AS n FROM {self._logs.logs}{columns}{joiner}"
+        if f.start is not None and first is not None and f.start < first:
+            parts.append(f"{rows}ts >= %s AND ts < %s")
+            all_params += [*params, f.start, first]
+        if f.end is not None and last is not None:
+            parts.append(f"{rows}ts >= %s AND ts <= %s")
+            all_params += [*params, last, f.end]
+        return " UNION ALL ".join(parts), all_params
+
     def _bucket_table(self, f: LogFilter) -> str:
         """Totals without column terms, one column's table, else the cross product."""
         columns = {c for c, _ in f.query.columns}
@@ -201,11 +276,27 @@ def _plain(row: _Paged) -> LogRow:
     )
 
 
-def _buckets_can_answer(f: LogFilter) -> bool:
-    """Per-minute buckets give exact counts for column filters and a minute-aligned start."""
+def _bucket_split(f: LogFilter) -> tuple[datetime | None, datetime | None] | None:
+    """Where per-minute buckets answer a histogram exactly: column terms only, and the range's
+    whole minutes [first, last) — None when they cannot (free text, fields, or under a minute)."""
     columns = {c for c, _ in f.query.columns}
-    aligned = f.start is None or (f.start.second == 0 and f.start.microsecond == 0)
-    return f.query.only_columns and columns <= BUCKET_COLUMNS and aligned and f.end is None
+    if not (f.query.only_columns and columns <= BUCKET_COLUMNS):
+        return None
+    last = None if f.end is None else minute_of(f.end)
+    first = None
+    if f.start is not None:
+        floor = minute_of(f.start)
+        if floor != f.start:
+            if floor.replace(tzinfo=None) >= _LAST_MINUTE:
+                return None  # a start in the last minute there is: no whole minute after it
+            floor += timedelta(minutes=1)
+        first = floor
+    if first is not None and last is not None and first >= last:
+        return None
+    return first, last
+
+
+_LAST_MINUTE = datetime.max.replace(second=0, microsecond=0)
 
 
 __all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "where"]

@@ -9,6 +9,8 @@ import psycopg
 import structlog
 from psycopg import AsyncConnection
 
+from projections.base import deferred
+
 log = structlog.get_logger()
 
 # One small table per column: a one-column filter sums minutes x values, not the cross product.
@@ -41,6 +43,16 @@ class LogTables:
     def purges(self) -> str:
         return f"{self.schema}.log_purges"
 
+    @property
+    def minutes(self) -> str:
+        """Rows per minute, committed with the rows: where a deep page starts (ADR 0021)."""
+        return f"{self.schema}.log_page_minutes"
+
+    @property
+    def hours(self) -> str:
+        """Rows per UTC hour: a deep page sums hours, then one hour's minutes."""
+        return f"{self.schema}.log_page_hours"
+
     def statements(self) -> tuple[str, ...]:
         """DDL creating every table and index (idempotent)."""
         logs = self.logs
@@ -50,9 +62,14 @@ class LogTables:
             " attacker_ip text, msg text NOT NULL, fields_text text NOT NULL,"
             " raw_line text NOT NULL, search_text text NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {logs} (ts DESC, id DESC)",
-            f"CREATE INDEX IF NOT EXISTS logs_decky ON {logs} (decky, ts DESC, id DESC)",
-            f"CREATE INDEX IF NOT EXISTS logs_service ON {logs} (service, ts DESC, id DESC)",
-            f"CREATE INDEX IF NOT EXISTS logs_event ON {logs} (event_type, ts DESC, id DESC)",
+            # Each column's index carries the other two: the total of any column-only filter is
+            # an index-only count over the rows of one value (ADR 0021).
+            f"CREATE INDEX IF NOT EXISTS logs_decky_c ON {logs} (decky, ts DESC, id DESC)"
+            " INCLUDE (service, event_type)",
+            f"CREATE INDEX IF NOT EXISTS logs_service_c ON {logs} (service, ts DESC, id DESC)"
+            " INCLUDE (decky, event_type)",
+            f"CREATE INDEX IF NOT EXISTS logs_event_c ON {logs} (event_type, ts DESC, id DESC)"
+            " INCLUDE (decky, service)",
             f"CREATE INDEX IF NOT EXISTS logs_attacker ON {logs} (attacker_ip, id)",
             f"CREATE TABLE IF NOT EXISTS {self.counters}"
             " (name text PRIMARY KEY, value bigint NOT NULL)",
@@ -62,6 +79,10 @@ class LogTables:
             " raw text NOT NULL, source text NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.purges}"
             " (position bigint PRIMARY KEY, logs bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.minutes}"
+            " (minute timestamptz PRIMARY KEY, count bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.hours}"
+            " (hour timestamptz PRIMARY KEY, count bigint NOT NULL)",
         )
 
     def trigram_index(self) -> str:
@@ -73,7 +94,7 @@ class LogTables:
 
     def all(self) -> tuple[str, ...]:
         """Every table of the model."""
-        return (self.logs, self.counters, self.dead, self.purges)
+        return (self.logs, self.counters, self.dead, self.purges, self.minutes, self.hours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +138,14 @@ class HistogramTables:
 
 
 async def create_logs(conn: AsyncConnection[Any], tables: LogTables) -> None:
-    """Create tables and indexes; the trigram index only where pg_trgm is installed."""
-    for statement in tables.statements():
+    """Create the tables (indexes: `create_log_indexes`)."""
+    for statement in deferred(tables.statements())[0]:
+        await conn.execute(statement)
+
+
+async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> None:
+    """Create the indexes; the trigram index only where pg_trgm is installed."""
+    for statement in deferred(tables.statements())[1]:
         await conn.execute(statement)
     has_trgm = await (
         await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")

@@ -46,6 +46,7 @@ SlotKind = Literal["live", "shadow", "view"]
 POLL_S = 1.0
 SWAP_WINDOW = 64  # events: a shadow this close to the live model tries to swap in
 DECODED_CACHE = 64  # events (an observation batch is up to 1,000 records)
+INDEX_BUILD_MEMORY = "256MB"  # per index build of a shadow or view (sorts in memory, not disk)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Slot:
     kind: SlotKind = "live"
     stop: int | None = None  # a view's last position; None follows the head
     frozen: bool = False  # a live model of an older version waits for its rebuild
+    indexed: bool = False  # a shadow's or view's secondary indexes exist (built once caught up)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     meter: RateMeter = field(default_factory=RateMeter)
     scope: anyio.CancelScope | None = None
@@ -127,6 +129,7 @@ class ProjectionRunner:
             await self._ensure_shadow(conn, projection.name)
             return
         await _create(conn, projection)
+        await projection.create_indexes(conn)
         if stored is None:
             await init_position(conn, slot.key, projection.version)
         self.positions[slot.key] = stored.position if stored else 0
@@ -189,6 +192,36 @@ class ProjectionRunner:
         self.slots[key] = slot
         self._start(slot)
         return slot
+
+    async def index_slot(self, key: str, vacuum: bool = True) -> None:
+        """Build a caught-up view or shadow slot's secondary indexes (once; idempotent).
+
+        Then, unless the caller does it for a whole view schema, `vacuum_schema` of its schema.
+        """
+        slot = self.slots[key]
+        if slot.indexed:
+            return
+        started = asyncio.get_running_loop().time()
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+            await slot.projection.create_indexes(conn)
+        if vacuum:
+            await self.vacuum_schema(slot.projection.schema)
+        slot.indexed = True
+        log.info(
+            "projection_indexes_built",
+            slot=key,
+            seconds=round(asyncio.get_running_loop().time() - started, 2),
+        )
+
+    async def vacuum_schema(self, schema: str) -> None:
+        """`VACUUM (ANALYZE)` every table of a freshly bulk-loaded schema: statistics for the
+        planner, the visibility map for index-only scans, hint bits set now rather than by the
+        first readers."""
+        async with self._pool.connection() as conn:  # autocommit: VACUUM needs it
+            listed = "SELECT tablename FROM pg_tables WHERE schemaname = %s"
+            for (table,) in await (await conn.execute(listed, (schema,))).fetchall():
+                await conn.execute(f'VACUUM (ANALYZE) {schema}."{table}"')
 
     async def remove_slot(self, key: str) -> None:
         """Stop a view or shadow slot and forget its position (its tables are the caller's)."""
@@ -370,6 +403,9 @@ class ProjectionRunner:
         live = self.slots[name]
         if not live.frozen and self.positions[name] - self.positions[slot.key] > SWAP_WINDOW:
             return SwapOutcome(False, self.positions[slot.key])
+        if not slot.indexed:  # bulk-loaded without them: build them now, then catch up again
+            await self.index_slot(slot.key)
+            await self._catch_up(slot)
         outcome = await swap_in(self._pool, slot.projection, live.key, slot.key, self._read)
         if not outcome.swapped:
             return outcome
@@ -389,5 +425,6 @@ class ProjectionRunner:
 
 
 async def _create(conn: AsyncConnection[Any], projection: Projection) -> None:
+    """The schema and tables (a live model's caller adds the indexes; shadows add them last)."""
     await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {projection.schema}")
     await projection.create(conn)

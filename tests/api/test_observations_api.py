@@ -381,6 +381,9 @@ def test_limits_at_the_bounds_are_accepted(obs: ObservedServer, client: ApiClien
             assert page["limit"] == int(params.get("limit", 50))
         assert get_json(client, obs.token, path, offset="1000000")["data"] == []
     assert isinstance(get_json(client, obs.token, "/logs/histogram", interval_minutes="1"), list)
+    # A start inside the last minute a timestamp can hold has no whole minute after it.
+    for start in ("9999-12-31T23:59:59", "9999-12-31T23:59:00", "0001-01-01T00:00:01"):
+        assert get_json(client, obs.token, "/logs/histogram", start_time=start) is not None
 
 
 @pytest.mark.parametrize("path", ["/logs", "/bounty", "/attackers"])
@@ -480,6 +483,19 @@ def test_histogram_buckets_and_both_query_paths(obs: ObservedServer, client: Api
         ({"search": f"run:{t}", "start_time": "2026-02-01T00:14:00Z"}, select(records, lo=at_14)),
         ({"search": f"decky:{decky}", "end_time": "2026-02-01T02:00:00Z"},
          select(records, hi=feb1 + timedelta(hours=2))),
+        # Whole minutes from the buckets, the partial minutes at both ends from the rows.
+        ({"search": f"decky:{decky}", "start_time": "2026-02-01T00:14:05Z",
+          "end_time": "2026-02-01T02:00:10Z"},
+         select(records, lo=feb1 + timedelta(minutes=14, seconds=5),
+                hi=feb1 + timedelta(hours=2, seconds=10))),
+        ({"search": f"decky:{decky} service:ssh", "start_time": "2026-02-01T00:16:00Z",
+          "end_time": "2026-02-01T00:31:59.95Z"},
+         select(records, "ssh", lo=feb1 + timedelta(minutes=16),
+                hi=feb1 + timedelta(minutes=31, seconds=59.95))),
+        ({"search": f"decky:{decky}", "start_time": "2026-02-01T00:31:10Z",
+          "end_time": "2026-02-01T00:31:59.95Z"},
+         select(records, lo=feb1 + timedelta(minutes=31, seconds=10),
+                hi=feb1 + timedelta(minutes=31, seconds=59.95))),
     ]  # fmt: skip
     for params, stamps in cases:
         for minutes in (1, 7, 15, 60, 1440):

@@ -13,6 +13,7 @@ import sys
 import time
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -69,7 +70,9 @@ def test_ingest_and_read(tmp_path: Path) -> None:
 
 async def _ingest_and_project() -> None:
     async with bootstrap(load_settings()) as container:
-        ingest = IngestCommands(container.store)
+        ingest = IngestCommands(container.core.store)
+        runner = container.runner
+        assert runner is not None
         stream = records(RECORDS)
         start = time.perf_counter()
         offset = 0
@@ -80,7 +83,7 @@ async def _ingest_and_project() -> None:
         _report("event store append (1k batches)", RECORDS, time.perf_counter() - start)
         for name in ("logs", "histogram", "attackers"):
             start = time.perf_counter()
-            await container.runner.catch_up(name)
+            await runner.catch_up(name)
             _report(f"projection {name}", RECORDS, time.perf_counter() - start)
 
 
@@ -92,7 +95,7 @@ def _read_latencies(env: dict[str, str], port: int) -> None:
         token = _admin_token(client)
         client.headers["Authorization"] = f"Bearer {token}"
         uuid = client.get("/attackers", params={"sort_by": "active"}).json()["data"][0]["uuid"]
-        routes = {
+        routes: dict[str, tuple[str, dict[str, Any]]] = {
             "/logs (first page)": ("/logs", {}),
             "/logs?offset=5000": ("/logs", {"offset": 5000}),
             "/logs decky+service": ("/logs", {"search": "decky:decky-03 service:ssh"}),

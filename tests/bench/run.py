@@ -1,0 +1,579 @@
+"""Every benchmark of issue 11 in one command; prints a table and can rewrite the README's.
+
+    .venv/bin/python -m tests.bench.run [--records N] [--readme] [--stages a,b,...]
+
+`DECNET_BENCH_RECORDS` (default 1,000,000) is the dataset size (`DECNET_BENCH_SYSLOG_RECORDS`, by
+default the same, bounds the end-to-end syslog run); `DECNET_BENCH_PG_URL` (default
+`DECNET_TEST_PG_URL`) is a server where the runner creates databases of its own
+(`perf_bench_<N>`, `perf_bench_syslog_<N>`); without either it falls back to the embedded
+PostgreSQL under a temporary data directory. The dataset is loaded once per size
+and reused (`--fresh` reloads it).
+
+Stages, each measured from this process against real servers it starts:
+- `parse`: RFC 5424 parsing on one core.
+- `load`: event-store appends in 1,000-record batches (the dataset for the other stages).
+- `project`: every read model caught up from position 0 at once (the first build).
+- `rebuild`: every read model rebuilt beside the live one and swapped in (the zero-downtime path).
+- `reads`: p50/p95 of each read route over HTTP (httpx, sequential) against `decnet serve`.
+- `wrk`: `/logs` requests per second with 16 connections (Debian's `wrk`, its own process).
+- `sse`: syslog line sent over TCP → its frame received on `/stream`, one client.
+- `syslog`: N lines over TCP from a sender process into a fresh `decnet serve` until `/stats`
+  counts them all; the server's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import psycopg
+
+from infrastructure.collector.framing import octet_count
+from infrastructure.collector.rfc5424 import format_line, parse_line
+from tests.bench.synthetic import records
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+STAGES = ("parse", "load", "project", "rebuild", "reads", "wrk", "sse", "syslog")
+SAMPLES = 60
+PASSWORD = "benchpass2"
+
+
+@dataclass
+class Report:
+    """Rows of the printed and README tables."""
+
+    records: int
+    rates: list[tuple[str, str, str]] = field(default_factory=list)  # measure, figure, target
+    reads: list[tuple[str, float, float, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def rate(self, measure: str, figure: str, target: str = "") -> None:
+        self.rates.append((measure, figure, target))
+        print(f"  {measure:60} {figure:>24}  {target}", flush=True)
+
+    def read(self, route: str, p50: float, p95: float, extra: str = "") -> None:
+        self.reads.append((route, p50, p95, extra))
+        print(f"  {route:60} p50 {p50:8.2f}  p95 {p95:8.2f} ms {extra}", flush=True)
+
+    def markdown(self, machine: str, database: str, elapsed: float) -> str:
+        lines = [
+            f"Latest run — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine}; {database};"
+            f" {self.records:,} synthetic records over a week (2,000 attacker IPs, 20 deckies,"
+            f" 8 services; `tests/bench/synthetic.py`); the whole run took {elapsed / 60:.0f} min.",
+            "",
+            "| measure | figure | target |",
+            "|---|---|---|",
+            *(f"| {m} | {f} | {t} |" for m, f, t in self.rates),
+            "",
+            f"Read latency at {self.records:,} logs (HTTP from the runner's process against"
+            f" `decnet serve`, {SAMPLES} sequential requests each, ms; target p95 ≤ 20):",
+            "",
+            "| route | p50 | p95 | |",
+            "|---|---|---|---|",
+            *(f"| `{r}` | {p50:.1f} | {p95:.1f} | {x} |" for r, p50, p95, x in self.reads),
+        ]
+        if self.notes:
+            lines += ["", *(f"- {n}" for n in self.notes)]
+        return "\n".join(lines)
+
+
+# -- environment -----------------------------------------------------------------------------
+
+
+def admin_url() -> str | None:
+    return os.environ.get("DECNET_BENCH_PG_URL") or os.environ.get("DECNET_TEST_PG_URL")
+
+
+def database(name: str, fresh: bool) -> str | None:
+    """A database of the runner's own on the configured server (None: use the embedded one)."""
+    url = admin_url()
+    if url is None:
+        return None
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists and fresh:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        if not exists or fresh:
+            conn.execute(f"CREATE DATABASE {name}")
+    base = url.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def server_env(data_dir: Path, port: int, db_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
+    env |= {
+        "DECNET_DATA_DIR": str(data_dir),
+        "DECNET_DEVELOPER": "true",
+        "DECNET_ADMIN_PASSWORD": "benchpass1",
+        "DECNET_ARGON2_PROFILE": "test",
+        "DECNET_API_PORT": str(port),
+        "DECNET_SYSLOG_PORT": str(port + 1),
+        "DECNET_LOG_LEVEL": "warning",
+    }
+    if db_url:
+        env["DECNET_DATABASE_URL"] = db_url
+    return env
+
+
+def free_port() -> int:
+    """A port whose successor is free too (API, then syslog)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port < 65000:
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+            return port
+
+
+@contextmanager
+def serve(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
+    server = subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "serve"], env=env)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{env['DECNET_API_PORT']}/api/v1", timeout=60)
+    try:
+        client.headers["Authorization"] = f"Bearer {login(client)}"
+        yield server, client
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def login(client: httpx.Client) -> str:
+    deadline = time.monotonic() + 600  # a server upgrading a big dataset may take a while
+    while True:
+        try:
+            r = client.post("/auth/login", json={"username": "admin", "password": PASSWORD})
+            if r.status_code == 401:
+                r = client.post("/auth/login", json={"username": "admin", "password": "benchpass1"})
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    r.raise_for_status()
+    token = str(r.json()["access_token"])
+    if r.json()["must_change_password"]:
+        client.post(
+            "/auth/change-password",
+            json={"old_password": "benchpass1", "new_password": PASSWORD},
+            headers={"Authorization": f"Bearer {token}"},
+        ).raise_for_status()
+        r = client.post("/auth/login", json={"username": "admin", "password": PASSWORD})
+        r.raise_for_status()
+        token = str(r.json()["access_token"])
+    return token
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a process (its peak resident set), in MB."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+) kB", text)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+# -- in-process stages (the loader and the projection runner are the code under test) --------
+
+
+def stage_parse(report: Report) -> None:
+    lines = [format_line(r) for r in islice(records(50_000), 50_000)]
+    start = time.perf_counter()
+    for line in lines:
+        parse_line(line)
+    report.rate("RFC 5424 parse (one core)", per_s(len(lines), time.perf_counter() - start))
+
+
+def per_s(count: int, seconds: float, unit: str = "records/s") -> str:
+    return f"{count / seconds:,.0f} {unit}"
+
+
+def _settings(db_url: str | None, data_dir: Path) -> Any:
+    from infrastructure.settings import load_settings
+
+    env = server_env(data_dir, free_port(), db_url)
+    return load_settings(env, dotenv=data_dir / ".env")
+
+
+def stage_load(report: Report, db_url: str | None, data_dir: Path, fresh: bool) -> bool:
+    """Append the dataset unless the database already holds it; True when it was loaded now."""
+
+    async def main() -> bool:
+        from application.observations.ingest import IngestCommands
+        from domain.observations.batch import JournalSpan
+        from interfaces.bootstrap import open_core
+
+        async with open_core(_settings(db_url, data_dir)) as core:
+            held = await anyio.to_thread.run_sync(_records_held, core)
+            if held >= report.records and not fresh:
+                report.notes.append(f"dataset reused: {held:,} records already stored")
+                print(f"  dataset present ({held:,} records)", flush=True)
+                return False
+            ingest = IngestCommands(core.store)
+            stream = records(report.records)
+            start = time.perf_counter()
+            offset = 0
+            while batch := list(islice(stream, 1000)):
+                span = JournalSpan("bench", offset, offset + len(batch))
+                await anyio.to_thread.run_sync(ingest.append, batch, [], span)
+                offset += len(batch)
+            seconds = time.perf_counter() - start
+            report.rate("event-store append, 1,000-record batches", per_s(offset, seconds))
+            return True
+
+    return anyio.run(main)
+
+
+def _records_held(core: Any) -> int:
+    with psycopg.connect(core.pool.conninfo) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'decnet_events'"
+        ).fetchone()
+        if not row or not row[0]:
+            return 0
+        row = conn.execute(
+            "SELECT count(*) FROM decnet_events.decnet_events WHERE topic LIKE %s",
+            ("%InteractionsObserved",),
+        ).fetchone()
+    return int(row[0]) * 1000 if row else 0
+
+
+def stage_project(report: Report, db_url: str | None, data_dir: Path, rebuild: bool) -> None:
+    """Every model from 0 at once: live catch-up (`rebuild=False`) or shadow rebuild + swap."""
+
+    async def main() -> None:
+        from interfaces.bootstrap import open_core
+        from projections.catalog import FACTORIES, all_projections
+        from projections.runner import ProjectionRunner
+
+        async with open_core(_settings(db_url, data_dir)) as core:
+            runner = ProjectionRunner(core.store, core.pool, all_projections(), factories=FACTORIES)
+            await runner.setup()
+            times: dict[str, float] = {}
+            start, cpu = time.perf_counter(), time.process_time()
+
+            async def one(name: str) -> None:
+                if rebuild:
+                    await runner.rebuild(name)
+                else:
+                    await runner.catch_up(name)
+                times[name] = time.perf_counter() - start
+
+            async with anyio.create_task_group() as tg:
+                for name in FACTORIES:
+                    tg.start_soon(one, name)
+            total, cpu = time.perf_counter() - start, time.process_time() - cpu
+            what = "full rebuild (shadow + swap)" if rebuild else "first build from position 0"
+            slowest = ", ".join(
+                f"{n} {s:.0f} s" for n, s in sorted(times.items(), key=lambda t: -t[1])[:3]
+            )
+            report.rate(
+                f"{what} of every read model, all at once",
+                per_s(report.records, total),
+                "≥ 100,000 records/s" if rebuild else "",
+            )
+            report.notes.append(
+                f"{what}: {total:.0f} s in all (slowest: {slowest}); the projecting process got"
+                f" {cpu:.0f} s of CPU in that time ({100 * cpu / total:.0f}% of one core), i.e."
+                f" {report.records / cpu:,.0f} records per CPU-second of Python"
+            )
+
+    anyio.run(main)
+
+
+# -- stages against a running server ---------------------------------------------------------
+
+
+def timed(client: httpx.Client, path: str, params: dict[str, Any]) -> tuple[float, float, Any]:
+    times = []
+    body: Any = None
+    for _ in range(SAMPLES):
+        t = time.perf_counter()
+        response = client.get(path, params=params)
+        times.append((time.perf_counter() - t) * 1000)
+        if response.status_code != 200:
+            raise AssertionError(f"{path} {params}: {response.status_code} {response.text}")
+        body = response
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1], body
+
+
+def read_routes(n: int, uuid: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    day = {"start_time": "2026-11-03T00:00:00Z", "end_time": "2026-11-03T23:59:59Z"}
+    return {
+        "/logs": ("/logs", {}),
+        f"/logs?offset={min(100_000, n - 50)}": ("/logs", {"offset": min(100_000, n - 50)}),
+        f"/logs?offset={int(n * 0.9)}": ("/logs", {"offset": int(n * 0.9)}),
+        "/logs one-hour range": (
+            "/logs",
+            {"start_time": "2026-11-03T10:00:00Z", "end_time": "2026-11-03T11:00:00Z"},
+        ),
+        "/logs?search=bot.sh": ("/logs", {"search": "bot.sh"}),
+        "/logs?search=root": ("/logs", {"search": "root"}),
+        "/logs?search=login": ("/logs", {"search": "login"}),
+        "/logs?search=decky:decky-03 service:ssh": (
+            "/logs",
+            {"search": "decky:decky-03 service:ssh"},
+        ),
+        "/logs?search=username:root": ("/logs", {"search": "username:root"}),
+        "/logs/histogram (default)": ("/logs/histogram", {}),
+        "/logs/histogram 15 min over a day": ("/logs/histogram", {**day, "interval_minutes": 15}),
+        "/logs/histogram 1 min over a day": ("/logs/histogram", {**day, "interval_minutes": 1}),
+        "/logs/histogram search=bot.sh, 1 h": (
+            "/logs/histogram",
+            {"search": "bot.sh", "interval_minutes": 60},
+        ),
+        "/bounty": ("/bounty", {}),
+        "/bounty?bounty_type=credential": ("/bounty", {"bounty_type": "credential"}),
+        "/stats": ("/stats", {}),
+        "/attackers (sort=recent)": ("/attackers", {"sort_by": "recent"}),
+        "/attackers?sort_by=active": ("/attackers", {"sort_by": "active"}),
+        "/attackers?sort_by=traversals": ("/attackers", {"sort_by": "traversals"}),
+        "/attackers/{uuid}": (f"/attackers/{uuid}", {}),
+        "/attackers/{uuid}/commands": (f"/attackers/{uuid}/commands", {}),
+    }
+
+
+def stage_reads(report: Report, client: httpx.Client) -> None:
+    first = client.get("/attackers", params={"sort_by": "active"}).json()
+    uuid = first["data"][0]["uuid"]
+    for label, (path, params) in read_routes(report.records, uuid).items():
+        p50, p95, response = timed(client, path, params)
+        extra = ""
+        if path == "/logs":
+            total = response.json()["total"]
+            extra = f"total {total:,} ({100 * total / report.records:.0f}% of rows)"
+        report.read(label, p50, p95, extra)
+    page = client.get("/attackers", params={"limit": 50})
+    report.rate("`/attackers` page of 50 rows", f"{len(page.content) / 1024:.1f} KB", "≤ 100 KB")
+
+
+def stage_wrk(report: Report, client: httpx.Client) -> None:
+    if shutil.which("wrk") is None:
+        report.notes.append("wrk not installed: /logs throughput not measured")
+        return
+    token = client.headers["Authorization"]
+    url = f"{client.base_url}/logs"
+    out = subprocess.run(
+        ["wrk", "-t2", "-c16", "-d15s", "-H", f"Authorization: {token}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figure = f"{float(match.group(1)):,.0f} requests/s" if match else "?"
+    if errors:
+        figure += f" ({errors.group(1)} non-2xx)"
+    report.rate("`/logs` first page, wrk 16 connections, 1 API process", figure, "≥ 3,000")
+
+
+def stage_sse(report: Report, client: httpx.Client, syslog_port: int, rounds: int = 40) -> None:
+    """Send one line over TCP, wait for its frame; rounds apart so each is measured alone."""
+    received: dict[str, float] = {}
+    ready = threading.Event()
+    stop = threading.Event()
+
+    def listen() -> None:
+        with client.stream("GET", "/stream", params={"search": "ssefresh"}, timeout=None) as r:
+            ready.set()
+            for line in r.iter_lines():
+                if stop.is_set():
+                    return
+                for marker in re.findall(r"ssefresh(\d+)", line):
+                    received.setdefault(marker, time.perf_counter())
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    ready.wait(30)
+    time.sleep(1.0)
+    latencies = []
+    with socket.create_connection(("127.0.0.1", syslog_port)) as sock:
+        for i in range(rounds):
+            ts = datetime.now(UTC).isoformat()
+            line = f'<134>1 {ts} decky-00 ssh - command [relay@55555 src_ip="10.9.9.9"] ssefresh{i}'
+            sent = time.perf_counter()
+            sock.sendall(octet_count(line))
+            deadline = sent + 5
+            while str(i) not in received and time.perf_counter() < deadline:
+                time.sleep(0.001)
+            if str(i) in received:
+                latencies.append((received[str(i)] - sent) * 1000)
+            time.sleep(0.2)
+    stop.set()
+    latencies.sort()
+    if len(latencies) < rounds:
+        report.notes.append(f"SSE: {rounds - len(latencies)} of {rounds} frames not seen in 5 s")
+    if latencies:
+        p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)]
+        report.rate(
+            "SSE freshness, syslog send → frame, 1 client",
+            f"p50 {statistics.median(latencies):.0f} / p95 {p95:.0f} ms",
+            "p95 ≤ 100 ms",
+        )
+
+
+def stage_syslog(report: Report, fresh_db: str | None, work: Path, n: int) -> None:
+    """A fresh server; n lines from a sender process over one TCP connection."""
+    payload = work / "syslog.bin"
+    with payload.open("wb") as f:
+        for r in records(n, seed=11):
+            f.write(octet_count(format_line(r)))
+    port = free_port()
+    data_dir = work / "syslog-data"
+    data_dir.mkdir(exist_ok=True)
+    env = server_env(data_dir, port, fresh_db)
+    with serve(env) as (server, client):
+        start = time.perf_counter()
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.sender", str(port + 1), str(payload)]
+        )
+        peak = 0.0
+        seen = 0
+        while seen < n:
+            time.sleep(0.5)
+            seen = int(client.get("/stats").json()["total_logs"])
+            peak = max(peak, peak_rss_mb(server.pid))
+            if time.perf_counter() - start > 3600:
+                raise AssertionError(f"only {seen} of {n} visible after an hour")
+        visible = time.perf_counter() - start
+        sender.wait(timeout=600)
+        accepted = float((work / "syslog.bin.sent").read_text())
+    report.rate(
+        "syslog over TCP (1 connection, separate process): accepted by `decnet serve`",
+        per_s(n, accepted, "lines/s"),
+    )
+    report.rate(
+        f"… {n:,} records visible in `/logs` and `/stats` (`decnet serve`)",
+        per_s(n, visible),
+        "≥ 25,000 records/s",
+    )
+    report.rate("`decnet serve` peak RSS during that ingest", f"{peak:,.0f} MB", "bounded")
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(re.findall(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[0]) / 2**20
+    load = os.getloadavg()
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()}"
+        f" (load average {load[0]:.1f} at the start: the machine was shared)"
+    )
+
+
+def rewrite_readme(text: str) -> None:
+    readme = README.read_text()
+    if BEGIN not in readme:
+        raise SystemExit(f"README.md has no {BEGIN} … {END} section")
+    head, rest = readme.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+
+
+def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
+    report = Report(records_n)
+    began = time.perf_counter()
+    pg = admin_url()
+    where = (
+        f"PostgreSQL at {pg.split('@')[-1].rsplit('/', 1)[0]}" if pg else "the embedded PostgreSQL"
+    )
+    with pg_version_of(pg) as version:
+        where += f" ({version})" if version else ""
+    print(f"\n  benchmark at {records_n:,} records; {machine()}; {where}\n", flush=True)
+    with tempfile.TemporaryDirectory(prefix="perf-bench-") as tmp:
+        work = Path(tmp)
+        data_dir = Path(os.environ.get("DECNET_BENCH_DATA_DIR", work / "data"))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        db_url = database(f"perf_bench_{records_n}", fresh)
+        steps: dict[str, Callable[[], None]] = {
+            "parse": lambda: stage_parse(report),
+        }
+        if "parse" in stages:
+            steps["parse"]()
+        if {"load", "project", "rebuild", "reads", "wrk", "sse"} & set(stages):
+            loaded = stage_load(report, db_url, data_dir, fresh)
+            if loaded:
+                stage_project(report, db_url, data_dir, rebuild=False)
+            elif "project" in stages:
+                report.notes.append("first build not measured: the dataset was reused (`--fresh`)")
+        if "rebuild" in stages:
+            stage_project(report, db_url, data_dir, rebuild=True)
+        if {"reads", "wrk", "sse"} & set(stages):
+            port = free_port()
+            with serve(server_env(data_dir, port, db_url)) as (_, client):
+                if "reads" in stages:
+                    stage_reads(report, client)
+                if "wrk" in stages:
+                    stage_wrk(report, client)
+                if "sse" in stages:
+                    stage_sse(report, client, port + 1)
+        if "syslog" in stages:
+            n = int(os.environ.get("DECNET_BENCH_SYSLOG_RECORDS", records_n))
+            stage_syslog(report, database(f"perf_bench_syslog_{n}", True), work, n)
+    elapsed = time.perf_counter() - began
+    text = report.markdown(machine(), where, elapsed)
+    print("\n" + text + "\n", flush=True)
+    if readme:
+        rewrite_readme(text)
+        print(f"  README.md benchmark section rewritten ({README})", flush=True)
+    return report
+
+
+@contextmanager
+def pg_version_of(url: str | None) -> Iterator[str]:
+    if url is None:
+        yield ""
+        return
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    yield f"PostgreSQL {str(row[0]).split()[0]}" if row else ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument(
+        "--records", type=int, default=int(os.environ.get("DECNET_BENCH_RECORDS", "1000000"))
+    )
+    parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument("--readme", action="store_true", help="rewrite README's figures")
+    parser.add_argument("--fresh", action="store_true", help="reload the dataset")
+    args = parser.parse_args(argv)
+    stages = [s for s in args.stages.split(",") if s]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stages: {', '.join(sorted(unknown))}")
+    run(args.records, stages, args.readme, args.fresh)
+
+
+if __name__ == "__main__":
+    main()
