@@ -76,6 +76,7 @@ UNSET_MEANS = {
     "artifacts_root": "unset: <data dir>/artifacts",
     "redis_url": "unset: not used by one process",
     "sniffer_interface": "unset: no sniffer",
+    "cors_origins": "unset: no other origin may call the API (comma list of origins)",
 }
 
 
@@ -85,9 +86,12 @@ def settings_help() -> str:
     defaults = AppSettings()
     for field in msgspec.structs.fields(AppSettings):
         value = getattr(defaults, field.name)
-        shown = UNSET_MEANS.get(field.name, "unset") if value is None else str(value).lower()
-        if isinstance(value, str):
+        if value is None or value == "":
+            shown = UNSET_MEANS.get(field.name, "unset")
+        elif isinstance(value, str):
             shown = value
+        else:
+            shown = str(value).lower()
         lines.append(f"  {env_name(field.name):34} {shown}")
     return "\n".join(lines)
 
