@@ -12,6 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from interfaces.http.auth import BearerAuthMiddleware, requires_read
 from interfaces.http.console import console_router
 from interfaces.http.errors import exception_handlers
+from interfaces.http.openapi import document_api
 from interfaces.http.request_id import add_request_id_header, request_id_middleware
 from interfaces.http.routes.artifacts import download_artifact
 from interfaces.http.routes.attackers import (
@@ -82,7 +83,7 @@ def create_app(services: Services) -> Litestar:
         ],
         security=[{"BearerToken": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, console_router()],
         middleware=[
             request_id_middleware,
@@ -108,3 +109,5 @@ def create_app(services: Services) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    document_api(app)
+    return app

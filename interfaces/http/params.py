@@ -78,8 +78,3 @@ def page(limit: str | None, offset: str | None, max_limit: int = 1000) -> tuple[
 def offset_param(offset: str | None) -> int:
     """`offset` ≥ 0 and within what the database can count."""
     return int_param("offset", offset, 0, 0, MAX_OFFSET)
-
-
-def envelope(total: int, limit: int, offset: int, data: list[object]) -> dict[str, object]:
-    """SPEC's pagination envelope."""
-    return {"total": total, "limit": limit, "offset": offset, "data": data}

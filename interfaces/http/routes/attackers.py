@@ -9,7 +9,8 @@ from litestar import Request, get
 
 from application.reads.rows import Attacker
 from domain.shared.errors import InvalidError, NotFoundError
-from interfaces.http.params import envelope, given, int_param, offset_param, page
+from interfaces.http.params import given, int_param, offset_param, page
+from interfaces.http.schemas import ArtifactList, AttackerPage, CommandPage
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import ORDERS
 
@@ -30,7 +31,7 @@ async def list_attackers(
     service: str | None = None,
     sort_by: str | None = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> AttackerPage:
     """Attacker profiles; `sort_by` recent (default) | active | traversals."""
     size, skip = page(limit, offset)
     order = given(sort_by) or "recent"
@@ -39,7 +40,7 @@ async def list_attackers(
     total, rows = await (await readers_for(request, view)).attackers.page(
         given(search), given(service), order, size, skip
     )
-    return envelope(total, size, skip, list(rows))
+    return AttackerPage(total, size, skip, list(rows))
 
 
 @get("/attackers/{uuid:str}", tags=["attackers"])
@@ -61,7 +62,7 @@ async def attacker_commands(
     offset: str | None = None,
     service: str | None = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> CommandPage:
     """Commands the attacker ran, oldest first (limit 1..200)."""
     size = int_param("limit", limit, 50, 1, 200)
     skip = offset_param(offset)
@@ -70,17 +71,17 @@ async def attacker_commands(
     if await queries.one(ident) is None:
         raise NotFoundError(f"attacker {uuid} not found")
     total, rows = await queries.commands(ident, given(service), size, skip)
-    return envelope(total, size, skip, list(rows))
+    return CommandPage(total, size, skip, list(rows))
 
 
 @get("/attackers/{uuid:str}/artifacts", tags=["attackers"])
 async def attacker_artifacts(
     request: Request[Any, Any, Any], uuid: str, view: ViewParam = None
-) -> dict[str, object]:
+) -> ArtifactList:
     """Captured-file log rows of the attacker, newest first."""
     queries = (await readers_for(request, view)).attackers
     attacker = await queries.one(_uuid(uuid))
     if attacker is None:
         raise NotFoundError(f"attacker {uuid} not found")
     rows = await queries.artifacts(attacker.ip)
-    return {"total": len(rows), "data": rows}
+    return ArtifactList(len(rows), rows)

@@ -18,6 +18,7 @@ from interfaces.http.auth import (
     sse_tickets,
 )
 from interfaces.http.commands import in_thread, settle
+from interfaces.http.openapi import ANSWERS
 from interfaces.http.schemas import MessageResponse, UserResponse
 
 
@@ -47,7 +48,12 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/login", opt={PUBLIC: True, "exclude_from_auth": True}, status_code=200, security=[])
+    @post(
+        "/login",
+        opt={PUBLIC: True, "exclude_from_auth": True, ANSWERS: (401, 429)},
+        status_code=200,
+        security=[],
+    )
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> TokenResponse:
         """Exchange credentials for a bearer token (401 bad credentials, 429 throttled)."""
         services = services_of(request)

@@ -16,7 +16,13 @@ from domain.identity.user import UsernameTakenError
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
-from interfaces.http.schemas import MessageResponse, UserResponse
+from interfaces.http.openapi import ANSWERS
+from interfaces.http.schemas import (
+    ConfigResponse,
+    MessageResponse,
+    ReinitResponse,
+    UserResponse,
+)
 
 UserId = Annotated[str, Parameter(description="The user's uuid")]
 
@@ -58,20 +64,20 @@ class ConfigController(Controller):
     tags = ["config"]
 
     @get("/")
-    async def read_config(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def read_config(self, request: Request[Any, Any, Any]) -> ConfigResponse:
         """Settings; admins also get the users (and `developer_mode` in developer mode)."""
         services = services_of(request)
         principal = principal_of(request)
         values = await services.core.directory.settings()
-        body: dict[str, Any] = {
-            "role": principal.role,
-            "deployment_limit": values.deployment_limit,
-            "global_mutation_interval": format_duration(values.global_mutation_interval_minutes),
-        }
+        body = ConfigResponse(
+            role=principal.role,
+            deployment_limit=values.deployment_limit,
+            global_mutation_interval=format_duration(values.global_mutation_interval_minutes),
+        )
         if principal.is_admin:
-            body["users"] = await services.core.directory.list_users()
+            body.users = await services.core.directory.list_users()
             if services.core.settings.developer:
-                body["developer_mode"] = True
+                body.developer_mode = True
         return body
 
     @put("/deployment-limit", guards=[requires_command])
@@ -99,7 +105,7 @@ class ConfigController(Controller):
         await settle(services, position, ["settings"])
         return MessageResponse("Global mutation interval updated")
 
-    @post("/users", guards=[requires_command], status_code=200)
+    @post("/users", guards=[requires_command], status_code=200, opt={ANSWERS: (409,)})
     async def create_user(
         self, request: Request[Any, Any, Any], data: CreateUserRequest
     ) -> UserResponse:
@@ -157,10 +163,10 @@ class ConfigController(Controller):
         return MessageResponse("Password reset successfully")
 
     @delete("/reinit", guards=[requires_command], status_code=200)
-    async def reinit(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def reinit(self, request: Request[Any, Any, Any]) -> ReinitResponse:
         """Developer mode only: forget every observation (logs, bounties) made so far."""
         services = services_of(request)
         if not services.core.settings.developer:
             raise PermissionDeniedException("reinit is only available in developer mode")
         deleted = await services.api.purge.purge(command_meta(request))
-        return {"message": "Data purged", "deleted": deleted}
+        return ReinitResponse("Data purged", deleted)

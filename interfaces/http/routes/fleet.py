@@ -19,6 +19,7 @@ from domain.fleet.durations import checked_minutes, parse_duration
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
+from interfaces.http.openapi import ANSWERS, ErrorResponse
 from interfaces.http.schemas import MessageResponse
 from interfaces.http.views import ViewParam, readers_for
 from interfaces.services import Services
@@ -111,13 +112,15 @@ class FleetController(Controller):
         guards=[requires_command],
         status_code=200,
         responses={
+            200: ResponseSpec(DeployResponse, description="Deployed and running"),
             202: ResponseSpec(DeployResponse, description="Deployed; still starting"),
-            500: ResponseSpec(None, description="The runtime failed the deckies"),
+            500: ResponseSpec(ErrorResponse, description="The runtime failed the deckies"),
         },
+        opt={ANSWERS: (409,)},
     )
     async def deploy(
         self, request: Request[Any, Any, Any], data: DeployRequest
-    ) -> Response[DeployResponse | dict[str, str]]:
+    ) -> Response[DeployResponse | ErrorResponse]:
         """Add an INI's new deckies (≤ 512 KiB): 200 running, 202 still starting, 500 failed.
 
         Deckies already in the fleet as the INI defines them are kept and listed in
@@ -132,7 +135,9 @@ class FleetController(Controller):
             f"{n}: {r.detail}" for n, r in settled.reports.items() if r and r.status == "failed"
         ]
         if failed:
-            return Response({"detail": f"Deployment failed: {'; '.join(failed)}"}, status_code=500)
+            return Response(
+                ErrorResponse(f"Deployment failed: {'; '.join(failed)}"), status_code=500
+            )
         running = all(r is not None and r.status == "running" for r in settled.reports.values())
         answer = DeployResponse(
             message=deploy_message(deployment, running),

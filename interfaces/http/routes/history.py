@@ -19,8 +19,9 @@ from application.reads.rows import HistoryPage
 from domain.history.catalog import TYPE_NAMES
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import QUERY_TOKEN, principal_of, requires_audit, services_of
-from interfaces.http.params import envelope, given, int_param, page, time_param
+from interfaces.http.params import given, int_param, page, time_param
 from interfaces.http.routes.stream import HEADERS
+from interfaces.http.schemas import AuditPage
 from interfaces.http.stream_lifetime import while_session_lasts
 
 KEEPALIVE_S = 15.0
@@ -114,7 +115,7 @@ async def list_audit(
     end_time: str | None = None,
     limit: str | None = None,
     offset: str | None = None,
-) -> dict[str, object]:
+) -> AuditPage:
     """Administrative acts and authentication outcomes, newest first."""
     size, skip = page(limit, offset)
     total, rows = await services_of(request).core.history.audit(
@@ -126,7 +127,7 @@ async def list_audit(
         size,
         skip,
     )
-    return envelope(total, size, skip, list(rows))
+    return AuditPage(total, size, skip, list(rows))
 
 
 def _history(request: Request[Any, Any, Any]) -> EventHistory:

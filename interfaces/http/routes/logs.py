@@ -12,12 +12,12 @@ from domain.shared.errors import InvalidError
 from interfaces.http.auth import requires_command
 from interfaces.http.params import (
     SearchParam,
-    envelope,
     given,
     int_param,
     log_filter,
     page,
 )
+from interfaces.http.schemas import BountyPage, DeadLetterPage, LogPage
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import BOUNTY_TYPES
 
@@ -31,13 +31,13 @@ async def list_logs(
     start_time: str | None = None,
     end_time: str | None = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> LogPage:
     """Log rows, newest first, filtered by the search language and a time range."""
     size, skip = page(limit, offset)
     total, rows = await (await readers_for(request, view)).logs.page(
         log_filter(search, start_time, end_time), size, skip
     )
-    return envelope(total, size, skip, list(rows))
+    return LogPage(total, size, skip, list(rows))
 
 
 @get("/logs/histogram", tags=["logs"])
@@ -61,11 +61,11 @@ async def list_dead_letters(
     limit: str | None = None,
     offset: str | None = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> DeadLetterPage:
     """Lines the collector could not parse (admin), newest first: why, the raw line, from where."""
     size, skip = page(limit, offset)
     total, rows = await (await readers_for(request, view)).logs.dead_letters(size, skip)
-    return envelope(total, size, skip, list(rows))
+    return DeadLetterPage(total, size, skip, list(rows))
 
 
 @get("/bounty", tags=["bounty"])
@@ -76,7 +76,7 @@ async def list_bounty(
     bounty_type: str | None = None,
     search: str | None = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> BountyPage:
     """Harvested credentials, fingerprints and artifacts, newest first."""
     size, skip = page(limit, offset)
     kind = given(bounty_type)
@@ -84,7 +84,7 @@ async def list_bounty(
         raise InvalidError(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
     readers = await readers_for(request, view)
     total, rows = await readers.attackers.bounty(kind, given(search), size, skip)
-    return envelope(total, size, skip, list(rows))
+    return BountyPage(total, size, skip, list(rows))
 
 
 @get("/stats", tags=["stats"])

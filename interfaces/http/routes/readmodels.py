@@ -15,6 +15,7 @@ from domain.observations.timeparse import parse_time_param
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, requires_audit, requires_command, services_of
 from interfaces.http.commands import in_thread
+from interfaces.http.openapi import ANSWERS
 from interfaces.status import status_sources
 
 DROP_WAIT_S = 10.0
@@ -64,7 +65,7 @@ async def rebuild_projection(request: Request[Any, Any, Any], name: str) -> Rebu
     return RebuildAccepted(f"Rebuild of {name} requested", name, position)
 
 
-@post("/views", guards=[requires_audit], status_code=202, tags=["views"])
+@post("/views", guards=[requires_audit], status_code=202, tags=["views"], opt={ANSWERS: (409,)})
 async def create_view(request: Request[Any, Any, Any], data: ViewRequest) -> ViewAccepted:
     """Build every read model as of a position or time into a view of its own (409 at the cap)."""
     until: int | Any = data.until

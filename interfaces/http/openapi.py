@@ -1,0 +1,104 @@
+"""What the OpenAPI document says each route can answer besides its success, in one place.
+
+Every failure body is `{"detail": "..."}` (`errors.py`), documented once as `ErrorResponse`.
+Which statuses a route can answer follows from what it is, so it is derived here rather than
+repeated on 37 decorators; a route adds its own (409, 429, ...) with `opt={ANSWERS: (...)}`:
+
+- every route can answer 503 (the database is unreachable: `errors.unavailable_handler`);
+- a route behind the bearer middleware answers 401 (no or bad token) and 403 (a guard, or a
+  pending password change);
+- a route with a JSON body answers 400 (not JSON, wrong types, unknown or duplicate keys, NUL),
+  413 (larger than Litestar's body limit), 415 (not declared as JSON) and 422 (a bad value);
+- a route with path or query parameters answers 422 for a value out of its bounds or pattern
+  (and 400 for a query string that cannot be decoded);
+  a path names something, so 404 when it does not exist;
+- `view` reads an as-of view: 404 unknown, 409 not ready yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.routes import HTTPRoute
+
+from interfaces.http.auth import PUBLIC
+
+ANSWERS = "answers"  # route opt: statuses the route answers beyond the derived ones
+NOT_PARAMETERS = frozenset({"request", "data", "state", "headers", "cookies", "scope", "socket"})
+
+DESCRIPTIONS = {
+    400: "Malformed request: the body is not JSON, has the wrong types, or unknown, duplicate"
+    " or NUL-bearing keys",
+    401: "No, invalid, expired or revoked bearer token (`WWW-Authenticate: Bearer`)",
+    403: "The role may not do this, or the password must be changed first",
+    404: "Nothing with that name or id",
+    409: "Conflicts with the current state",
+    413: "Request body too large",
+    415: "The body is not declared as `application/json`",
+    422: "A value is out of its bounds, pattern or set",
+    429: "Too many attempts; `Retry-After` says when to try again",
+    503: "The database is unreachable; try again",
+}
+
+
+class ErrorResponse(msgspec.Struct):
+    """Every 4xx and 5xx body."""
+
+    detail: str
+
+
+def _error(status: int) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ErrorResponse, description=DESCRIPTIONS[status], generate_examples=False
+    )
+
+
+def answers(handler: HTTPRouteHandler, path_parameters: Iterable[str]) -> set[int]:
+    """The failure statuses `handler` can answer."""
+    found = {503, *handler.opt.get(ANSWERS, ())}
+    if not handler.opt.get(PUBLIC) and not handler.opt.get("exclude_from_auth"):
+        found |= {401, 403}
+    parameters = set(handler.parsed_fn_signature.parameters) - NOT_PARAMETERS
+    if "data" in handler.parsed_fn_signature.parameters:
+        found |= {400, 413, 415, 422}
+    if set(path_parameters):
+        found |= {404, 422}
+    if parameters:
+        found |= {400, 422}  # 400: a query string that cannot be decoded
+    if "view" in parameters:
+        found |= {404, 409}
+    return found
+
+
+def _documented(app: Litestar) -> Iterator[tuple[HTTPRoute, HTTPRouteHandler]]:
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if handler.resolve_include_in_schema():
+                    yield route, handler
+
+
+def document_api(app: Litestar) -> None:
+    """Failure responses for every operation; public operations marked as needing no token.
+
+    Litestar layers the router's `security` onto every handler (an empty list on a handler
+    cannot remove it), so the built document is corrected once here, before it is served.
+    """
+    for route, handler in _documented(app):
+        declared: dict[int, Any] = dict(handler.responses or {})
+        for status in sorted(answers(handler, route.path_parameters)):
+            declared.setdefault(status, _error(status))
+        handler.responses = declared
+    paths = app.openapi_schema.paths or {}
+    for route, handler in _documented(app):
+        if not handler.opt.get(PUBLIC) or route.path_format not in paths:
+            continue
+        for method in handler.http_methods:
+            operation = getattr(paths[route.path_format], method.lower(), None)
+            if operation is not None:
+                operation.security = []
