@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import Parameter
 
 from application.reads.ports import LogFilter
@@ -13,6 +16,43 @@ from domain.observations.timeparse import InvalidTimeError, parse_time_param
 from domain.shared.errors import InvalidError
 
 NOT_GIVEN = frozenset({"", "null", "undefined"})
+INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: `int()` would also take " 5", "1_0", "٣"
+
+# What the OpenAPI document says a query parameter takes: its real type, bounds, enum or format,
+# or one of SPEC's spellings of "not given". The handler receives the raw text (the not-given
+# spellings must not be a 400) and checks it against the same rules, 422 otherwise.
+NOT_GIVEN_SCHEMA = Schema(
+    type=OpenAPIType.STRING,
+    enum=sorted(NOT_GIVEN),
+    description="not given (the same as leaving the parameter out)",
+)
+DECNET_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+
+
+def query(description: str, *accepted: Schema) -> Any:
+    """A `Parameter` whose schema is `accepted` or not given."""
+    return Parameter(
+        description=description,
+        required=False,
+        schema_extra={"one_of": None, "type": None, "any_of": [*accepted, NOT_GIVEN_SCHEMA]},
+    )
+
+
+def integer(low: int, high: int | None = None) -> Schema:
+    """An integer query value within [low, high]."""
+    return Schema(type=OpenAPIType.INTEGER, minimum=low, maximum=high)
+
+
+def one_of(*values: str) -> Schema:
+    """A query value from a fixed set."""
+    return Schema(type=OpenAPIType.STRING, enum=list(values))
+
+
+TEXT = Schema(type=OpenAPIType.STRING)
+TIME = (
+    Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME),
+    Schema(type=OpenAPIType.STRING, pattern=DECNET_TIME, description="UTC, DECNET's spelling"),
+)
 
 SEARCH_DESCRIPTION = (
     "The log search language (docs/search.md): whitespace-separated terms, shell-style quotes,"
@@ -24,10 +64,20 @@ SEARCH_DESCRIPTION = (
     " `undefined` mean no filter; NUL characters are dropped."
 )
 # The parameter stays a plain optional string: the language never rejects a search.
-SearchParam = Annotated[str | None, Parameter(description=SEARCH_DESCRIPTION)]
+SearchParam = Annotated[str | None, query(SEARCH_DESCRIPTION, TEXT)]
 
 
 MAX_OFFSET = 2**63 - 1  # PostgreSQL's bigint: beyond it an offset cannot even be asked
+
+Limit = Annotated[str | None, query("Page size, 1..1000 (default 50)", integer(1, 1000))]
+Offset = Annotated[str | None, query("Rows to skip (default 0)", integer(0, MAX_OFFSET))]
+StartTime = Annotated[
+    str | None, query("Only records at or after this time (ISO-8601, UTC if no zone)", *TIME)
+]
+EndTime = Annotated[
+    str | None, query("Only records at or before this time (ISO-8601, UTC if no zone)", *TIME)
+]
+Text = Annotated[str | None, query("Exact value to filter on", TEXT)]
 
 
 def given(value: str | None) -> str | None:
@@ -42,10 +92,10 @@ def int_param(name: str, value: str | None, default: int, low: int, high: int | 
     raw = given(value)
     if raw is None:
         return default
-    try:
-        number = int(raw.strip())
-    except ValueError:
-        raise InvalidError(f"{name} must be an integer (got {raw[:32]!r})") from None
+    if INTEGER.fullmatch(raw) is None:
+        raise InvalidError(f"{name} must be an integer (got {raw[:32]!r})")
+    # Longer than any bound we use: out of range without asking int() (it caps digits at 4300).
+    number = int(raw) if len(raw) <= 24 else (-1 if raw.startswith("-") else 1) * 10**24
     if number < low or (high is not None and number > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise InvalidError(f"{name} must be {bounds} (got {number})")

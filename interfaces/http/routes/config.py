@@ -24,7 +24,7 @@ from interfaces.http.schemas import (
     UserResponse,
 )
 
-UserId = Annotated[str, Parameter(description="The user's uuid")]
+UserId = Annotated[str, Parameter(description="The user's uuid", schema_extra={"format": "uuid"})]
 
 
 def parse_user_id(value: str) -> UUID:

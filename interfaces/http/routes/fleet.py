@@ -25,7 +25,9 @@ from interfaces.http.views import ViewParam, readers_for
 from interfaces.services import Services
 
 NAME = re.compile(r"[a-z0-9-]{1,64}")
-DeckyName = Annotated[str, Parameter(description="The decky's name, `^[a-z0-9-]{1,64}$`")]
+DeckyName = Annotated[
+    str, Parameter(description="The decky's name", schema_extra={"pattern": "^[a-z0-9-]{1,64}$"})
+]
 
 
 class DeployRequest(msgspec.Struct, forbid_unknown_fields=True):

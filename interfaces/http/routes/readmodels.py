@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
 import msgspec
 from litestar import Request, delete, get, post
+from litestar.params import Parameter
 
 from application.readmodels.status import projection_statuses
 from application.reads.rows import ProjectionStatus, ViewInfo
 from domain.observations.timeparse import parse_time_param
+from domain.readmodels.control import LABEL_RE
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, requires_audit, requires_command, services_of
 from interfaces.http.commands import in_thread
@@ -45,6 +47,11 @@ class ViewAccepted(msgspec.Struct):
     position: int
 
 
+ViewLabel = Annotated[
+    str, Parameter(description="The view's label", schema_extra={"pattern": LABEL_RE.pattern})
+]
+
+
 @get("/projections", tags=["projections"])
 async def list_projections(request: Request[Any, Any, Any]) -> list[ProjectionStatus]:
     """Every read model: state, position, lag in events and seconds, rebuild progress."""
@@ -57,6 +64,7 @@ async def list_projections(request: Request[Any, Any, Any]) -> list[ProjectionSt
     guards=[requires_command],
     status_code=202,
     tags=["projections"],
+    opt={ANSWERS: (409,)},
 )
 async def rebuild_projection(request: Request[Any, Any, Any], name: str) -> RebuildAccepted:
     """Rebuild one read model beside the live one and swap it in when caught up (409 busy)."""
@@ -87,7 +95,7 @@ async def list_views(request: Request[Any, Any, Any]) -> list[ViewInfo]:
 
 
 @delete("/views/{label:str}", guards=[requires_audit], status_code=204, tags=["views"])
-async def drop_view(request: Request[Any, Any, Any], label: str) -> None:
+async def drop_view(request: Request[Any, Any, Any], label: ViewLabel) -> None:
     """Drop a view and its tables (404 unknown); answers once the view is gone."""
     services = services_of(request)
     await in_thread(services.core.read_model_commands.drop_view, command_meta(request), label)
