@@ -26,7 +26,12 @@ NOT_GIVEN_SCHEMA = Schema(
     enum=sorted(NOT_GIVEN),
     description="not given (the same as leaving the parameter out)",
 )
-DECNET_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+# Only real calendar times (no month 13, no 31 June), so every value the pattern allows parses.
+DECNET_TIME = (
+    r"^[1-9][0-9]{3}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    r" (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+)
 
 
 def query(description: str, *accepted: Schema) -> Any:
