@@ -13,6 +13,7 @@ from interfaces.http.auth import BearerAuthMiddleware, requires_read
 from interfaces.http.console import console_router
 from interfaces.http.errors import exception_handlers
 from interfaces.http.openapi import document_api
+from interfaces.http.options import bind_options_to_routes
 from interfaces.http.request_id import add_request_id_header, request_id_middleware
 from interfaces.http.routes.artifacts import download_artifact
 from interfaces.http.routes.attackers import (
@@ -110,4 +111,5 @@ def create_app(services: Services) -> Litestar:
         debug=False,
     )
     document_api(app)
+    bind_options_to_routes(app)
     return app

@@ -83,6 +83,20 @@ def _documented(app: Litestar) -> Iterator[tuple[HTTPRoute, HTTPRouteHandler]]:
                     yield route, handler
 
 
+def _close_request_bodies(app: Litestar, schemas: dict[str, Any]) -> None:
+    """Bodies that refuse unknown keys (400) say so: `additionalProperties: false`."""
+    for _, handler in _documented(app):
+        data = handler.parsed_fn_signature.parameters.get("data")
+        body = data.annotation if data else None
+        if not (isinstance(body, type) and issubclass(body, msgspec.Struct)):
+            continue
+        if not body.__struct_config__.forbid_unknown_fields:
+            continue
+        for key, schema in schemas.items():
+            if key == body.__name__ or key.endswith(f"_{body.__name__}"):
+                schema.additional_properties = False
+
+
 def document_api(app: Litestar) -> None:
     """Failure responses for every operation; public operations marked as needing no token.
 
@@ -94,7 +108,9 @@ def document_api(app: Litestar) -> None:
         for status in sorted(answers(handler, route.path_parameters)):
             declared.setdefault(status, _error(status))
         handler.responses = declared
-    paths = app.openapi_schema.paths or {}
+    document = app.openapi_schema
+    _close_request_bodies(app, document.components.schemas or {})
+    paths = document.paths or {}
     for route, handler in _documented(app):
         if not handler.opt.get(PUBLIC) or route.path_format not in paths:
             continue
@@ -102,3 +118,39 @@ def document_api(app: Litestar) -> None:
             operation = getattr(paths[route.path_format], method.lower(), None)
             if operation is not None:
                 operation.security = []
+
+
+def documented(**schema: Any) -> msgspec.Meta:
+    """A body field's rule as the OpenAPI document states it, checked by the handler (422).
+
+    msgspec would enforce a `Meta` constraint while decoding, which is a 400; SPEC §2 wants a
+    well-typed value that breaks a rule to be a 422 naming it, so the rule is only documented.
+    Keys are OpenAPI `Schema` attributes (`minimum`, `pattern`, `enum`, `any_of`, ...).
+    """
+    return msgspec.Meta(extra_json_schema={"extra": schema})
+
+
+def _duration_pattern() -> str:
+    """`<n><unit>` from 1 minute up to 100 years (`durations.MAX_MINUTES`), exactly."""
+    minutes = (
+        r"(?:[1-9][0-9]{0,6}|[1-4][0-9]{7}|5[01][0-9]{6}|52[0-4][0-9]{5}|525[0-5][0-9]{4}"
+        r"|52560000)m"
+    )
+    days = r"(?:[1-9][0-9]{0,3}|[12][0-9]{4}|3[0-5][0-9]{3}|36[0-4][0-9]{2}|36500)d"
+    months = r"(?:[1-9][0-9]{0,2}|1[01][0-9]{2}|120[0-9]|121[0-6])M"
+    years = r"(?:[1-9][0-9]?|100)[yY]"
+    return f"^(?:{minutes}|{days}|{months}|{years})$"
+
+
+DURATION_PATTERN = _duration_pattern()
+
+
+# `GET /stream` and `GET /events/stream`: frames as SSE text, not a JSON document.
+SSE_ANSWER = {
+    200: ResponseSpec(
+        str,
+        media_type="text/event-stream",
+        description="Server-sent events until the session ends (`data:` JSON, `id:` resumable)",
+        generate_examples=False,
+    )
+}

@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from application.reads.ports import LogFilter
 from domain.observations.search import SearchQuery, parse_search
 from domain.observations.timeparse import InvalidTimeError, parse_time_param
-from domain.shared.errors import InvalidError
+from domain.shared.errors import InvalidError, MalformedError
 
 NOT_GIVEN = frozenset({"", "null", "undefined"})
 INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: `int()` would also take " 5", "1_0", "٣"
@@ -116,12 +116,10 @@ def time_param(name: str, value: str | None) -> datetime | None:
 
 
 def log_filter(search: str | None, start_time: str | None, end_time: str | None) -> LogFilter:
-    """The search and time range shared by logs, histogram and stream."""
+    """Search and time range of logs, histogram and stream; a reversed range matches nothing."""
     query: SearchQuery = parse_search(given(search))
     start = time_param("start_time", start_time)
     end = time_param("end_time", end_time)
-    if start is not None and end is not None and start > end:
-        raise InvalidError("start_time must not be after end_time")
     return LogFilter(query, start, end)
 
 
@@ -133,3 +131,12 @@ def page(limit: str | None, offset: str | None, max_limit: int = 1000) -> tuple[
 def offset_param(offset: str | None) -> int:
     """`offset` ≥ 0 and within what the database can count."""
     return int_param("offset", offset, 0, 0, MAX_OFFSET)
+
+
+def whole(name: str, value: int | float) -> int:
+    """A JSON integer; `162.0` is one too (JSON Schema's `integer`), `1.5` is the wrong type."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise MalformedError(f"Invalid request body: {name} must be an integer (got {value!r})")
+        return int(value)
+    return value

@@ -11,12 +11,20 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import activate_admin
 from tests.api.harness import BOOTSTRAP_ADMIN, Backend, DecnetServer, fresh_source_ip, scratch_dir
 
 pytestmark = pytest.mark.schemathesis
 MAX_EXAMPLES = 5  # per operation and phase: the whole run stays within ~3 minutes on 2 cores
+# Checks left out for one operation, each with why.
+EXCLUDED = {
+    # An INI's grammar (sections, known keys per service, addresses inside the network, names
+    # unique in the fleet) cannot be written in JSON Schema: a schema-valid `ini_content` is
+    # usually a 422 naming the line. tests/api/test_fleet_api.py pins those refusals.
+    ("POST", "/api/v1/deckies/deploy"): [positive_data_acceptance],
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +41,17 @@ def admin(fuzzed_server: DecnetServer) -> str:
 
 @pytest.fixture(scope="module")
 def api_schema(fuzzed_server: DecnetServer) -> schemathesis.schemas.BaseSchema:
-    return schemathesis.openapi.from_url(f"{fuzzed_server.base_url}/schema/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{fuzzed_server.base_url}/schema/openapi.json")
+    schema.config.generation.update(
+        # Unknown query parameters are ignored on purpose (cache-busters, newer clients), so a
+        # request carrying one is not invalid. The bearer header is set on every call below.
+        allow_extra_parameters=False,
+        with_security_parameters=False,
+        # A NUL in a JSON string is a 400 wherever it appears (PostgreSQL cannot store it);
+        # tests/api/test_auth_api.py pins that refusal, so generated strings leave it out.
+        allow_x00=False,
+    )
+    return schema
 
 
 # The two SSE routes are left out: a stream that is accepted never ends, so no response is ever
@@ -56,4 +74,5 @@ def test_every_operation_conforms(
     token = admin
     if case.path in ("/api/v1/auth/logout", "/api/v1/auth/change-password"):
         token = fresh_token(fuzzed_server)
-    case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+    excluded = EXCLUDED.get((case.method.upper(), case.path), [])
+    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)

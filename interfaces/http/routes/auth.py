@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
 
+from domain.identity.roles import PASSWORD_MAX, PASSWORD_MIN
 from interfaces.http.auth import (
     ALLOW_MUST_CHANGE,
     PUBLIC,
@@ -18,7 +19,7 @@ from interfaces.http.auth import (
     sse_tickets,
 )
 from interfaces.http.commands import in_thread, settle
-from interfaces.http.openapi import ANSWERS
+from interfaces.http.openapi import ANSWERS, documented
 from interfaces.http.schemas import MessageResponse, UserResponse
 
 
@@ -35,7 +36,7 @@ class TokenResponse(msgspec.Struct):
 
 class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
     old_password: str
-    new_password: str
+    new_password: Annotated[str, documented(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 
 
 class TicketResponse(msgspec.Struct):

@@ -8,15 +8,18 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import PermissionDeniedException
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import Parameter
 
 from domain.fleet.durations import format_duration, parse_duration
-from domain.identity.roles import parse_role
+from domain.fleet.settings import DEPLOYMENT_LIMIT_RANGE
+from domain.identity.roles import PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE, Role, parse_role
 from domain.identity.user import UsernameTakenError
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
-from interfaces.http.openapi import ANSWERS
+from interfaces.http.openapi import ANSWERS, DURATION_PATTERN, documented
+from interfaces.http.params import whole
 from interfaces.http.schemas import (
     ConfigResponse,
     MessageResponse,
@@ -35,26 +38,34 @@ def parse_user_id(value: str) -> UUID:
         raise InvalidError(f"user uuid {value[:64]!r} is not a valid UUID") from None
 
 
+ROLE = documented(enum=[r.value for r in Role])
+PASSWORD = documented(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+LOW, HIGH = DEPLOYMENT_LIMIT_RANGE
+
+
 class DeploymentLimitRequest(msgspec.Struct, forbid_unknown_fields=True):
-    deployment_limit: int
+    # A float is taken only when it is a whole number (`whole`): the schema says integer.
+    deployment_limit: Annotated[
+        int | float, documented(one_of=None, type=OpenAPIType.INTEGER, minimum=LOW, maximum=HIGH)
+    ]
 
 
 class GlobalIntervalRequest(msgspec.Struct, forbid_unknown_fields=True):
-    global_mutation_interval: str
+    global_mutation_interval: Annotated[str, documented(pattern=DURATION_PATTERN)]
 
 
 class CreateUserRequest(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    password: str
-    role: str = "viewer"
+    username: Annotated[str, documented(pattern=USERNAME_RE.pattern)]
+    password: Annotated[str, PASSWORD]
+    role: Annotated[str, ROLE] = "viewer"
 
 
 class RoleRequest(msgspec.Struct, forbid_unknown_fields=True):
-    role: str
+    role: Annotated[str, ROLE]
 
 
 class ResetPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
-    new_password: str
+    new_password: Annotated[str, PASSWORD]
 
 
 class ConfigController(Controller):
@@ -87,7 +98,9 @@ class ConfigController(Controller):
         """Cap the fleet size (1..500)."""
         services = services_of(request)
         position = await in_thread(
-            services.core.config.set_deployment_limit, command_meta(request), data.deployment_limit
+            services.core.config.set_deployment_limit,
+            command_meta(request),
+            whole("deployment_limit", data.deployment_limit),
         )
         await settle(services, position, ["settings"])
         return MessageResponse("Deployment limit updated")

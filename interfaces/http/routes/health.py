@@ -54,8 +54,10 @@ class HealthResponse(msgspec.Struct):
 
 
 HEALTH_ANSWERS = {
-    200: ResponseSpec(HealthResponse, description="Healthy or degraded"),
-    503: ResponseSpec(HealthResponse, description="A critical component is failing"),
+    200: ResponseSpec(HealthResponse, description="Healthy or degraded", generate_examples=False),
+    503: ResponseSpec(
+        HealthResponse, description="A critical component is failing", generate_examples=False
+    ),
 }
 
 

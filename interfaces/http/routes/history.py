@@ -21,7 +21,9 @@ from application.reads.rows import HistoryPage
 from domain.history.catalog import TYPE_NAMES
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import QUERY_TOKEN, principal_of, requires_audit, services_of
+from interfaces.http.openapi import SSE_ANSWER
 from interfaces.http.params import (
+    NOT_GIVEN_SCHEMA,
     TEXT,
     EndTime,
     Limit,
@@ -49,7 +51,17 @@ AggregateId = Annotated[
 ]
 TypeParam = Annotated[
     list[str] | None,
-    Parameter(description="Stable event type names (repeatable), e.g. `fleet.decky_deployed`"),
+    Parameter(
+        description="Stable event type names (repeatable), e.g. `fleet.decky_deployed`",
+        required=False,
+        schema_extra={
+            "one_of": None,
+            "type": OpenAPIType.ARRAY,
+            "items": Schema(
+                any_of=[Schema(type=OpenAPIType.STRING, enum=sorted(TYPE_NAMES)), NOT_GIVEN_SCHEMA]
+            ),
+        },
+    ),
 ]
 
 
@@ -110,7 +122,13 @@ async def list_events(
     return await _history(request).page(f, size, _flag("expand", expand))
 
 
-@get("/events/stream", guards=[requires_audit], opt={QUERY_TOKEN: True}, tags=["history"])
+@get(
+    "/events/stream",
+    guards=[requires_audit],
+    opt={QUERY_TOKEN: True},
+    tags=["history"],
+    responses=SSE_ANSWER,
+)
 async def stream_events(
     request: Request[Any, Any, Any],
     after: After = None,

@@ -8,6 +8,7 @@ from litestar import Request, get
 from litestar.response import ServerSentEvent
 
 from interfaces.http.auth import QUERY_TOKEN, principal_of, services_of
+from interfaces.http.openapi import SSE_ANSWER
 from interfaces.http.params import (
     MAX_OFFSET,
     TEXT,
@@ -26,7 +27,7 @@ from interfaces.http.stream_session import StreamSession
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-@get("/stream", opt={QUERY_TOKEN: True}, tags=["stream"])
+@get("/stream", opt={QUERY_TOKEN: True}, tags=["stream"], responses=SSE_ANSWER)
 async def stream(
     request: Request[Any, Any, Any],
     lastEventId: Annotated[
