@@ -191,3 +191,19 @@ class TicketStore(Protocol):
     async def consume(self, ticket: str) -> TokenClaims | None:
         """The claims of a live ticket, which is spent by this call; None if unknown or expired."""
         ...
+
+
+class TokenDenylist(Protocol):
+    """Token ids revoked by logout, checked on every request by every API process.
+
+    The revocation event stays the source of truth (the users read model holds it once
+    projected); the denylist makes a logout hold at once on every replica, before that.
+    """
+
+    async def deny(self, jti: str, expires_at: float) -> None:
+        """Refuse the token id `jti` until `expires_at` (Unix seconds), when it expires anyway."""
+        ...
+
+    async def denied(self, jti: str) -> bool:
+        """True when `jti` was denied and has not yet expired."""
+        ...

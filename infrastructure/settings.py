@@ -41,11 +41,15 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     syslog_udp_rcvbuf: Positive = 8 * 1024 * 1024
     journal_fsync: Literal["batch", "off"] = "batch"
     redis_url: str | None = None
+    redis_prefix: str = "decnet:"
     sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"
     max_views: int = 5
     cors_origins: str = ""  # comma list of browser origins allowed to call the API; none by default
+    signing_key_file: str | None = None
+    checkpoint_every_events: Positive = 10_000
+    checkpoint_every_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
     @property
     def data_dir(self) -> Path:
@@ -61,6 +65,13 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     def artifacts_dir(self) -> Path:
         """Where captured files live (defaults under the data dir)."""
         return Path(self.artifacts_root) if self.artifacts_root else self.data_dir / "artifacts"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The checkpoint signing key: `DECNET_SIGNING_KEY_FILE`, else under the data dir."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        return self.data_dir / "signing_key.pem"
 
 
 def env_name(field: str) -> str:

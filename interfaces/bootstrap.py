@@ -15,37 +15,52 @@ import structlog
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.audit.checkpointer import Checkpointer
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
+from application.identity.login_events import LoginEvents
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
-from application.ports import ComponentHealth
+from application.ports import Broadcaster, ComponentHealth
 from application.readmodels.commands import ReadModelCommands
 from application.readmodels.feed import ProjectionStatusFeed
 from application.readmodels.history import position_at
+from application.reads.ports import ProjectionProgress
 from application.store import EventStoreApp
 from domain.identity.roles import Role as UserRole
 from domain.identity.user import UsernameTakenError
 from domain.shared.meta import SYSTEM
 from infrastructure.artifacts.store import ArtifactStore
+from infrastructure.audit.signing import SigningKey
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
-from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.secret_file import load_or_create_secret
-from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
-from interfaces.fleet import build_fleet
+from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
+from interfaces.live import Live, open_live
 from interfaces.observations import build_collection, publish_commits
-from interfaces.services import ALL_ROLES, ApiServices, Core, Probe, Role, Services, Worker
+from interfaces.services import (
+    ALL_ROLES,
+    ApiServices,
+    Collection,
+    Core,
+    FleetServices,
+    Probe,
+    Role,
+    Services,
+    Worker,
+)
 from interfaces.sniffing import wire_sniffer
 from interfaces.status import status_sources
 from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
+from projections.merkle_queries import TreeQueries
 from projections.positions import ensure_control_tables
+from projections.progress import PublishedProgress
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
 from projections.schema import CONTROL_SCHEMA
@@ -54,6 +69,7 @@ from projections.views import ViewRegistry
 
 log = structlog.get_logger()
 POOL_MAX = 12
+READY_WAIT_S = 30.0
 
 
 @asynccontextmanager
@@ -91,6 +107,8 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)
         hasher = Argon2Hasher(settings.argon2_profile)
+        key = await anyio.to_thread.run_sync(SigningKey.load_or_create, settings.signing_key_path)
+        tree = TreeQueries(pool)
         core = Core(
             settings=settings,
             store=store,
@@ -108,6 +126,11 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             views=ViewRegistry(pool),
             projection_facts=PostgresProjectionFacts(pool, list(FACTORIES)),
             history=HistoryQueries(pool),
+            tree=tree,
+            signing_key=key,
+            checkpointer=Checkpointer(
+                store, tree, key, settings.checkpoint_every_events, settings.checkpoint_every_s
+            ),
         )
         async with pool.connection() as conn:
             await ensure_control_tables(conn)
@@ -119,47 +142,104 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
 async def bootstrap(
     settings: AppSettings, roles: frozenset[Role] = ALL_ROLES
 ) -> AsyncIterator[Services]:
-    """Everything one process with these roles needs, torn down in reverse order on exit."""
-    async with open_core(settings) as core:
-        runner = ProjectionRunner(core.store, core.pool, all_projections(), factories=FACTORIES)
-        core.store.on_saved(runner.wake)
-        await runner.setup()
-        controller = ReadModelController(
-            runner, core.read_model_commands, core.pool, FACTORIES, VIEW_MODELS
-        )
-        core.store.on_saved(controller.wake)
-        runner.on_swapped(controller.wake)
-        broadcaster = MemoryBroadcaster()
-        runner.add_listener(publish_commits(broadcaster))
-        collection = build_collection(core) if Role.COLLECTOR in roles else None
-        fleet = build_fleet(core, collection.sink if collection else None)
+    """Everything one process with these roles needs, torn down in reverse order on exit.
+
+    A split projector or fleet process does not start its work here: it must first lead
+    (`interfaces.cli.processes`); `decnet serve` (every role) runs everything at once.
+    """
+    async with open_core(settings) as core, open_live(settings) as live:
+        embedded = roles == ALL_ROLES
+        runner = controller = None
+        if Role.PROJECTOR in roles:
+            runner, controller = _projector(core, live)
+            if embedded:
+                await runner.setup()
+        if Role.PROJECTOR not in roles or Role.API in roles or Role.COLLECTOR in roles:
+            live.announce_saves(core)  # writers here; projectors elsewhere
+        progress = runner if runner is not None else _published_progress(core, live)
+        collection = _collection(core, roles)
+        commands = fleet_commands(core)
+        fleet_workers = None
+        if Role.FLEET in roles:
+            fleet_workers = build_fleet(core, commands, collection.sink if collection else None)
+        settler = fleet_workers.reconciler if fleet_workers else None
         api = ApiServices(
-            auth=_authenticator(core),
-            progress=runner,
-            broadcaster=broadcaster,
-            purge=PurgeObservations(core.ingest, runner, core.read_models.live()),
+            auth=_authenticator(core, live),
+            progress=progress,
+            broadcaster=live.broadcaster,
+            purge=PurgeObservations(core.ingest, progress, core.read_models.live()),
+            tickets=live.tickets,
         )
-        core.add_worker(_feed_worker(core, broadcaster))
         services = Services(
             core=core,
             roles=roles,
             api=api,
-            fleet=fleet,
+            fleet=FleetServices(
+                commands, settler or ReadModelSettler(progress, core.read_models.live().fleet)
+            ),
             runner=runner,
             controller=controller,
             collection=collection,
+            fleet_workers=fleet_workers,
         )
         core.health["attacker_worker"] = _projection_probe(services, "attackers")
-        if collection is not None:
+        if collection is not None and Role.FLEET in roles:
             wire_sniffer(core, collection.sink, settings.runtime)
-        await anyio.to_thread.run_sync(ensure_admin, core)
-        # Serve only once auth can see the bootstrap admin and current settings.
-        for name in ("users", "settings"):
-            await runner.catch_up(name)
+        if Role.API in roles:
+            await _ready_to_authenticate(core, runner, progress, embedded)
         yield services
 
 
-def _feed_worker(core: Core, broadcaster: MemoryBroadcaster) -> Worker:
+def _projector(core: Core, live: Live) -> tuple[ProjectionRunner, ReadModelController]:
+    """Every projection, the read-model controller and the status feed (one leader runs them)."""
+    runner = ProjectionRunner(core.store, core.pool, all_projections(), factories=FACTORIES)
+    core.store.on_saved(runner.wake)
+    controller = ReadModelController(
+        runner, core.read_model_commands, core.pool, FACTORIES, VIEW_MODELS
+    )
+    core.store.on_saved(controller.wake)
+    runner.on_swapped(controller.wake)
+    runner.add_listener(publish_commits(live.broadcaster))
+    live.follow_saves(core, runner.wake, controller.wake)
+    core.add_worker(_feed_worker(core, live.broadcaster))
+    core.add_worker(_checkpoint_worker(core))
+    return runner, controller
+
+
+def _published_progress(core: Core, live: Live) -> PublishedProgress:
+    """Read-your-writes from the projector's announcements (it runs in another process)."""
+    progress = PublishedProgress(core.pool, live.broadcaster, list(FACTORIES))
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(progress.run)
+
+    core.add_worker(start)
+    return progress
+
+
+def _collection(core: Core, roles: frozenset[Role]) -> Collection | None:
+    """The syslog intake in a collector; a fleet process alone journals its own emulators."""
+    if Role.COLLECTOR in roles:
+        return build_collection(core)
+    if Role.FLEET in roles:
+        return build_collection(core, listen=False)
+    return None
+
+
+async def _ready_to_authenticate(
+    core: Core, runner: ProjectionRunner | None, progress: ProjectionProgress, embedded: bool
+) -> None:
+    """Serve only once auth can see the bootstrap admin and current settings."""
+    position = await anyio.to_thread.run_sync(ensure_admin, core)
+    if embedded and runner is not None:
+        for name in ("users", "settings"):
+            await runner.catch_up(name)
+        return
+    if not await progress.wait_for(position, ["users", "settings"], timeout=READY_WAIT_S):
+        log.warning("api_started_before_projector", position=position)
+
+
+def _feed_worker(core: Core, broadcaster: Broadcaster) -> Worker:
     """Read-model status changes for admins' streams, published where the projector runs."""
     feed = ProjectionStatusFeed(status_sources(core.store, core.projection_facts), broadcaster)
 
@@ -169,10 +249,26 @@ def _feed_worker(core: Core, broadcaster: MemoryBroadcaster) -> Worker:
     return start
 
 
-def _authenticator(core: Core) -> Authenticator:
+def _checkpoint_worker(core: Core) -> Worker:
+    """Signed checkpoints of the tamper-evidence tree (every process may sign; sizes dedupe)."""
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(core.checkpointer.run)
+
+    return start
+
+
+def _authenticator(core: Core, live: Live) -> Authenticator:
     settings = core.settings
     tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
-    return Authenticator(core.directory, core.hasher, tokens, MemoryLoginThrottle())
+    return Authenticator(
+        core.directory,
+        core.hasher,
+        tokens,
+        live.throttle,
+        live.denylist,
+        journal=LoginEvents(core.store),
+    )
 
 
 def signing_secret(settings: AppSettings) -> Callable[[], str]:
@@ -184,16 +280,19 @@ def signing_secret(settings: AppSettings) -> Callable[[], str]:
     return functools.cache(partial(load_or_create_secret, settings.data_dir))
 
 
-def ensure_admin(core: Core) -> None:
-    """Create the bootstrap admin once; a generated password is printed, never logged."""
+def ensure_admin(core: Core) -> int:
+    """Create the bootstrap admin once; a generated password is printed, never logged.
+
+    Returns the store's head, which the users model must reach before logins see the admin.
+    """
     settings = core.settings
     if core.users.exists(settings.admin_user):
-        return
+        return core.store.head()
     password = settings.admin_password or secrets.token_urlsafe(12)
     try:
         _, position = core.users.register(SYSTEM, settings.admin_user, password, UserRole.ADMIN)
     except UsernameTakenError:
-        return  # another process sharing the database created it first
+        return core.store.head()  # another process sharing the database created it first
     log.info("bootstrap_admin_created", username=settings.admin_user, position=position)
     if settings.admin_password is None:
         print(
@@ -202,6 +301,7 @@ def ensure_admin(core: Core) -> None:
             file=sys.stderr,
             flush=True,
         )
+    return position
 
 
 def _database_probe(pool: AsyncConnectionPool[Any]) -> Probe:

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+
 import anyio
 import structlog
 from anyio.abc import TaskGroup
 
 from application.fleet.commands import FleetCommands
-from application.fleet.reconciler import Reconciler
+from application.fleet.reconciler import Reconciler, Settlement
 from application.fleet.scheduler import MutationScheduler
-from application.ports import ComponentHealth, DeckyRuntime, RecordSink
+from application.ports import (
+    ComponentHealth,
+    DeckyRuntime,
+    RecordSink,
+    RuntimeReport,
+    RuntimeState,
+)
+from application.reads.ports import FleetReader, ProjectionProgress
 from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.emulators.registry import EmulatorDeps, emulator_handlers
 from infrastructure.runtime import DockerRuntime, DockerRuntimeOptions, LocalRuntime
 from infrastructure.runtime.docker_specs import DockerNetworkOptions
 from infrastructure.settings import AppSettings, ConfigError
 from interfaces.fleet_runtime import FleetNetworkRuntime
-from interfaces.services import Core, FleetServices
+from interfaces.services import Core, FleetWorkers
 
 log = structlog.get_logger()
 RUNTIMES = ("local", "docker")
+SETTLE_POLL_S = 0.2
+SETTLED: dict[str, RuntimeState] = {"running": "running", "failed": "failed", "stopped": "stopped"}
 
 
 def build_runtime(core: Core, commands: FleetCommands, sink: RecordSink | None) -> DeckyRuntime:
@@ -46,15 +58,17 @@ def _docker_for(network: DockerNetworkOptions) -> DeckyRuntime:
     return DockerRuntime(DockerRuntimeOptions(network=network))
 
 
-def build_fleet(core: Core, sink: RecordSink | None) -> FleetServices:
-    """The fleet services, the `docker` health probe and the fleet workers."""
-    settings = core.settings
-    commands = FleetCommands(core.store, core.config, loopback_only=settings.runtime == "local")
+def fleet_commands(core: Core) -> FleetCommands:
+    """The fleet's commands (every process that takes fleet requests has them)."""
+    return FleetCommands(core.store, core.config, loopback_only=core.settings.runtime == "local")
+
+
+def build_fleet(core: Core, commands: FleetCommands, sink: RecordSink | None) -> FleetWorkers:
+    """The runtime, the process managers driving it, the `docker` health probe and workers."""
     runtime = build_runtime(core, commands, sink)
     reconciler = Reconciler(core.store, commands, runtime)
     core.store.on_saved(reconciler.wake)
-    fleet = FleetServices(
-        commands=commands,
+    fleet = FleetWorkers(
         runtime=runtime,
         reconciler=reconciler,
         scheduler=MutationScheduler(commands, core.config, commands.clock),
@@ -72,7 +86,44 @@ def build_fleet(core: Core, sink: RecordSink | None) -> FleetServices:
     return fleet
 
 
-async def _run_until_cancelled(fleet: FleetServices) -> None:
+class ReadModelSettler:
+    """Where the runtime runs in another process: wait until `/deckies` shows the outcome.
+
+    A decky counts as settled once the fleet model has applied `position` and shows it other
+    than `pending` (a redeploy of a running decky shows its previous status meanwhile).
+    """
+
+    def __init__(self, progress: ProjectionProgress, fleet: FleetReader) -> None:
+        self._progress = progress
+        self._fleet = fleet
+
+    async def settle(self, position: int, names: Sequence[str], wait_s: float) -> Settlement:
+        """The reports the fleet model shows, once all are settled or `wait_s` has passed."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            left = deadline - time.monotonic()
+            reached = await self._progress.wait_for(position, ["fleet"], max(0.0, min(left, 1)))
+            reports = await self._reports(names)
+            if (reached and all(reports.values())) or left <= 0:
+                return Settlement(reports, position)
+            await anyio.sleep(SETTLE_POLL_S)
+
+    async def _reports(self, names: Sequence[str]) -> dict[str, RuntimeReport | None]:
+        shown = {d.name: d for d in await self._fleet.deckies()}
+        reports: dict[str, RuntimeReport | None] = {}
+        for name in names:
+            decky = shown.get(name)
+            status = decky.status if decky else "pending"
+            settled = decky is not None and status in SETTLED
+            reports[name] = (
+                RuntimeReport(SETTLED[status], decky.status_detail, decky.ports)
+                if settled and decky
+                else None
+            )
+        return reports
+
+
+async def _run_until_cancelled(fleet: FleetWorkers) -> None:
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(fleet.reconciler.run)

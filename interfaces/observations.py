@@ -16,25 +16,37 @@ from projections.base import Effect, LogsCommitted
 from projections.runner import Listener
 
 
-def build_collection(core: Core) -> Collection:
-    """The intake pipeline, its health probes and its workers."""
+def build_collection(core: Core, listen: bool = True) -> Collection:
+    """The intake pipeline, its health probes and its workers.
+
+    Without `listen` (a fleet process beside a separate collector) only this process's own
+    emulators and sniffer feed it: journal → batcher, no syslog listeners.
+    """
     settings = core.settings
     journal = Journal(settings.data_dir / "journal", fsync=settings.journal_fsync)
     batcher = Batcher(journal, core.ingest)
     sink = CollectorSink(journal, lambda: batcher.stats.bytes_committed, batcher.notify)
     batcher.on_commit = sink.committed
-    limits = CollectorLimits.of(settings)
-    listeners = SyslogCollector(sink, settings.syslog_host, settings.syslog_port, limits)
+    listeners = (
+        SyslogCollector(
+            sink, settings.syslog_host, settings.syslog_port, CollectorLimits.of(settings)
+        )
+        if listen
+        else None
+    )
     collection = Collection(journal=journal, sink=sink, batcher=batcher, listeners=listeners)
 
     async def ingestion() -> ComponentHealth:
         return batcher.health()
 
     async def collector() -> ComponentHealth:
+        if listeners is None:
+            return ComponentHealth("disabled", "syslog listeners run in the collector process")
         return listeners.health()
 
     async def start(tg: TaskGroup) -> None:
-        await listeners.start()
+        if listeners is not None:
+            await listeners.start()
         tg.start_soon(batcher.run)
         tg.start_soon(_stop_on_cancel, collection)
 
@@ -45,13 +57,14 @@ def build_collection(core: Core) -> Collection:
 
 
 def publish_commits(broadcaster: Broadcaster) -> Listener:
-    """A runner listener handing logs commits (with their rows) and history commits on."""
+    """A runner listener handing on every live commit: logs with their rows, others as
+    "model M projected up to P" (history streams and other processes' read-your-writes)."""
 
     def publish(name: str, position: int, effect: Effect) -> None:
         if name == "logs" and isinstance(effect, LogsCommitted):
             broadcaster.publish(LiveUpdate(position, effect.rows, effect.purged))
-        elif name == "history":
-            broadcaster.publish(LiveUpdate(position, model="history"))
+        else:
+            broadcaster.publish(LiveUpdate(position, model=name))
 
     return publish
 
@@ -65,5 +78,6 @@ async def _stop_on_cancel(collection: Collection) -> None:
         await anyio.sleep_forever()
     finally:
         with anyio.CancelScope(shield=True):
-            await collection.listeners.stop()
+            if collection.listeners is not None:
+                await collection.listeners.stop()
             collection.journal.close()

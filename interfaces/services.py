@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
+from application.audit.checkpointer import Checkpointer
 from application.fleet.commands import FleetCommands
-from application.fleet.reconciler import Reconciler
+from application.fleet.reconciler import Reconciler, Settlement
 from application.fleet.scheduler import MutationScheduler
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
@@ -30,7 +31,7 @@ from application.readmodels.commands import ReadModelCommands
 from application.reads.ports import ProjectionProgress
 from application.store import EventStoreApp
 from infrastructure.artifacts.store import ArtifactStore
-from infrastructure.auth.memory_tickets import MemoryTicketStore
+from infrastructure.audit.signing import SigningKey
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.servers import SyslogCollector
@@ -39,6 +40,7 @@ from infrastructure.settings import AppSettings
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
+from projections.merkle_queries import TreeQueries
 from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
 from projections.status import PostgresProjectionFacts
@@ -78,6 +80,9 @@ class Core:
     views: ViewRegistry
     projection_facts: PostgresProjectionFacts
     history: HistoryQueries
+    tree: TreeQueries
+    signing_key: SigningKey
+    checkpointer: Checkpointer
     health: dict[str, Probe] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 
@@ -94,16 +99,31 @@ class ApiServices:
     progress: ProjectionProgress
     broadcaster: Broadcaster
     purge: PurgeObservations
-    tickets: TicketStore = field(default_factory=MemoryTicketStore)
+    tickets: TicketStore
     # Set when the process begins to shut down: open SSE streams end at once.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+class DeploymentSettler(Protocol):
+    """Waits (bounded) for the runtime's outcome of fleet commands up to a position."""
+
+    async def settle(self, position: int, names: Sequence[str], wait_s: float) -> Settlement:
+        """What the runtime reported for `names` once events up to `position` are applied."""
+        ...
+
+
 @dataclass
 class FleetServices:
-    """The fleet: commands, and the runtime with the process managers that drive it."""
+    """The fleet's commands and how a request waits for their outcome."""
 
     commands: FleetCommands
+    settler: DeploymentSettler
+
+
+@dataclass
+class FleetWorkers:
+    """The runtime with the process managers that drive it (the fleet role only)."""
+
     runtime: DeckyRuntime
     reconciler: Reconciler
     scheduler: MutationScheduler
@@ -116,7 +136,7 @@ class Collection:
     journal: Journal
     sink: CollectorSink
     batcher: Batcher
-    listeners: SyslogCollector
+    listeners: SyslogCollector | None
 
 
 @dataclass
@@ -130,3 +150,4 @@ class Services:
     runner: ProjectionRunner | None = None
     controller: ReadModelController | None = None
     collection: Collection | None = None
+    fleet_workers: FleetWorkers | None = None

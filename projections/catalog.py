@@ -11,6 +11,7 @@ from projections.fleet import FleetProjection
 from projections.histogram import HistogramProjection
 from projections.history import HistoryProjection
 from projections.logs import LogsProjection
+from projections.merkle import MerkleProjection
 from projections.schema import LIVE, Namespace
 from projections.settings import SettingsProjection
 from projections.users import UsersProjection
@@ -25,6 +26,7 @@ FACTORIES: dict[str, Callable[[str], Projection]] = {
     "fleet": FleetProjection,
     "history": HistoryProjection,
     "audit": AuditProjection,
+    "merkle": MerkleProjection,
 }
 # The models the read routes answer from: what an as-of view rebuilds.
 VIEW_MODELS = ("settings", "logs", "histogram", "attackers", "fleet")

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from uuid import UUID
 
 import anyio
 import anyio.to_thread
 
 from application.errors import AuthenticationError
+from application.identity.login_events import LoginJournal
 from application.identity.throttle import LoginThrottle
 from application.ports import (
     PasswordHasher,
     TokenClaims,
+    TokenDenylist,
     TokenIssuer,
     UserDirectory,
     UserRecord,
 )
 from domain.identity.roles import Capability, can
+from domain.shared.meta import CommandMeta
 
 BAD_CREDENTIALS = "Incorrect username or password"
 
@@ -59,20 +63,27 @@ class Authenticator:
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         throttle: LoginThrottle,
+        denylist: TokenDenylist,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        journal: LoginJournal | None = None,
     ) -> None:
         self._directory = directory
         self._hasher = hasher
         self._tokens = tokens
         self._throttle = throttle
+        self.denylist = denylist
         self._sleep = sleep
+        self._journal = journal
         self._dummy_hash: str | None = None
 
-    async def login(self, username: str, password: str, client_ip: str) -> LoginResult:
+    async def login(
+        self, username: str, password: str, client_ip: str, request_id: str | None = None
+    ) -> LoginResult:
         """Same answer and the same work for an unknown user and a wrong password.
 
         The throttle admits the attempt before anything is verified (429 otherwise) and learns
-        its outcome whatever happens, a cancelled request included.
+        its outcome whatever happens, a cancelled request included. Each admitted attempt's
+        outcome is journaled (so a flood writes no more events than the throttle admits).
         """
         reservation = await self._throttle.reserve(client_ip, username)
         failed = False
@@ -84,10 +95,23 @@ class Authenticator:
         finally:
             with anyio.CancelScope(shield=True):
                 await self._throttle.settle(reservation, failed=failed)
+        await self._record(user, username, client_ip, request_id)
         if user is None:
             raise AuthenticationError(BAD_CREDENTIALS)
         token, _ = self._tokens.issue(user.uuid, user.username)
         return LoginResult(access_token=token, must_change_password=user.must_change_password)
+
+    async def _record(
+        self, user: UserRecord | None, tried: str, client_ip: str, request_id: str | None
+    ) -> None:
+        if self._journal is None:
+            return
+        if user is None:
+            meta = CommandMeta(None, client_ip, request_id)
+            await anyio.to_thread.run_sync(self._journal.failed, meta, tried)
+            return
+        meta = CommandMeta(UUID(user.uuid), client_ip, request_id)
+        await anyio.to_thread.run_sync(self._journal.succeeded, meta, user.uuid, user.username)
 
     async def _verified(self, username: str, password: str) -> UserRecord | None:
         """The user if the password is theirs (the dummy hash keeps unknown names as slow)."""
@@ -102,6 +126,8 @@ class Authenticator:
 
     async def authenticate_claims(self, claims: TokenClaims) -> Principal:
         """The principal for already-verified claims, if the session is still valid now."""
+        if await self.denylist.denied(claims.jti):
+            raise AuthenticationError("token has been revoked")
         user, revoked = await self._directory.session(claims.user_id, claims.jti)
         if user is None:
             raise AuthenticationError("user no longer exists")

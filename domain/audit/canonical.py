@@ -30,7 +30,7 @@ from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
-from domain.audit.jcs import canonical_json
+from domain.audit.jcs import canonical_json, plain_json
 from domain.audit.merkle import CompactTree, leaf_hash
 
 TAG = b"decnet.event.v1\n"
@@ -50,6 +50,19 @@ class BatchState:
 
     rest: dict[str, Any]
     records: list[Any]
+    plain: bool = False  # no float anywhere, every member name ASCII: records encode fast
+
+    def record_leaves(self) -> list[bytes]:
+        """Each record's leaf hash, in batch order."""
+        if not self.plain:
+            return record_leaves(self.records)
+        return [leaf_hash(plain_json(record)) for record in self.records]
+
+    def records_root(self) -> bytes:
+        """The RFC 6962 root over the records."""
+        tree = CompactTree()
+        tree.extend(self.record_leaves())
+        return tree.root()
 
 
 def header(position: int, originator_id: UUID, originator_version: int, topic: str) -> bytes:
@@ -64,21 +77,41 @@ def split_batch(topic: str, state: bytes) -> BatchState | None:
     """The batch's records and the rest, or None when the event is not kind 0x01."""
     if topic != BATCH_TOPIC:
         return None
+    parse = _Parse()
     try:
-        value = json.loads(state.decode("utf-8"), object_pairs_hook=_object, parse_constant=_nan)
+        value = json.loads(
+            state.decode("utf-8"),
+            object_pairs_hook=parse.object,
+            parse_float=parse.float,
+            parse_constant=_nan,
+        )
     except ValueError:  # undecodable UTF-8 or JSON, duplicate names, NaN: kind 0x00
         return None
     if type(value) is not dict or type(value.get("records")) is not list:
         return None
     records = value.pop("records")
-    return BatchState(value, records)
+    return BatchState(value, records, parse.plain)
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    members = dict(pairs)
-    if len(members) != len(pairs):
-        raise ValueError("duplicate member name")
-    return members
+class _Parse:
+    """JSON object and float hooks: refuse duplicate names, note what JCS must treat exactly."""
+
+    __slots__ = ("plain",)
+
+    def __init__(self) -> None:
+        self.plain = True
+
+    def object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        members = dict(pairs)
+        if len(members) != len(pairs):
+            raise ValueError("duplicate member name")
+        if self.plain and not "".join(members).isascii():
+            self.plain = False
+        return members
+
+    def float(self, text: str) -> float:
+        self.plain = False
+        return float(text)
 
 
 def _nan(name: str) -> Any:
@@ -116,7 +149,7 @@ def canonical_event_bytes(
     if batch is None:
         return b"".join((head, KIND_STATE, _int(len(state)), state))
     rest = canonical_json(batch.rest)
-    return head + batch_tail(rest, len(batch.records), records_root(batch.records))
+    return head + batch_tail(rest, len(batch.records), batch.records_root())
 
 
 def event_leaf_hash(
@@ -132,6 +165,5 @@ def event_leaf_hash(
         h.update(KIND_STATE + _int(len(state)))
         h.update(state)
     else:
-        root = records_root(batch.records)
-        h.update(batch_tail(canonical_json(batch.rest), len(batch.records), root))
+        h.update(batch_tail(canonical_json(batch.rest), len(batch.records), batch.records_root()))
     return h.digest()

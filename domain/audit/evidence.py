@@ -18,7 +18,6 @@ from domain.audit.canonical import (
     canonical_event_bytes,
     event_leaf_hash,
     header,
-    record_leaves,
     split_batch,
 )
 from domain.audit.errors import ProofError
@@ -74,7 +73,7 @@ def excerpt(row: EventRow, keep: Callable[[Any], bool]) -> BatchExcerpt | None:
     batch = split_batch(row.topic, row.state)
     if batch is None:
         return None
-    subtree = subtrees_from_leaves(record_leaves(batch.records))
+    subtree = subtrees_from_leaves(batch.record_leaves())
     count = len(batch.records)
     proven = [
         ProvenRecord(i, record, inclusion_proof(i, count, subtree))

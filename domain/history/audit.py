@@ -15,6 +15,8 @@ from uuid import UUID
 from domain.fleet.durations import format_duration
 from domain.fleet.fleet import Fleet
 from domain.fleet.settings import Settings
+from domain.history.tamper import EvidenceExport
+from domain.identity.login import LoginAttempt
 from domain.identity.user import User
 from domain.observations.batch import ObservationsPurge
 from domain.readmodels.control import ReadModelControl
@@ -52,6 +54,10 @@ def audit_entry(event: Any, name_of: NameOf) -> list[AuditEntry]:
             return [AuditEntry("user_deleted", _user(event, name_of))]
         case User.TokenRevoked():
             return [AuditEntry("logout", _user(event, name_of))]
+        case LoginAttempt.Succeeded():
+            return [AuditEntry("login", event.username)]
+        case LoginAttempt.Failed():
+            return [AuditEntry("login_failed", event.username, outcome="failure")]
         case Settings.DeploymentLimitSet():
             return [AuditEntry("deployment_limit_set", None, detail=str(event.deployment_limit))]
         case Settings.GlobalMutationIntervalSet():
@@ -80,6 +86,12 @@ def audit_entry(event: Any, name_of: NameOf) -> list[AuditEntry]:
             return [AuditEntry("view_created", event.label, detail=f"until {until}")]
         case ReadModelControl.ViewDropped():
             return [AuditEntry("view_dropped", event.label)]
+        case EvidenceExport.Exported():
+            detail = (
+                f"{event.attacker_ip}: {event.events} events, {event.records} records,"
+                f" {event.artifacts} artifacts against tree size {event.tree_size}"
+            )
+            return [AuditEntry("evidence_exported", event.attacker_uuid, detail=detail)]
     return []
 
 
@@ -90,6 +102,8 @@ AUDITED_TYPES = (
     "user.role_changed",
     "user.deleted",
     "user.token_revoked",
+    "user.logged_in",
+    "user.login_failed",
     "settings.deployment_limit_set",
     "settings.global_mutation_interval_set",
     "fleet.decky_deployed",
@@ -102,4 +116,5 @@ AUDITED_TYPES = (
     "read_models.rebuild_completed",
     "read_models.view_created",
     "read_models.view_dropped",
+    "audit.evidence_exported",
 )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from domain.fleet.fleet import Fleet
 from domain.fleet.settings import Settings
+from domain.history.tamper import EvidenceExport, TreeCheckpoint
+from domain.identity.login import LoginAttempt
 from domain.identity.user import User, UsernameClaim
 from domain.observations.batch import InteractionBatch, ObservationsPurge
 from domain.readmodels.control import ReadModelControl
@@ -23,6 +25,8 @@ EVENT_TYPES: dict[type, str] = {
     UsernameClaim.Claimed: "user.username_claimed",
     UsernameClaim.Released: "user.username_released",
     UsernameClaim.Reclaimed: "user.username_reclaimed",
+    LoginAttempt.Succeeded: "user.logged_in",
+    LoginAttempt.Failed: "user.login_failed",
     Settings.Initialised: "settings.initialised",
     Settings.DeploymentLimitSet: "settings.deployment_limit_set",
     Settings.GlobalMutationIntervalSet: "settings.global_mutation_interval_set",
@@ -41,6 +45,8 @@ EVENT_TYPES: dict[type, str] = {
     ReadModelControl.RebuildCompleted: "read_models.rebuild_completed",
     ReadModelControl.ViewCreated: "read_models.view_created",
     ReadModelControl.ViewDropped: "read_models.view_dropped",
+    TreeCheckpoint.Signed: "audit.checkpoint_signed",
+    EvidenceExport.Exported: "audit.evidence_exported",
 }
 TYPE_NAMES = frozenset(EVENT_TYPES.values())
 

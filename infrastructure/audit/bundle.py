@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,9 +29,12 @@ from infrastructure.audit.bundle_format import (
     MANIFEST_SIG,
     PROOFS,
     PUBLIC_KEY,
+    SEAL_LENGTH,
+    SEAL_PREFIX,
     VERIFY,
     EventEntry,
     EventProof,
+    archive_message,
     dumps,
     event_json,
     manifest_message,
@@ -40,6 +44,7 @@ from infrastructure.audit.signing import SigningKey
 from infrastructure.audit.verify_text import VERIFY_MD
 
 CHUNK = 1 << 20
+SPOOL = 32 << 20  # bundles larger than this are assembled on disk
 
 
 class BundleError(Exception):
@@ -105,7 +110,13 @@ class BundleWriter:
         return digest
 
     def write(self, out: IO[bytes]) -> None:
-        """Write the bundle to a binary stream (seekable or not)."""
+        """Write the bundle to a binary stream (seekable or not), sealed by its comment."""
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL) as archive:
+            self._write_zip(archive)
+            archive.seek(0)
+            seal_stream(archive, out, self._key)
+
+    def _write_zip(self, out: IO[bytes]) -> None:
         stamp = time.gmtime()[:6]
         digests: dict[str, str] = {}
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -119,6 +130,7 @@ class BundleWriter:
             zf.writestr(zipfile.ZipInfo(MANIFEST, stamp), manifest, zipfile.ZIP_DEFLATED)
             signature = self._key.sign_message(manifest_message(manifest)) + "\n"
             zf.writestr(zipfile.ZipInfo(MANIFEST_SIG, stamp), signature, zipfile.ZIP_DEFLATED)
+            zf.comment = b"\0" * SEAL_LENGTH  # replaced by the seal
 
     def _documents(self) -> Iterator[tuple[str, bytes]]:
         ordered = [self._events[p] for p in sorted(self._events)]
@@ -151,6 +163,28 @@ class BundleWriter:
             "members": digests,
         }
         return _pretty(manifest)
+
+
+def seal_stream(archive: IO[bytes], out: IO[bytes], key: SigningKey) -> None:
+    """Copy a zip whose comment is SEAL_LENGTH bytes, replacing that comment with the seal.
+
+    The seal signs the SHA-256 of every byte before it, so no byte of the archive — a local
+    header's timestamp, a central directory entry, the comment's length — can change unseen.
+    """
+    archive.seek(0, 2)
+    remaining = archive.tell() - SEAL_LENGTH
+    if remaining < 0:
+        raise BundleError("the archive has no room for its seal")
+    archive.seek(0)
+    h = hashlib.sha256()
+    while remaining:
+        chunk = archive.read(min(CHUNK, remaining))
+        if not chunk:
+            raise BundleError("the archive ended early")
+        h.update(chunk)
+        out.write(chunk)
+        remaining -= len(chunk)
+    out.write(SEAL_PREFIX + key.sign_message(archive_message(h.hexdigest())).encode("ascii"))
 
 
 def _leaf(entry: EventEntry) -> bytes:

@@ -30,6 +30,10 @@ MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 ARTIFACTS = "artifacts/"
 MANIFEST_TITLE = b"decnet-es evidence manifest v1\n"
+# The archive's comment seals every byte before it (headers, timestamps, compressed data too).
+ARCHIVE_TITLE = b"decnet-es evidence archive v1\n"
+SEAL_PREFIX = b"decnet-es-archive-signature "
+SEAL_LENGTH = len(SEAL_PREFIX) + 88  # base64 of a 64-byte Ed25519 signature
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ROW = {"position", "originator_id", "originator_version", "topic"}
 
@@ -62,6 +66,11 @@ class EventProof:
 def manifest_message(manifest: bytes) -> bytes:
     """What manifest.sig signs: a title line, then manifest.json's exact bytes."""
     return MANIFEST_TITLE + manifest
+
+
+def archive_message(digest: str) -> bytes:
+    """What the archive seal signs: a title line, then the hex SHA-256 of the sealed bytes."""
+    return ARCHIVE_TITLE + digest.encode("ascii") + b"\n"
 
 
 def dumps(value: Any) -> bytes:

@@ -4,7 +4,7 @@ Checks, each naming the member that fails: the zip reads; the public key parses 
 one the auditor pinned, if any); the checkpoint's signature; the signed manifest lists every
 member with its SHA-256; every event's leaf, rebuilt from the bundle, reaches the checkpoint
 root; every batch record reaches its batch's records root; every artifact's SHA-256 is its name
-and a verified record names it.
+and a verified record names it; the archive's seal (its comment) signs every byte before it.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ from infrastructure.audit.bundle_format import (
     MANIFEST_SIG,
     PROOFS,
     PUBLIC_KEY,
+    SEAL_LENGTH,
+    SEAL_PREFIX,
     VERIFY,
     BundleFormatError,
+    archive_message,
     loads,
     manifest_message,
 )
@@ -59,6 +62,7 @@ def verify_bundle(path: Path, trusted_key: PublicKey | None = None) -> Verificat
         report.fail(path.name, "unreadable", f"not a readable zip archive: {e}")
         return report
     key = _key(members, trusted_key, report)
+    _seal(path, key, report)
     signed = _checkpoint(members, key, report)
     _manifest(members, key, report)
     referenced: set[str] = set()
@@ -67,6 +71,31 @@ def verify_bundle(path: Path, trusted_key: PublicKey | None = None) -> Verificat
         referenced = check_events(docs[EVENTS], docs[PROOFS], signed.checkpoint, report)
     _artifacts(members, referenced, report)
     return report
+
+
+def _seal(path: Path, key: PublicKey | None, report: VerificationReport) -> None:
+    """The archive ends in its seal: a signature of the SHA-256 of every byte before it."""
+    name = path.name
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        remaining = f.tell() - SEAL_LENGTH
+        if remaining < 0:
+            report.fail(name, "archive", "the archive is too short to hold its seal")
+            return
+        f.seek(remaining)
+        seal = f.read()
+        if not seal.startswith(SEAL_PREFIX):
+            report.fail(name, "archive", "the archive does not end in its seal")
+            return
+        f.seek(0)
+        h = hashlib.sha256()
+        while remaining:
+            chunk = f.read(min(CHUNK, remaining))
+            h.update(chunk)
+            remaining -= len(chunk)
+    signature = seal[len(SEAL_PREFIX) :].decode("ascii", "replace")
+    if key is None or not key.verify_message(archive_message(h.hexdigest()), signature):
+        report.fail(name, "archive", "the seal does not sign these archive bytes")
 
 
 def _read(zf: zipfile.ZipFile, report: VerificationReport) -> _Members:

@@ -140,6 +140,10 @@ class SigningKey:
         """The matching public key."""
         return PublicKey(self._key.public_key())
 
+    def fingerprint(self) -> str:
+        """The public key's fingerprint, `sha256:<hex>`."""
+        return self.public_key().fingerprint()
+
     def sign_message(self, message: bytes) -> str:
         """The base64 Ed25519 signature of `message`."""
         return base64.b64encode(self._key.sign(message)).decode("ascii")

@@ -31,7 +31,17 @@ Quick check, offline (no server, no database): `decnet evidence verify THIS.zip`
        openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin \\
          -in checkpoint.msg -sigfile checkpoint.sig
 
-3. **Check the manifest**, then every member's digest against it:
+3. **Check the archive's seal.** The zip's comment, its last 116 bytes, is
+   `decnet-es-archive-signature ` and the base64 signature of a two-line text: a title and the
+   SHA-256 of every byte of the `.zip` before those 116 (headers and timestamps included):
+
+       printf 'decnet-es evidence archive v1\n%s\n' \
+         "$(head -c -116 BUNDLE.zip | sha256sum | cut -d' ' -f1)" > archive.msg
+       tail -c 88 BUNDLE.zip | base64 -d > archive.sig
+       openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin \
+         -in archive.msg -sigfile archive.sig
+
+4. **Check the manifest**, then every member's digest against it:
 
        printf 'decnet-es evidence manifest v1\\n' | cat - manifest.json > manifest.msg
        base64 -d manifest.sig > manifest.bin
@@ -39,9 +49,9 @@ Quick check, offline (no server, no database): `decnet evidence verify THIS.zip`
          -in manifest.msg -sigfile manifest.bin
        sha256sum events.jsonl proofs.json checkpoint.json public_key.pem VERIFY.md artifacts/*
 
-4. **Check the artifacts**: each file's SHA-256 is its name, and a proven record names it
+5. **Check the artifacts**: each file's SHA-256 is its name, and a proven record names it
    (`fields.sha256` of a `file_captured` record).
-5. **Recompute every event's leaf and fold it to the checkpoint root.** Hashing is RFC 6962:
+6. **Recompute every event's leaf and fold it to the checkpoint root.** Hashing is RFC 6962:
    leaf = SHA-256(0x00 ‖ bytes), node = SHA-256(0x01 ‖ left ‖ right). An event's canonical
    bytes (integers are signed 64-bit big-endian):
 
@@ -53,7 +63,7 @@ Quick check, offline (no server, no database): `decnet evidence verify THIS.zip`
    `rest` is the RFC 8785 (JCS) JSON of the batch state without `records`; `records_root` is
    the RFC 6962 root over the batch's records, each leaf SHA-256(0x00 ‖ JCS(record)), obtained by
    folding any record with its proof. This script (Python 3 and `pip install rfc8785`) does
-   step 5 and prints one line per event:
+   step 6 and prints one line per event:
 
 ```python
 import base64, hashlib, json, sys, uuid, zipfile

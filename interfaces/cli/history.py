@@ -29,7 +29,18 @@ def add_history_commands(commands: Any, remote: argparse.ArgumentParser) -> None
     events.add_argument("--limit", type=int, default=100)
     events.add_argument("--follow", action="store_true", help="keep printing new events")
     events.add_argument("--format", choices=["table", "jsonl"], default="table")
-    audit = commands.add_parser("audit", parents=[remote], help="the audit trail, newest first")
+    audit = commands.add_parser(
+        "audit",
+        parents=[remote],
+        help="the audit trail, newest first; `decnet audit verify` checks the whole event log",
+    )
+    audit.add_argument(
+        "action",
+        nargs="?",
+        choices=["verify"],
+        help="verify: recompute the tamper-evidence tree from every stored event (exit 1 if it"
+        " differs from what was recorded and signed)",
+    )
     audit.add_argument("--actor")
     audit.add_argument("--action")
     audit.add_argument("--limit", type=int, default=50)
@@ -43,6 +54,8 @@ def run_history_command(args: argparse.Namespace) -> int:
         client = connect(args.url, args.token, args.user, args.password)
         if args.command == "events":
             return _events(client, args)
+        if args.action == "verify":
+            return _verify(client)
         return _audit(client, args)
     except ApiError as e:
         print(f"decnet: {e} ({e.status})" if e.status else f"decnet: {e}", file=sys.stderr)
@@ -79,6 +92,20 @@ def _audit(client: ApiClient, args: argparse.Namespace) -> int:
         if not args.follow:
             return 0
         time.sleep(FOLLOW_POLL_S)
+
+
+def _verify(client: ApiClient) -> int:
+    """Print the server's verification of the whole log; 0 when everything holds, else 1."""
+    report = client.request("GET", "/audit/verify")[1]
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    mismatch = report["first_mismatch"]
+    if mismatch is not None:
+        print(
+            f"decnet: MISMATCH at position {mismatch['position']} ({mismatch['kind']}):"
+            f" {mismatch['detail']}",
+            file=sys.stderr,
+        )
+    return 0 if report["ok"] else 1
 
 
 def _query(**params: Any) -> str:

@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from infrastructure.collector.importer import import_file
 from infrastructure.settings import AppSettings
-from interfaces.bootstrap import bootstrap
+from interfaces.cli.local_readmodels import open_local
 
 
 async def run(settings: AppSettings, path: Path) -> int:
@@ -19,18 +19,16 @@ async def run(settings: AppSettings, path: Path) -> int:
     if size < 0:
         print(f"decnet: no such file: {path}", file=sys.stderr)
         return 2
-    async with bootstrap(settings) as services:
-        ingest = services.core.ingest
+    async with open_local(settings) as local:
+        ingest = local.ingest
         with tqdm(total=size, unit="B", unit_scale=True, file=sys.stderr) as bar:
 
             def progress(offset: int) -> None:
                 bar.update(offset - bar.n)
 
             summary = await anyio.to_thread.run_sync(import_file, path, ingest, progress)
-        runner = services.runner
-        assert runner is not None, "bootstrap builds the runner"
-        for name in runner.projections:
-            await runner.catch_up(name)
+        for name in local.runner.projections:
+            await local.runner.catch_up(name)
     print(
         f"accepted {summary.accepted}, dead-lettered {summary.dead_lettered} "
         f"({summary.batches_written} batches written, "

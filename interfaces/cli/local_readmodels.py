@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 
+from application.observations.ingest import IngestCommands
 from application.readmodels.commands import ReadModelCommands
 from application.readmodels.status import StatusSources
 from infrastructure.settings import AppSettings
@@ -33,6 +34,7 @@ class LocalReadModels:
     views: ViewRegistry
     facts: PostgresProjectionFacts
     store: Any
+    ingest: IngestCommands
 
     def status_sources(self) -> StatusSources:
         """Where status facts come from, read directly."""
@@ -70,4 +72,5 @@ async def open_local(settings: AppSettings) -> AsyncIterator[LocalReadModels]:
             views=core.views,
             facts=core.projection_facts,
             store=core.store,
+            ingest=core.ingest,
         )

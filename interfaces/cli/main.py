@@ -25,6 +25,14 @@ from interfaces.cli.history import HISTORY_COMMANDS, add_history_commands, run_h
 from interfaces.cli.login import add_login_command, run_login
 from interfaces.cli.projections import add_projection_commands
 
+# The split topology: each runs one role beside the others (docs/operations.md).
+PROCESSES = {
+    "api": "run the HTTP API and SSE only (any number of replicas)",
+    "projector": "run every projection (one leads, the others stand by)",
+    "collector": "run the syslog listeners, journal and batcher",
+    "fleet": "run the reconciler, scheduler, runtime and sniffer (one leads)",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="decnet", description="decnet-es control plane")
@@ -37,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=settings_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    for name, text in PROCESSES.items():
+        commands.add_parser(name, help=text)
     remote = remote_options()
     add_login_command(commands, remote)
     add_projection_commands(commands, remote)
@@ -94,6 +104,10 @@ def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
 
         anyio.run(serve, settings)
         return 0
+    if args.command in PROCESSES:
+        from interfaces.cli.processes import run_process
+
+        return int(anyio.run(run_process, settings, args.command))
     if args.command == "ingest":
         from interfaces.cli import ingest
 

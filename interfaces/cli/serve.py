@@ -61,11 +61,12 @@ async def serve(settings: AppSettings) -> None:
     async with bootstrap(settings) as services:
         if shutdown.requested.is_set():
             return
-        await _run(services, shutdown)
+        await run_http(services, shutdown)
     log.info("decnet_stopped")
 
 
-async def _run(services: Services, shutdown: Shutdown) -> None:
+async def run_http(services: Services, shutdown: Shutdown) -> None:
+    """Serve HTTP with whatever runner, controller and workers the process's roles built."""
     settings = services.core.settings
     config = uvicorn.Config(
         create_app(services),

@@ -24,6 +24,7 @@ from interfaces.http.routes.attackers import (
 )
 from interfaces.http.routes.auth import AuthController
 from interfaces.http.routes.config import ConfigController
+from interfaces.http.routes.evidence import attacker_evidence
 from interfaces.http.routes.fleet import FleetController
 from interfaces.http.routes.health import health
 from interfaces.http.routes.history import HISTORY_ROUTES
@@ -36,6 +37,7 @@ from interfaces.http.routes.logs import (
 )
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
+from interfaces.http.routes.tamper import TAMPER_ROUTES
 from interfaces.http.strict_body import decode_strictly
 from interfaces.http.swagger import swagger_plugin
 from interfaces.services import Services
@@ -51,6 +53,7 @@ OBSERVATION_ROUTES = [
     get_attacker,
     attacker_commands,
     attacker_artifacts,
+    attacker_evidence,
     download_artifact,
 ]
 
@@ -81,6 +84,7 @@ def create_app(services: Services) -> Litestar:
             *OBSERVATION_ROUTES,
             *READ_MODEL_ROUTES,
             *HISTORY_ROUTES,
+            *TAMPER_ROUTES,
         ],
         security=[{"BearerToken": []}],
     )

@@ -9,6 +9,8 @@ check what a viewer sees. Screenshots of every page land in docs/screenshots/.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -219,6 +221,28 @@ def test_an_admin_downloads_the_captured_file(
     shot(page, "bounty")
 
 
+def test_an_admin_exports_the_attackers_evidence_and_it_verifies_offline(
+    open_tab: Callable[..., Tab], console: Console
+) -> None:
+    """ "Export evidence" saves the signed bundle; `decnet evidence verify` accepts it offline."""
+    page = admin_tab(open_tab, console).page
+    go(page, f"/attackers/{console.attacker_uuid}", ".attacker-page[data-ready='true']")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export evidence").click()
+    download = download_info.value
+    assert download.suggested_filename == f"evidence-{console.attacker_ip}.zip"
+    path = download.path()
+    assert path is not None
+    checked = subprocess.run(
+        [sys.executable, "-m", "interfaces.cli.main", "evidence", "verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_a_viewer_sees_no_command_and_the_api_refuses_anyway(
     open_tab: Callable[..., Tab], console: Console
 ) -> None:
@@ -242,7 +266,15 @@ def test_a_viewer_sees_no_command_and_the_api_refuses_anyway(
     for route, ready in routes.items():
         go(page, route, ready)
         assert page.locator("[data-command]").count() == 0, route
-        for name in ("Deploy", "Mutate", "Tear down", "Create user", "Download", "Rebuild"):
+        for name in (
+            "Deploy",
+            "Mutate",
+            "Tear down",
+            "Create user",
+            "Download",
+            "Rebuild",
+            "Export evidence",
+        ):
             assert page.get_by_role("button", name=name).count() == 0, (route, name)
     shot(page, "fleet-viewer")
     status = page.evaluate(
@@ -317,6 +349,9 @@ def test_the_event_history_and_the_audit_trail(
     go(page, "/audit", ".audit-table")
     expect(page.locator(".audit-table tr[data-action='fleet_deployed']")).to_have_count(2)
     expect(page.locator(".audit-table tr[data-action='password_changed']").first).to_be_visible()
+    page.get_by_role("button", name="Verify the history").click()
+    expect(page.locator(".verify-result")).to_have_attribute("data-ok", "true", timeout=30_000)
+    expect(page.locator(".integrity")).to_contain_text("Intact")
     shot(page, "audit")
     with console.server.client() as api:
         viewer = make_account(api, console.admin_token(), "viewer", prefix="nohistory")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from redis.asyncio import Redis
 
 from application.store import EventStoreApp
 from domain.fleet.decky import DeckySpec
+from infrastructure.redis.client import RedisKeys, open_redis
 from tests.api.harness import EXTERNAL_SKIP_REASON, PG_URL_ENV, fresh_database
 from tests.fakes import MemorySink
 from tests.integration.stores import event_store
@@ -63,3 +66,23 @@ def make_spec(
         services=services,
         service_config=service_config or {},
     )
+
+
+REDIS_URL_ENV = "DECNET_TEST_REDIS_URL"
+REDIS_SKIP_REASON = f"set {REDIS_URL_ENV} (e.g. redis://127.0.0.1:6379/0) to run the Redis adapters"
+
+
+@pytest.fixture
+async def redis_shared() -> AsyncIterator[tuple[Redis, RedisKeys]]:
+    """A client on DECNET_TEST_REDIS_URL and a key prefix of this test alone (deleted after)."""
+    url = os.environ.get(REDIS_URL_ENV)
+    if not url:
+        pytest.skip(REDIS_SKIP_REASON)
+    keys = RedisKeys(f"decnet-test:{uuid.uuid4().hex}:")
+    async with open_redis(url) as client:
+        try:
+            yield client, keys
+        finally:
+            stale = [key async for key in client.scan_iter(match=f"{keys.prefix}*")]
+            if stale:
+                await client.delete(*stale)

@@ -1,4 +1,4 @@
-"""One behaviour suite for every `Broadcaster` adapter (in-process now; Redis subclasses it).
+"""One behaviour suite for every `Broadcaster` adapter: in-process and Redis Streams.
 
 A new adapter subclasses `BroadcasterContract`, provides the `broadcaster` fixture and says how
 many unread updates one subscription holds before it lags (`capacity`).
@@ -7,14 +7,18 @@ many unread updates one subscription holds before it lags (`capacity`).
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from redis.asyncio import Redis
 
 from application.ports import Broadcaster, LiveLog, LiveUpdate, Subscription
 from application.reads.rows import LogRow, ProjectionStatus
 from domain.observations.records import InteractionRecord
 from infrastructure.broadcast.memory import QUEUE_LIMIT, MemoryBroadcaster
+from infrastructure.redis.broadcaster import RedisBroadcaster, open_redis_broadcaster
+from infrastructure.redis.client import RedisKeys
 
 WAIT_S = 2.0  # long enough for any adapter to deliver; a passing test never waits this long
 QUIET_S = 0.2  # how long "nothing arrives" is watched for
@@ -195,3 +199,54 @@ def test_a_closed_memory_subscription_is_forgotten() -> None:
     subscription = broadcaster.subscribe()
     subscription.close()
     assert broadcaster.subscribers == 0
+
+
+@pytest.mark.redis
+class TestRedisBroadcaster(BroadcasterContract):
+    """The contract on the Redis Streams broadcaster (publisher and reader in one process)."""
+
+    capacity = QUEUE_LIMIT
+
+    @pytest.fixture
+    async def broadcaster(
+        self, redis_shared: tuple[Redis, RedisKeys]
+    ) -> AsyncIterator[RedisBroadcaster]:
+        client, keys = redis_shared
+        async with open_redis_broadcaster(client, keys.live_stream) as broadcaster:
+            yield broadcaster
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_one_reader_fans_out_to_another_process(
+    redis_shared: tuple[Redis, RedisKeys],
+) -> None:
+    """A second broadcaster on the same stream (another replica) sees what the first published."""
+    client, keys = redis_shared
+    async with (
+        open_redis_broadcaster(client, keys.live_stream) as projector,
+        open_redis_broadcaster(client, keys.live_stream) as replica,
+    ):
+        subscription = replica.subscribe()
+        sent = full_update()
+        projector.publish(sent)
+        assert await received(subscription, 1) == [sent]
+        assert projector.subscribers == 0
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_the_stream_stays_bounded(redis_shared: tuple[Redis, RedisKeys]) -> None:
+    """The stream is trimmed near MAXLEN however much is published."""
+    client, keys = redis_shared
+    broadcaster = RedisBroadcaster(client, keys.live_stream, maxlen=100)
+    await broadcaster.start()
+    try:
+        subscription = broadcaster.subscribe()
+        for position in range(1, 1_001):
+            broadcaster.publish(update(position))
+        while (item := await subscription.next(WAIT_S)) is not None and item.position < 1_000:
+            pass
+    finally:
+        await broadcaster.aclose()
+    assert await client.xlen(keys.live_stream) < 300

@@ -1,4 +1,4 @@
-"""The `LoginThrottle` contract, run on every adapter (in-memory now; a shared one plugs in)."""
+"""The `LoginThrottle` contract, run on every adapter: in-process and Redis (shared by replicas)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from collections.abc import Callable
 
 import anyio
 import pytest
+from redis.asyncio import Redis
 
 from application.errors import RateLimitedError
 from application.identity.throttle import LoginReservation, LoginThrottle, ThrottlePolicy
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
+from infrastructure.redis.client import RedisKeys
+from infrastructure.redis.throttle import RedisLoginThrottle
 
 POLICY = ThrottlePolicy()
 Build = Callable[[ThrottlePolicy], LoginThrottle]
@@ -149,6 +152,46 @@ class TestMemoryLoginThrottle(LoginThrottleContract):
     @pytest.fixture
     def build(self, clock: Clock) -> Build:
         return lambda policy: MemoryLoginThrottle(policy, clock=clock)
+
+
+@pytest.mark.redis
+class TestRedisLoginThrottle(LoginThrottleContract):
+    """The contract on the Redis throttle."""
+
+    @pytest.fixture
+    def build(self, clock: Clock, redis_shared: tuple[Redis, RedisKeys]) -> Build:
+        client, keys = redis_shared
+        return lambda policy: RedisLoginThrottle(client, keys, policy, clock=clock)
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_replicas_count_the_same_failures(
+    clock: Clock, redis_shared: tuple[Redis, RedisKeys]
+) -> None:
+    """Failures through one replica's throttle refuse the IP on another's."""
+    client, keys = redis_shared
+    a, b = (RedisLoginThrottle(client, keys, POLICY, clock=clock) for _ in range(2))
+    await fail(a, "10.0.0.1", "alice", times=5)
+    await fail(b, "10.0.0.1", "bob", times=5)
+    with pytest.raises(RateLimitedError):
+        await a.reserve("10.0.0.1", "carol")
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_an_attempt_abandoned_by_a_dead_replica_stops_counting(
+    clock: Clock, redis_shared: tuple[Redis, RedisKeys]
+) -> None:
+    """Reservations never settled (their replica died) free their place after a minute."""
+    client, keys = redis_shared
+    throttle = RedisLoginThrottle(client, keys, POLICY, clock=clock)
+    for i in range(10):
+        await throttle.reserve("10.0.0.1", f"user{i}")
+    with pytest.raises(RateLimitedError):
+        await throttle.reserve("10.0.0.1", "someone")
+    clock.now += 61
+    await throttle.reserve("10.0.0.1", "someone")
 
 
 @pytest.mark.anyio

@@ -1,11 +1,14 @@
-"""The `TicketStore` contract, run on every adapter (in-memory now; a shared one plugs in here)."""
+"""The `TicketStore` contract, run on every adapter: in-process and Redis (shared by replicas)."""
 
 from __future__ import annotations
 
 import pytest
+from redis.asyncio import Redis
 
 from application.ports import TicketStore, TokenClaims
 from infrastructure.auth.memory_tickets import MemoryTicketStore
+from infrastructure.redis.client import RedisKeys
+from infrastructure.redis.tickets import RedisTicketStore
 
 CLAIMS = TokenClaims("u-1", "alice", "jti-1", issued_at=1_000.0, expires_at=1_900.0)
 
@@ -60,6 +63,40 @@ class TestMemoryTicketStore(TicketStoreContract):
     @pytest.fixture
     def store(self, clock: Clock) -> MemoryTicketStore:
         return MemoryTicketStore(clock=clock)
+
+
+@pytest.mark.redis
+class TestRedisTicketStore(TicketStoreContract):
+    """The contract on the Redis ticket store."""
+
+    @pytest.fixture
+    async def store(self, clock: Clock, redis_shared: tuple[Redis, RedisKeys]) -> RedisTicketStore:
+        client, keys = redis_shared
+        return RedisTicketStore(client, keys, clock=clock)
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_a_ticket_issued_by_one_replica_is_spent_on_another(
+    clock: Clock, redis_shared: tuple[Redis, RedisKeys]
+) -> None:
+    """Two stores on one Redis: B redeems A's ticket once; A then finds it spent."""
+    client, keys = redis_shared
+    a, b = RedisTicketStore(client, keys, clock=clock), RedisTicketStore(client, keys, clock=clock)
+    ticket = await a.issue(CLAIMS, 30.0)
+    assert await b.consume(ticket) == CLAIMS
+    assert await a.consume(ticket) is None
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_redis_expires_the_ticket_key_itself(
+    clock: Clock, redis_shared: tuple[Redis, RedisKeys]
+) -> None:
+    """An unredeemed ticket does not stay in Redis: its key carries a TTL near its lifetime."""
+    client, keys = redis_shared
+    ticket = await RedisTicketStore(client, keys, clock=clock).issue(CLAIMS, 30.0)
+    assert 29_000 < await client.pttl(keys.ticket(ticket)) <= 31_000
 
 
 @pytest.mark.anyio

@@ -58,8 +58,11 @@ class AuthController(Controller):
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> TokenResponse:
         """Exchange credentials for a bearer token (401 bad credentials, 429 throttled)."""
         services = services_of(request)
-        client_ip = request.client.host if request.client else "unknown"
-        result = await services.api.auth.login(data.username, data.password, client_ip)
+        meta = command_meta(request)
+        client_ip = meta.client_ip or "unknown"
+        result = await services.api.auth.login(
+            data.username, data.password, client_ip, meta.request_id
+        )
         return TokenResponse(result.access_token, "bearer", result.must_change_password)
 
     @post("/change-password", opt={ALLOW_MUST_CHANGE: True}, status_code=200)
@@ -98,6 +101,8 @@ class AuthController(Controller):
             p.claims.jti,
             expires,
         )
+        # The event is the record; the denylist makes every replica refuse the token now.
+        await services.api.auth.denylist.deny(p.claims.jti, p.claims.expires_at)
         await settle(services, position, ["users"])
 
     @post("/sse-ticket", status_code=200)

@@ -99,7 +99,7 @@ def checked_name(name: str) -> str:
 async def _await_runtime(services: Services, position: int, names: Sequence[str]) -> Settlement:
     """Wait (bounded) for the runtime's outcome, then until `/deckies` shows it."""
     wait_s = services.core.settings.deploy_wait_s
-    settled = await services.fleet.reconciler.settle(position, names, wait_s)
+    settled = await services.fleet.settler.settle(position, names, wait_s)
     await settle(services, max(position, settled.position), ["fleet"])
     return settled
 

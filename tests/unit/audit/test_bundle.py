@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -10,11 +11,13 @@ from pathlib import Path
 import pytest
 
 from domain.audit.checkpoint import Checkpoint
+from infrastructure.audit.bundle import seal_stream
 from infrastructure.audit.bundle_format import (
     EVENTS,
     MANIFEST,
     MANIFEST_SIG,
     PROOFS,
+    SEAL_LENGTH,
     dumps,
     manifest_message,
 )
@@ -47,9 +50,16 @@ def rewrite(path: Path, changes: dict[str, bytes | None], key: SigningKey | None
             key.sign_message(manifest_message(members[MANIFEST])) + "\n"
         ).encode()
     out = path.with_name(f"changed-{len(list(path.parent.iterdir()))}.zip")
-    with zipfile.ZipFile(out, "w") as zf:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
+        zf.comment = b"\0" * SEAL_LENGTH
+    if key is None:  # not re-signed: the archive's seal no longer holds
+        out.write_bytes(archive.getvalue())
+        return out
+    with out.open("wb") as f:
+        seal_stream(archive, f, key)
     return out
 
 

@@ -46,6 +46,7 @@ def test_verify_fails_and_names_what_was_altered(tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert report["ok"] is False
     assert {(f["member"], f["kind"]) for f in report["failures"]} == {
+        (changed.name, "archive"),
         (EVENTS, "manifest"),
         (EVENTS, "record_proof"),
     }

@@ -17,6 +17,7 @@ from domain.history.audit import AUDITED_TYPES, audit_entry
 from domain.history.catalog import EVENT_TYPES, TYPE_NAMES, topics_of_names, type_name
 from domain.history.redaction import REDACTED, event_data, without_nul
 from domain.history.summary import batch_digest, summarize
+from domain.identity.login import LoginAttempt
 from domain.identity.roles import Role
 from domain.identity.user import User
 from domain.observations.records import InteractionRecord
@@ -119,6 +120,20 @@ def test_user_acts_read_as_audit_entries_naming_their_target() -> None:
     entry = audit_entry(changed, names.get)[0]
     assert (entry.action, entry.target, entry.detail) == ("role_changed", "bob", "to admin")
     assert type_name(changed) == "user.role_changed"
+
+
+def test_login_outcomes_read_as_audit_entries() -> None:
+    """A login names its user; a failed one names the username tried and fails."""
+    meta = CommandMeta(actor_id=None, client_ip="10.0.0.9", request_id="r1")
+    [ok] = LoginAttempt.succeeded(meta, uuid4(), "bob").collect_events()
+    [bad] = LoginAttempt.failed(meta, "mallory").collect_events()
+    assert [(e.action, e.target, e.outcome) for e in audit_entry(ok, {}.get)] == [
+        ("login", "bob", "success")
+    ]
+    assert [(e.action, e.target, e.outcome) for e in audit_entry(bad, {}.get)] == [
+        ("login_failed", "mallory", "failure")
+    ]
+    assert (type_name(ok), type_name(bad)) == ("user.logged_in", "user.login_failed")
 
 
 def test_the_event_catalogue_documents_every_type_name() -> None:

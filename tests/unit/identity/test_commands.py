@@ -13,15 +13,18 @@ import pytest
 from application.errors import AuthenticationError, RateLimitedError
 from application.fleet.settings import SettingsCommands
 from application.identity.login import BAD_CREDENTIALS, Authenticator
+from application.identity.login_events import LoginEvents
 from application.identity.throttle import ThrottlePolicy
 from application.identity.users import UserCommands, UserNotFoundError
 from application.store import EventStoreApp
 from domain.fleet.settings import SETTINGS_ID
+from domain.identity.login import LoginAttempt
 from domain.identity.roles import Role
 from domain.identity.user import User, UsernameClaim, UsernameTakenError
 from domain.shared.errors import ForbiddenError, InvalidError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from tests.unit.identity.fakes import FakeHasher, MemoryUserDirectory
 
@@ -366,7 +369,14 @@ def tokens(clock: FakeClock) -> JwtTokens:
 
 @pytest.fixture
 def auth(directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens) -> Authenticator:
-    return Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), sleep=RecordedSleeps())
+    return Authenticator(
+        directory,
+        hasher,
+        tokens,
+        MemoryLoginThrottle(),
+        MemoryTokenDenylist(),
+        sleep=RecordedSleeps(),
+    )
 
 
 @pytest.mark.anyio
@@ -492,7 +502,7 @@ async def test_a_burst_of_wrong_guesses_gets_ten_verifications(
     directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
 ) -> None:
     """Sixty concurrent guesses from one IP: ten verified (401), fifty refused (429)."""
-    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle())
+    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist())
     directory.add("alice", "password-1", hasher)
     outcomes: list[str] = []
 
@@ -516,7 +526,9 @@ async def test_failures_for_a_username_slow_it_down_but_never_refuse_it(
 ) -> None:
     """Ten failures from ten IPs: the right password from an eleventh IP logs in, after a wait."""
     sleeps = RecordedSleeps()
-    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), sleep=sleeps)
+    auth = Authenticator(
+        directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist(), sleep=sleeps
+    )
     directory.add("alice", "password-1", hasher)
     for i in range(10):
         with pytest.raises(AuthenticationError):
@@ -531,7 +543,37 @@ async def test_a_success_does_not_use_up_the_address(
     directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
 ) -> None:
     """Twenty logins in a row from one IP succeed: only failures and attempts in flight count."""
-    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle())
+    auth = Authenticator(directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist())
     directory.add("alice", "password-1", hasher)
     for _ in range(20):
         await auth.login("alice", "password-1", "10.0.0.1")
+
+
+@pytest.mark.anyio
+async def test_each_admitted_attempt_is_journaled_without_secrets(
+    store: EventStoreApp, directory: MemoryUserDirectory, hasher: FakeHasher, tokens: JwtTokens
+) -> None:
+    """A failure records the name tried, a success the user as actor; a refused (429) attempt
+    records nothing, and no event holds the password."""
+    auth = Authenticator(
+        directory, hasher, tokens, MemoryLoginThrottle(), MemoryTokenDenylist(),
+        sleep=RecordedSleeps(), journal=LoginEvents(store),
+    )  # fmt: skip
+    alice = directory.add("alice", "password-1", hasher)
+    with pytest.raises(AuthenticationError):
+        await auth.login("ALICE", "guess-1", "10.0.0.1", "req-1")
+    await auth.login("alice", "password-1", "10.0.0.1", "req-2")
+    for _ in range(9):
+        with pytest.raises(AuthenticationError):
+            await auth.login("mallory", "guess-2", "10.0.0.1")
+    with pytest.raises(RateLimitedError):
+        await auth.login("mallory", "guess-3", "10.0.0.1")
+    events = store.read(0, 100)
+    assert len(events) == 11
+    first, second = (store.mapper.to_domain_event(n) for n in events[:2])
+    assert isinstance(first, LoginAttempt.Failed)
+    assert (first.username, first.meta.actor_id, first.meta.request_id) == ("ALICE", None, "req-1")
+    assert isinstance(second, LoginAttempt.Succeeded)
+    assert second.meta.actor_id == UUID(alice.uuid)
+    assert (second.username, second.meta.client_ip) == ("alice", "10.0.0.1")
+    assert not any(b"guess" in n.state or b"password-1" in n.state for n in events)

@@ -12,6 +12,7 @@ from application.identity.login import Authenticator
 from application.identity.tickets import SseTickets
 from application.ports import TokenClaims, UserRecord
 from infrastructure.auth.jwt_tokens import JwtTokens
+from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.memory_tickets import MemoryTicketStore
 
@@ -67,7 +68,11 @@ def clock() -> Clock:
 @pytest.fixture
 def tickets(directory: Directory, clock: Clock) -> SseTickets:
     auth = Authenticator(
-        directory, NoHasher(), JwtTokens(lambda: SECRET, clock=clock), MemoryLoginThrottle()
+        directory,
+        NoHasher(),
+        JwtTokens(lambda: SECRET, clock=clock),
+        MemoryLoginThrottle(),
+        MemoryTokenDenylist(),
     )
     store = MemoryTicketStore(clock=clock)
     return SseTickets(store, auth, clock=clock)

@@ -5,7 +5,7 @@ import { api, download, reason } from "../api.js";
 import { card, chip, h, notice, replace, table } from "../dom.js";
 import { bytes, fieldsOf, num, secs, ts } from "../format.js";
 import { link, navigate } from "../router.js";
-import { isAdmin } from "../session.js";
+import { canAudit, isAdmin } from "../session.js";
 import { loading, pager, toast } from "../widgets.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -26,6 +26,25 @@ function fingerprintText(p) {
   if (p.fingerprint_type === "ja3") return p.ja3 || JSON.stringify(p);
   if (p.fingerprint_type === "http_useragent") return p.value;
   return p.value || JSON.stringify(p);
+}
+
+/** The attacker's evidence bundle (auditors and admins): a signed, offline-verifiable .zip. */
+function evidenceButton(a) {
+  if (!canAudit()) return null;
+  const button = h("button", { type: "button", class: "button small", dataset: { command: "evidence" } }, "Export evidence");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const name = `evidence-${a.ip.replace(/[^0-9a-zA-Z.-]/g, "_")}.zip`;
+      const size = await download(`/attackers/${a.uuid}/evidence`, {}, name);
+      toast(`Exported ${name} (${bytes(size)}); check it with: decnet evidence verify ${name}`);
+    } catch (e) {
+      toast(`Export failed: ${reason(e)}`, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
 /** A download button for an artifact (admins only; viewers get none). */
@@ -103,7 +122,8 @@ class AttackerPage {
           ["Bounty", num(a.bounty_count)], ["Credentials", num(a.credential_count)], ["Commands", num(a.command_count)]]
           .map(([label, value]) => h("div", { class: "tile" }, h("div", { class: "tile-label" }, label), h("div", { class: "tile-value" }, value)))),
       h("div", { class: "two-col" },
-        card("Profile", h("a", { class: "button ghost small", href: link("/logs", { search: `attacker:${a.ip}` }) }, "Logs"),
+        card("Profile", h("span", { class: "chips" }, evidenceButton(a),
+          h("a", { class: "button ghost small", href: link("/logs", { search: `attacker:${a.ip}` }) }, "Logs")),
           kv([["First seen", ts(a.first_seen)], ["Last seen", ts(a.last_seen)], ["UUID", h("span", { class: "mono" }, a.uuid)],
             ["Services", h("span", { class: "chips" }, a.services.map((s) => chip(s)))]]),
           h("h3", {}, "Traversal path"), path),

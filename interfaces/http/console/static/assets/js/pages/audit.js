@@ -38,14 +38,67 @@ class AuditPage {
       this.#go({ actor: actor.value.trim(), action: action.value.trim(), target: target.value.trim(),
         start: toApiTime(start.value), end: toApiTime(end.value), offset: 0 });
     });
+    this.integrity = h("div", { class: "integrity" });
+    const verify = h("button", { type: "button", class: "button", dataset: { command: "verify" } }, "Verify the history");
+    verify.addEventListener("click", async () => {
+      verify.disabled = true;
+      try {
+        await this.#verify();
+      } finally {
+        verify.disabled = false;
+      }
+    });
     this.status = h("div", { class: "form-status" });
     this.head = h("div", { class: "results-head" });
     this.body = h("div", { class: "results" });
     replace(this.root, h("div", { class: "audit-page" },
       h("h1", { class: "page-title" }, "Audit trail"),
+      card("Integrity", verify, this.integrity),
       card("Filter", null, form, this.status),
       card("Entries", null, this.head, this.body)));
-    return this.#load();
+    return Promise.all([this.#load(), this.#checkpoints()]);
+  }
+
+  /** Recompute the event tree from the store and compare it with every signed checkpoint. */
+  async #verify() {
+    loading(this.integrity, "Verifying every stored event…");
+    let r;
+    try {
+      r = await api("/audit/verify");
+    } catch (e) {
+      replace(this.integrity, notice("error", reason(e)));
+      return;
+    }
+    const m = r.first_mismatch;
+    replace(this.integrity,
+      notice(r.ok ? "info" : "error", r.ok
+        ? `Intact: ${r.verified_up_to} of ${r.head} events verified against ${r.checkpoints_checked} signed checkpoints.`
+        : `Tampered: ${m.kind} at position ${m.position} — ${m.detail}`),
+      h("div", { class: "verify-result", dataset: { ok: String(r.ok) } }));
+    await this.#checkpoints(false);
+  }
+
+  /** The newest signed checkpoints and the key that signs them. */
+  async #checkpoints(clear = true) {
+    let list;
+    let key;
+    try {
+      [list, key] = await Promise.all([api("/audit/checkpoints", { query: { limit: 5 } }), api("/audit/public-key")]);
+    } catch (e) {
+      if (clear) replace(this.integrity, notice("error", reason(e)));
+      return;
+    }
+    const rows = list.data;
+    const shown = h("div", {},
+      h("p", { class: "muted" }, `Signing key (${key.algorithm}, fingerprint `, h("code", { class: "mono" }, key.fingerprint), `); ${list.total} signed checkpoints.`),
+      rows.length
+        ? h("div", { class: "table-wrap" }, h("table", { class: "table" },
+          h("thead", {}, h("tr", {}, ["Signed (UTC)", "Tree size", "Root hash"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, rows.map((c) => h("tr", {},
+            h("td", { class: "mono nowrap" }, ts(c.timestamp)), h("td", {}, String(c.tree_size)), h("td", { class: "mono" }, c.root_hash))))))
+        : h("p", { class: "muted" }, "No signed checkpoint yet."));
+    if (clear) replace(this.integrity, shown);
+    else this.integrity.append(shown);
   }
 
   #go(next) {

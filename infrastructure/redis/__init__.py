@@ -1,0 +1,1 @@
+"""Shared state through Redis (`DECNET_REDIS_URL`): broadcast, tickets, denylist, throttle."""

@@ -1,0 +1,206 @@
+"""Redis Streams broadcaster: projectors append commits, each API process reads them once.
+
+One stream (bounded by MAXLEN) carries every update. `publish` never blocks: it queues the update
+for this process's writer task. `subscribe` registers a local queue fed by this process's single
+reader task (one XREAD per process, however many clients). A client that reconnects resumes from
+its SSE `Last-Event-ID` through the read model; the stream only carries what is new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from application.ports import LiveUpdate
+from infrastructure.broadcast.memory import QUEUE_LIMIT
+
+log = structlog.get_logger()
+STREAM_MAXLEN = 10_000  # about a minute of commits at full ingest; readers only need the tail
+OUTBOX_LIMIT = 10_000
+READ_BLOCK_MS = 1_000
+READ_COUNT = 500
+RETRY_S = 0.5
+FLUSH_S = 2.0
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(LiveUpdate)
+
+
+def _stream_id(raw: bytes | str) -> tuple[int, int]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class RedisSubscription:
+    """A client's bounded queue; it sees entries after the stream id and local publish seen
+    when it subscribed (the second covers this process's updates still in the outbox)."""
+
+    def __init__(self, owner: RedisBroadcaster, since_id: tuple[int, int], since_seq: int) -> None:
+        self._owner = owner
+        self._queue: asyncio.Queue[LiveUpdate] = asyncio.Queue(owner.capacity)
+        self.since_id = since_id
+        self.since_seq = since_seq
+        self.lagged = False
+
+    def offer(self, update: LiveUpdate) -> None:
+        try:
+            self._queue.put_nowait(update)
+        except asyncio.QueueFull:
+            self.lagged = True
+
+    async def next(self, timeout: float) -> LiveUpdate | None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
+        return None
+
+    def close(self) -> None:
+        self._owner.discard(self)
+
+
+class RedisBroadcaster:
+    """Publishes to and fans out from one Redis stream; `start()` before use, `aclose()` after."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        maxlen: int = STREAM_MAXLEN,
+        capacity: int = QUEUE_LIMIT,
+    ) -> None:
+        self._redis = redis
+        self._stream = stream
+        self._maxlen = maxlen
+        self.capacity = capacity
+        self._origin = secrets.token_hex(8).encode()
+        self._seq = 0
+        self._outbox: deque[tuple[int, bytes]] = deque()
+        self._outbox_ready = asyncio.Event()
+        self._flushed = asyncio.Event()
+        self._flushed.set()
+        self._last_id: tuple[int, int] = (0, 0)
+        self._subscribers: set[RedisSubscription] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def subscribers(self) -> int:
+        """Connected live clients in this process."""
+        return len(self._subscribers)
+
+    async def start(self) -> None:
+        """Read from the stream's current end; start the writer and the reader."""
+        newest: Any = await self._redis.xrevrange(self._stream, count=1)
+        self._last_id = _stream_id(newest[0][0]) if newest else (0, 0)
+        self._tasks = [
+            asyncio.create_task(self._write_loop(), name="broadcast-writer"),
+            asyncio.create_task(self._read_loop(), name="broadcast-reader"),
+        ]
+
+    async def aclose(self) -> None:
+        """Flush what is queued (briefly), stop both tasks."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_S):
+                await self._flushed.wait()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def publish(self, update: LiveUpdate) -> None:
+        self._seq += 1
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            self._outbox.popleft()
+            self._mark_all_lagged()  # local readers can tell; remote ones catch up by position
+            log.warning("broadcast_outbox_full", dropped=1)
+        self._outbox.append((self._seq, _ENCODER.encode(update)))
+        self._flushed.clear()
+        self._outbox_ready.set()
+
+    def subscribe(self) -> RedisSubscription:
+        subscription = RedisSubscription(self, self._last_id, self._seq)
+        self._subscribers.add(subscription)
+        return subscription
+
+    def discard(self, subscription: RedisSubscription) -> None:
+        """Forget a subscriber (idempotent)."""
+        self._subscribers.discard(subscription)
+
+    def _mark_all_lagged(self) -> None:
+        for subscriber in self._subscribers:
+            subscriber.lagged = True
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            while self._outbox:
+                batch = list(self._outbox)[:READ_COUNT]
+                try:
+                    await self._append(batch)
+                except RedisError as e:
+                    log.warning("broadcast_publish_failed", error=str(e))
+                    await asyncio.sleep(RETRY_S)
+                    continue
+                for _ in batch:
+                    self._outbox.popleft()
+            self._flushed.set()
+
+    async def _append(self, batch: list[tuple[int, bytes]]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for seq, body in batch:
+                fields: dict[Any, Any] = {"u": body, "o": self._origin, "s": seq}
+                pipe.xadd(self._stream, fields, maxlen=self._maxlen, approximate=True)
+            await pipe.execute()
+
+    async def _read_loop(self) -> None:
+        while True:
+            try:
+                async for entry_id, fields in self._entries():
+                    self._deliver(entry_id, fields)
+            except RedisError as e:
+                # Entries may have been missed while Redis was away: every client re-reads.
+                log.warning("broadcast_read_failed", error=str(e))
+                self._mark_all_lagged()
+                await asyncio.sleep(RETRY_S)
+
+    async def _entries(self) -> AsyncIterator[tuple[tuple[int, int], dict[bytes, bytes]]]:
+        while True:
+            cursor = f"{self._last_id[0]}-{self._last_id[1]}"
+            answer: Any = await self._redis.xread(
+                {self._stream: cursor}, count=READ_COUNT, block=READ_BLOCK_MS
+            )
+            for _stream, entries in answer or []:
+                for raw_id, fields in entries:
+                    self._last_id = _stream_id(raw_id)
+                    yield self._last_id, fields
+
+    def _deliver(self, entry_id: tuple[int, int], fields: dict[bytes, bytes]) -> None:
+        update = _DECODER.decode(fields[b"u"])
+        mine = fields.get(b"o") == self._origin
+        seq = int(fields.get(b"s", b"0"))
+        for subscriber in list(self._subscribers):
+            later = seq > subscriber.since_seq if mine else entry_id > subscriber.since_id
+            if later:
+                subscriber.offer(update)
+
+
+@contextlib.asynccontextmanager
+async def open_redis_broadcaster(redis: Redis, stream: str) -> AsyncIterator[RedisBroadcaster]:
+    """A started broadcaster on `stream`, stopped on exit."""
+    broadcaster = RedisBroadcaster(redis, stream)
+    await broadcaster.start()
+    try:
+        yield broadcaster
+    finally:
+        await broadcaster.aclose()

@@ -1,0 +1,94 @@
+"""The split processes: `decnet api`, `projector`, `collector`, `fleet` (one role each).
+
+They share one PostgreSQL (`DECNET_DATABASE_URL`) and one Redis (`DECNET_REDIS_URL`); the
+projector and the fleet each lead by advisory lock, so extra copies wait as hot standbys.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import anyio
+import structlog
+
+from infrastructure.leadership import AdvisoryLeadership, LeadershipLostError
+from infrastructure.settings import AppSettings, ConfigError
+from interfaces.bootstrap import bootstrap
+from interfaces.cli.serve import Shutdown, run_http
+from interfaces.services import Role, Services
+from interfaces.wiring import start_workers
+
+log = structlog.get_logger()
+PROCESSES: dict[str, Role] = {
+    "api": Role.API,
+    "projector": Role.PROJECTOR,
+    "collector": Role.COLLECTOR,
+    "fleet": Role.FLEET,
+}
+
+
+def require_shared(settings: AppSettings, command: str) -> None:
+    """A split process refuses to start without the database and Redis it shares."""
+    if not settings.redis_url:
+        raise ConfigError(
+            f"decnet {command} runs beside other processes and needs DECNET_REDIS_URL "
+            "(or run everything in one process with `decnet serve`)"
+        )
+    if command == "api" and not settings.jwt_secret:
+        raise ConfigError(
+            "decnet api replicas must sign tokens with one secret: set DECNET_JWT_SECRET"
+        )
+    if not settings.database_url:
+        raise ConfigError(
+            f"decnet {command} runs beside other processes and needs DECNET_DATABASE_URL "
+            "(the embedded database serves `decnet serve` alone)"
+        )
+
+
+async def run_process(settings: AppSettings, command: str) -> int:
+    """Run one role until SIGINT/SIGTERM; 1 when leadership was lost (restart as standby)."""
+    require_shared(settings, command)
+    shutdown = Shutdown()
+    shutdown.install()
+    role = PROCESSES[command]
+    async with bootstrap(settings, frozenset({role})) as services:
+        if role is Role.API:
+            await run_http(services, shutdown)
+            return 0
+        lost = False
+        try:
+            await _run_worker_role(services, role, shutdown)
+        except* LeadershipLostError as group:
+            print(f"decnet: {group.exceptions[0]}", file=sys.stderr)
+            lost = True
+    return 1 if lost else 0
+
+
+async def _run_worker_role(services: Services, role: Role, shutdown: Shutdown) -> None:
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_cancel_on_shutdown, shutdown, tg.cancel_scope)
+        if role is Role.COLLECTOR:
+            await start_workers(services, tg)
+            log.info("decnet_collecting", port=services.core.settings.syslog_port)
+            return
+        settings = services.core.settings
+        assert settings.database_url is not None  # require_shared checked it
+        leadership = AdvisoryLeadership(settings.database_url, f"decnet-es:{role.value}")
+        tg.start_soon(_lead, services, leadership)
+
+
+async def _lead(services: Services, leadership: AdvisoryLeadership) -> None:
+    """Wait for the lock, then work until cancelled or until the lock's session dies."""
+    async with leadership.hold(), anyio.create_task_group() as tg:
+        if services.runner is not None:
+            tg.start_soon(services.runner.run)
+        if services.controller is not None:
+            tg.start_soon(services.controller.run)
+        await start_workers(services, tg)
+        log.info("decnet_leading", lock=leadership.name)
+        await leadership.watch()
+
+
+async def _cancel_on_shutdown(shutdown: Shutdown, scope: anyio.CancelScope) -> None:
+    await shutdown.requested.wait()
+    scope.cancel()

@@ -1,0 +1,45 @@
+"""`/attackers/{uuid}/evidence`: an attacker's verifiable evidence bundle, streamed as a `.zip`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import IO, Any
+from uuid import UUID
+
+import anyio.to_thread
+from litestar import Request, get
+from litestar.response import Stream
+
+from domain.shared.errors import InvalidError
+from interfaces.evidence_export import EvidenceExporter
+from interfaces.http.auth import command_meta, requires_audit, services_of
+
+CHUNK = 1 << 16
+
+
+async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await anyio.to_thread.run_sync(file.read, CHUNK):
+            yield chunk
+    finally:
+        file.close()
+
+
+@get("/attackers/{uuid:str}/evidence", guards=[requires_audit], tags=["attackers"])
+async def attacker_evidence(request: Request[Any, Any, Any], uuid: str) -> Stream:
+    """The attacker's evidence bundle (auditor, admin); check it with `decnet evidence verify`."""
+    try:
+        ident = UUID(uuid)
+    except ValueError:
+        raise InvalidError(f"attacker uuid {uuid[:64]!r} is not a valid UUID") from None
+    exporter = EvidenceExporter(services_of(request).core)
+    bundle = await exporter.export(command_meta(request), ident)
+    return Stream(
+        _chunks(bundle.file),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{bundle.filename}"',
+            "Content-Length": str(bundle.size),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -1,0 +1,91 @@
+"""What API processes share: the live broadcast, SSE tickets, the denylist and the throttle.
+
+In process memory for `decnet serve` alone; through Redis (`DECNET_REDIS_URL`) as soon as more
+than one process serves the same fleet, so every replica sees the same frames and logouts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from anyio.abc import TaskGroup
+from redis.asyncio import Redis
+
+from application.identity.throttle import LoginThrottle
+from application.ports import Broadcaster, TicketStore, TokenDenylist
+from infrastructure.auth.memory_denylist import MemoryTokenDenylist
+from infrastructure.auth.memory_throttle import MemoryLoginThrottle
+from infrastructure.auth.memory_tickets import MemoryTicketStore
+from infrastructure.broadcast.memory import MemoryBroadcaster
+from infrastructure.redis.broadcaster import open_redis_broadcaster
+from infrastructure.redis.client import RedisKeys, open_redis
+from infrastructure.redis.denylist import RedisTokenDenylist
+from infrastructure.redis.throttle import RedisLoginThrottle
+from infrastructure.redis.tickets import RedisTicketStore
+from infrastructure.redis.wakeups import WakeupPublisher, follow_wakeups
+from infrastructure.settings import AppSettings
+from interfaces.services import Core
+
+
+@dataclass
+class Live:
+    """The shared state of one process; `redis` is None when it lives in this process."""
+
+    broadcaster: Broadcaster
+    tickets: TicketStore
+    denylist: TokenDenylist
+    throttle: LoginThrottle
+    redis: Redis | None = None
+    keys: RedisKeys = field(default_factory=RedisKeys)
+
+    def announce_saves(self, core: Core) -> None:
+        """Writers in this process wake projectors in others as soon as they save events."""
+        if self.redis is None:
+            return
+        publisher = WakeupPublisher(self.redis, self.keys.wakeups)
+        core.store.on_saved(publisher.notify)
+
+        async def start(tg: TaskGroup) -> None:
+            tg.start_soon(publisher.run)
+
+        core.add_worker(start)
+
+    def follow_saves(self, core: Core, *wakes: Callable[[], None]) -> None:
+        """Wake this process's projection runner when another process saved events."""
+        if self.redis is None:
+            return
+        redis, channel = self.redis, self.keys.wakeups
+
+        def wake() -> None:
+            for target in wakes:
+                target()
+
+        async def start(tg: TaskGroup) -> None:
+            tg.start_soon(follow_wakeups, redis, channel, wake)
+
+        core.add_worker(start)
+
+
+@asynccontextmanager
+async def open_live(settings: AppSettings) -> AsyncIterator[Live]:
+    """Redis-backed when `DECNET_REDIS_URL` is set, else in this process."""
+    if not settings.redis_url:
+        yield Live(
+            MemoryBroadcaster(), MemoryTicketStore(), MemoryTokenDenylist(), MemoryLoginThrottle()
+        )
+        return
+    keys = RedisKeys(settings.redis_prefix)
+    async with (
+        open_redis(settings.redis_url) as redis,
+        open_redis_broadcaster(redis, keys.live_stream) as broadcaster,
+    ):
+        yield Live(
+            broadcaster,
+            RedisTicketStore(redis, keys),
+            RedisTokenDenylist(redis, keys),
+            RedisLoginThrottle(redis, keys),
+            redis=redis,
+            keys=keys,
+        )
