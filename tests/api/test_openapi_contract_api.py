@@ -11,7 +11,7 @@ from tests.api.harness import DecnetServer
 
 METHODS = ("get", "put", "post", "delete", "patch")
 ERROR_REF = "#/components/schemas/ErrorResponse"
-OWN_BODY = {"text/event-stream", "application/octet-stream"}
+OWN_BODY = {"text/event-stream", "application/octet-stream", "application/zip"}
 
 
 @pytest.fixture(scope="module")
