@@ -14,7 +14,7 @@ from application.audit.ports import StoredCheckpoint
 from domain.audit.checkpoint import Checkpoint
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import requires_audit, services_of
-from interfaces.http.openapi import REQUIRED_QUERY
+from interfaces.http.openapi import ANSWERS, REQUIRED_QUERY
 from interfaces.http.params import (
     NOT_GIVEN_SCHEMA,
     Limit,
@@ -142,7 +142,12 @@ async def list_checkpoints(
     return CheckpointPage(total, size, skip, [_checkpoint(cp) for cp in rows])
 
 
-@get("/audit/proof", guards=[requires_audit], tags=["audit"], opt={REQUIRED_QUERY: ("position",)})
+@get(
+    "/audit/proof",
+    guards=[requires_audit],
+    tags=["audit"],
+    opt={REQUIRED_QUERY: ("position",), ANSWERS: (404,)},
+)
 async def inclusion_proof(
     request: Request[Any, Any, Any],
     position: Annotated[
