@@ -32,6 +32,14 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     developer: bool = False
     artifacts_root: str | None = None
     runtime: str = "local"
+    # The Docker runtime (DECNET_RUNTIME=docker); see docs/fleet.md "Docker deckies".
+    docker_network: str = "decnet_lan"
+    docker_network_driver: Literal["macvlan", "ipvlan", "bridge"] = "macvlan"
+    docker_base_image: str = "decnet-es/base:bookworm"
+    docker_emulator_image: str = "decnet-es/emulator:latest"
+    docker_syslog_target: str | None = None  # default tcp://<fleet gateway>:<syslog_port>
+    docker_artifacts_volume: str | None = None  # volume name or host path; default artifacts_dir
+    docker_name_prefix: str = "decnet"
     deploy_wait_s: float = 20.0
     syslog_host: str = "127.0.0.1"
     syslog_port: int = 5514
@@ -45,6 +53,9 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"
+    # Prometheus /metrics on its own port, unauthenticated (interfaces/metrics.py says why).
+    metrics_host: str = "127.0.0.1"
+    metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     max_views: int = 5
     cors_origins: str = ""  # comma list of browser origins allowed to call the API; none by default
     signing_key_file: str | None = None
@@ -88,6 +99,9 @@ UNSET_MEANS = {
     "redis_url": "unset: not used by one process",
     "sniffer_interface": "unset: no sniffer",
     "cors_origins": "unset: no other origin may call the API (comma list of origins)",
+    "docker_syslog_target": "unset: tcp://<fleet gateway>:<syslog port>",
+    "docker_artifacts_volume": "unset: the artifacts directory, bind-mounted",
+    "metrics_port": "unset: no /metrics listener",
 }
 
 

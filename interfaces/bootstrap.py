@@ -40,6 +40,7 @@ from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
 from interfaces.live import Live, open_live
+from interfaces.metrics import add_metrics
 from interfaces.observations import build_collection, publish_commits
 from interfaces.services import (
     ALL_ROLES,
@@ -183,6 +184,7 @@ async def bootstrap(
             fleet_workers=fleet_workers,
         )
         core.health["attacker_worker"] = _projection_probe(services, "attackers")
+        add_metrics(core, services)
         if collection is not None and Role.FLEET in roles:
             wire_sniffer(core, collection.sink, settings.runtime)
         if Role.API in roles:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import anyio
 import structlog
@@ -25,7 +26,8 @@ from infrastructure.emulators.registry import EmulatorDeps, emulator_handlers
 from infrastructure.runtime import DockerRuntime, DockerRuntimeOptions, LocalRuntime
 from infrastructure.runtime.docker_specs import DockerNetworkOptions
 from infrastructure.settings import AppSettings, ConfigError
-from interfaces.fleet_runtime import FleetNetworkRuntime
+from interfaces.fleet_runtime import FleetNetworkRuntime, Network
+from interfaces.metrics import CountingRuntime
 from interfaces.services import Core, FleetWorkers
 
 log = structlog.get_logger()
@@ -42,7 +44,7 @@ def build_runtime(core: Core, commands: FleetCommands, sink: RecordSink | None) 
             raise ConfigError("the local runtime needs the collector in the same process")
         return LocalRuntime(sink, handlers=emulator_handlers(_deps(core.settings, core.artifacts)))
     if kind == "docker":
-        return FleetNetworkRuntime(commands.fleet, _docker_for)
+        return FleetNetworkRuntime(commands.fleet, docker_factory(core.settings))
     raise ConfigError(f"DECNET_RUNTIME must be one of {', '.join(RUNTIMES)}, not {kind!r}")
 
 
@@ -54,8 +56,43 @@ def _deps(settings: AppSettings, artifacts: ArtifactStore) -> EmulatorDeps:
     )
 
 
-def _docker_for(network: DockerNetworkOptions) -> DeckyRuntime:
-    return DockerRuntime(DockerRuntimeOptions(network=network))
+def docker_factory(settings: AppSettings) -> Callable[[Network], DeckyRuntime]:
+    """Builds the Docker runtime for the fleet's (net, gw, interface) from `DECNET_DOCKER_*`."""
+
+    def make(network: Network) -> DeckyRuntime:
+        subnet, gateway, parent = network
+        lan = DockerNetworkOptions(
+            name=settings.docker_network,
+            driver=settings.docker_network_driver,
+            subnet=subnet,
+            gateway=gateway,
+            parent=parent,
+        )
+        artifacts = settings.docker_artifacts_volume or str(settings.artifacts_dir.resolve())
+        options = DockerRuntimeOptions(
+            network=lan,
+            base_image=settings.docker_base_image,
+            emulator_image=settings.docker_emulator_image,
+            syslog_target=_syslog_target(settings, subnet, gateway),
+            artifacts_volume=artifacts,
+            name_prefix=settings.docker_name_prefix,
+        )
+        return DockerRuntime(options)
+
+    return make
+
+
+def _syslog_target(settings: AppSettings, subnet: str | None, gateway: str | None) -> str:
+    """`DECNET_DOCKER_SYSLOG_TARGET`, else this host as the deckies' gateway sees it.
+
+    The default fits a bridge network (the gateway is the host's bridge address); on macvlan the
+    host cannot reach its own children through the parent NIC, so set the target explicitly.
+    """
+    if settings.docker_syslog_target:
+        return settings.docker_syslog_target
+    if gateway is None and subnet is not None:
+        gateway = str(next(ipaddress.ip_network(subnet, strict=False).hosts()))
+    return f"tcp://{gateway}:{settings.syslog_port}" if gateway else ""
 
 
 def fleet_commands(core: Core) -> FleetCommands:
@@ -65,7 +102,7 @@ def fleet_commands(core: Core) -> FleetCommands:
 
 def build_fleet(core: Core, commands: FleetCommands, sink: RecordSink | None) -> FleetWorkers:
     """The runtime, the process managers driving it, the `docker` health probe and workers."""
-    runtime = build_runtime(core, commands, sink)
+    runtime = CountingRuntime(build_runtime(core, commands, sink))
     reconciler = Reconciler(core.store, commands, runtime)
     core.store.on_saved(reconciler.wake)
     fleet = FleetWorkers(

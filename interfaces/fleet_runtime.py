@@ -9,9 +9,8 @@ import anyio
 from application.ports import ComponentHealth, DeckyRuntime, RuntimeReport
 from domain.fleet.decky import DeckySpec
 from domain.fleet.fleet import Fleet
-from infrastructure.runtime.docker_specs import DockerNetworkOptions
 
-Network = tuple[str | None, str | None, str | None]
+Network = tuple[str | None, str | None, str | None]  # the fleet's net, gw, interface
 
 
 class FleetNetworkRuntime:
@@ -26,7 +25,7 @@ class FleetNetworkRuntime:
     def __init__(
         self,
         load_fleet: Callable[[], Fleet | None],
-        make: Callable[[DockerNetworkOptions], DeckyRuntime],
+        make: Callable[[Network], DeckyRuntime],
     ) -> None:
         self._load_fleet = load_fleet
         self._make = make
@@ -55,9 +54,6 @@ class FleetNetworkRuntime:
         network: Network = (fleet.net, fleet.gw, fleet.interface) if fleet else (None, None, None)
         if self._inner is None or network != self._network:
             await self.close()
-            subnet, gateway, parent = network
-            self._inner = self._make(
-                DockerNetworkOptions(subnet=subnet, gateway=gateway, parent=parent)
-            )
+            self._inner = self._make(network)
             self._network = network
         return self._inner

@@ -123,7 +123,6 @@ class MerkleProjection(Tabled[MerkleTables]):
     name = "merkle"
     version = 1
     topics: tuple[str, ...] = ()  # every event is a leaf
-    batch_events = 500
 
     def __init__(self, schema: str) -> None:
         super().__init__(schema)

@@ -154,6 +154,8 @@ class TreeQueries:
         async with self._pool.connection() as conn:
             head = await self._head(conn)
             self._check_size("to", second, head)
+            if second == 0:
+                return ConsistencyProof(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
             if first == 0:
                 folder = await self._folder(conn, needed_subtrees([(0, second)]))
                 return ConsistencyProof(

@@ -43,8 +43,9 @@ def _rows(conn: psycopg.Connection[Any]) -> Generator[EventRow]:
             "SELECT notification_id, originator_id, originator_version, topic, state"
             f" FROM {EVENTS_TABLE} ORDER BY notification_id"
         )
-        for position, oid, version, topic, state in cur:
-            yield EventRow(position, oid, version, topic, bytes(state))
+        while rows := cur.fetchmany(FETCH):
+            for position, oid, version, topic, state in rows:
+                yield EventRow(position, oid, version, topic, state)
 
 
 def _leaves(conn: psycopg.Connection[Any], tables: MerkleTables) -> Generator[LeafRecord]:
@@ -54,8 +55,9 @@ def _leaves(conn: psycopg.Connection[Any], tables: MerkleTables) -> Generator[Le
             "SELECT position, originator_id, originator_version, hash"
             f" FROM {tables.leaves} ORDER BY leaf_index"
         )
-        for position, oid, version, h in cur:
-            yield LeafRecord(position, oid, version, bytes(h))
+        while rows := cur.fetchmany(FETCH):
+            for position, oid, version, h in rows:
+                yield LeafRecord(position, oid, version, h)
 
 
 def _signed_root(position: int, value: Any, check: SignatureCheck) -> SignedRoot | None:

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 
 from domain.observations.records import InteractionRecord
+from infrastructure.collector.framing import TcpDeframer
+from infrastructure.collector.rfc5424 import parse_line
 
 
 class MemorySink:
@@ -65,3 +67,62 @@ class MemorySink:
             ) and all(record.fields.get(k) == v for k, v in fields.items())
 
         return await self.wait_for(matches)
+
+
+class SyslogTcpCollector:
+    """A real TCP syslog endpoint on loopback that parses what it receives (RFC 6587 + 5424).
+
+    Stands in for the collector when testing what sends to it (the emulators' shipper): it can
+    be stopped (connections dropped, port closed) and started again on the same port.
+    """
+
+    def __init__(self) -> None:
+        self.records: list[InteractionRecord] = []
+        self.port = 0
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def target(self) -> str:
+        """The shipper's `tcp://` target for this endpoint."""
+        return f"tcp://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        """Listen (on the previous port after a `stop`, else on a free one)."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Close the port and drop every connection, as a dying collector would."""
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def wait_for_count(self, count: int, timeout: float = 5.0) -> list[InteractionRecord]:
+        """Every record received once there are at least `count` (bounded wait)."""
+        deadline = time.monotonic() + timeout
+        while len(self.records) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.records)} of {count} records within {timeout}s")
+            await asyncio.sleep(0.01)
+        return list(self.records)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.add(writer)
+        deframer = TcpDeframer()
+        try:
+            while data := await reader.read(65536):
+                for frame in deframer.feed(data):
+                    assert isinstance(frame, bytes), frame
+                    self.records.append(parse_line(frame))
+        except ConnectionError:
+            return  # aborted by `stop`
+        finally:
+            self._writers.discard(writer)
+            writer.close()

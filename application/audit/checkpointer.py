@@ -19,12 +19,17 @@ from application.audit.ports import Signer, TreeHead, TreeReader
 from application.store import EventStoreApp, IntegrityError
 from domain.audit.checkpoint import Checkpoint, SignedCheckpoint
 from domain.history.tamper import TreeCheckpoint
+from domain.shared.errors import ConflictError
 
 log = structlog.get_logger()
 EVERY_EVENTS = 10_000
 EVERY_S = 60.0
 POLL_S = 1.0
 Clock = Callable[[], datetime]
+
+
+class TreeInconsistentError(ConflictError):
+    """The tree model's root at the last checkpoint's size is not the signed one: never sign."""
 
 
 def _now() -> datetime:
@@ -70,7 +75,13 @@ class Checkpointer:
     async def tick(self) -> SignedCheckpoint | None:
         """Sign the tree if it is due; the checkpoint signed, if any."""
         head = await self.due()
-        return await self._sign(head) if head is not None else None
+        if head is None:
+            return None
+        try:
+            return await self._sign(head)
+        except TreeInconsistentError as e:
+            log.error("checkpoint_refused", error=str(e))
+            return None
 
     async def covering(self, leaf_index: int) -> SignedCheckpoint:
         """The latest checkpoint if it covers `leaf_index`, else a fresh one of the tree now."""
@@ -83,6 +94,7 @@ class Checkpointer:
         return await self._sign(head)
 
     async def _sign(self, head: TreeHead) -> SignedCheckpoint:
+        await self._check_consistent(head)
         signed = self._signer.sign(Checkpoint.at(head.size, head.root, self._clock()))
         event = TreeCheckpoint.record(signed, self._signer.fingerprint())
         try:
@@ -93,6 +105,21 @@ class Checkpointer:
             return signed
         log.info("checkpoint_signed", tree_size=head.size, position=position)
         return signed
+
+    async def _check_consistent(self, head: TreeHead) -> None:
+        """A new checkpoint must extend the last one: its tree holds the signed tree as a prefix.
+
+        The tree model can be rebuilt from the store; if rows were changed before that, the new
+        model would otherwise have its tampered root signed, laundering the change.
+        """
+        latest = await self._tree.latest_checkpoint()
+        if latest is None or latest.tree_size > head.size:
+            return
+        if (await self._tree.root_at(latest.tree_size)).hex() != latest.root_hash:
+            raise TreeInconsistentError(
+                f"the tree of the first {latest.tree_size} events no longer has the root signed"
+                f" at {latest.signed_at}; nothing is signed until `decnet audit verify` holds"
+            )
 
     async def run(self) -> None:
         """Sign whenever due, until cancelled."""

@@ -70,6 +70,10 @@ class TreeReader(Protocol):
         """The checkpoint of the largest tree, if any."""
         ...
 
+    async def root_at(self, size: int) -> bytes:
+        """The root of the tree of the first `size` leaves (size ≤ the tree's)."""
+        ...
+
 
 class Signer(Protocol):
     """Signs checkpoints with the instance's key."""

@@ -24,6 +24,7 @@ state (`timestamp`), so it is covered either way. The tree's leaf is SHA-256(0x0
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha256
@@ -156,14 +157,28 @@ def event_leaf_hash(
     position: int, originator_id: UUID, originator_version: int, topic: str, state: bytes
 ) -> bytes:
     """SHA-256(0x00 ‖ canonical bytes), without copying a large stored state."""
-    batch = split_batch(topic, state)
     h = _LEAF_TAG.copy()
-    name = topic.encode("utf-8", "surrogatepass")
-    h.update(b"".join((_int(position), originator_id.bytes, _int(originator_version))))
-    h.update(_int(len(name)) + name)
+    h.update(_HEAD.pack(position, originator_id.bytes, originator_version) + _topic_bytes(topic))
+    batch = split_batch(topic, state) if topic == BATCH_TOPIC else None
     if batch is None:
-        h.update(KIND_STATE + _int(len(state)))
+        h.update(KIND_STATE + _STATE_LENGTH.pack(len(state)))
         h.update(state)
     else:
         h.update(batch_tail(canonical_json(batch.rest), len(batch.records), batch.records_root()))
     return h.digest()
+
+
+_HEAD = struct.Struct(">q16sq")  # position, originator id, originator version
+_STATE_LENGTH = struct.Struct(">q")
+_TOPICS: dict[str, bytes] = {}
+
+
+def _topic_bytes(topic: str) -> bytes:
+    """len(topic) ‖ topic, cached per topic (a log has a few dozen)."""
+    cached = _TOPICS.get(topic)
+    if cached is None:
+        name = topic.encode("utf-8", "surrogatepass")
+        cached = _int(len(name)) + name
+        if len(_TOPICS) < 1024:
+            _TOPICS[topic] = cached
+    return cached

@@ -92,11 +92,12 @@ class _Scan:
                         " here does not carry a valid signature of this instance's key",
                     )
                 )
+        self.lowest: int | None = self._lowest()
         self.good_size = 0  # the largest checkpoint size that held
         self.range_start = 0  # the position of the first row after it
         self.stopped = False
 
-    def bound(self) -> int | None:
+    def _lowest(self) -> int | None:
         """Scanning beyond the lowest candidate found so far cannot find an earlier one."""
         return min((m.position for m in self.result.candidates), default=None)
 
@@ -106,7 +107,8 @@ class _Scan:
         self.tree.append(leaf)
         self.result.events += 1
         self.result.last_position = row.position
-        self._compare_roots()
+        if self.pending and self.pending[0].tree_size <= self.tree.size:
+            self._compare_roots()
 
     def _compare_roots(self) -> None:
         while self.pending and self.pending[0].tree_size <= self.tree.size:
@@ -136,6 +138,7 @@ class _Scan:
     def mismatch(self, found: Mismatch) -> None:
         self.result.candidates.append(found)
         self.stopped = True
+        self.lowest = self._lowest()
 
     def classify(self, row: EventRow, leaf: bytes, recorded: LeafRecord) -> Mismatch:
         """Same position, other leaf: altered in place, or another event moved here."""
@@ -184,8 +187,7 @@ def check_log(
     leaves: Iterator[LeafRecord] = iter(recorded)
     expected = next(leaves, None)
     for row in rows:
-        bound = scan.bound()
-        if scan.stopped or (bound is not None and row.position > bound):
+        if scan.stopped or (scan.lowest is not None and row.position > scan.lowest):
             break
         if expected is not None and expected.position < row.position:
             scan.mismatch(

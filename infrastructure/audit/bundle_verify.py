@@ -44,6 +44,17 @@ DOCUMENTS = (VERIFY, PUBLIC_KEY, CHECKPOINT, EVENTS, PROOFS, MANIFEST, MANIFEST_
 _ARTIFACT = re.compile(ARTIFACTS + r"[0-9a-f]{64}")
 _SIGNATURE_FILE = re.compile(rb"[A-Za-z0-9+/]{86}==\n")
 CHUNK = 1 << 20
+# What zipfile raises on a damaged archive: a flipped compression method is NotImplementedError,
+# a flipped encryption flag RuntimeError, a flipped name encoding flag UnicodeDecodeError.
+UNREADABLE = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 
 @dataclass(slots=True)
@@ -58,7 +69,7 @@ def verify_bundle(path: Path, trusted_key: PublicKey | None = None) -> Verificat
     try:
         with zipfile.ZipFile(path) as zf:
             members = _read(zf, report)
-    except (zipfile.BadZipFile, OSError) as e:
+    except UNREADABLE as e:
         report.fail(path.name, "unreadable", f"not a readable zip archive: {e}")
         return report
     key = _key(members, trusted_key, report)
@@ -116,7 +127,7 @@ def _read(zf: zipfile.ZipFile, report: VerificationReport) -> _Members:
                     h.update(chunk)
                     if not artifact:
                         chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+        except UNREADABLE as e:
             report.fail(name, "unreadable", str(e))
             continue
         members.digests[name] = h.hexdigest()

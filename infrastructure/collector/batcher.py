@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from application.ports import ComponentHealth
 from domain.observations.batch import MAX_BATCH_RECORDS, JournalSpan, RejectedLine
 from domain.observations.records import InteractionRecord
 from infrastructure.collector.journal import Checkpoint, Chunk, Journal
+from infrastructure.metrics import METRICS
 
 log = structlog.get_logger()
 IDLE_POLL_S = 0.5
@@ -143,6 +145,7 @@ class Batcher:
     ) -> int:
         delay = 0.1
         while True:
+            started = time.perf_counter()
             try:
                 position = await anyio.to_thread.run_sync(
                     self._ingest.append, records, rejected, span
@@ -157,6 +160,8 @@ class Batcher:
             self.stats.last_error = ""
             if position is None:
                 return await self._already_committed(span)
+            METRICS.append_seconds.observe(time.perf_counter() - started)
+            METRICS.batch_records.observe(len(records) + len(rejected))
             self.stats.batches += 1
             self.stats.records += len(records)
             self.stats.rejected += len(rejected)

@@ -60,7 +60,7 @@ class CollectorSink:
         """An emulator's record (RecordSink port)."""
         await self.wait_for_capacity()
         self._append(record)
-        self._accepted()
+        self._accepted("emulator")
         await self.durable()
 
     async def durable(self, slack: int = 0) -> None:
@@ -90,18 +90,21 @@ class CollectorSink:
         except SyslogParseError as e:
             self._append(_rejected(raw, e.reason, str(e), source))
             self.stats.rejected += 1
+            self.stats.rejected_by_transport[source] += 1
             return True
         self._append(record)
-        self._accepted()
+        self._accepted(source)
         return True
 
     def reject(self, raw: bytes, reason: str, detail: str, source: str) -> None:
         """Dead-letter a message that never reached the parser (e.g. a frame too long)."""
         self._append(_rejected(raw, reason, detail, source))
         self.stats.rejected += 1
+        self.stats.rejected_by_transport[source] += 1
 
-    def _accepted(self) -> None:
+    def _accepted(self, transport: str) -> None:
         self._journaled += 1
+        self.stats.journaled_by_transport[transport] += 1
         if self._journal.fsync == "off":
             self.stats.accepted = self._journaled
         elif not self.group_commit.error:  # after a failed sync nothing counts as on disk

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -11,6 +12,8 @@ class CollectorStats:
 
     accepted: int = 0
     rejected: int = 0
+    journaled_by_transport: Counter[str] = field(default_factory=Counter)  # udp, tcp, emulator
+    rejected_by_transport: Counter[str] = field(default_factory=Counter)
     udp_overflow: int = 0
     udp_kernel_drops: int = 0  # datagrams the kernel dropped: the receive buffer was full
     udp_rcvbuf_bytes: int = 0  # the receive buffer the kernel granted (Linux doubles the request)

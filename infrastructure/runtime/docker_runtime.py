@@ -72,6 +72,11 @@ class DockerRuntime:
         self._client_factory = client_factory
         self._lock = asyncio.Lock()
 
+    @property
+    def options(self) -> DockerRuntimeOptions:
+        """What this runtime builds containers from."""
+        return self._options
+
     async def apply(self, spec: DeckySpec) -> RuntimeReport:
         """Converge the decky's containers on `spec`; replace only what changed."""
         async with self._lock:
@@ -141,7 +146,7 @@ class DockerRuntime:
         client.networks.create(
             net.name,
             driver=net.driver,
-            options={"parent": net.parent} if net.parent else {},
+            options=net.driver_options(),
             ipam=IPAMConfig(pool_configs=[pool]),
             labels={"decnet.managed": "true"},
         )

@@ -17,6 +17,10 @@ DECKY = "decnet.decky"
 SERVICE = "decnet.service"
 ROLE = "decnet.role"  # "base" (holds the network namespace) or "service"
 FINGERPRINT = "decnet.fingerprint"  # hash of what the container was built from: change => replace
+ARTIFACTS_MOUNT = "/var/lib/decnet/artifacts"
+# Service containers keep only what an emulator needs: low ports, and writing captured files to
+# an artifacts directory that may belong to another user of the host.
+SERVICE_CAPS = ("NET_BIND_SERVICE", "DAC_OVERRIDE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +28,16 @@ class DockerNetworkOptions:
     """The LAN the deckies sit on; created when missing if `subnet` is given."""
 
     name: str = "decnet_lan"
-    driver: str = "macvlan"  # or "ipvlan"
+    # macvlan or ipvlan in production (deckies on the real LAN); bridge where the kernel has
+    # neither (the live tests here) or for a lab reachable only from the Docker host.
+    driver: str = "macvlan"
     subnet: str | None = None  # CIDR, e.g. the INI's [general] net
     gateway: str | None = None
     parent: str | None = None  # host NIC; without one Docker uses an internal dummy link
+
+    def driver_options(self) -> dict[str, str]:
+        """`parent` for macvlan/ipvlan; a bridge has no parent NIC."""
+        return {"parent": self.parent} if self.parent and self.driver != "bridge" else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +45,15 @@ class DockerRuntimeOptions:
     """Images, commands and the network of the Docker runtime."""
 
     network: DockerNetworkOptions = field(default_factory=DockerNetworkOptions)
-    base_image: str = "busybox:stable"
+    base_image: str = "decnet-es/base:bookworm"  # infrastructure/runtime/images/build.sh
     base_command: tuple[str, ...] = ("sleep", "infinity")
     emulator_image: str = "decnet-es/emulator:latest"
     service_images: Mapping[str, str] = field(default_factory=dict)
     service_command: tuple[str, ...] = ("decnet", "emulate", "{service}")
-    syslog_target: str = ""  # where emulators send RFC 5424 records, e.g. udp://10.0.0.2:514
+    syslog_target: str = ""  # where emulators ship RFC 5424 records: tcp://HOST:PORT
+    # Where captured files go: a volume name or an absolute host path, mounted at
+    # ARTIFACTS_MOUNT in every service container; the control plane serves /artifacts from it.
+    artifacts_volume: str | None = None
     name_prefix: str = "decnet"
 
 
@@ -78,6 +91,8 @@ def base_run_kwargs(opts: DockerRuntimeOptions, spec: DeckySpec) -> dict[str, An
         "network": network,
         "networking_config": {network: endpoint},
         "restart_policy": {"Name": "unless-stopped"},
+        "cap_drop": ["ALL"],  # it only holds the namespace
+        "security_opt": ["no-new-privileges"],
     }
 
 
@@ -94,10 +109,17 @@ def service_run_kwargs(
         "DECNET_DISTRO": spec.distro,
         "DECNET_SERVICE_CONFIG": json.dumps(spec.service_config.get(service, {}), sort_keys=True),
         "DECNET_SYSLOG_TARGET": opts.syslog_target,
+        "DECNET_ARTIFACTS_DIR": ARTIFACTS_MOUNT,
     }
-    labels = _labels(
-        spec.name, "service", fingerprint({"image": image, "cmd": command, "env": env})
+    volumes = (
+        {opts.artifacts_volume: {"bind": ARTIFACTS_MOUNT, "mode": "rw"}}
+        if opts.artifacts_volume
+        else {}
     )
+    # The base's id is an input: a replaced base (new IP, MAC or hostname) takes the services'
+    # namespace with it, so they must be recreated even when nothing else changed.
+    inputs = {"image": image, "cmd": command, "env": env, "volumes": volumes, "base": base_id}
+    labels = _labels(spec.name, "service", fingerprint(inputs))
     return {
         "image": image,
         "command": command,
@@ -105,8 +127,12 @@ def service_run_kwargs(
         "detach": True,
         "labels": {**labels, SERVICE: service},
         "environment": env,
+        "volumes": volumes,
         "network_mode": f"container:{base_id}",
         "restart_policy": {"Name": "unless-stopped"},
+        "cap_drop": ["ALL"],
+        "cap_add": list(SERVICE_CAPS),
+        "security_opt": ["no-new-privileges"],
     }
 
 

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import structlog
 
+from infrastructure.metrics import METRICS
 from infrastructure.runtime.handlers import ServiceHandler
 from infrastructure.runtime.recording import Recorder, escape_excerpt
 from infrastructure.runtime.session import Connection, IdleTimeoutError
@@ -98,6 +99,7 @@ class TcpListener:
             writer.transport.abort()
             return
         self._tasks.add(task)
+        METRICS.emulator_sessions.labels(self._recorder.service).inc()
         conn = Connection(reader, writer, self._recorder, self._limits.idle_timeout)
         try:
             await self._serve(conn)

@@ -7,7 +7,7 @@ interaction goes straight to the `RecordSink` the process ingests from.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -46,6 +46,30 @@ class _Decky:
     services: dict[str, _Service] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     failure: str | None = None  # the whole decky could not be placed (bad IP)
+
+
+async def start_listener(
+    ctx: ServiceContext,
+    handlers: Mapping[str, HandlerFactory],
+    sink: RecordSink,
+    limits: ListenerLimits,
+    ip: str,
+    ports: Sequence[int],
+) -> Listener:
+    """One service's listener on the first free port of `ports`, recording into `sink`.
+
+    The one way a service is served: the local runtime calls it per decky service, and
+    `decnet emulate` calls it once inside a Docker decky's network namespace.
+    """
+    recorder = Recorder(sink, ctx.decky, ctx.service)
+    listener: TcpListener | UdpListener
+    if profile_for(ctx.service).transport == "udp":
+        listener = UdpListener(recorder)
+    else:
+        listener = TcpListener(resolve_handler(handlers, ctx), recorder, limits)
+    port = await listener.start(ip, ports)
+    log.info("runtime_service_started", decky=ctx.decky, service=ctx.service, ip=ip, port=port)
+    return listener
 
 
 class LocalRuntime:
@@ -156,17 +180,12 @@ class LocalRuntime:
                 )
 
     async def _start(self, spec: DeckySpec, service: str, previous_port: int | None) -> _Service:
-        profile = profile_for(service)
         config = dict(spec.service_config.get(service, {}))
-        recorder = Recorder(self._sink, spec.name, service)
-        listener: TcpListener | UdpListener
-        if profile.transport == "udp":
-            listener = UdpListener(recorder)
-        else:
-            ctx = ServiceContext(spec.name, spec.hostname, service, config, spec.distro)
-            listener = TcpListener(resolve_handler(self._handlers, ctx), recorder, self._limits)
-        port = await listener.start(spec.ip, self._candidate_ports(profile.port, previous_port))
-        log.info("runtime_service_started", decky=spec.name, service=service, ip=spec.ip, port=port)
+        ctx = ServiceContext(spec.name, spec.hostname, service, config, spec.distro)
+        ports = self._candidate_ports(profile_for(service).port, previous_port)
+        listener = await start_listener(
+            ctx, self._handlers, self._sink, self._limits, spec.ip, ports
+        )
         return _Service(listener, config, spec.hostname)
 
     def _candidate_ports(self, standard: int, previous: int | None) -> list[int]:

@@ -35,21 +35,25 @@ class ApiClient:
     token: str | None = None
     renew: Callable[[], None] | None = None  # a new token when the server answers 401
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, timeout: float = TIMEOUT_S
+    ) -> tuple[int, Any]:
         """(status, decoded JSON or None); any status ≥ 400 raises `ApiError`.
 
         A 401 with a renewable (saved) session renews it once and retries.
         """
         try:
-            return self._send(method, path, body)
+            return self._send(method, path, body, timeout)
         except ApiError as e:
             if e.status != 401 or self.renew is None:
                 raise
             renew, self.renew = self.renew, None
             renew()
-            return self._send(method, path, body)
+            return self._send(method, path, body, timeout)
 
-    def _send(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def _send(
+        self, method: str, path: str, body: Any, timeout: float = TIMEOUT_S
+    ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 (the operator chooses the URL)
             self.url.rstrip("/") + API_PREFIX + path, data=data, method=method
@@ -58,7 +62,7 @@ class ApiClient:
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - as above
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
                 raw = response.read()
                 return response.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as e:

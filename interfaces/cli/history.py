@@ -41,6 +41,12 @@ def add_history_commands(commands: Any, remote: argparse.ArgumentParser) -> None
         help="verify: recompute the tamper-evidence tree from every stored event (exit 1 if it"
         " differs from what was recorded and signed)",
     )
+    audit.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="seconds to wait for `verify` (about a minute per million events)",
+    )
     audit.add_argument("--actor")
     audit.add_argument("--action")
     audit.add_argument("--limit", type=int, default=50)
@@ -55,7 +61,7 @@ def run_history_command(args: argparse.Namespace) -> int:
         if args.command == "events":
             return _events(client, args)
         if args.action == "verify":
-            return _verify(client)
+            return _verify(client, args.timeout)
         return _audit(client, args)
     except ApiError as e:
         print(f"decnet: {e} ({e.status})" if e.status else f"decnet: {e}", file=sys.stderr)
@@ -94,9 +100,9 @@ def _audit(client: ApiClient, args: argparse.Namespace) -> int:
         time.sleep(FOLLOW_POLL_S)
 
 
-def _verify(client: ApiClient) -> int:
+def _verify(client: ApiClient, timeout: float) -> int:
     """Print the server's verification of the whole log; 0 when everything holds, else 1."""
-    report = client.request("GET", "/audit/verify")[1]
+    report = client.request("GET", "/audit/verify", timeout=timeout)[1]
     print(json.dumps(report, indent=2, ensure_ascii=False))
     mismatch = report["first_mismatch"]
     if mismatch is not None:

@@ -13,6 +13,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings, settings_help
 from interfaces.cli.attack_sim import add_attack_sim_command, run_attack_sim
 from interfaces.cli.dead_letters import add_dead_letters_command, run_dead_letters
+from interfaces.cli.emulate import add_emulate_command, run_emulate
 from interfaces.cli.evidence import add_evidence_commands, run_evidence
 from interfaces.cli.fleet import (
     API_COMMANDS,
@@ -57,11 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_attack_sim_command(commands)
     add_dead_letters_command(commands, remote)
     add_evidence_commands(commands)
+    add_emulate_command(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "emulate":
+        return run_emulate(args)  # inside a Docker decky: its own environment, no server settings
     if args.command == "evidence":
         return run_evidence(args)  # offline: no server, database or settings
     if args.command == "attack-sim":

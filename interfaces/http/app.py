@@ -40,6 +40,7 @@ from interfaces.http.routes.stream import stream
 from interfaces.http.routes.tamper import TAMPER_ROUTES
 from interfaces.http.strict_body import decode_strictly
 from interfaces.http.swagger import swagger_plugin
+from interfaces.metrics import http_metrics_middleware
 from interfaces.services import Services
 
 OBSERVATION_ROUTES = [
@@ -91,6 +92,7 @@ def create_app(services: Services) -> Litestar:
     app = Litestar(
         route_handlers=[api, console_router()],
         middleware=[
+            http_metrics_middleware,
             request_id_middleware,
             DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),
         ],

@@ -35,8 +35,12 @@ from tests.api.observations_support import (
 from tests.bench.synthetic import records
 
 LOAD = 200_000
-MODELS = ("logs", "histogram", "attackers", "fleet", "users", "settings", "history", "audit")
-SETUP_ORDER = ("users", "settings", "logs", "histogram", "attackers", "fleet", "history", "audit")
+MODELS = (
+    "logs", "histogram", "attackers", "fleet", "users", "settings", "history", "audit", "merkle"
+)  # fmt: skip
+SETUP_ORDER = (
+    "users", "settings", "logs", "histogram", "attackers", "fleet", "history", "audit", "merkle"
+)  # fmt: skip
 INI = "[lab-web]\nservices = ssh, http\nip = 127.77.0.1\n"
 
 
@@ -182,6 +186,7 @@ def test_unknown_model_is_404_and_viewers_cannot_rebuild(analyst_server: Observe
             "fleet",
             "history",
             "audit",
+            "merkle",
         ]
 
 

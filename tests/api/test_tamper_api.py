@@ -183,6 +183,24 @@ def test_bad_proof_requests_are_4xx(audited: Audited, query: str, status: int) -
     assert response.json()["detail"]
 
 
+def test_consistency_edges_hold(audited: Audited) -> None:
+    """From the empty tree, between equal sizes, and by default up to the tree now."""
+    with audited.server.client() as api:
+        empty = api.get("/audit/consistency?from=0&to=0", audited.auditor).json()
+        whole = api.get("/audit/consistency", audited.auditor).json()
+        same = api.get("/audit/consistency?from=5&to=5", audited.auditor).json()
+    empty_root = bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    assert (empty["from_root"], empty["to_root"], empty["proof"]) == (empty_root.hex(),) * 2 + ([],)
+    assert whole["from"] == 0
+    assert whole["to"] >= 40
+    assert whole["proof"] == []
+    assert same["proof"] == []
+    assert same["from_root"] == same["to_root"]
+    assert verify_consistency(
+        5, 5, bytes.fromhex(same["from_root"]), bytes.fromhex(same["to_root"]), []
+    )
+
+
 def test_an_untouched_log_verifies(audited: Audited) -> None:
     """Given an untouched store, when verified, then ok, every checkpoint checked."""
     with audited.server.client() as api:
@@ -228,7 +246,11 @@ class _tampered:
 
     def __exit__(self, *exc: object) -> None:
         with psycopg.connect(self.state.db) as conn:
-            conn.execute(f"DELETE FROM {EVENTS}")
+            # Rows the product appended meanwhile (rebuilds, checkpoints) stay.
+            conn.execute(
+                f"DELETE FROM {EVENTS} WHERE notification_id <="
+                " (SELECT max(notification_id) FROM tamper_backup)"
+            )
             conn.execute(f"INSERT INTO {EVENTS} SELECT * FROM tamper_backup")
 
 
@@ -290,3 +312,48 @@ def test_verify_names_an_inserted_event(audited: Audited) -> None:
             report = _verify(api, audited.auditor)
     assert report["first_mismatch"]["position"] == gap, report
     assert report["first_mismatch"]["kind"] == "inserted"
+
+
+def _completed_rebuilds(api: ApiClient, admin: str) -> int:
+    page = api.get(
+        "/events", admin, params={"type": "read_models.rebuild_completed", "limit": 1000}
+    ).json()
+    return sum(1 for e in page["data"] if e["data"].get("name") == "merkle")
+
+
+def _rebuild_tree(api: ApiClient, admin: str) -> None:
+    """Rebuild the tree model from the store and wait until the new one went live."""
+    deadline = time.monotonic() + 60
+    done = _completed_rebuilds(api, admin)
+    while (accepted := api.post("/projections/merkle/rebuild", admin)).status_code == 409:
+        assert time.monotonic() < deadline, accepted.text  # the last rebuild is being recorded
+        time.sleep(0.3)
+        done = _completed_rebuilds(api, admin)
+    assert accepted.status_code == 202, accepted.text
+    while _completed_rebuilds(api, admin) <= done:
+        assert time.monotonic() < deadline, "the tree model was not rebuilt"
+        time.sleep(0.3)
+
+
+def test_checkpoints_survive_a_rebuild_that_then_cannot_hide_a_change(audited: Audited) -> None:
+    """Given the tree model rebuilt, then the same checkpoints and ok; given a row changed and
+    the model rebuilt from it, then the signed checkpoints still catch it and bound where."""
+    with audited.server.client() as api:
+        before = api.get("/audit/checkpoints?limit=1000", audited.auditor).json()
+        _rebuild_tree(api, audited.admin)
+        after = api.get("/audit/checkpoints?limit=1000", audited.auditor).json()
+        assert after["data"][-before["total"] :] == before["data"]  # newest first; kept
+        assert _verify(api, audited.auditor)["ok"] is True
+        target = _limit_positions(audited)[10]
+        sql = f"UPDATE {EVENTS} SET state = state || ' '::bytea WHERE notification_id = %s"
+        with _tampered(audited, (sql, (target,))):
+            _rebuild_tree(api, audited.admin)
+            report = _verify(api, audited.auditor)
+        _rebuild_tree(api, audited.admin)
+        assert _verify(api, audited.auditor)["ok"] is True
+    mismatch = report["first_mismatch"]
+    assert report["ok"] is False
+    assert mismatch["kind"] == "altered"
+    assert mismatch["position"] <= target
+    assert "does not have the root signed" in mismatch["detail"]
+    assert report["verified_up_to"] < target

@@ -16,7 +16,14 @@ from typing import Any
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import RUN_CREATE_KWARGS, RUN_HOST_CONFIG_KWARGS
 
-_RUN_KWARGS = {*RUN_CREATE_KWARGS, *RUN_HOST_CONFIG_KWARGS, "network", "networking_config"}
+# `volumes` is run()'s own argument (the SDK turns it into binds), like the network ones.
+_RUN_KWARGS = {
+    *RUN_CREATE_KWARGS,
+    *RUN_HOST_CONFIG_KWARGS,
+    "network",
+    "networking_config",
+    "volumes",
+}
 _ids = itertools.count(1)
 
 

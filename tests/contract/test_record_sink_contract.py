@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -21,7 +21,9 @@ from application.ports import RecordSink
 from domain.observations.records import InteractionRecord
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.sink import CollectorSink
-from tests.fakes import MemorySink
+from infrastructure.shipper.shipper import ShipperOptions, SyslogShipper
+from infrastructure.shipper.spool import Spool
+from tests.fakes import MemorySink, SyslogTcpCollector
 
 WAIT_S = 5.0  # long enough for any adapter; a passing test never waits this long
 T0 = datetime(2026, 4, 18, 2, 0, tzinfo=UTC)
@@ -29,14 +31,17 @@ T0 = datetime(2026, 4, 18, 2, 0, tzinfo=UTC)
 
 def record(n: int, **overrides: str) -> InteractionRecord:
     """Record number `n` (in `msg` and the `n` field), from a distinct attacker."""
+    attacker = f"192.0.2.{n % 250 + 1}"
     return InteractionRecord(
         timestamp=T0 + timedelta(milliseconds=n),
         decky="files-01",
         service="ssh",
         event_type=overrides.get("event_type", "command"),
-        attacker_ip=f"192.0.2.{n % 250 + 1}",
+        attacker_ip=attacker,
         msg=overrides.get("msg", f"record {n}"),
-        fields={"n": str(n), "src_port": str(40_000 + n)},
+        # The attacker travels in `src_ip` as every emulator's record carries it: on the wire
+        # (RFC 5424) that field is the only place the attacker's address can go.
+        fields={"n": str(n), "src_ip": attacker, "src_port": str(40_000 + n)},
     )
 
 
@@ -236,3 +241,57 @@ class TestCollectorSink(RecordSinkContract):
     @pytest.fixture
     def probe(self, sink: CollectorSink, journal: Journal, lag: StoreLag) -> CollectorProbe:
         return CollectorProbe(sink, journal, lag)
+
+
+# --- the emulators' shipper: spool first, RFC 5424 over TCP to a collector ------------------
+
+
+class ShipperProbe:
+    """Reads what a real TCP syslog endpoint parsed; stalls by taking that endpoint down."""
+
+    def __init__(self, collector: SyslogTcpCollector) -> None:
+        self._collector = collector
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def delivered(self, count: int) -> list[InteractionRecord]:
+        return await self._collector.wait_for_count(count, WAIT_S)
+
+    def stall(self) -> None:
+        self._run(self._collector.stop())
+
+    def resume(self) -> None:
+        self._run(self._collector.start())
+
+    def _run(self, step: Coroutine[None, None, None]) -> None:
+        task = asyncio.ensure_future(step)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+class TestSyslogShipper(RecordSinkContract):
+    """The contract on the Docker emulators' shipper; a stalled collector fills the spool."""
+
+    waits_when_stalled = False  # records wait in the bounded spool, not in `submit`
+
+    @pytest.fixture
+    async def collector(self) -> AsyncIterator[SyslogTcpCollector]:
+        collector = SyslogTcpCollector()
+        await collector.start()
+        yield collector
+        await collector.stop()
+
+    @pytest.fixture
+    async def sink(
+        self, collector: SyslogTcpCollector, tmp_path: Path
+    ) -> AsyncIterator[SyslogShipper]:
+        options = ShipperOptions(retry_initial=0.02, retry_max=0.1)
+        shipper = SyslogShipper(collector.target, Spool(tmp_path / "spool"), options)
+        sending = asyncio.ensure_future(shipper.run())
+        yield shipper
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+        await shipper.close()
+
+    @pytest.fixture
+    def probe(self, collector: SyslogTcpCollector) -> ShipperProbe:
+        return ShipperProbe(collector)

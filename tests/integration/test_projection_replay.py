@@ -17,12 +17,15 @@ from psycopg_pool import AsyncConnectionPool
 from application.fleet.settings import SettingsCommands
 from application.identity.users import UserCommands
 from application.store import EventStoreApp
+from domain.audit.evidence import EventRow
+from domain.audit.merkle import CompactTree
 from domain.fleet.settings import Settings
 from domain.identity.roles import Role
 from domain.identity.user import User, UsernameClaim
 from domain.shared.errors import DecnetError
 from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.eventstore.mapper import MsgspecMapper
+from projections.merkle import MerkleProjection
 from projections.runner import ProjectionRunner
 from projections.schema import live_schema
 from projections.settings import SettingsProjection
@@ -46,12 +49,16 @@ OPERATIONS = st.one_of(
     st.tuples(st.just("revoke_token"), TARGET),
     st.tuples(st.just("deployment_limit"), st.integers(min_value=-1, max_value=502)),
     st.tuples(st.just("interval"), st.integers(min_value=-1, max_value=600_000)),
-    st.tuples(st.just("catch_up"), st.sampled_from(["users", "settings"])),
+    st.tuples(st.just("catch_up"), st.sampled_from(["users", "settings", "merkle"])),
 )
 
 
 def projections() -> list[Any]:
-    return [UsersProjection(live_schema("users")), SettingsProjection(live_schema("settings"))]
+    return [
+        UsersProjection(live_schema("users")),
+        SettingsProjection(live_schema("settings")),
+        MerkleProjection(live_schema("merkle")),
+    ]
 
 
 async def dump(pool: AsyncConnectionPool[Any]) -> dict[str, list[tuple[Any, ...]]]:
@@ -60,6 +67,9 @@ async def dump(pool: AsyncConnectionPool[Any]) -> dict[str, list[tuple[Any, ...]
         "users": f"SELECT * FROM {live_schema('users')}.users ORDER BY uuid",
         "revoked": f"SELECT * FROM {live_schema('users')}.revoked_tokens ORDER BY jti",
         "settings": f"SELECT * FROM {live_schema('settings')}.settings",
+        "tree": f"SELECT * FROM {live_schema('merkle')}.merkle_state",
+        "leaves": f"SELECT * FROM {live_schema('merkle')}.merkle_leaves ORDER BY leaf_index",
+        "nodes": f"SELECT * FROM {live_schema('merkle')}.merkle_nodes ORDER BY level, idx",
     }
     rows: dict[str, list[tuple[Any, ...]]] = {}
     async with pool.connection() as conn:
@@ -151,6 +161,14 @@ async def replay_check(url: str, ops: list[tuple[Any, ...]], batch_size: int) ->
             await pool.close()
 
         assert rebuilt == incremental
+        stored = [
+            EventRow(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            for n in store.read(0, 10_000)
+        ]
+        assert [bytes(r[4]) for r in incremental["leaves"]] == [r.leaf() for r in stored]
+        tree = CompactTree()
+        tree.extend(r.leaf() for r in stored)
+        assert [bytes(r[1]) for r in incremental["tree"]] == ([tree.to_bytes()] if stored else [])
         listed = {(str(r[0]), r[1], r[2], r[3]) for r in incremental["users"]}
         assert listed == scenario.live_users()
         current = scenario.settings.current()

@@ -9,7 +9,9 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 
+from application.errors import AuthenticationError, RateLimitedError
 from domain.identity.roles import PASSWORD_MAX, PASSWORD_MIN
+from infrastructure.metrics import METRICS
 from interfaces.http.auth import (
     ALLOW_MUST_CHANGE,
     PUBLIC,
@@ -60,9 +62,16 @@ class AuthController(Controller):
         services = services_of(request)
         meta = command_meta(request)
         client_ip = meta.client_ip or "unknown"
-        result = await services.api.auth.login(
-            data.username, data.password, client_ip, meta.request_id
-        )
+        try:
+            result = await services.api.auth.login(
+                data.username, data.password, client_ip, meta.request_id
+            )
+        except RateLimitedError:
+            METRICS.logins_throttled.inc()
+            raise
+        except AuthenticationError:
+            METRICS.login_failures.inc()
+            raise
         return TokenResponse(result.access_token, "bearer", result.must_change_password)
 
     @post("/change-password", opt={ALLOW_MUST_CHANGE: True}, status_code=200)

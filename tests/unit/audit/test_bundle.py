@@ -270,3 +270,27 @@ def test_extra_and_missing_members_are_named(bundle: tuple[Path, SigningKey]) ->
     report = verify_bundle(rewrite(path, {"notes.txt": b"hi", PROOFS: None}, key))
     assert named(report, "notes.txt")
     assert named(report, PROOFS)
+
+
+def test_flipping_any_byte_of_the_archive_fails(bundle: tuple[Path, SigningKey]) -> None:
+    """Every offset of the .zip itself, headers and timestamps included: the seal fails."""
+    path, key = bundle
+    data = path.read_bytes()
+    flipped_path = path.with_name("flipped.zip")
+    for offset in range(len(data)):
+        flipped = bytearray(data)
+        flipped[offset] ^= 0x01
+        flipped_path.write_bytes(bytes(flipped))
+        assert not verify_bundle(flipped_path, key.public_key()).ok, offset
+
+
+def test_a_resealed_archive_by_another_key_is_refused(bundle: tuple[Path, SigningKey]) -> None:
+    """Sealing the same bytes with another key: the pinned key refuses the seal."""
+    path, key = bundle
+    data = path.read_bytes()
+    other = SigningKey.generate()
+    out = path.with_name("resealed.zip")
+    with out.open("wb") as f:
+        seal_stream(io.BytesIO(data), f, other)
+    report = verify_bundle(out, key.public_key())
+    assert ("archive", None) in kinds(report)

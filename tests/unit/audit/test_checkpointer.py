@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from application.audit.checkpointer import Checkpointer
+from application.audit.checkpointer import Checkpointer, TreeInconsistentError
 from application.audit.ports import StoredCheckpoint, TreeHead
 from application.store import EventStoreApp
 from domain.history.tamper import TreeCheckpoint, checkpoint_id
@@ -26,9 +26,15 @@ class FakeTree:
     def __init__(self, store: EventStoreApp) -> None:
         self.store = store
         self.tree = TreeHead(0, ROOT, 0, 0)
+        self.rewritten_below: int | None = None  # sizes up to this have another root now
 
     async def head(self) -> TreeHead:
         return self.tree
+
+    async def root_at(self, size: int) -> bytes:
+        if self.rewritten_below is not None and size <= self.rewritten_below:
+            return bytes(32)
+        return ROOT
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
         found = [n for n in self.store.read(0, 1000) if n.topic.endswith("TreeCheckpoint.Signed")]
@@ -138,3 +144,21 @@ async def test_a_size_another_process_signed_first_is_not_an_error(world: World)
     tree.tree = TreeHead(7, ROOT, 9, 7)  # as if the latest checkpoint were older
     again = await checkpointer._sign(tree.tree)
     assert again.checkpoint.tree_size == 7
+
+
+@pytest.mark.anyio
+async def test_a_tree_that_no_longer_extends_the_last_checkpoint_is_never_signed(
+    world: World,
+) -> None:
+    """Given the tree model rebuilt from changed rows, then no checkpoint launders the change."""
+    checkpointer, tree, clock, _ = world
+    tree.tree = TreeHead(7, ROOT, 7, 7)
+    await checkpointer.tick()
+    tree.tree = TreeHead(30, ROOT, 30, 30)
+    tree.rewritten_below = 7
+    clock.now = T0 + timedelta(minutes=5)
+    assert await checkpointer.tick() is None
+    with pytest.raises(TreeInconsistentError):
+        await checkpointer.covering(20)
+    assert (await tree.latest_checkpoint()) is not None
+    assert (await tree.latest_checkpoint()).tree_size == 7  # type: ignore[union-attr]

@@ -1,0 +1,202 @@
+"""`/metrics` for Prometheus on its own port (`DECNET_METRICS_PORT`), unauthenticated.
+
+Why a separate port and no token: Prometheus scrapes with static configuration, and a bearer
+token in a scrape config is one more long-lived secret; the families hold counts and latencies,
+no attacker data and no credentials. The port binds `DECNET_METRICS_HOST` (127.0.0.1 by
+default): expose it only to the monitoring network. Unset `DECNET_METRICS_PORT`: no listener.
+
+Also here: the ASGI middleware timing HTTP requests per route template, and the runtime wrapper
+counting failed applies, both feeding `infrastructure.metrics.METRICS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import structlog
+from anyio.abc import TaskGroup
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
+
+from application.ports import ComponentHealth, DeckyRuntime, RuntimeReport
+from application.readmodels.status import projection_statuses
+from domain.fleet.decky import DeckySpec
+from infrastructure.metrics import METRICS, ModelPosition, Snapshot
+from interfaces.services import Core, Services, Worker
+from interfaces.status import status_sources
+
+log = structlog.get_logger()
+READ_LIMIT = 8192
+SCRAPE_TIMEOUT_S = 10.0
+
+
+async def snapshot_of(services: Services) -> Snapshot:
+    """What this process knows right now: collector counters, projections, SSE clients."""
+    snapshot = Snapshot(sse_clients=_subscribers(services))
+    collection = services.collection
+    if collection is not None:
+        stats = collection.sink.stats
+        snapshot.journaled = dict(stats.journaled_by_transport)
+        snapshot.dead_lettered = dict(stats.rejected_by_transport)
+        snapshot.accepted = stats.accepted
+        snapshot.udp_overflow = stats.udp_overflow
+        snapshot.journal_backlog_bytes = collection.sink.lag_bytes
+    core = services.core
+    statuses = await projection_statuses(status_sources(core.store, core.projection_facts))
+    snapshot.models = {
+        s.name: ModelPosition(s.position, s.lag_events, s.lag_seconds) for s in statuses
+    }
+    return snapshot
+
+
+def _subscribers(services: Services) -> int | None:
+    # Not part of the Broadcaster port: an adapter that counts its subscribers (the in-process
+    # one does) exposes `subscribers`; one that does not exports no SSE gauge.
+    count = getattr(services.api.broadcaster, "subscribers", None)
+    return count if isinstance(count, int) else None
+
+
+class MetricsServer:
+    """A minimal HTTP/1.1 endpoint: `GET /metrics` renders, anything else is 404."""
+
+    def __init__(self, services: Services, host: str, port: int) -> None:
+        self._services = services
+        self._host = host
+        self._port = port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        """Bind; `port` is the bound port afterwards."""
+        self._server = await asyncio.start_server(self._serve, self._host, self._port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("metrics_listening", host=self._host, port=self.port)
+
+    async def stop(self) -> None:
+        """Close the listener."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(SCRAPE_TIMEOUT_S):
+                head = await reader.readuntil(b"\r\n\r\n")
+                method, _, rest = head.decode("latin-1").partition(" ")
+                path = rest.partition(" ")[0].partition("?")[0]
+                if method == "GET" and path == "/metrics":
+                    body = METRICS.render(await snapshot_of(self._services))
+                    await _respond(writer, "200 OK", CONTENT_TYPE_PLAIN_0_0_4, body)
+                else:
+                    await _respond(writer, "404 Not Found", "text/plain", b"GET /metrics\n")
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+            pass  # a scraper that went away or spoke nonsense: nothing to answer
+        except Exception:  # a failing read (database away) must not end the listener
+            log.exception("metrics_scrape_failed")
+            await _respond(writer, "500 Internal Server Error", "text/plain", b"scrape failed\n")
+        finally:
+            writer.close()
+
+
+async def _respond(writer: asyncio.StreamWriter, status: str, kind: str, body: bytes) -> None:
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    writer.write(head.encode("latin-1") + body)
+    await writer.drain()
+
+
+def metrics_worker(services: Services, host: str, port: int) -> Worker:
+    """Serve `/metrics` for the process's lifetime."""
+
+    async def start(tg: TaskGroup) -> None:
+        server = MetricsServer(services, host, port)
+        await server.start()
+
+        async def run() -> None:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await server.stop()
+
+        tg.start_soon(run)
+
+    return start
+
+
+def add_metrics(core: Core, services: Services) -> None:
+    """Start the metrics listener with the process when `DECNET_METRICS_PORT` is set."""
+    settings = core.settings
+    if settings.metrics_port is not None:
+        core.add_worker(metrics_worker(services, settings.metrics_host, settings.metrics_port))
+
+
+def http_metrics_middleware(app: ASGIApp) -> ASGIApp:
+    """Time each HTTP request; label it with its route template (bounded cardinality)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        status = [500]  # what an exception that escapes everything becomes
+        started = time.perf_counter()
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, capture)
+        finally:
+            # The ASGI Scope TypedDict does not declare Litestar's `path_template`.
+            route: Any = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
+            METRICS.http_seconds.labels(str(route), scope["method"], str(status[0])).observe(
+                time.perf_counter() - started
+            )
+
+    return middleware
+
+
+class CountingRuntime:
+    """A `DeckyRuntime` that counts failed applies (raised or reported `failed`)."""
+
+    def __init__(self, inner: DeckyRuntime) -> None:
+        self._inner = inner
+        self.name = inner.name
+
+    async def apply(self, spec: DeckySpec) -> RuntimeReport:
+        """The inner apply; a failure is counted, then passed on unchanged."""
+        try:
+            report = await self._inner.apply(spec)
+        except Exception:
+            METRICS.runtime_reconcile_errors.labels(self.name).inc()
+            raise
+        if report.status == "failed":
+            METRICS.runtime_reconcile_errors.labels(self.name).inc()
+        return report
+
+    async def remove(self, name: str) -> None:
+        """The inner remove; a failure is counted, then raised."""
+        try:
+            await self._inner.remove(name)
+        except Exception:
+            METRICS.runtime_reconcile_errors.labels(self.name).inc()
+            raise
+
+    async def report(self, name: str) -> RuntimeReport:
+        """The inner report."""
+        return await self._inner.report(name)
+
+    async def health(self) -> ComponentHealth:
+        """The inner health."""
+        return await self._inner.health()
+
+    async def close(self) -> None:
+        """The inner close."""
+        await self._inner.close()
