@@ -2,10 +2,9 @@
 
 Run with `pytest -m docker_live tests/integration/test_compose_live.py`. The images come from
 `infrastructure/runtime/images/build.sh --app --services` (run here first; cached: seconds when
-current), so no registry is needed. The compose tool is Docker's plugin (`docker compose`) when
-the engine's CLI has it, else `docker-compose` (Debian's 1.29); DECNET_TEST_COMPOSE overrides
-(e.g. `docker-compose`). Skips, with the reason, only when no Docker engine answers or no
-compose tool is installed.
+current), so no registry is needed. It runs once with each compose implementation installed:
+Docker's plugin (`docker compose`, Compose v2) and `docker-compose` (Debian's 1.29); each run
+skips, with the reason, when its tool is not installed, and both when no Docker engine answers.
 
 What it proves: compose.yaml as written starts the whole split topology — postgres, redis,
 api-a/api-b, projector-a/projector-b, collector, fleet — every health check passes and no
@@ -55,18 +54,23 @@ BOOTSTRAP = re.compile(r"Bootstrap admin created: user '([^']+)', password '([^'
 ADMIN_PASSWORD = "compose-live-admin-pw-01"
 
 
-def compose_tool() -> list[str] | None:
-    """The compose command: DECNET_TEST_COMPOSE, else the plugin, else docker-compose."""
-    if chosen := os.environ.get("DECNET_TEST_COMPOSE"):
-        return chosen.split()
-    if shutil.which("docker"):
+def compose_command(tool: str) -> list[str]:
+    """The command line of one compose implementation, or a skip saying it is not installed."""
+    if tool == "plugin":
+        docker_cli = shutil.which("docker")
         probe = subprocess.run(
-            ["docker", "compose", "version"], capture_output=True, timeout=30, check=False
+            [docker_cli or "docker", "compose", "version"],
+            capture_output=True,
+            timeout=30,
+            check=False,
         )
-        if probe.returncode == 0:
-            return ["docker", "compose"]
+        if docker_cli is None or probe.returncode != 0:
+            pytest.skip("Docker's compose plugin is not installed (`docker compose` is unknown)")
+        return [docker_cli, "compose"]
     found = shutil.which("docker-compose")
-    return [found] if found else None
+    if found is None:
+        pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
+    return [found]
 
 
 @dataclass
@@ -152,11 +156,8 @@ def engine() -> Iterator[docker.DockerClient]:
 
 
 @pytest.fixture(scope="module")
-def stack(engine: docker.DockerClient) -> Iterator[Stack]:
-    """compose.yaml up (images built first), healthy; `down -v` after, and nothing left."""
-    tool = compose_tool()
-    if tool is None:
-        pytest.skip("no compose tool: neither `docker compose` nor `docker-compose` is installed")
+def images(engine: docker.DockerClient) -> None:
+    """Every image compose.yaml names, built by the project's script (a no-op when current)."""
     built = subprocess.run(
         [str(BUILD), "--app", "--services"],
         cwd=REPO,
@@ -166,6 +167,14 @@ def stack(engine: docker.DockerClient) -> Iterator[Stack]:
         check=False,
     )
     assert built.returncode == 0, f"{BUILD} failed:\n{built.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module", params=["plugin", "docker-compose"])
+def stack(
+    request: pytest.FixtureRequest, engine: docker.DockerClient, images: None
+) -> Iterator[Stack]:
+    """compose.yaml up with one compose tool, healthy; `down -v` after, and nothing left."""
+    tool = compose_command(request.param)
     ports = {free_port() for _ in range(3)}
     assert len(ports) == 3, "free_port gave the same port twice"
     api_a, api_b, syslog = sorted(ports)
