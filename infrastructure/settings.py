@@ -98,6 +98,7 @@ UNSET_MEANS = {
     "artifacts_root": "unset: <data dir>/artifacts",
     "redis_url": "unset: decnet serve shares in-process; split processes refuse to start",
     "sniffer_interface": "unset: no sniffer",
+    "cors_origins": "unset: no other origin may call the API (comma list of origins)",
     "docker_syslog_target": "unset: tcp://<fleet gateway>:<syslog port>",
     "docker_artifacts_volume": "unset: the artifacts directory, bind-mounted",
     "metrics_port": "unset: no /metrics listener",
@@ -110,9 +111,12 @@ def settings_help() -> str:
     defaults = AppSettings()
     for field in msgspec.structs.fields(AppSettings):
         value = getattr(defaults, field.name)
-        shown = UNSET_MEANS.get(field.name, "unset") if value is None else str(value).lower()
-        if isinstance(value, str):
+        if value is None or value == "":
+            shown = UNSET_MEANS.get(field.name, "unset")
+        elif isinstance(value, str):
             shown = value
+        else:
+            shown = str(value).lower()
         lines.append(f"  {env_name(field.name):34} {shown}")
     return "\n".join(lines)
 

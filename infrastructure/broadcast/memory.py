@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any, Protocol, TypeVar
 
 from application.ports import LiveUpdate
 
 QUEUE_LIMIT = 256
 
 
-class MemorySubscription:
-    """A subscriber's queue; overflow drops updates and sets `lagged` (never blocks others)."""
+S_contra = TypeVar("S_contra", contravariant=True)
 
-    def __init__(self, owner: MemoryBroadcaster) -> None:
+
+class Owner(Protocol[S_contra]):
+    """Whoever fans updates out to subscriptions, and forgets a closed one."""
+
+    def discard(self, subscription: S_contra) -> None: ...
+
+
+class QueuedSubscription:
+    """A subscriber's bounded queue; overflow drops updates and sets `lagged` (never blocks
+    others). Every broadcaster's subscriptions are these (the Redis one adds where it starts)."""
+
+    def __init__(self, owner: Owner[Any], capacity: int = QUEUE_LIMIT) -> None:
         self._owner = owner
-        self._queue: asyncio.Queue[LiveUpdate] = asyncio.Queue(QUEUE_LIMIT)
+        self._queue: asyncio.Queue[LiveUpdate] = asyncio.Queue(capacity)
         self.lagged = False
 
     def offer(self, update: LiveUpdate) -> None:
@@ -38,7 +49,7 @@ class MemoryBroadcaster:
     """Publishes on the event loop that calls `publish` (the projection runner's)."""
 
     def __init__(self) -> None:
-        self._subscribers: set[MemorySubscription] = set()
+        self._subscribers: set[QueuedSubscription] = set()
 
     @property
     def subscribers(self) -> int:
@@ -49,11 +60,11 @@ class MemoryBroadcaster:
         for subscriber in list(self._subscribers):
             subscriber.offer(update)
 
-    def subscribe(self) -> MemorySubscription:
-        subscription = MemorySubscription(self)
+    def subscribe(self) -> QueuedSubscription:
+        subscription = QueuedSubscription(self)
         self._subscribers.add(subscription)
         return subscription
 
-    def discard(self, subscription: MemorySubscription) -> None:
+    def discard(self, subscription: QueuedSubscription) -> None:
         """Forget a subscriber (idempotent)."""
         self._subscribers.discard(subscription)

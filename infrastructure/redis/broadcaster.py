@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from application.ports import LiveUpdate
-from infrastructure.broadcast.memory import QUEUE_LIMIT
+from infrastructure.broadcast.memory import QUEUE_LIMIT, QueuedSubscription
 
 log = structlog.get_logger()
 STREAM_MAXLEN = 10_000  # about a minute of commits at full ingest; readers only need the tail
@@ -40,31 +40,14 @@ def _stream_id(raw: bytes | str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-class RedisSubscription:
+class RedisSubscription(QueuedSubscription):
     """A client's bounded queue; it sees entries after the stream id and local publish seen
     when it subscribed (the second covers this process's updates still in the outbox)."""
 
     def __init__(self, owner: RedisBroadcaster, since_id: tuple[int, int], since_seq: int) -> None:
-        self._owner = owner
-        self._queue: asyncio.Queue[LiveUpdate] = asyncio.Queue(owner.capacity)
+        super().__init__(owner, owner.capacity)
         self.since_id = since_id
         self.since_seq = since_seq
-        self.lagged = False
-
-    def offer(self, update: LiveUpdate) -> None:
-        try:
-            self._queue.put_nowait(update)
-        except asyncio.QueueFull:
-            self.lagged = True
-
-    async def next(self, timeout: float) -> LiveUpdate | None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                return await self._queue.get()
-        return None
-
-    def close(self) -> None:
-        self._owner.discard(self)
 
 
 class RedisBroadcaster:

@@ -12,6 +12,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from interfaces.http.auth import BearerAuthMiddleware, requires_read
 from interfaces.http.console import console_router
 from interfaces.http.errors import exception_handlers
+from interfaces.http.openapi import document_api
+from interfaces.http.options import bind_options_to_routes
 from interfaces.http.request_id import add_request_id_header, request_id_middleware
 from interfaces.http.routes.artifacts import download_artifact
 from interfaces.http.routes.attackers import (
@@ -87,7 +89,7 @@ def create_app(services: Services) -> Litestar:
         ],
         security=[{"BearerToken": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, console_router()],
         middleware=[
             http_metrics_middleware,
@@ -114,3 +116,6 @@ def create_app(services: Services) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    document_api(app)
+    bind_options_to_routes(app)
+    return app

@@ -2,17 +2,62 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import Parameter
 
 from application.reads.ports import LogFilter
 from domain.observations.search import SearchQuery, parse_search
 from domain.observations.timeparse import InvalidTimeError, parse_time_param
-from domain.shared.errors import InvalidError
+from domain.shared.errors import InvalidError, MalformedError
 
 NOT_GIVEN = frozenset({"", "null", "undefined"})
+INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: `int()` would also take " 5", "1_0", "٣"
+
+# What the OpenAPI document says a query parameter takes: its real type, bounds, enum or format,
+# or one of SPEC's spellings of "not given". The handler receives the raw text (the not-given
+# spellings must not be a 400) and checks it against the same rules, 422 otherwise.
+NOT_GIVEN_SCHEMA = Schema(
+    type=OpenAPIType.STRING,
+    enum=sorted(NOT_GIVEN),
+    description="not given (the same as leaving the parameter out)",
+)
+# Only real calendar times (no month 13, no 31 June), so every value the pattern allows parses.
+DECNET_TIME = (
+    r"^[1-9][0-9]{3}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    r" (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+)
+
+
+def query(description: str, *accepted: Schema) -> Any:
+    """A `Parameter` whose schema is `accepted` or not given."""
+    return Parameter(
+        description=description,
+        required=False,
+        schema_extra={"one_of": None, "type": None, "any_of": [*accepted, NOT_GIVEN_SCHEMA]},
+    )
+
+
+def integer(low: int, high: int | None = None) -> Schema:
+    """An integer query value within [low, high]."""
+    return Schema(type=OpenAPIType.INTEGER, minimum=low, maximum=high)
+
+
+def one_of(*values: str) -> Schema:
+    """A query value from a fixed set."""
+    return Schema(type=OpenAPIType.STRING, enum=list(values))
+
+
+TEXT = Schema(type=OpenAPIType.STRING)
+TIME = (
+    Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME),
+    Schema(type=OpenAPIType.STRING, pattern=DECNET_TIME, description="UTC, DECNET's spelling"),
+)
 
 SEARCH_DESCRIPTION = (
     "The log search language (docs/search.md): whitespace-separated terms, shell-style quotes,"
@@ -24,10 +69,20 @@ SEARCH_DESCRIPTION = (
     " `undefined` mean no filter; NUL characters are dropped."
 )
 # The parameter stays a plain optional string: the language never rejects a search.
-SearchParam = Annotated[str | None, Parameter(description=SEARCH_DESCRIPTION)]
+SearchParam = Annotated[str | None, query(SEARCH_DESCRIPTION, TEXT)]
 
 
 MAX_OFFSET = 2**63 - 1  # PostgreSQL's bigint: beyond it an offset cannot even be asked
+
+Limit = Annotated[str | None, query("Page size, 1..1000 (default 50)", integer(1, 1000))]
+Offset = Annotated[str | None, query("Rows to skip (default 0)", integer(0, MAX_OFFSET))]
+StartTime = Annotated[
+    str | None, query("Only records at or after this time (ISO-8601, UTC if no zone)", *TIME)
+]
+EndTime = Annotated[
+    str | None, query("Only records at or before this time (ISO-8601, UTC if no zone)", *TIME)
+]
+Text = Annotated[str | None, query("Exact value to filter on", TEXT)]
 
 
 def given(value: str | None) -> str | None:
@@ -42,10 +97,10 @@ def int_param(name: str, value: str | None, default: int, low: int, high: int | 
     raw = given(value)
     if raw is None:
         return default
-    try:
-        number = int(raw.strip())
-    except ValueError:
-        raise InvalidError(f"{name} must be an integer (got {raw[:32]!r})") from None
+    if INTEGER.fullmatch(raw) is None:
+        raise InvalidError(f"{name} must be an integer (got {raw[:32]!r})")
+    # Longer than any bound we use: out of range without asking int() (it caps digits at 4300).
+    number = int(raw) if len(raw) <= 24 else (-1 if raw.startswith("-") else 1) * 10**24
     if number < low or (high is not None and number > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise InvalidError(f"{name} must be {bounds} (got {number})")
@@ -61,12 +116,10 @@ def time_param(name: str, value: str | None) -> datetime | None:
 
 
 def log_filter(search: str | None, start_time: str | None, end_time: str | None) -> LogFilter:
-    """The search and time range shared by logs, histogram and stream."""
+    """Search and time range of logs, histogram and stream; a reversed range matches nothing."""
     query: SearchQuery = parse_search(given(search))
     start = time_param("start_time", start_time)
     end = time_param("end_time", end_time)
-    if start is not None and end is not None and start > end:
-        raise InvalidError("start_time must not be after end_time")
     return LogFilter(query, start, end)
 
 
@@ -80,6 +133,10 @@ def offset_param(offset: str | None) -> int:
     return int_param("offset", offset, 0, 0, MAX_OFFSET)
 
 
-def envelope(total: int, limit: int, offset: int, data: list[object]) -> dict[str, object]:
-    """SPEC's pagination envelope."""
-    return {"total": total, "limit": limit, "offset": offset, "data": data}
+def whole(name: str, value: int | float) -> int:
+    """A JSON integer; `162.0` is one too (JSON Schema's `integer`), `1.5` is the wrong type."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise MalformedError(f"Invalid request body: {name} must be an integer (got {value!r})")
+        return int(value)
+    return value

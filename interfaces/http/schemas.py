@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import msgspec
 
+from application.reads.rows import (
+    Attacker,
+    AttackerCommand,
+    AuditRow,
+    BountyRow,
+    DeadLetter,
+    LogRow,
+    PurgeResult,
+    UserSummary,
+)
+
 
 class MessageResponse(msgspec.Struct):
     """`{"message": ...}`."""
@@ -18,3 +29,81 @@ class UserResponse(msgspec.Struct):
     username: str
     role: str
     must_change_password: bool
+
+
+class LogPage(msgspec.Struct):
+    """SPEC's pagination envelope of log rows."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[LogRow]
+
+
+class DeadLetterPage(msgspec.Struct):
+    """SPEC's pagination envelope of dead letters."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[DeadLetter]
+
+
+class BountyPage(msgspec.Struct):
+    """SPEC's pagination envelope of bounty rows."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[BountyRow]
+
+
+class AttackerPage(msgspec.Struct):
+    """SPEC's pagination envelope of attacker profiles."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[Attacker]
+
+
+class CommandPage(msgspec.Struct):
+    """SPEC's pagination envelope of an attacker's commands."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[AttackerCommand]
+
+
+class ArtifactList(msgspec.Struct):
+    """An attacker's `file_captured` log rows (all of them: `total` is their number)."""
+
+    total: int
+    data: list[LogRow]
+
+
+class AuditPage(msgspec.Struct):
+    """SPEC's pagination envelope of audit rows."""
+
+    total: int
+    limit: int
+    offset: int
+    data: list[AuditRow]
+
+
+class ConfigResponse(msgspec.Struct, omit_defaults=True):
+    """Settings; `users` for admins only, `developer_mode` only in developer mode."""
+
+    role: str
+    deployment_limit: int
+    global_mutation_interval: str
+    users: list[UserSummary] | msgspec.UnsetType = msgspec.UNSET
+    developer_mode: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class ReinitResponse(msgspec.Struct):
+    """`DELETE /config/reinit`'s answer."""
+
+    message: str
+    deleted: PurgeResult

@@ -6,21 +6,25 @@ from typing import Annotated, Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import Parameter
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIType
 
 from application.reads.ports import Readers
 from domain.identity.roles import Capability
 from domain.readmodels.control import LABEL_RE, UnknownViewError
 from domain.shared.errors import ConflictError
 from interfaces.http.auth import principal_of, services_of
-from interfaces.http.params import given
+from interfaces.http.params import given, query
 from projections.schema import Namespace
 
 VIEW_DESCRIPTION = (
     "Answer from the as-of view with this label instead of the live read models"
     " (auditors and admins; 404 unknown view, 409 while it is still building)."
 )
-ViewParam = Annotated[str | None, Parameter(description=VIEW_DESCRIPTION)]
+ViewParam = Annotated[
+    str | None,
+    query(VIEW_DESCRIPTION, Schema(type=OpenAPIType.STRING, pattern=LABEL_RE.pattern)),
+]
 
 
 async def readers_for(connection: ASGIConnection[Any, Any, Any, Any], view: str | None) -> Readers:

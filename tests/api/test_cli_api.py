@@ -91,7 +91,14 @@ def test_version_and_serve_help() -> None:
     helped = subprocess.run(
         [str(DECNET_BIN), "serve", "--help"], capture_output=True, text=True, check=True
     )
-    for line in ("DECNET_API_PORT", "8000", "DECNET_JWT_SECRET", "DECNET_DATA_DIR", ".decnet"):
+    for line in (
+        "DECNET_API_PORT",
+        "8000",
+        "DECNET_JWT_SECRET",
+        "DECNET_DATA_DIR",
+        ".decnet",
+        "DECNET_CORS_ORIGINS  ",
+    ):
         assert line in helped.stdout
 
 

@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Request, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import Parameter
 from litestar.response import File
 
+from domain.fleet.names import DECKY_NAME_RULE
+from domain.observations.artifacts import SERVICE_RULE, STORED_AS_RULE
 from interfaces.http.auth import requires_command, services_of
-from interfaces.http.params import given
+from interfaces.http.params import given, query
 
 
-@get("/artifacts/{decky:str}/{stored_as:str}", guards=[requires_command], tags=["artifacts"])
+@get(
+    "/artifacts/{decky:str}/{stored_as:str}",
+    guards=[requires_command],
+    tags=["artifacts"],
+    responses={
+        200: ResponseSpec(
+            bytes,
+            media_type="application/octet-stream",
+            description="The captured file, as an attachment",
+            generate_examples=False,
+        )
+    },
+)
 async def download_artifact(
-    request: Request[Any, Any, Any], decky: str, stored_as: str, service: str | None = None
+    request: Request[Any, Any, Any],
+    decky: Annotated[str, Parameter(schema_extra={"pattern": DECKY_NAME_RULE})],
+    stored_as: Annotated[str, Parameter(schema_extra={"pattern": STORED_AS_RULE})],
+    service: Annotated[
+        str | None,
+        query(
+            "The service directory to look in",
+            Schema(type=OpenAPIType.STRING, pattern=SERVICE_RULE),
+        ),
+    ] = None,
 ) -> File:
     """The captured file as an attachment (admin only): 400 bad or escaping name, 404 missing."""
     store = services_of(request).core.artifacts

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, get
+from litestar.params import Parameter
 
 from application.reads.rows import Attacker
 from domain.shared.errors import InvalidError, NotFoundError
-from interfaces.http.params import envelope, given, int_param, offset_param, page
+from interfaces.http.params import (
+    TEXT,
+    Limit,
+    Offset,
+    given,
+    int_param,
+    integer,
+    offset_param,
+    one_of,
+    page,
+    query,
+)
+from interfaces.http.schemas import ArtifactList, AttackerPage, CommandPage
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import ORDERS
+
+AttackerId = Annotated[
+    str, Parameter(description="The attacker's uuid", schema_extra={"format": "uuid"})
+]
 
 
 def _uuid(value: str) -> UUID:
@@ -24,13 +41,13 @@ def _uuid(value: str) -> UUID:
 @get("/attackers", tags=["attackers"])
 async def list_attackers(
     request: Request[Any, Any, Any],
-    limit: str | None = None,
-    offset: str | None = None,
-    search: str | None = None,
-    service: str | None = None,
-    sort_by: str | None = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    search: Annotated[str | None, query("Substring of the attacker's IP", TEXT)] = None,
+    service: Annotated[str | None, query("Only attackers that touched this service", TEXT)] = None,
+    sort_by: Annotated[str | None, query("Order (default recent)", one_of(*ORDERS))] = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> AttackerPage:
     """Attacker profiles; `sort_by` recent (default) | active | traversals."""
     size, skip = page(limit, offset)
     order = given(sort_by) or "recent"
@@ -39,12 +56,12 @@ async def list_attackers(
     total, rows = await (await readers_for(request, view)).attackers.page(
         given(search), given(service), order, size, skip
     )
-    return envelope(total, size, skip, list(rows))
+    return AttackerPage(total, size, skip, list(rows))
 
 
 @get("/attackers/{uuid:str}", tags=["attackers"])
 async def get_attacker(
-    request: Request[Any, Any, Any], uuid: str, view: ViewParam = None
+    request: Request[Any, Any, Any], uuid: AttackerId, view: ViewParam = None
 ) -> Attacker:
     """One attacker with its behaviour block (404 unknown)."""
     attacker = await (await readers_for(request, view)).attackers.one(_uuid(uuid))
@@ -56,12 +73,12 @@ async def get_attacker(
 @get("/attackers/{uuid:str}/commands", tags=["attackers"])
 async def attacker_commands(
     request: Request[Any, Any, Any],
-    uuid: str,
-    limit: str | None = None,
-    offset: str | None = None,
-    service: str | None = None,
+    uuid: AttackerId,
+    limit: Annotated[str | None, query("Page size, 1..200 (default 50)", integer(1, 200))] = None,
+    offset: Offset = None,
+    service: Annotated[str | None, query("Only commands on this service", TEXT)] = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> CommandPage:
     """Commands the attacker ran, oldest first (limit 1..200)."""
     size = int_param("limit", limit, 50, 1, 200)
     skip = offset_param(offset)
@@ -70,17 +87,17 @@ async def attacker_commands(
     if await queries.one(ident) is None:
         raise NotFoundError(f"attacker {uuid} not found")
     total, rows = await queries.commands(ident, given(service), size, skip)
-    return envelope(total, size, skip, list(rows))
+    return CommandPage(total, size, skip, list(rows))
 
 
 @get("/attackers/{uuid:str}/artifacts", tags=["attackers"])
 async def attacker_artifacts(
-    request: Request[Any, Any, Any], uuid: str, view: ViewParam = None
-) -> dict[str, object]:
+    request: Request[Any, Any, Any], uuid: AttackerId, view: ViewParam = None
+) -> ArtifactList:
     """Captured-file log rows of the attacker, newest first."""
     queries = (await readers_for(request, view)).attackers
     attacker = await queries.one(_uuid(uuid))
     if attacker is None:
         raise NotFoundError(f"attacker {uuid} not found")
     rows = await queries.artifacts(attacker.ip)
-    return {"total": len(rows), "data": rows}
+    return ArtifactList(len(rows), rows)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
 
 from application.errors import AuthenticationError, RateLimitedError
+from domain.identity.roles import PASSWORD_MAX, PASSWORD_MIN
 from infrastructure.metrics import METRICS
 from interfaces.http.auth import (
     ALLOW_MUST_CHANGE,
@@ -20,6 +21,7 @@ from interfaces.http.auth import (
     sse_tickets,
 )
 from interfaces.http.commands import in_thread, settle
+from interfaces.http.openapi import ANSWERS, documented
 from interfaces.http.schemas import MessageResponse, UserResponse
 
 
@@ -36,7 +38,7 @@ class TokenResponse(msgspec.Struct):
 
 class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
     old_password: str
-    new_password: str
+    new_password: Annotated[str, documented(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 
 
 class TicketResponse(msgspec.Struct):
@@ -49,7 +51,12 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/login", opt={PUBLIC: True, "exclude_from_auth": True}, status_code=200, security=[])
+    @post(
+        "/login",
+        opt={PUBLIC: True, "exclude_from_auth": True, ANSWERS: (401, 429)},
+        status_code=200,
+        security=[],
+    )
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> TokenResponse:
         """Exchange credentials for a bearer token (401 bad credentials, 429 throttled)."""
         services = services_of(request)

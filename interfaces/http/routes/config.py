@@ -8,17 +8,26 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import PermissionDeniedException
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import Parameter
 
 from domain.fleet.durations import format_duration, parse_duration
-from domain.identity.roles import parse_role
+from domain.fleet.settings import DEPLOYMENT_LIMIT_RANGE
+from domain.identity.roles import PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE, Role, parse_role
 from domain.identity.user import UsernameTakenError
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
-from interfaces.http.schemas import MessageResponse, UserResponse
+from interfaces.http.openapi import ANSWERS, DURATION_PATTERN, documented
+from interfaces.http.params import whole
+from interfaces.http.schemas import (
+    ConfigResponse,
+    MessageResponse,
+    ReinitResponse,
+    UserResponse,
+)
 
-UserId = Annotated[str, Parameter(description="The user's uuid")]
+UserId = Annotated[str, Parameter(description="The user's uuid", schema_extra={"format": "uuid"})]
 
 
 def parse_user_id(value: str) -> UUID:
@@ -29,26 +38,34 @@ def parse_user_id(value: str) -> UUID:
         raise InvalidError(f"user uuid {value[:64]!r} is not a valid UUID") from None
 
 
+ROLE = documented(enum=[r.value for r in Role])
+PASSWORD = documented(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+LOW, HIGH = DEPLOYMENT_LIMIT_RANGE
+
+
 class DeploymentLimitRequest(msgspec.Struct, forbid_unknown_fields=True):
-    deployment_limit: int
+    # A float is taken only when it is a whole number (`whole`): the schema says integer.
+    deployment_limit: Annotated[
+        int | float, documented(one_of=None, type=OpenAPIType.INTEGER, minimum=LOW, maximum=HIGH)
+    ]
 
 
 class GlobalIntervalRequest(msgspec.Struct, forbid_unknown_fields=True):
-    global_mutation_interval: str
+    global_mutation_interval: Annotated[str, documented(pattern=DURATION_PATTERN)]
 
 
 class CreateUserRequest(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    password: str
-    role: str = "viewer"
+    username: Annotated[str, documented(pattern=USERNAME_RE.pattern)]
+    password: Annotated[str, PASSWORD]
+    role: Annotated[str, ROLE] = "viewer"
 
 
 class RoleRequest(msgspec.Struct, forbid_unknown_fields=True):
-    role: str
+    role: Annotated[str, ROLE]
 
 
 class ResetPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
-    new_password: str
+    new_password: Annotated[str, PASSWORD]
 
 
 class ConfigController(Controller):
@@ -58,20 +75,20 @@ class ConfigController(Controller):
     tags = ["config"]
 
     @get("/")
-    async def read_config(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def read_config(self, request: Request[Any, Any, Any]) -> ConfigResponse:
         """Settings; admins also get the users (and `developer_mode` in developer mode)."""
         services = services_of(request)
         principal = principal_of(request)
         values = await services.core.directory.settings()
-        body: dict[str, Any] = {
-            "role": principal.role,
-            "deployment_limit": values.deployment_limit,
-            "global_mutation_interval": format_duration(values.global_mutation_interval_minutes),
-        }
+        body = ConfigResponse(
+            role=principal.role,
+            deployment_limit=values.deployment_limit,
+            global_mutation_interval=format_duration(values.global_mutation_interval_minutes),
+        )
         if principal.is_admin:
-            body["users"] = await services.core.directory.list_users()
+            body.users = await services.core.directory.list_users()
             if services.core.settings.developer:
-                body["developer_mode"] = True
+                body.developer_mode = True
         return body
 
     @put("/deployment-limit", guards=[requires_command])
@@ -81,7 +98,9 @@ class ConfigController(Controller):
         """Cap the fleet size (1..500)."""
         services = services_of(request)
         position = await in_thread(
-            services.core.config.set_deployment_limit, command_meta(request), data.deployment_limit
+            services.core.config.set_deployment_limit,
+            command_meta(request),
+            whole("deployment_limit", data.deployment_limit),
         )
         await settle(services, position, ["settings"])
         return MessageResponse("Deployment limit updated")
@@ -99,7 +118,7 @@ class ConfigController(Controller):
         await settle(services, position, ["settings"])
         return MessageResponse("Global mutation interval updated")
 
-    @post("/users", guards=[requires_command], status_code=200)
+    @post("/users", guards=[requires_command], status_code=200, opt={ANSWERS: (409,)})
     async def create_user(
         self, request: Request[Any, Any, Any], data: CreateUserRequest
     ) -> UserResponse:
@@ -157,10 +176,10 @@ class ConfigController(Controller):
         return MessageResponse("Password reset successfully")
 
     @delete("/reinit", guards=[requires_command], status_code=200)
-    async def reinit(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def reinit(self, request: Request[Any, Any, Any]) -> ReinitResponse:
         """Developer mode only: forget every observation (logs, bounties) made so far."""
         services = services_of(request)
         if not services.core.settings.developer:
             raise PermissionDeniedException("reinit is only available in developer mode")
         deleted = await services.api.purge.purge(command_meta(request))
-        return {"message": "Data purged", "deleted": deleted}
+        return ReinitResponse("Data purged", deleted)

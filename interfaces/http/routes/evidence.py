@@ -8,11 +8,13 @@ from uuid import UUID
 
 import anyio.to_thread
 from litestar import Request, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 
 from domain.shared.errors import InvalidError
 from interfaces.evidence_export import EvidenceExporter
 from interfaces.http.auth import command_meta, requires_audit, services_of
+from interfaces.http.routes.attackers import AttackerId
 
 CHUNK = 1 << 16
 
@@ -25,8 +27,20 @@ async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
         file.close()
 
 
-@get("/attackers/{uuid:str}/evidence", guards=[requires_audit], tags=["attackers"])
-async def attacker_evidence(request: Request[Any, Any, Any], uuid: str) -> Stream:
+@get(
+    "/attackers/{uuid:str}/evidence",
+    guards=[requires_audit],
+    tags=["attackers"],
+    responses={
+        200: ResponseSpec(
+            bytes,
+            media_type="application/zip",
+            description="The evidence bundle, as an attachment",
+            generate_examples=False,
+        )
+    },
+)
+async def attacker_evidence(request: Request[Any, Any, Any], uuid: AttackerId) -> Stream:
     """The attacker's evidence bundle (auditor, admin); check it with `decnet evidence verify`."""
     try:
         ident = UUID(uuid)

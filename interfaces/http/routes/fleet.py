@@ -9,22 +9,28 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import Parameter
 
 from application.fleet.commands import Deployment
 from application.fleet.reconciler import Settlement
 from application.fleet.visibility import deckies_for
 from application.reads.rows import Decky
-from domain.fleet.durations import checked_minutes, parse_duration
+from domain.fleet.durations import MAX_MINUTES, checked_minutes, parse_duration
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
+from interfaces.http.openapi import ANSWERS, DURATION_PATTERN, ErrorResponse, documented
+from interfaces.http.params import whole
 from interfaces.http.schemas import MessageResponse
 from interfaces.http.views import ViewParam, readers_for
 from interfaces.services import Services
 
 NAME = re.compile(r"[a-z0-9-]{1,64}")
-DeckyName = Annotated[str, Parameter(description="The decky's name, `^[a-z0-9-]{1,64}$`")]
+DeckyName = Annotated[
+    str, Parameter(description="The decky's name", schema_extra={"pattern": "^[a-z0-9-]{1,64}$"})
+]
 
 
 class DeployRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,7 +40,17 @@ class DeployRequest(msgspec.Struct, forbid_unknown_fields=True):
 class IntervalRequest(msgspec.Struct, forbid_unknown_fields=True):
     """A duration `"<n><unit>"` (`^[1-9]\\d*[mdMyY]$`), whole minutes as DECNET sends, or null."""
 
-    mutate_interval: str | int | None
+    mutate_interval: Annotated[
+        str | int | float | None,  # a float only as a whole number (`whole`)
+        documented(
+            one_of=None,
+            any_of=[
+                Schema(type=OpenAPIType.STRING, pattern=DURATION_PATTERN),
+                Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=MAX_MINUTES),
+                Schema(type=OpenAPIType.NULL),
+            ],
+        ),
+    ]
 
 
 class DeployResponse(msgspec.Struct):
@@ -64,13 +80,13 @@ def deploy_message(deployment: Deployment, running: bool) -> str:
     return message if running else f"{message}; still starting"
 
 
-def interval_minutes(value: str | int | None) -> int | None:
+def interval_minutes(value: str | int | float | None) -> int | None:
     """Minutes from a duration string or a whole number of minutes; None clears."""
     if value is None:
         return None
-    if isinstance(value, int):
-        return checked_minutes(value)
-    return parse_duration(value)
+    if isinstance(value, str):
+        return parse_duration(value)
+    return checked_minutes(whole("mutate_interval", value))
 
 
 def checked_name(name: str) -> str:
@@ -111,13 +127,23 @@ class FleetController(Controller):
         guards=[requires_command],
         status_code=200,
         responses={
-            202: ResponseSpec(DeployResponse, description="Deployed; still starting"),
-            500: ResponseSpec(None, description="The runtime failed the deckies"),
+            200: ResponseSpec(
+                DeployResponse, description="Deployed and running", generate_examples=False
+            ),
+            202: ResponseSpec(
+                DeployResponse, description="Deployed; still starting", generate_examples=False
+            ),
+            500: ResponseSpec(
+                ErrorResponse,
+                description="The runtime failed the deckies",
+                generate_examples=False,
+            ),
         },
+        opt={ANSWERS: (409,)},
     )
     async def deploy(
         self, request: Request[Any, Any, Any], data: DeployRequest
-    ) -> Response[DeployResponse | dict[str, str]]:
+    ) -> Response[DeployResponse | ErrorResponse]:
         """Add an INI's new deckies (≤ 512 KiB): 200 running, 202 still starting, 500 failed.
 
         Deckies already in the fleet as the INI defines them are kept and listed in
@@ -132,7 +158,9 @@ class FleetController(Controller):
             f"{n}: {r.detail}" for n, r in settled.reports.items() if r and r.status == "failed"
         ]
         if failed:
-            return Response({"detail": f"Deployment failed: {'; '.join(failed)}"}, status_code=500)
+            return Response(
+                ErrorResponse(f"Deployment failed: {'; '.join(failed)}"), status_code=500
+            )
         running = all(r is not None and r.status == "running" for r in settled.reports.values())
         answer = DeployResponse(
             message=deploy_message(deployment, running),

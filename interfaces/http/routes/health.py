@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import anyio
+import msgspec
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from application.ports import ComponentHealth
 from interfaces.http.auth import services_of
@@ -37,7 +39,29 @@ async def _check(services: Services, name: str) -> ComponentHealth:
         return ComponentHealth("failing", f"{type(e).__name__}: {e}")
 
 
-@get("/health", tags=["health"])
+class ComponentState(msgspec.Struct):
+    """One component: `ok`, `failing` or `disabled`, and why."""
+
+    status: str
+    detail: str
+
+
+class HealthResponse(msgspec.Struct):
+    """`healthy`, `degraded` or `unhealthy`, and every component."""
+
+    status: Literal["healthy", "degraded", "unhealthy"]
+    components: dict[str, ComponentState]
+
+
+HEALTH_ANSWERS = {
+    200: ResponseSpec(HealthResponse, description="Healthy or degraded", generate_examples=False),
+    503: ResponseSpec(
+        HealthResponse, description="A critical component is failing", generate_examples=False
+    ),
+}
+
+
+@get("/health", tags=["health"], responses=HEALTH_ANSWERS)
 async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Component health: `healthy`, `degraded` (non-critical failing) or `unhealthy` (503)."""
     services = services_of(request)

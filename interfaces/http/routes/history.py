@@ -9,6 +9,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, get
+from litestar.openapi.spec import Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -19,14 +21,47 @@ from application.reads.rows import HistoryPage
 from domain.history.catalog import TYPE_NAMES
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import QUERY_TOKEN, principal_of, requires_audit, services_of
-from interfaces.http.params import envelope, given, int_param, page, time_param
+from interfaces.http.openapi import SSE_ANSWER
+from interfaces.http.params import (
+    NOT_GIVEN_SCHEMA,
+    TEXT,
+    EndTime,
+    Limit,
+    Offset,
+    StartTime,
+    given,
+    int_param,
+    integer,
+    one_of,
+    page,
+    query,
+    time_param,
+)
 from interfaces.http.routes.stream import HEADERS
+from interfaces.http.schemas import AuditPage
 from interfaces.http.stream_lifetime import while_session_lasts
 
 KEEPALIVE_S = 15.0
+After = Annotated[str | None, query("Position to continue after (default 0)", integer(0, 2**62))]
+AggregateId = Annotated[
+    str | None,
+    query(
+        "Only events of this aggregate", Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.UUID)
+    ),
+]
 TypeParam = Annotated[
     list[str] | None,
-    Parameter(description="Stable event type names (repeatable), e.g. `fleet.decky_deployed`"),
+    Parameter(
+        description="Stable event type names (repeatable), e.g. `fleet.decky_deployed`",
+        required=False,
+        schema_extra={
+            "one_of": None,
+            "type": OpenAPIType.ARRAY,
+            "items": Schema(
+                any_of=[Schema(type=OpenAPIType.STRING, enum=sorted(TYPE_NAMES)), NOT_GIVEN_SCHEMA]
+            ),
+        },
+    ),
 ]
 
 
@@ -68,14 +103,18 @@ def _flag(name: str, value: str | None) -> bool:
 @get("/events", guards=[requires_audit], tags=["history"])
 async def list_events(
     request: Request[Any, Any, Any],
-    after: str | None = None,
-    limit: str | None = None,
+    after: After = None,
+    limit: Annotated[
+        str | None, query("Page size, 1..1000 (default 100)", integer(1, 1000))
+    ] = None,
     type: TypeParam = None,
-    aggregate_id: str | None = None,
-    actor: str | None = None,
-    start_time: str | None = None,
-    end_time: str | None = None,
-    expand: str | None = None,
+    aggregate_id: AggregateId = None,
+    actor: Annotated[str | None, query("The acting user's name", TEXT)] = None,
+    start_time: StartTime = None,
+    end_time: EndTime = None,
+    expand: Annotated[
+        str | None, query("List batch records", one_of("true", "false", "1", "0"))
+    ] = None,
 ) -> HistoryPage:
     """Stored events in position order, secrets redacted; `expand=true` lists batch records."""
     f = history_filter(after, type, aggregate_id, actor, start_time, end_time)
@@ -83,14 +122,22 @@ async def list_events(
     return await _history(request).page(f, size, _flag("expand", expand))
 
 
-@get("/events/stream", guards=[requires_audit], opt={QUERY_TOKEN: True}, tags=["history"])
+@get(
+    "/events/stream",
+    guards=[requires_audit],
+    opt={QUERY_TOKEN: True},
+    tags=["history"],
+    responses=SSE_ANSWER,
+)
 async def stream_events(
     request: Request[Any, Any, Any],
-    after: str | None = None,
+    after: After = None,
     type: TypeParam = None,
-    aggregate_id: str | None = None,
-    actor: str | None = None,
-    token: str | None = None,
+    aggregate_id: AggregateId = None,
+    actor: Annotated[str | None, query("The acting user's name", TEXT)] = None,
+    token: Annotated[
+        str | None, query("Bearer token (EventSource cannot set headers)", TEXT)
+    ] = None,
 ) -> ServerSentEvent:
     """Follow the history live from `after` (or `Last-Event-ID`); each frame's id is a position."""
     cursor = given(after) or request.headers.get("last-event-id")
@@ -107,14 +154,14 @@ async def stream_events(
 @get("/audit", guards=[requires_audit], tags=["history"])
 async def list_audit(
     request: Request[Any, Any, Any],
-    actor: str | None = None,
-    action: str | None = None,
-    target: str | None = None,
-    start_time: str | None = None,
-    end_time: str | None = None,
-    limit: str | None = None,
-    offset: str | None = None,
-) -> dict[str, object]:
+    actor: Annotated[str | None, query("The acting user's name", TEXT)] = None,
+    action: Annotated[str | None, query("Audit action", TEXT)] = None,
+    target: Annotated[str | None, query("Audit target", TEXT)] = None,
+    start_time: StartTime = None,
+    end_time: EndTime = None,
+    limit: Limit = None,
+    offset: Offset = None,
+) -> AuditPage:
     """Administrative acts and authentication outcomes, newest first."""
     size, skip = page(limit, offset)
     total, rows = await services_of(request).core.history.audit(
@@ -126,7 +173,7 @@ async def list_audit(
         size,
         skip,
     )
-    return envelope(total, size, skip, list(rows))
+    return AuditPage(total, size, skip, list(rows))
 
 
 def _history(request: Request[Any, Any, Any]) -> EventHistory:

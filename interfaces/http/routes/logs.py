@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get
 
@@ -11,42 +11,59 @@ from application.reads.rows import HistogramBucket, Stats
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import requires_command
 from interfaces.http.params import (
+    TEXT,
+    EndTime,
+    Limit,
+    Offset,
     SearchParam,
-    envelope,
+    StartTime,
     given,
     int_param,
+    integer,
     log_filter,
+    one_of,
     page,
+    query,
 )
+from interfaces.http.schemas import BountyPage, DeadLetterPage, LogPage
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import BOUNTY_TYPES
+
+IntervalMinutes = Annotated[
+    str | None, query("Bucket width in minutes (default 15)", integer(1, 525_600))
+]
+BountyType = Annotated[str | None, query("Only this kind of bounty", one_of(*sorted(BOUNTY_TYPES)))]
+BountySearch = Annotated[
+    str | None,
+    query("Case-insensitive substring of the payload, attacker IP, decky or service", TEXT),
+]
 
 
 @get("/logs", tags=["logs"])
 async def list_logs(
     request: Request[Any, Any, Any],
-    limit: str | None = None,
-    offset: str | None = None,
+    limit: Limit = None,
+    offset: Offset = None,
     search: SearchParam = None,
-    start_time: str | None = None,
-    end_time: str | None = None,
+    start_time: StartTime = None,
+    end_time: EndTime = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> LogPage:
     """Log rows, newest first, filtered by the search language and a time range."""
     size, skip = page(limit, offset)
     total, rows = await (await readers_for(request, view)).logs.page(
         log_filter(search, start_time, end_time), size, skip
     )
-    return envelope(total, size, skip, list(rows))
+    return LogPage(total, size, skip, list(rows))
 
 
 @get("/logs/histogram", tags=["logs"])
 async def histogram(
     request: Request[Any, Any, Any],
     search: SearchParam = None,
-    start_time: str | None = None,
-    end_time: str | None = None,
-    interval_minutes: str | None = None,
+    start_time: StartTime = None,
+    end_time: EndTime = None,
+    interval_minutes: IntervalMinutes = None,
     view: ViewParam = None,
 ) -> list[HistogramBucket]:
     """Counts per time bucket (interval ≥ 1 minute, default 15), ascending."""
@@ -58,25 +75,25 @@ async def histogram(
 @get("/logs/dead-letters", guards=[requires_command], tags=["logs"])
 async def list_dead_letters(
     request: Request[Any, Any, Any],
-    limit: str | None = None,
-    offset: str | None = None,
+    limit: Limit = None,
+    offset: Offset = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> DeadLetterPage:
     """Lines the collector could not parse (admin), newest first: why, the raw line, from where."""
     size, skip = page(limit, offset)
     total, rows = await (await readers_for(request, view)).logs.dead_letters(size, skip)
-    return envelope(total, size, skip, list(rows))
+    return DeadLetterPage(total, size, skip, list(rows))
 
 
 @get("/bounty", tags=["bounty"])
 async def list_bounty(
     request: Request[Any, Any, Any],
-    limit: str | None = None,
-    offset: str | None = None,
-    bounty_type: str | None = None,
-    search: str | None = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    bounty_type: BountyType = None,
+    search: BountySearch = None,
     view: ViewParam = None,
-) -> dict[str, object]:
+) -> BountyPage:
     """Harvested credentials, fingerprints and artifacts, newest first."""
     size, skip = page(limit, offset)
     kind = given(bounty_type)
@@ -84,7 +101,7 @@ async def list_bounty(
         raise InvalidError(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
     readers = await readers_for(request, view)
     total, rows = await readers.attackers.bounty(kind, given(search), size, skip)
-    return envelope(total, size, skip, list(rows))
+    return BountyPage(total, size, skip, list(rows))
 
 
 @get("/stats", tags=["stats"])

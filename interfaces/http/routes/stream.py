@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.response import ServerSentEvent
 
 from interfaces.http.auth import QUERY_TOKEN, principal_of, services_of
-from interfaces.http.params import SearchParam, given, int_param, log_filter
+from interfaces.http.openapi import SSE_ANSWER
+from interfaces.http.params import (
+    MAX_OFFSET,
+    TEXT,
+    EndTime,
+    SearchParam,
+    StartTime,
+    given,
+    int_param,
+    integer,
+    log_filter,
+    query,
+)
 from interfaces.http.stream_lifetime import while_session_lasts
 from interfaces.http.stream_session import StreamSession
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-@get("/stream", opt={QUERY_TOKEN: True}, tags=["stream"])
+@get("/stream", opt={QUERY_TOKEN: True}, tags=["stream"], responses=SSE_ANSWER)
 async def stream(
     request: Request[Any, Any, Any],
-    lastEventId: str | None = None,
+    lastEventId: Annotated[
+        str | None, query("Resume after this log id (or `Last-Event-ID`)", integer(0, MAX_OFFSET))
+    ] = None,
     search: SearchParam = None,
-    start_time: str | None = None,
-    end_time: str | None = None,
-    maxOutput: str | None = None,
-    token: str | None = None,
-    ticket: str | None = None,
+    start_time: StartTime = None,
+    end_time: EndTime = None,
+    maxOutput: Annotated[
+        str | None, query("Developer mode: end after this many frames", integer(1, MAX_OFFSET))
+    ] = None,
+    token: Annotated[
+        str | None, query("Bearer token (EventSource cannot set headers)", TEXT)
+    ] = None,
+    ticket: Annotated[
+        str | None, query("Single-use ticket from POST /auth/sse-ticket", TEXT)
+    ] = None,
 ) -> ServerSentEvent:
     """Stats and histogram, then the backlog after `lastEventId` (or `Last-Event-ID`), then live.
 
@@ -35,9 +55,8 @@ async def stream(
     cursor = given(lastEventId) or request.headers.get("last-event-id")
     last_id = int_param("lastEventId", cursor, 0, 0)
     f = log_filter(search, start_time, end_time)
-    max_frames = None
-    if services.core.settings.developer and given(maxOutput) is not None:
-        max_frames = int_param("maxOutput", maxOutput, 0, 1)
+    frames = int_param("maxOutput", maxOutput, 0, 1, MAX_OFFSET)  # checked in any mode
+    max_frames = frames if services.core.settings.developer and frames else None
     live = services.core.read_models.live()
     principal = principal_of(request)
     admin = principal.is_admin
