@@ -26,11 +26,14 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo "postgres: POSTGRES_PASSWORD is not set (or set POSTGRES_HOST_AUTH_METHOD=trust)" >&2
     exit 1
   fi
-  pwfile=$(mktemp)
-  printf '%s\n' "${POSTGRES_PASSWORD:-}" >"$pwfile"
-  initdb --username="$user" --pwfile="$pwfile" --auth-local=trust --auth-host="$auth" \
+  pwfile=()
+  if [ -n "${POSTGRES_PASSWORD:-}" ]; then
+    pwfile=(--pwfile="$(mktemp)")
+    printf '%s\n' "$POSTGRES_PASSWORD" >"${pwfile[0]#--pwfile=}"
+  fi
+  initdb --username="$user" "${pwfile[@]}" --auth-local=trust --auth-host="$auth" \
     --encoding=UTF8 --locale=C.UTF-8 -D "$PGDATA" >/dev/null
-  rm -f "$pwfile"
+  [ ${#pwfile[@]} -eq 0 ] || rm -f "${pwfile[0]#--pwfile=}"
   printf 'host all all all %s\n' "$auth" >>"$PGDATA/pg_hba.conf"
   # The setup server listens on no TCP port and on a private socket directory, so a health
   # check (pg_isready on the default socket) cannot call it ready before setup has finished.
