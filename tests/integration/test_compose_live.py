@@ -129,16 +129,26 @@ class Stack:
             parts.append(f"--- {service}: {state['Status']} health={health}\n{tail}")
         return "\n".join(parts)
 
-    def leftovers(self) -> list[str]:
+    def mounted_volumes(self) -> set[str]:
+        """Every volume the project's containers mount, anonymous ones (images' VOLUME) too."""
+        return {
+            m["Name"]
+            for c in self.containers().values()
+            for m in c.attrs["Mounts"]
+            if m["Type"] == "volume"
+        }
+
+    def leftovers(self, mounted: set[str]) -> list[str]:
         """Every container, network and volume of the project still on the engine."""
         label = {"label": f"{PROJECT_LABEL}={self.project}"}
         client = self.engine
         names = [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
         names += [f"network {n.name}" for n in client.networks.list(filters=label)]
         names += [f"volume {v.name}" for v in client.volumes.list(filters=label)]
-        # Named in compose.yaml (`name:`), so looked up by that name too.
-        with contextlib.suppress(NotFound):
-            names.append(f"volume {client.volumes.get(f'{self.project}-artifacts').name}")
+        # Named in compose.yaml (`name:`) or anonymous: looked up by name.
+        for volume in {f"{self.project}-artifacts", *mounted}:
+            with contextlib.suppress(NotFound):
+                names.append(f"volume {client.volumes.get(volume).name}")
         return sorted(set(names))
 
 
@@ -185,8 +195,9 @@ def stack(
         wait_healthy(s)
         yield s
     finally:
+        mounted = s.mounted_volumes()
         s.compose("down", "-v", "--remove-orphans", "-t", "20", env=env, timeout=180)
-        left = s.leftovers()
+        left = s.leftovers(mounted)
         for name in left:  # best effort, so a failed run does not leak into the next
             kind, _, ident = name.partition(" ")
             subprocess.run(["docker", kind, "rm", "-f", ident], capture_output=True, check=False)
