@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -12,10 +13,13 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 import structlog
 
+from application.store import EventStoreApp
+
 log = structlog.get_logger()
 
 EVENTS_SCHEMA = "decnet_events"
 EMBEDDED_DBNAME = "decnet"
+SCHEMA_LOCK = "decnet-es:schema"  # advisory lock name (hashed like the leadership locks)
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,30 @@ class Database:
             ),
         }
 
+    def open_store(self, pool_size: int = 8) -> EventStoreApp:
+        """The event store; its tables, when missing, are created under the schema lock."""
+        with schema_lock(self.url):
+            return EventStoreApp(self.event_store_env(pool_size))
+
+
+@contextlib.contextmanager
+def schema_lock(url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """One process at a time creates schemas and tables in a database; yields its connection.
+
+    Processes started together on an empty database (`docker compose up`) all create what is
+    missing, and PostgreSQL's `CREATE ... IF NOT EXISTS` is not safe against a concurrent
+    identical statement: both pass the check and the later one fails on a catalog unique index.
+    A session advisory lock on a connection of its own; closing it releases the lock whatever
+    happened in the block.
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (SCHEMA_LOCK,))
+        yield conn
+
 
 def prepare_schemas(url: str, *schemas: str) -> None:
     """The library needs its schema to exist before the application is built."""
-    with psycopg.connect(url, autocommit=True) as conn:
+    with schema_lock(url) as conn:
         for schema in (EVENTS_SCHEMA, *schemas):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         with contextlib.suppress(psycopg.Error):

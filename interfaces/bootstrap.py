@@ -27,7 +27,6 @@ from application.readmodels.commands import ReadModelCommands
 from application.readmodels.feed import ProjectionStatusFeed
 from application.readmodels.history import position_at
 from application.reads.ports import ProjectionProgress
-from application.store import EventStoreApp
 from domain.identity.roles import Role as UserRole
 from domain.identity.user import UsernameTakenError
 from domain.shared.meta import SYSTEM
@@ -95,7 +94,7 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
     """The database, the event store and the read-model pool, closed in reverse order."""
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings))
-        store = EventStoreApp(db.event_store_env())
+        store = await anyio.to_thread.run_sync(db.open_store)
         stack.callback(store.close)
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             db.url,

@@ -1,31 +1,39 @@
 #!/usr/bin/env bash
-# Build the images of Docker deckies with no image registry: a Debian base made by debootstrap
-# from the Debian mirror and loaded with `docker import`, then the project's emulator (and
-# optionally app) image FROM it, installed from a wheelhouse built here.
+# Build the images of Docker deckies and of compose with no image registry: a Debian base made
+# by debootstrap from the Debian mirror and loaded with `docker import`, then the project's
+# emulator (and optionally app) image FROM it, installed from a wheelhouse built here, and
+# optionally PostgreSQL and Redis images FROM it with Debian's packages (apt inside the build
+# reaches the same mirror).
 #
-# Idempotent and cached: the base is built only when missing; an image is rebuilt only when the
-# project's sources changed (its `decnet.source` label holds their hash). --force rebuilds both.
+# Idempotent and cached: the base is built only when missing; an image is rebuilt only when its
+# sources changed (its `decnet.source` label holds their hash). --force rebuilds all.
 #
-#   infrastructure/runtime/images/build.sh            # base + emulator
-#   infrastructure/runtime/images/build.sh --app      # base + emulator + app (compose's image)
+#   infrastructure/runtime/images/build.sh                       # base + emulator
+#   infrastructure/runtime/images/build.sh --app                 # + app (compose's decnet image)
+#   infrastructure/runtime/images/build.sh --app --services      # + postgres, redis: all compose runs
 #
 # Knobs: DECNET_DOCKER_BASE_IMAGE, DECNET_DOCKER_EMULATOR_IMAGE, DECNET_APP_IMAGE (image names,
-# as the runtime reads them), DEBIAN_MIRROR, PYTHON (the interpreter whose pip builds wheels).
+# as the runtime reads them), DECNET_POSTGRES_IMAGE, DECNET_REDIS_IMAGE (as compose.yaml reads
+# them), DEBIAN_MIRROR, PYTHON (the interpreter whose pip builds wheels).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
 base=${DECNET_DOCKER_BASE_IMAGE:-decnet-es/base:bookworm}
 emulator=${DECNET_DOCKER_EMULATOR_IMAGE:-decnet-es/emulator:latest}
 app=${DECNET_APP_IMAGE:-decnet-es/app:latest}
+postgres=${DECNET_POSTGRES_IMAGE:-decnet-es/postgres:15}
+redis=${DECNET_REDIS_IMAGE:-decnet-es/redis:7}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 python=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 force=false
 targets=(emulator)
+services=()
 for arg in "$@"; do
   case $arg in
     --force) force=true ;;
     --app) targets+=(app) ;;
-    *) echo "usage: $0 [--force] [--app]" >&2; exit 2 ;;
+    --services) services=(postgres redis) ;;
+    *) echo "usage: $0 [--force] [--app] [--services]" >&2; exit 2 ;;
   esac
 done
 
@@ -73,4 +81,23 @@ for target in "${targets[@]}"; do
     || { tail -30 "$log" >&2; rm -f "$log"; exit 1; }
   rm -f "$log"
   echo "images: $image built ($source_hash)" >&2
+done
+
+# PostgreSQL and Redis for compose: each from its own folder here (Dockerfile + entrypoint.sh).
+for service in "${services[@]}"; do
+  image=$([ "$service" = postgres ] && echo "$postgres" || echo "$redis")
+  context=infrastructure/runtime/images/$service
+  service_hash=$(find "$context" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
+  service_hash="$service_hash-$(docker image inspect -f '{{.Id}}' "$base" | cut -c8-19)"
+  current=$(docker image inspect -f '{{index .Config.Labels "decnet.source"}}' "$image" 2>/dev/null || true)
+  if ! $force && [ "$current" = "$service_hash" ]; then
+    echo "images: $image is current ($service_hash)" >&2
+    continue
+  fi
+  log=$(mktemp)
+  docker build --build-arg "BASE_IMAGE=$base" --label "decnet.source=$service_hash" \
+    -t "$image" "$context" >"$log" 2>&1 \
+    || { tail -30 "$log" >&2; rm -f "$log"; exit 1; }
+  rm -f "$log"
+  echo "images: $image built ($service_hash)" >&2
 done
