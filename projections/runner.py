@@ -406,7 +406,9 @@ class ProjectionRunner:
         if not slot.indexed:  # bulk-loaded without them: build them now, then catch up again
             await self.index_slot(slot.key)
             await self._catch_up(slot)
-        outcome = await swap_in(self._pool, slot.projection, live.key, slot.key, self._read)
+        outcome = await swap_in(
+            self._pool, slot.projection, live.key, slot.key, self._read, live_frozen=live.frozen
+        )
         if not outcome.swapped:
             return outcome
         self.slots.pop(slot.key, None)

@@ -37,28 +37,39 @@ class SwapOutcome:
 
 
 async def swap_in(
-    pool: AsyncConnectionPool[Any], shadow: Projection, live_key: str, shadow_key: str, read: Reader
+    pool: AsyncConnectionPool[Any],
+    shadow: Projection,
+    live_key: str,
+    shadow_key: str,
+    read: Reader,
+    *,
+    live_frozen: bool = False,
 ) -> SwapOutcome:
-    """Replace the live model by its shadow if the shadow is not ahead of it; else do nothing."""
+    """Replace the live model by its shadow if the shadow is not ahead of it; else do nothing.
+
+    A frozen live model (its version changed: it serves its old tables and applies nothing) never
+    catches up, so there the shadow may be ahead and goes live at its own position.
+    """
     try:
         async with pool.connection() as conn, conn.transaction():
             await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             live = await _locked_position(conn, live_key)
             position = await _locked_position(conn, shadow_key)
-            if live is None or position is None or position > live:
+            if live is None or position is None or (position > live and not live_frozen):
                 return SwapOutcome(False, position or 0)
             while position < live:  # what the live model applied since: apply it here too
                 batch, position = await read(shadow, position, shadow.batch_events, live)
                 if batch:
                     await shadow.apply(conn, batch)
+            target = max(live, position)
             await _rename(conn, shadow.schema, live_schema(shadow.name))
             await conn.execute(
                 f"UPDATE {POSITIONS} SET position = %s, version = %s, started_at = now(),"
                 f" request = (SELECT request FROM {POSITIONS} WHERE name = %s) WHERE name = %s",
-                (live, shadow.version, shadow_key, live_key),
+                (target, shadow.version, shadow_key, live_key),
             )
             await conn.execute(f"DELETE FROM {POSITIONS} WHERE name = %s", (shadow_key,))
-            return SwapOutcome(True, live)
+            return SwapOutcome(True, target)
     except psycopg.errors.LockNotAvailable:
         log.info("projection_swap_postponed", projection=shadow.name, reason="readers hold locks")
         return SwapOutcome(False, 0)

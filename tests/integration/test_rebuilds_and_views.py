@@ -24,6 +24,7 @@ from domain.identity.roles import Role
 from domain.shared.errors import DecnetError
 from domain.shared.meta import SYSTEM, CommandMeta
 from projections.catalog import VIEW_MODELS
+from projections.positions import POSITIONS
 from tests.api.harness import fresh_database
 from tests.integration.observations_fixtures import record
 from tests.integration.readmodel_world import Rows, World, dump_live, dump_view, world
@@ -183,3 +184,28 @@ async def test_a_rebuild_resumes_after_a_crash(database_url: str) -> None:
         await restarted.controller.reconcile()
         assert "logs" not in restarted.commands.control().rebuilding
         assert await dump_live(restarted.pool, ["logs"]) == before
+
+
+@pytest.mark.anyio
+async def test_an_upgrade_swaps_in_although_the_old_model_stopped_behind_the_head(
+    database_url: str,
+) -> None:
+    """A model whose version changed while it was behind the head is frozen (it serves its old
+    tables and applies nothing); its rebuilt shadow, at the head, still goes live."""
+    async with world(database_url) as w:
+        for seq in range(6):
+            w.ingest.append([record(seq)], [], None)
+        await w.catch_up_all()
+        expected = await dump_live(w.pool, ["logs"])
+        head = await w.head()
+        async with w.pool.connection() as conn:  # what an older release left: v-1, 3 behind
+            await conn.execute(
+                f"UPDATE {POSITIONS} SET version = version - 1, position = position - 3"
+                " WHERE name = 'logs'"
+            )
+    async with world(database_url) as upgraded:
+        assert "logs" in upgraded.runner.rebuilding()
+        assert await asyncio.wait_for(upgraded.runner.rebuild("logs"), 60) == head
+        assert "logs" not in upgraded.runner.rebuilding()
+        assert upgraded.runner.positions["logs"] == head
+        assert await dump_live(upgraded.pool, ["logs"]) == expected
