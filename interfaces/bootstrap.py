@@ -36,6 +36,7 @@ from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
+from infrastructure.eventstore.notifications import follow_notifications, store_channel
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
 from interfaces.live import Live, open_live
@@ -43,6 +44,7 @@ from interfaces.metrics import add_metrics
 from interfaces.observations import build_collection, publish_commits
 from interfaces.services import (
     ALL_ROLES,
+    SERVE_ROLES,
     ApiServices,
     Collection,
     Core,
@@ -111,6 +113,7 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
         tree = TreeQueries(pool)
         core = Core(
             settings=settings,
+            database_url=db.url,
             store=store,
             pool=pool,
             hasher=hasher,
@@ -145,19 +148,24 @@ async def bootstrap(
     """Everything one process with these roles needs, torn down in reverse order on exit.
 
     A split projector or fleet process does not start its work here: it must first lead
-    (`interfaces.cli.processes`); `decnet serve` (every role) runs everything at once.
+    (`interfaces.cli.processes`); `decnet serve` (every role but the collector, which its child
+    process runs: `interfaces.intake`) runs everything at once.
     """
     async with open_core(settings) as core, open_live(settings) as live:
-        embedded = roles == ALL_ROLES
+        embedded = roles in (ALL_ROLES, SERVE_ROLES)
         runner = controller = None
         if Role.PROJECTOR in roles:
             runner, controller = _projector(core, live)
             if embedded:
                 await runner.setup()
+            if roles == SERVE_ROLES:
+                _follow_intake_appends(core, live, runner.wake, controller.wake)
         if Role.PROJECTOR not in roles or Role.API in roles or Role.COLLECTOR in roles:
             live.announce_saves(core)  # writers here; projectors elsewhere
         progress = runner if runner is not None else _published_progress(core, live)
-        collection = _collection(core, roles)
+        collection = _collection(
+            core, roles, "journal-fleet" if roles == SERVE_ROLES else "journal"
+        )
         commands = fleet_commands(core)
         fleet_workers = None
         if Role.FLEET in roles:
@@ -207,6 +215,23 @@ def _projector(core: Core, live: Live) -> tuple[ProjectionRunner, ReadModelContr
     return runner, controller
 
 
+def _follow_intake_appends(core: Core, live: Live, *wakes: Callable[[], None]) -> None:
+    """Wake the runner when `decnet serve`'s intake process appends: by the store's own
+    PostgreSQL notification (no Redis there), else at the runner's next poll (1 s)."""
+    if live.redis is not None:
+        return  # the intake announces its saves on Redis, which `follow_saves` hears
+    url, channel = core.database_url, store_channel(core.store.recorder)
+
+    def wake() -> None:
+        for target in wakes:
+            target()
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(follow_notifications, url, channel, wake)
+
+    core.add_worker(start)
+
+
 def _published_progress(core: Core, live: Live) -> PublishedProgress:
     """Read-your-writes from the projector's announcements (it runs in another process)."""
     progress = PublishedProgress(core.pool, live.broadcaster, list(FACTORIES))
@@ -218,12 +243,13 @@ def _published_progress(core: Core, live: Live) -> PublishedProgress:
     return progress
 
 
-def _collection(core: Core, roles: frozenset[Role]) -> Collection | None:
-    """The syslog intake in a collector; a fleet process alone journals its own emulators."""
+def _collection(core: Core, roles: frozenset[Role], journal: str) -> Collection | None:
+    """The syslog intake in a collector; a fleet process alone journals its own emulators
+    (`decnet serve` in a journal of their own: its intake child owns `journal`)."""
     if Role.COLLECTOR in roles:
-        return build_collection(core)
+        return build_collection(core, journal=journal)
     if Role.FLEET in roles:
-        return build_collection(core, listen=False)
+        return build_collection(core, listen=False, journal=journal)
     return None
 
 

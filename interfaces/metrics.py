@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 from application.ports import ComponentHealth, DeckyRuntime, RuntimeReport
 from application.readmodels.status import projection_statuses
 from domain.fleet.decky import DeckySpec
+from infrastructure.collector.report import IntakeReport
 from infrastructure.metrics import METRICS, ModelPosition, Snapshot
 from interfaces.services import Core, Services, Worker
 from interfaces.status import status_sources
@@ -44,12 +46,24 @@ async def snapshot_of(services: Services) -> Snapshot:
         snapshot.accepted = stats.accepted
         snapshot.udp_overflow = stats.udp_overflow
         snapshot.journal_backlog_bytes = collection.sink.lag_bytes
+    report = await services.intake() if services.intake is not None else None
+    if report is not None:
+        _add_intake(snapshot, report)
     core = services.core
     statuses = await projection_statuses(status_sources(core.store, core.projection_facts))
     snapshot.models = {
         s.name: ModelPosition(s.position, s.lag_events, s.lag_seconds) for s in statuses
     }
     return snapshot
+
+
+def _add_intake(snapshot: Snapshot, report: IntakeReport) -> None:
+    """`decnet serve`: its intake process's counters added to this process's own."""
+    snapshot.journaled = dict(Counter(snapshot.journaled) + Counter(report.journaled))
+    snapshot.dead_lettered = dict(Counter(snapshot.dead_lettered) + Counter(report.dead_lettered))
+    snapshot.accepted = (snapshot.accepted or 0) + report.accepted
+    snapshot.udp_overflow = (snapshot.udp_overflow or 0) + report.udp_overflow
+    snapshot.journal_backlog_bytes = (snapshot.journal_backlog_bytes or 0) + report.backlog_bytes
 
 
 def _subscribers(services: Services) -> int | None:

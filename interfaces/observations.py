@@ -16,16 +16,17 @@ from projections.base import Effect, LogsCommitted
 from projections.runner import Listener
 
 
-def build_collection(core: Core, listen: bool = True) -> Collection:
-    """The intake pipeline, its health probes and its workers.
+def build_collection(core: Core, listen: bool = True, journal: str = "journal") -> Collection:
+    """The intake pipeline, its health probes and its workers; `journal` names its directory
+    under the data dir (one journal per process: its batcher alone tails it).
 
     Without `listen` (a fleet process beside a separate collector) only this process's own
     emulators and sniffer feed it: journal → batcher, no syslog listeners.
     """
     settings = core.settings
-    journal = Journal(settings.data_dir / "journal", fsync=settings.journal_fsync)
-    batcher = Batcher(journal, core.ingest)
-    sink = CollectorSink(journal, lambda: batcher.stats.bytes_committed, batcher.notify)
+    journal_ = Journal(settings.data_dir / journal, fsync=settings.journal_fsync)
+    batcher = Batcher(journal_, core.ingest)
+    sink = CollectorSink(journal_, lambda: batcher.stats.bytes_committed, batcher.notify)
     batcher.on_commit = sink.committed
     listeners = (
         SyslogCollector(
@@ -34,7 +35,7 @@ def build_collection(core: Core, listen: bool = True) -> Collection:
         if listen
         else None
     )
-    collection = Collection(journal=journal, sink=sink, batcher=batcher, listeners=listeners)
+    collection = Collection(journal=journal_, sink=sink, batcher=batcher, listeners=listeners)
 
     async def ingestion() -> ComponentHealth:
         return batcher.health()

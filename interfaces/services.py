@@ -34,6 +34,7 @@ from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.audit.signing import SigningKey
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
+from infrastructure.collector.report import IntakeReport
 from infrastructure.collector.servers import SyslogCollector
 from infrastructure.collector.sink import CollectorSink
 from infrastructure.settings import AppSettings
@@ -51,7 +52,7 @@ Worker = Callable[[TaskGroup], Awaitable[None]]
 
 
 class Role(StrEnum):
-    """What a process runs: `decnet serve` runs every role in one process."""
+    """What a process runs: `decnet serve` runs every role, its intake in a child process."""
 
     API = "api"
     PROJECTOR = "projector"
@@ -60,6 +61,8 @@ class Role(StrEnum):
 
 
 ALL_ROLES = frozenset(Role)
+# `decnet serve`'s main process: the syslog intake (the collector role) runs in its child.
+SERVE_ROLES = ALL_ROLES - {Role.COLLECTOR}
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Core:
     """What every process shares: settings, the event store and the read-model pool."""
 
     settings: AppSettings
+    database_url: str  # the external one, or the embedded server this process started
     store: EventStoreApp
     pool: AsyncConnectionPool[Any]
     hasher: PasswordHasher
@@ -151,3 +155,5 @@ class Services:
     controller: ReadModelController | None = None
     collection: Collection | None = None
     fleet_workers: FleetWorkers | None = None
+    # `decnet serve`: its intake process's counters, asked for now (None if it never answered).
+    intake: Callable[[], Awaitable[IntakeReport | None]] | None = None

@@ -106,8 +106,7 @@ def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
     if args.command == "serve":
         from interfaces.cli.serve import serve
 
-        anyio.run(serve, settings)
-        return 0
+        return int(anyio.run(serve, settings))
     if args.command in PROCESSES:
         from interfaces.cli.processes import run_process
 

@@ -1,10 +1,12 @@
-"""`decnet serve`: the API and the projection runner in one process, with clean shutdown."""
+"""`decnet serve`: the API, the projections and the fleet in one process, the syslog intake in
+its child process (`interfaces.intake`), with clean shutdown of both."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Iterator
 from types import FrameType
 
@@ -16,7 +18,8 @@ from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
 from interfaces.http.app import create_app
-from interfaces.services import Services
+from interfaces.intake import IntakeProcess, IntakeStartError
+from interfaces.services import SERVE_ROLES, Services
 from interfaces.wiring import start_workers
 
 log = structlog.get_logger()
@@ -50,19 +53,55 @@ class Shutdown:
             self.server.force_exit = self.server.should_exit and sig == signal.SIGINT
             self.server.should_exit = True
 
+    def request(self) -> None:
+        """Stop from inside (on the event loop), as a SIGTERM would."""
+        self.requested.set()
+        if self.server is not None:
+            self.server.should_exit = True
 
-async def serve(settings: AppSettings) -> None:
-    """Run until SIGINT/SIGTERM; everything bootstrap started is stopped on the way out."""
+
+async def serve(settings: AppSettings) -> int:
+    """Run until SIGINT/SIGTERM (0) or until the intake process dies (1); everything bootstrap
+    and the intake started is stopped on the way out, the intake before the database."""
     shutdown = Shutdown()
     shutdown.install()
     if settings.jwt_secret is None:
         # Made (or read) before serving, so a bad data dir fails the start, not a login.
         await anyio.to_thread.run_sync(load_or_create_secret, settings.data_dir)
-    async with bootstrap(settings) as services:
-        if shutdown.requested.is_set():
-            return
+    status = 0
+    async with bootstrap(settings, SERVE_ROLES) as services:
+        intake = IntakeProcess(services.core.database_url)
+        try:
+            await intake.start()
+            intake.wire(services)
+            if not shutdown.requested.is_set():
+                status = await _serve_beside(intake, services, shutdown)
+        except IntakeStartError as e:
+            print(f"decnet: {e}", file=sys.stderr)
+            status = 1
+        finally:
+            with anyio.CancelScope(shield=True):
+                await intake.stop()
+    log.info("decnet_stopped", status=status)
+    return status
+
+
+async def _serve_beside(intake: IntakeProcess, services: Services, shutdown: Shutdown) -> int:
+    """Serve HTTP while the intake runs; 1 if it exited before a stop was asked."""
+    died: list[int] = []
+
+    async def watch() -> None:
+        code = await intake.follow()
+        if not shutdown.requested.is_set():
+            log.error("decnet_intake_died", status=code, pid=intake.pid)
+            died.append(code)
+            shutdown.request()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
         await run_http(services, shutdown)
-    log.info("decnet_stopped")
+        tg.cancel_scope.cancel()
+    return 1 if died else 0
 
 
 async def run_http(services: Services, shutdown: Shutdown) -> None:

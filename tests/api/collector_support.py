@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from tests.api.observations_support import SYSLOG_HOST, ObservedServer, syslog_line
 
 # Counters of the collector_worker /health detail, by the words in front of each number.
@@ -47,6 +49,19 @@ def counters(server: ObservedServer) -> dict[str, int]:
         assert match, f"no {name!r} in {detail!r}"
         found[name] = int(match.group(1))
     return found
+
+
+def collector_pid(server: ObservedServer) -> int:
+    """The process holding the syslog port: `decnet serve`'s intake child, not serve itself."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if (
+            conn.status == psutil.CONN_LISTEN
+            and conn.laddr
+            and conn.laddr.port == server.syslog_port
+        ):
+            assert conn.pid is not None, "the listener's pid is not visible"
+            return conn.pid
+    raise AssertionError(f"nothing listens on {server.syslog_port}")
 
 
 def fsync_policy(server: ObservedServer) -> tuple[str, int]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.api.collector_support import (
+    collector_pid,
     connect,
     connect_or_reset,
     counters,
@@ -221,8 +222,7 @@ def released_after_fdatasync(server: ObservedServer, t: str) -> tuple[int, int |
     Returns how many journal fdatasyncs completed, the index of the sender's last journal write
     and of the first completed fdatasync after it, relative to the close of the sender's socket.
     """
-    assert server.server.process is not None
-    pid = server.server.process.pid
+    pid = collector_pid(server)
     with (
         traced(pid, "write,fdatasync,close") as result,
         connect(server.syslog_port, fresh_source_ip()) as sock,
