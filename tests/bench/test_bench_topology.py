@@ -59,7 +59,9 @@ def test_ingest_rate_split_topology_against_serve() -> None:
     with topology(admin_url, redis_url) as topo:
         serve = topo.spawn("serve", "serve", shared=False, DECNET_LOG_LEVEL="warning")
         serve.wait_http()
-        _print("decnet serve (one process)", payload, *_ingest(topo, serve, payload))
+        _print(
+            "decnet serve (main process + intake child)", payload, *_ingest(topo, serve, payload)
+        )
     with topology(admin_url, redis_url) as topo:
         topo.projector("projector")
         api = topo.spawn("api", "api", DECNET_LOG_LEVEL="warning")
