@@ -26,6 +26,7 @@ from infrastructure.collector.report import ENCODER, IntakeReport
 from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings
 from interfaces.bootstrap import bootstrap
+from interfaces.cli.main import startup_failure
 from interfaces.cli.serve import Shutdown
 from interfaces.services import Collection, Role
 from interfaces.wiring import start_workers
@@ -43,7 +44,14 @@ def main() -> int:
         print(f"decnet intake: {e}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    return int(anyio.run(run_intake, settings))
+    try:
+        return int(anyio.run(run_intake, settings))
+    except (Exception, BaseExceptionGroup) as e:
+        reason = startup_failure(e)
+        if reason is None:
+            raise
+        print(f"decnet intake: {reason}", file=sys.stderr)
+        return 2
 
 
 async def run_intake(settings: AppSettings) -> int:

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run_local(args, settings)
     except (Exception, BaseExceptionGroup) as e:
-        reason = _startup_failure(e)
+        reason = startup_failure(e)
         if reason is None:
             raise
         print(f"decnet: {reason}", file=sys.stderr)
@@ -120,12 +120,12 @@ def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
     return int(anyio.run(projections.run, settings, args))
 
 
-def _startup_failure(error: BaseException) -> str | None:
+def startup_failure(error: BaseException) -> str | None:
     """A one-line reason for configuration and bind errors (anything else is a bug: re-raise)."""
     leaves = list(error.exceptions) if isinstance(error, BaseExceptionGroup) else [error]
     for leaf in leaves:
         if isinstance(leaf, BaseExceptionGroup):
-            nested = _startup_failure(leaf)
+            nested = startup_failure(leaf)
             if nested:
                 return nested
         if isinstance(leaf, ConfigError):

@@ -24,6 +24,7 @@ from interfaces.wiring import start_workers
 
 log = structlog.get_logger()
 GRACEFUL_SHUTDOWN_S = 5
+SIGNAL_GRACE_S = 1.0
 
 
 class _Server(uvicorn.Server):
@@ -92,6 +93,9 @@ async def _serve_beside(intake: IntakeProcess, services: Services, shutdown: Shu
 
     async def watch() -> None:
         code = await intake.follow()
+        if code == 0:  # stopped by a signal: a Ctrl-C reaches both processes at once
+            with anyio.move_on_after(SIGNAL_GRACE_S):
+                await shutdown.requested.wait()
         if not shutdown.requested.is_set():
             log.error("decnet_intake_died", status=code, pid=intake.pid)
             died.append(code)
