@@ -64,13 +64,18 @@ from projections.merkle_queries import TreeQueries
 from projections.positions import ensure_control_tables
 from projections.progress import PublishedProgress
 from projections.readers import PostgresReadModels
-from projections.runner import ProjectionRunner
+from projections.runner import DECODED_CACHE, ProjectionRunner
 from projections.schema import CONTROL_SCHEMA
 from projections.status import PostgresProjectionFacts
 from projections.views import ViewRegistry
 
 log = structlog.get_logger()
 POOL_MAX = 12
+# `decnet serve`: its intake child can run far ahead of the projections. A model reading its
+# default 200 batch events (~200,000 records) per step decodes them on its own, each model a
+# copy (1.5 GB peak at 500,000 records); steps within the runner's decoded-event cache (64) let
+# the models share one decoded copy (ADR 0023 has the figures).
+SERVE_STEP_EVENTS = DECODED_CACHE // 2
 READY_WAIT_S = 30.0
 
 
@@ -155,7 +160,8 @@ async def bootstrap(
         embedded = roles in (ALL_ROLES, SERVE_ROLES)
         runner = controller = None
         if Role.PROJECTOR in roles:
-            runner, controller = _projector(core, live)
+            step = SERVE_STEP_EVENTS if roles == SERVE_ROLES else None
+            runner, controller = _projector(core, live, step)
             if embedded:
                 await runner.setup()
             if roles == SERVE_ROLES:
@@ -199,9 +205,14 @@ async def bootstrap(
         yield services
 
 
-def _projector(core: Core, live: Live) -> tuple[ProjectionRunner, ReadModelController]:
-    """Every projection, the read-model controller and the status feed (one leader runs them)."""
-    runner = ProjectionRunner(core.store, core.pool, all_projections(), factories=FACTORIES)
+def _projector(
+    core: Core, live: Live, step: int | None
+) -> tuple[ProjectionRunner, ReadModelController]:
+    """Every projection, the read-model controller and the status feed (one leader runs them);
+    `step` caps the events each model reads per transaction (None: each model's own)."""
+    runner = ProjectionRunner(
+        core.store, core.pool, all_projections(), batch_size=step, factories=FACTORIES
+    )
     core.store.on_saved(runner.wake)
     controller = ReadModelController(
         runner, core.read_model_commands, core.pool, FACTORIES, VIEW_MODELS
