@@ -62,6 +62,18 @@ def scrub(record: InteractionRecord) -> InteractionRecord:
     )
 
 
+def has_no_nul(stored: Any) -> bool:
+    """True when an event's stored JSON cannot hold a NUL, so its records need no `scrub`.
+
+    JSON writes NUL as the escape `\\u0000` (a raw NUL byte is checked too); their absence
+    from the bytes rules a NUL out in every string of the event (an escaped backslash before
+    `u0000` may match and just sends the event through `scrub`). Two `bytes` searches per
+    event instead of one join per record.
+    """
+    state = getattr(stored, "state", None)
+    return isinstance(state, bytes) and b"\\u0000" not in state and b"\x00" not in state
+
+
 @dataclass(frozen=True, slots=True)
 class Observed:
     """One record with its log id, the batch position it came from and when that was stored."""
@@ -92,10 +104,16 @@ def walk(batch: Sequence[Envelope]) -> Iterator[list[Observed] | Purge]:
             continue
         records: list[InteractionRecord] = event.records
         stored_at: datetime = event.timestamp
-        run.extend(
-            Observed(log_id(envelope.position, i), envelope.position, scrub(r), stored_at)
-            for i, r in enumerate(records)
-        )
+        position = envelope.position
+        if has_no_nul(envelope.stored):
+            run.extend(
+                Observed(log_id(position, i), position, r, stored_at) for i, r in enumerate(records)
+            )
+        else:
+            run.extend(
+                Observed(log_id(position, i), position, scrub(r), stored_at)
+                for i, r in enumerate(records)
+            )
     if run:
         yield run
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ SlotKind = Literal["live", "shadow", "view"]
 POLL_S = 1.0
 SWAP_WINDOW = 64  # events: a shadow this close to the live model tries to swap in
 DECODED_CACHE = 64  # events (an observation batch is up to 1,000 records)
+GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (`tune_gc`)
 INDEX_BUILD_MEMORY = "256MB"  # per index build of a shadow or view (sorts in memory, not disk)
 
 
@@ -113,6 +115,7 @@ class ProjectionRunner:
 
     async def setup(self) -> None:
         """Create tables; a model whose version changed keeps serving while it is rebuilt."""
+        tune_gc()
         async with self._pool.connection() as conn:
             await ensure_control_tables(conn)
             await drop_legacy_tables(conn)
@@ -424,6 +427,18 @@ class ProjectionRunner:
         async with self._advanced:
             self._advanced.notify_all()
         return outcome
+
+
+def tune_gc() -> None:
+    """Collect young objects every 50,000 allocations instead of every 700.
+
+    A batch of decoded events is tens of thousands of fresh, acyclic objects (records, their
+    field dicts, the rows made of them) alive together; each collection those allocations
+    trigger walks them again: a quarter of a rebuild's Python time (ADR 0022). Only the
+    first generation's threshold changes, so cyclic garbage is still collected, a little later.
+    """
+    young, older, oldest = gc.get_threshold()
+    gc.set_threshold(max(GC_YOUNG_THRESHOLD, young), older, oldest)
 
 
 async def _create(conn: AsyncConnection[Any], projection: Projection) -> None:
