@@ -27,6 +27,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -262,18 +263,28 @@ def _records_held(core: Any) -> int:
 
 
 def stage_project(report: Report, db_url: str | None, data_dir: Path, rebuild: bool) -> None:
-    """Every model from 0 at once: live catch-up (`rebuild=False`) or shadow rebuild + swap."""
+    """Every model from 0 at once: live catch-up (`rebuild=False`) or shadow rebuild + swap.
+
+    A rebuild runs in `DECNET_BENCH_REBUILD_WORKERS` worker processes (default: one per core,
+    as `decnet projections rebuild` does); 1 rebuilds every model in this process.
+    """
+    workers = int(os.environ.get("DECNET_BENCH_REBUILD_WORKERS", os.cpu_count() or 1))
 
     async def main() -> None:
         from interfaces.bootstrap import open_core
+        from interfaces.cli.rebuild_workers import rebuild_in_workers
         from projections.catalog import FACTORIES, all_projections
         from projections.runner import ProjectionRunner
 
+        env = server_env(data_dir, free_port(), db_url)
         async with open_core(_settings(db_url, data_dir)) as core:
             runner = ProjectionRunner(core.store, core.pool, all_projections(), factories=FACTORIES)
             await runner.setup()
             times: dict[str, float] = {}
+            pg = PostgresCpu(core.pool.conninfo)
+            await pg.start()
             start, cpu = time.perf_counter(), time.process_time()
+            children = _children_cpu()
 
             async def one(name: str) -> None:
                 if rebuild:
@@ -282,26 +293,85 @@ def stage_project(report: Report, db_url: str | None, data_dir: Path, rebuild: b
                     await runner.catch_up(name)
                 times[name] = time.perf_counter() - start
 
-            async with anyio.create_task_group() as tg:
-                for name in FACTORIES:
-                    tg.start_soon(one, name)
+            async with anyio.create_task_group() as sampling:
+                sampling.start_soon(pg.follow)
+                if rebuild and workers > 1:
+                    await rebuild_in_workers(list(FACTORIES), workers, env)
+                else:
+                    async with anyio.create_task_group() as tg:
+                        for name in FACTORIES:
+                            tg.start_soon(one, name)
+                sampling.cancel_scope.cancel()
             total, cpu = time.perf_counter() - start, time.process_time() - cpu
+            cpu += _children_cpu() - children
+            await pg.sample()
+            pg_cpu = pg.total()
             what = "full rebuild (shadow + swap)" if rebuild else "first build from position 0"
+            how = f"{workers} worker processes" if rebuild and workers > 1 else "one process"
             slowest = ", ".join(
                 f"{n} {s:.0f} s" for n, s in sorted(times.items(), key=lambda t: -t[1])[:3]
             )
             report.rate(
-                f"{what} of every read model, all at once",
+                f"{what} of every read model, all at once ({how})",
                 per_s(report.records, total),
                 "≥ 100,000 records/s" if rebuild else "",
             )
             report.notes.append(
-                f"{what}: {total:.0f} s in all (slowest: {slowest}); the projecting process got"
-                f" {cpu:.0f} s of CPU in that time ({100 * cpu / total:.0f}% of one core), i.e."
-                f" {report.records / cpu:,.0f} records per CPU-second of Python"
+                f"{what} ({how}): {total:.0f} s in all"
+                + (f" (slowest: {slowest})" if slowest else "")
+                + f"; the projecting process(es) got {cpu:.0f} s of CPU in that time"
+                f" ({100 * cpu / total:.0f}% of one core), i.e."
+                f" {report.records / cpu:,.0f} records per CPU-second of Python; PostgreSQL's"
+                f" backends of this database {pg_cpu:.0f} CPU-seconds; load average"
+                f" {os.getloadavg()[0]:.1f} at the end"
             )
 
     anyio.run(main)
+
+
+def _children_cpu() -> float:
+    """CPU-seconds of this process's children that have exited (the rebuild workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class PostgresCpu:
+    """CPU-seconds of this database's backends (the server runs on this host), sampled.
+
+    Workers' backends exit with them, so the backends are sampled every half second while the
+    stage runs: a backend's CPU after its last sample is missed (at most half a second each).
+    """
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+
+    async def sample(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self._conninfo) as conn:
+            cur = await conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            pids = [int(r[0]) for r in await cur.fetchall()]
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # another host, or it just exited
+                continue
+            self._last[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+    async def start(self) -> None:
+        await self.sample()
+        self._first = dict(self._last)
+
+    async def follow(self) -> None:
+        while True:
+            await anyio.sleep(0.5)
+            await self.sample()
+
+    def total(self) -> float:
+        return sum(v - self._first.get(pid, 0.0) for pid, v in self._last.items())
 
 
 # -- stages against a running server ---------------------------------------------------------
@@ -514,7 +584,8 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
         work = Path(tmp)
         data_dir = Path(os.environ.get("DECNET_BENCH_DATA_DIR", work / "data"))
         data_dir.mkdir(parents=True, exist_ok=True)
-        db_url = database(f"perf_bench_{records_n}", fresh)
+        # DECNET_BENCH_DATABASE: a copy of the shared dataset (e.g. `createdb -T perf_bench_N`).
+        db_url = database(os.environ.get("DECNET_BENCH_DATABASE", f"perf_bench_{records_n}"), fresh)
         steps: dict[str, Callable[[], None]] = {
             "parse": lambda: stage_parse(report),
         }
