@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import anyio
 
+from infrastructure.logging import configure_logging
 from infrastructure.settings import load_settings
 from interfaces.bootstrap import open_core
 from projections.catalog import FACTORIES
@@ -45,9 +46,15 @@ def plan(names: Sequence[str], workers: int) -> list[list[str]]:
 
 
 async def rebuild_in_workers(
-    names: Sequence[str], workers: int, env: Mapping[str, str] | None = None
+    names: Sequence[str],
+    workers: int,
+    env: Mapping[str, str] | None = None,
+    on_rebuilt: Callable[[str, int], None] | None = None,
 ) -> dict[str, int]:
-    """Rebuild `names` in up to `workers` processes; the position each went live at."""
+    """Rebuild `names` in up to `workers` processes; the position each went live at.
+
+    `on_rebuilt(name, position)` hears each model as its worker swaps it in.
+    """
     results: dict[str, int] = {}
     failures: list[str] = []
 
@@ -60,13 +67,17 @@ async def rebuild_in_workers(
             stdout=asyncio.subprocess.PIPE,
             env=dict(os.environ if env is None else env),
         )
-        out, _ = await process.communicate()
-        for line in out.decode().splitlines():
-            word, _, rest = line.partition(" ")
+        assert process.stdout is not None  # PIPE was asked for
+        async for raw in process.stdout:
+            word, _, rest = raw.decode().strip().partition(" ")
             if word == RESULT:
                 name, _, position = rest.partition(" ")
                 results[name] = int(position)
-        if process.returncode != 0:
+                if on_rebuilt is not None:
+                    on_rebuilt(name, int(position))
+            else:  # the worker's own log lines
+                sys.stderr.write(raw.decode(errors="replace"))
+        if await process.wait() != 0:
             failures.append(f"{' '.join(group)}: exit {process.returncode}")
 
     async with anyio.create_task_group() as tg:
@@ -79,6 +90,7 @@ async def rebuild_in_workers(
 
 async def _work(names: list[str]) -> None:
     settings = load_settings()
+    configure_logging(settings.log_level)
     async with open_core(settings) as core:
         # Only this group's models: setup touches nothing another worker is rebuilding.
         projections = [FACTORIES[n](live_schema(n)) for n in names]

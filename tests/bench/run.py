@@ -296,7 +296,12 @@ def stage_project(report: Report, db_url: str | None, data_dir: Path, rebuild: b
             async with anyio.create_task_group() as sampling:
                 sampling.start_soon(pg.follow)
                 if rebuild and workers > 1:
-                    await rebuild_in_workers(list(FACTORIES), workers, env)
+                    await rebuild_in_workers(
+                        list(FACTORIES),
+                        workers,
+                        env,
+                        lambda name, _: times.setdefault(name, time.perf_counter() - start),
+                    )
                 else:
                     async with anyio.create_task_group() as tg:
                         for name in FACTORIES:
