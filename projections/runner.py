@@ -64,6 +64,16 @@ class Slot:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     meter: RateMeter = field(default_factory=RateMeter)
     scope: anyio.CancelScope | None = None
+    ahead: asyncio.Task[Page] | None = None  # the next page, being read (`read_ahead` models)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Events of a model's topics after `start`, and the position applying them reaches."""
+
+    start: int
+    batch: list[Envelope]
+    end: int
 
 
 def shadow_key(name: str) -> str:
@@ -316,7 +326,11 @@ class ProjectionRunner:
         projection = slot.projection
         start = self.positions[slot.key]
         limit = min(projection.batch_events, self._batch_cap or projection.batch_events)
-        batch, new_position = await self._read(projection, start, limit, target)
+        batch, new_position = await self._page(slot, start, limit, target)
+        if projection.read_ahead and new_position < target:
+            slot.ahead = _quiet(
+                asyncio.ensure_future(self._page_at(projection, new_position, limit, target))
+            )
         effect: Effect = None
         async with self._pool.connection() as conn, conn.transaction():
             row = await (
@@ -335,6 +349,28 @@ class ProjectionRunner:
             )
         slot.meter.add(new_position - start)
         await self._advance(slot, new_position, effect)
+
+    async def _page(
+        self, slot: Slot, start: int, limit: int, target: int
+    ) -> tuple[list[Envelope], int]:
+        """The page after `start`: the one read ahead if it starts there, else read now.
+
+        A page read ahead with an older target is still exact: it holds every event of the
+        model's topics in `(start, end]`. One that starts elsewhere (another process or a swap
+        moved the position) or failed is dropped, and the page is read again.
+        """
+        ahead, slot.ahead = slot.ahead, None
+        if ahead is not None:
+            await asyncio.wait([ahead])  # its failure is not ours: the page is read again
+            if not ahead.cancelled() and ahead.exception() is None:
+                page = ahead.result()
+                if page.start == start:
+                    return page.batch, page.end
+        return await self._read(slot.projection, start, limit, target)
+
+    async def _page_at(self, projection: Projection, start: int, limit: int, target: int) -> Page:
+        batch, end = await self._read(projection, start, limit, target)
+        return Page(start, batch, end)
 
     async def _read(
         self, projection: Projection, start: int, limit: int, target: int
@@ -427,6 +463,13 @@ class ProjectionRunner:
         async with self._advanced:
             self._advanced.notify_all()
         return outcome
+
+
+def _quiet(task: asyncio.Task[Page]) -> asyncio.Task[Page]:
+    """A read-ahead nobody may await (its slot was removed or moved): retrieve its outcome so
+    asyncio does not log it as lost."""
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 def tune_gc() -> None:

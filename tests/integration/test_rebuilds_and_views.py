@@ -16,6 +16,7 @@ from contextlib import ExitStack, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -251,3 +252,25 @@ def test_the_worker_plan_spreads_the_heavy_models() -> None:
     assert "histogram" not in logs_group
     assert "attackers" not in logs_group
     assert plan(["logs"], 4) == [["logs"]]
+
+
+@pytest.mark.anyio
+async def test_two_runners_reading_ahead_apply_each_event_once(database_url: str) -> None:
+    """Two runners on one database race for the logs model with pages read ahead (ADR 0022):
+    a page read ahead whose start another runner already passed is dropped, never applied."""
+    async with world(database_url, batch_size=2) as w:
+        for seq in range(30):
+            w.ingest.append([record(seq)], [], None)
+        async with world(database_url, batch_size=3) as other, anyio.create_task_group() as tg:
+            tg.start_soon(w.runner.catch_up, "logs")
+            tg.start_soon(other.runner.catch_up, "logs")
+        raced = await dump_live(w.pool, ["logs"])
+        w.commands.request_rebuild(SYSTEM, "logs")
+        await w.controller.reconcile()
+        await w.runner.rebuild("logs")
+        assert await dump_live(w.pool, ["logs"]) == raced
+        async with w.pool.connection() as conn:
+            row = await (
+                await conn.execute("SELECT value FROM decnet_rm_logs.log_counters")
+            ).fetchone()
+        assert row == (30,)
