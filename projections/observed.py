@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import msgspec
 from psycopg import AsyncCursor
 
@@ -118,6 +119,12 @@ def walk(batch: Sequence[Envelope]) -> Iterator[list[Observed] | Purge]:
         yield run
 
 
+async def walked(batch: Sequence[Envelope]) -> list[list[Observed] | Purge]:
+    """`walk` in a worker thread: a catch-up batch holds up to 200,000 records, whose scrubbing
+    on the event loop would stall every request the process serves meanwhile."""
+    return await anyio.to_thread.run_sync(lambda: list(walk(batch)))
+
+
 def minute_of(ts: datetime) -> datetime:
     """The minute bucket a timestamp falls in."""
     return ts.replace(second=0, microsecond=0)
@@ -164,11 +171,10 @@ async def add_counts(
     The rows travel as one JSON array encoded in C (a batch can hold 100,000 keys; psycopg's
     array dumper spends ~100 ms of Python on each such column).
     """
-    keys = sorted(counts)
     names = ", ".join(key)
-    rows = [[*k, counts[k]] if len(key) > 1 else [k, counts[k]] for k in keys]
     try:
-        payload = _encode_json(rows).decode()
+        # Off the event loop: a catch-up batch can hold 100,000 keys.
+        payload = await anyio.to_thread.run_sync(_counts_json, counts, len(key) > 1)
     except (UnicodeEncodeError, msgspec.EncodeError):  # lone surrogates: the array path copes
         await _add_counts_arrays(cur, table, key, types, counts)
         return
@@ -179,6 +185,12 @@ async def add_counts(
         f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
         (payload,),
     )
+
+
+def _counts_json(counts: Counter[Any], tupled: bool) -> str:
+    """`counts` as a JSON array of [*key, count], sorted by key."""
+    rows = [[*k, counts[k]] if tupled else [k, counts[k]] for k in sorted(counts)]
+    return _encode_json(rows).decode()
 
 
 async def _add_counts_arrays(
