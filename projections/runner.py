@@ -49,6 +49,10 @@ POLL_S = 1.0
 SWAP_WINDOW = 64  # events: a shadow this close to the live model tries to swap in
 DECODED_CACHE = 64  # events (an observation batch is up to 1,000 records)
 GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (`tune_gc`)
+# events applied in one catch-up of a live model after which its tables are vacuumed (an
+# observation batch is up to 1,000 records: this is a first build or a long outage, not a
+# live trickle)
+BULK_CATCH_UP = 100
 INDEX_BUILD_MEMORY = "256MB"  # per index build of a shadow or view (sorts in memory, not disk)
 
 
@@ -314,11 +318,17 @@ class ProjectionRunner:
             await anyio.sleep(POLL_S)
 
     async def _catch_up(self, slot: Slot, progress: Progress | None = None) -> int:
+        begun = self.positions[slot.key]
         while True:
             head = await anyio.to_thread.run_sync(self._store.head)
             self.head = max(self.head, head)
             target = head if slot.stop is None else min(head, slot.stop)
             if slot.frozen or self.positions[slot.key] >= target:
+                if slot.kind == "live" and self.positions[slot.key] - begun >= BULK_CATCH_UP:
+                    # A first build or a long outage bulk-loaded the live tables: give the
+                    # planner statistics and index-only scans a visibility map now, as a
+                    # shadow gets before its swap, not whenever autovacuum comes (if it does).
+                    await self.vacuum_schema(slot.projection.schema)
                 return self.positions[slot.key]
             await self._step(slot, target)
             if progress:
