@@ -33,7 +33,8 @@ from tests.integration.stores import event_store
 # (owner, attribute): the per-record (or per-event) work of each observation model.
 PER_RECORD: list[tuple[Any, str]] = [
     (MsgspecMapper, "to_domain_event"),  # decoding, every model
-    (projections.observed, "scrub"),  # logs, histogram, attackers (walk)
+    (projections.observed, "has_no_nul"),  # logs, histogram, attackers (walk), per event
+    (projections.observed, "scrub"),  # the same, per record of an event holding a NUL
     (projections.logs, "minute_of"),
     (projections.histogram, "minute_of"),
     (projections.attackers, "derive_bounties"),
@@ -80,7 +81,12 @@ async def _catch_up_everything(url: str) -> int:
                 record(
                     batch * 10 + i,
                     event_type="command" if i % 2 else "login_attempt",
-                    fields={"command": "uname -a", "username": "root", "password": f"pw{i}"},
+                    # A NUL in the first batch: its records go through `scrub` (ADR 0022).
+                    fields={
+                        "command": "uname -a",
+                        "username": "root",
+                        "password": f"pw{i}" + ("\x00" if batch == 0 else ""),
+                    },
                 )
                 for i in range(10)
             ]
