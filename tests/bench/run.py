@@ -7,7 +7,9 @@ default the same, bounds the end-to-end syslog run); `DECNET_BENCH_PG_URL` (defa
 `DECNET_TEST_PG_URL`) is a server where the runner creates databases of its own
 (`perf_bench_<N>`, `perf_bench_syslog_<N>`); without either it falls back to the embedded
 PostgreSQL under a temporary data directory. The dataset is loaded once per size
-and reused (`--fresh` reloads it).
+and reused (`--fresh` reloads it). `DECNET_BENCH_DATABASE` names the dataset's database instead
+(e.g. a copy of the shared one made with `createdb -T`, so runs that write to it leave the
+original alone).
 
 Stages, each measured from this process against real servers it starts:
 - `parse`: RFC 5424 parsing on one core.
@@ -514,7 +516,8 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
         work = Path(tmp)
         data_dir = Path(os.environ.get("DECNET_BENCH_DATA_DIR", work / "data"))
         data_dir.mkdir(parents=True, exist_ok=True)
-        db_url = database(f"perf_bench_{records_n}", fresh)
+        name = os.environ.get("DECNET_BENCH_DATABASE") or f"perf_bench_{records_n}"
+        db_url = database(name, fresh)
         steps: dict[str, Callable[[], None]] = {
             "parse": lambda: stage_parse(report),
         }
