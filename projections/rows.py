@@ -24,11 +24,11 @@ class IsoZLoader(Loader):
         text = bytes(data).decode()
         if not text.endswith("+00"):  # a session outside UTC: take the slow, exact path
             return iso_z(datetime.fromisoformat(text).astimezone(UTC))
-        date, _, time = text[:-3].partition(" ")
-        whole, dot, fraction = time.partition(".")
-        if dot:
-            return f"{date}T{whole}.{fraction.ljust(6, '0')}Z"
-        return f"{date}T{whole}Z"
+        stamp = text[:-3].replace(" ", "T", 1)
+        dot = stamp.find(".", 10)
+        if dot < 0:
+            return f"{stamp}Z"
+        return f"{stamp}{'0' * (7 - len(stamp) + dot)}Z"  # six fraction digits
 
 
 def iso_z(ts: datetime) -> str:
