@@ -44,6 +44,8 @@ class QueuedSubscription:
             self.lagged = True
 
     async def next(self, timeout: float) -> LiveUpdate | None:
+        if not self._queue.empty():  # no timer to arm and cancel when an update is waiting
+            return self._queue.get_nowait()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 return await self._queue.get()

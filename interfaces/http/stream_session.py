@@ -15,7 +15,7 @@ from application.ports import Broadcaster, LiveUpdate, Subscription
 from application.reads.ports import LogFilter, Readers
 from application.reads.rows import LogRow
 from domain.observations.search import matches
-from interfaces.http.stream_shared import StreamShared, encoded_frame
+from interfaces.http.stream_shared import EncodedFrame, StreamShared, encoded_frame
 
 log = structlog.get_logger()
 KEEPALIVE_S = 15.0
@@ -68,7 +68,7 @@ class StreamSession:
             yield ServerSentEventMessage(data=None, comment="decnet-es stream")
             async for message in self._run(subscription):
                 yield message
-                if message.data and self._count_frame():
+                if message.data and self._count_frame(message):
                     return
         except Exception as e:  # a failure mid-stream is reported to the client, then closed
             log.warning("stream_failed", error=type(e).__name__)
@@ -79,8 +79,8 @@ class StreamSession:
         finally:
             subscription.close()
 
-    def _count_frame(self) -> bool:
-        self._sent += 1
+    def _count_frame(self, message: ServerSentEventMessage) -> bool:
+        self._sent += message.frames if isinstance(message, EncodedFrame) else 1
         return self._max is not None and self._sent >= self._max
 
     async def _run(self, subscription: Subscription) -> AsyncIterator[ServerSentEventMessage]:
@@ -152,7 +152,11 @@ class StreamSession:
     async def _snapshot(self) -> list[ServerSentEventMessage]:
         self._snapshot_due = False
         self._snapshot_at = time.monotonic()
-        return await self._shared.snapshot(self._filter, self._position, self._read_snapshot)
+        # One message for both frames, except where `maxOutput` may end the stream between them.
+        join = self._max is None
+        return await self._shared.snapshot(
+            self._filter, self._position, self._read_snapshot, join=join
+        )
 
     async def _read_snapshot(self) -> list[ServerSentEventMessage]:
         stats = await current_stats(self._readers)

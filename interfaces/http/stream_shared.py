@@ -35,6 +35,7 @@ class EncodedFrame(ServerSentEventMessage):
     """A frame whose wire bytes were computed once; every client sends the same bytes."""
 
     wire: bytes = b""
+    frames: int = 1  # SSE frames in `wire` (a joined snapshot holds two)
 
     def encode(self) -> bytes:
         """The bytes computed when the frame was made."""
@@ -48,11 +49,17 @@ def encoded_frame(kind: str, data: Any, ident: int | None = None) -> EncodedFram
     return EncodedFrame(data=payload, event="message", id=ident, wire=plain.encode())
 
 
+def joined(frames: Snapshot) -> EncodedFrame:
+    """Several frames as one message (one send per client instead of one per frame)."""
+    wire = b"".join(frame.encode() for frame in frames)
+    return EncodedFrame(data=frames[-1].data, event="message", wire=wire, frames=len(frames))
+
+
 @dataclass
 class _Flight:
     position: int
     started: float
-    result: asyncio.Future[Snapshot]
+    result: asyncio.Future[tuple[Snapshot, EncodedFrame]]
 
 
 class StreamShared:
@@ -75,18 +82,24 @@ class StreamShared:
         return frame
 
     async def snapshot(
-        self, f: LogFilter, position: int, read: Callable[[], Awaitable[Snapshot]]
+        self,
+        f: LogFilter,
+        position: int,
+        read: Callable[[], Awaitable[Snapshot]],
+        *,
+        join: bool = False,
     ) -> Snapshot:
         """`read()`'s answer, or that of a read for `f` begun under `SHARE_S` ago by a session
-        that had seen commit `position` or a later one."""
+        that had seen commit `position` or a later one; with `join`, as one message."""
         now = self._clock()
         flight = self._flights.get(f)
         if flight is None or flight.position < position or now - flight.started > SHARE_S:
-            flight = _Flight(position, now, asyncio.ensure_future(read()))
+            flight = _Flight(position, now, asyncio.ensure_future(_read_and_join(read)))
             flight.result.add_done_callback(_retrieve)
             self._forget_old(now)
             self._flights[f] = flight
-        return await asyncio.shield(flight.result)
+        frames, one = await asyncio.shield(flight.result)
+        return [one] if join else frames
 
     def _forget_old(self, now: float) -> None:
         old = [f for f, flight in self._flights.items() if now - flight.started > SHARE_S]
@@ -94,7 +107,14 @@ class StreamShared:
             del self._flights[f]
 
 
-def _retrieve(result: asyncio.Future[Snapshot]) -> None:
+async def _read_and_join(
+    read: Callable[[], Awaitable[Snapshot]],
+) -> tuple[Snapshot, EncodedFrame]:
+    frames = await read()
+    return frames, joined(frames)
+
+
+def _retrieve(result: asyncio.Future[Any]) -> None:
     """A read whose every waiter went away must not log "exception never retrieved"."""
     if not result.cancelled():
         result.exception()

@@ -9,7 +9,13 @@ from litestar.response import ServerSentEventMessage
 from application.reads.ports import LogFilter
 from application.reads.rows import LogRow
 from domain.observations.search import SearchQuery
-from interfaces.http.stream_shared import SHARE_S, Snapshot, StreamShared
+from interfaces.http.stream_shared import (
+    SHARE_S,
+    EncodedFrame,
+    Snapshot,
+    StreamShared,
+    encoded_frame,
+)
 
 EVERYTHING = LogFilter(SearchQuery())
 ONLY_SSH = LogFilter(SearchQuery(columns=(("service", "ssh"),)))
@@ -96,3 +102,18 @@ async def test_reads_are_per_filter_and_at_most_a_second_old() -> None:
     clock.now += SHARE_S + 0.1
     await shared.snapshot(EVERYTHING, 5, reads)
     assert reads.count == 3
+
+
+@pytest.mark.anyio
+async def test_a_joined_snapshot_sends_the_same_bytes_in_one_message() -> None:
+    """Joined, the stats and histogram frames are one message holding both frames' bytes."""
+    shared = StreamShared()
+
+    async def read() -> Snapshot:
+        return [encoded_frame("stats", {"total_logs": 1}), encoded_frame("histogram", [])]
+
+    frames = await shared.snapshot(EVERYTHING, 1, read)
+    (one,) = await shared.snapshot(EVERYTHING, 1, read, join=True)
+    assert isinstance(one, EncodedFrame)
+    assert one.frames == 2
+    assert one.encode() == frames[0].encode() + frames[1].encode()
