@@ -42,9 +42,11 @@ class EmbedCaps:
     fingerprints: int
 
 
-# A page of 50 list rows must stay small (DECNET's list shows a count and the latest command);
-# the detail view carries more. The full lists: `/attackers/{uuid}/commands` and `/bounty`.
-LIST_CAPS = EmbedCaps(commands=3, fingerprints=2)
+# A page of 50 list rows must stay small (≤ 100 KB, issue 11): DECNET's list shows that there
+# are commands and fingerprints and labels the list's last command "LAST", so one of each, the
+# newest, is all a list row carries. The detail view carries more; the full lists are
+# `/attackers/{uuid}/commands` and `/bounty`.
+LIST_CAPS = EmbedCaps(commands=1, fingerprints=1)
 DETAIL_CAPS = EmbedCaps(commands=50, fingerprints=100)
 
 

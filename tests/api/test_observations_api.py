@@ -761,8 +761,8 @@ def test_attacker_commands_oldest_first(obs: ObservedServer, client: ApiClient) 
     assert client.get(path, obs.token, params={"offset": "-1"}).status_code == 422
 
 
-LIST_COMMANDS, DETAIL_COMMANDS = 3, 50  # SPEC §3's caps on the embedded lists
-LIST_FINGERPRINTS, DETAIL_FINGERPRINTS = 2, 100
+LIST_COMMANDS, DETAIL_COMMANDS = 1, 50  # SPEC §3's caps on the embedded lists
+LIST_FINGERPRINTS, DETAIL_FINGERPRINTS = 1, 100
 
 
 def test_attacker_rows_embed_newest_commands_and_fingerprints(
@@ -813,11 +813,11 @@ def test_attacker_rows_embed_newest_commands_and_fingerprints(
 def test_an_attacker_page_of_fifty_stays_small_and_fast(
     obs: ObservedServer, client: ApiClient
 ) -> None:
-    """50 busy attackers (15 commands, 4 user agents, credentials each): one page ≤ 100 KB."""
+    """50 busy attackers (20 commands on 20 deckies, 4 user agents, credentials each): ≤ 100 KB."""
     t, block = tag(), ip_block()
     lines = [
         syslog_line(
-            f"pg{t}-{i % 3}",
+            f"pg{t}-{i:02d}",
             "ssh",
             "command",
             {
@@ -830,11 +830,11 @@ def test_an_attacker_page_of_fifty_stays_small_and_fast(
             ts=BASE + timedelta(seconds=i),
         )
         for a in range(1, 51)
-        for i in range(15)
+        for i in range(20)
     ]
     send_tcp(obs.syslog_port, lines)
     for a in (1, 50):
-        wait_for_attacker(client, obs.token, f"{block}{a}", 15, timeout=30)
+        wait_for_attacker(client, obs.token, f"{block}{a}", 20, timeout=30)
     params = {"search": block, "limit": "50"}
     client.get("/attackers", obs.token, params=params)  # warm the connection and the plan
     started = time.perf_counter()
@@ -868,6 +868,8 @@ def test_attacker_artifacts_are_its_file_captured_rows(
     lines.append(syslog_line(decky, "ssh", "command", {"src_ip": ip, "command": "ls"}, ts=BASE))
     send_tcp(obs.syslog_port, lines)
     attacker = wait_for_attacker(client, obs.token, ip, len(lines))
+    # The logs model catches up on its own: the attacker's profile may be there first.
+    wait_for_logs(client, obs.token, f"decky:{decky} event:file_captured", 2)
     listed = get_json(client, obs.token, f"/attackers/{attacker['uuid']}/artifacts")
     logs = get_json(client, obs.token, "/logs", search=f"decky:{decky} event:file_captured")
     assert set(listed) == {"total", "data"}
