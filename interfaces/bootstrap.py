@@ -19,6 +19,7 @@ from application.audit.checkpointer import Checkpointer
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
 from application.identity.login_events import LoginEvents
+from application.identity.sessions import SessionCache
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
@@ -164,7 +165,7 @@ async def bootstrap(
             fleet_workers = build_fleet(core, commands, collection.sink if collection else None)
         settler = fleet_workers.reconciler if fleet_workers else None
         api = ApiServices(
-            auth=_authenticator(core, live),
+            auth=_authenticator(core, live, _session_cache(runner, live, embedded)),
             progress=progress,
             broadcaster=live.broadcaster,
             purge=PurgeObservations(core.ingest, progress, core.read_models.live()),
@@ -259,7 +260,7 @@ def _checkpoint_worker(core: Core) -> Worker:
     return start
 
 
-def _authenticator(core: Core, live: Live) -> Authenticator:
+def _authenticator(core: Core, live: Live, sessions: SessionCache | None) -> Authenticator:
     settings = core.settings
     tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
     return Authenticator(
@@ -269,7 +270,27 @@ def _authenticator(core: Core, live: Live) -> Authenticator:
         live.throttle,
         live.denylist,
         journal=LoginEvents(core.store),
+        sessions=sessions,
     )
+
+
+def _session_cache(
+    runner: ProjectionRunner | None, live: Live, embedded: bool
+) -> SessionCache | None:
+    """Sessions are kept only by a `decnet serve` that shares nothing through Redis: the one
+    process serving its fleet, whose own runner applies every change to the users model and
+    tells the cache at once (ADR 0022). Elsewhere a commit may come from another process."""
+    if runner is None or not embedded or live.redis is not None:
+        return None
+    cache = SessionCache()
+
+    def committed(name: str, *_: object) -> None:
+        if name == "users":
+            cache.invalidate()
+
+    runner.add_listener(committed)
+    runner.on_swapped(committed)
+    return cache
 
 
 def signing_secret(settings: AppSettings) -> Callable[[], str]:

@@ -45,7 +45,7 @@ class LogsProjection(SchemaBound):
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
-    read_ahead = True  # the next 8 events are decoded while this batch's COPY runs (ADR 0022)
+    read_ahead = True  # the next 8 events are decoded while this batch's COPY runs (ADR 0023)
 
     def __init__(self, schema: str) -> None:
         super().__init__(schema)

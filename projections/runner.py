@@ -498,7 +498,7 @@ def tune_gc() -> None:
 
     A batch of decoded events is tens of thousands of fresh, acyclic objects (records, their
     field dicts, the rows made of them) alive together; each collection those allocations
-    trigger walks them again: a quarter of a rebuild's Python time (ADR 0022). Only the
+    trigger walks them again: a quarter of a rebuild's Python time (ADR 0023). Only the
     first generation's threshold changes, so cyclic garbage is still collected, a little later.
     """
     young, older, oldest = gc.get_threshold()

@@ -200,7 +200,7 @@ async def _local(local: LocalReadModels, args: argparse.Namespace) -> int:
 
 
 async def _local_in_workers(local: LocalReadModels, names: list[str], workers: int) -> int:
-    """Every model rebuilt by worker processes, side by side on the cores (ADR 0022)."""
+    """Every model rebuilt by worker processes, side by side on the cores (ADR 0023)."""
     for name in names:
         with contextlib.suppress(RebuildInProgressError):
             await anyio.to_thread.run_sync(local.commands.request_rebuild, SYSTEM, name)

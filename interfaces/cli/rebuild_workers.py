@@ -1,4 +1,4 @@
-"""Rebuild read models in worker processes, so their Python work uses every core (ADR 0022).
+"""Rebuild read models in worker processes, so their Python work uses every core (ADR 0023).
 
 A rebuild is one interpreter's work per model: decoding the events, building rows, counting.
 In one process every model shares one core, whatever the machine has. Here the models are

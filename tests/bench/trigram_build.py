@@ -1,4 +1,4 @@
-"""What the logs model's trigram index costs to build and to maintain (ADR 0022).
+"""What the logs model's trigram index costs to build and to maintain (ADR 0023).
 
     DECNET_BENCH_DATABASE=<copy of perf_bench_N> .venv/bin/python -m tests.bench.trigram_build
 

@@ -81,7 +81,7 @@ async def _catch_up_everything(url: str) -> int:
                 record(
                     batch * 10 + i,
                     event_type="command" if i % 2 else "login_attempt",
-                    # A NUL in the first batch: its records go through `scrub` (ADR 0022).
+                    # A NUL in the first batch: its records go through `scrub` (ADR 0023).
                     fields={
                         "command": "uname -a",
                         "username": "root",

@@ -219,7 +219,7 @@ async def test_an_upgrade_swaps_in_although_the_old_model_stopped_behind_the_hea
 async def test_worker_processes_rebuild_every_model_identically_and_resume(
     database_url: str, tmp_path: Path
 ) -> None:
-    """`decnet projections rebuild` splits the models over processes (ADR 0022): each model goes
+    """`decnet projections rebuild` splits the models over processes (ADR 0023): each model goes
     live with the same rows, and a shadow a crashed rebuild left behind is driven to the end."""
     async with world(database_url, batch_size=2) as w:
         for seq in range(8):
@@ -256,7 +256,7 @@ def test_the_worker_plan_spreads_the_heavy_models() -> None:
 
 @pytest.mark.anyio
 async def test_two_runners_reading_ahead_apply_each_event_once(database_url: str) -> None:
-    """Two runners on one database race for the logs model with pages read ahead (ADR 0022):
+    """Two runners on one database race for the logs model with pages read ahead (ADR 0023):
     a page read ahead whose start another runner already passed is dropped, never applied."""
     async with world(database_url, batch_size=2) as w:
         for seq in range(30):

@@ -1,4 +1,4 @@
-"""`walk` skips the per-record NUL scrub only when the stored bytes rule a NUL out (ADR 0022)."""
+"""`walk` skips the per-record NUL scrub only when the stored bytes rule a NUL out (ADR 0023)."""
 
 from __future__ import annotations
 
