@@ -173,8 +173,9 @@ class Broadcaster(Protocol):
         """Deliver to every current subscriber without blocking the publisher."""
         ...
 
-    def subscribe(self) -> Subscription:
-        """A new subscription that sees every update published after this call."""
+    def subscribe(self, models: frozenset[str] | None = None) -> Subscription:
+        """A new subscription that sees every update published after this call (of `models`
+        only, when given: a live client is not woken for commits it would ignore)."""
         ...
 
 

@@ -19,6 +19,7 @@ from application.audit.checkpointer import Checkpointer
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
 from application.identity.login_events import LoginEvents
+from application.identity.sessions import SessionCache
 from application.identity.users import UserCommands
 from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
@@ -74,7 +75,7 @@ POOL_MAX = 12
 # `decnet serve`: its intake child can run far ahead of the projections. A model reading its
 # default 200 batch events (~200,000 records) per step decodes them on its own, each model a
 # copy (1.5 GB peak at 500,000 records); steps within the runner's decoded-event cache (64) let
-# the models share one decoded copy (ADR 0023 has the figures).
+# the models share one decoded copy (ADR 0024 has the figures).
 SERVE_STEP_EVENTS = DECODED_CACHE // 2
 READY_WAIT_S = 30.0
 
@@ -178,7 +179,7 @@ async def bootstrap(
             fleet_workers = build_fleet(core, commands, collection.sink if collection else None)
         settler = fleet_workers.reconciler if fleet_workers else None
         api = ApiServices(
-            auth=_authenticator(core, live),
+            auth=_authenticator(core, live, _session_cache(runner, live, embedded)),
             progress=progress,
             broadcaster=live.broadcaster,
             purge=PurgeObservations(core.ingest, progress, core.read_models.live()),
@@ -296,7 +297,7 @@ def _checkpoint_worker(core: Core) -> Worker:
     return start
 
 
-def _authenticator(core: Core, live: Live) -> Authenticator:
+def _authenticator(core: Core, live: Live, sessions: SessionCache | None) -> Authenticator:
     settings = core.settings
     tokens = JwtTokens(signing_secret(settings), settings.jwt_ttl_s)
     return Authenticator(
@@ -306,7 +307,27 @@ def _authenticator(core: Core, live: Live) -> Authenticator:
         live.throttle,
         live.denylist,
         journal=LoginEvents(core.store),
+        sessions=sessions,
     )
+
+
+def _session_cache(
+    runner: ProjectionRunner | None, live: Live, embedded: bool
+) -> SessionCache | None:
+    """Sessions are kept only by a `decnet serve` that shares nothing through Redis: the one
+    process serving its fleet, whose own runner applies every change to the users model and
+    tells the cache at once (ADR 0022). Elsewhere a commit may come from another process."""
+    if runner is None or not embedded or live.redis is not None:
+        return None
+    cache = SessionCache()
+
+    def committed(name: str, *_: object) -> None:
+        if name == "users":
+            cache.invalidate()
+
+    runner.add_listener(committed)
+    runner.on_swapped(committed)
+    return cache
 
 
 def signing_secret(settings: AppSettings) -> Callable[[], str]:

@@ -5,7 +5,7 @@ appends to the same database, whose notifications wake this process's projection
 counters come back on request (a line on its stdin, a JSON line on its stdout) and show on
 this process's `/health` and `/metrics`. If it dies, the server stops with status 1 (a
 supervisor restarts the whole server; accepted records wait in the journal meanwhile): see
-docs/adr/0023-serve-intake-process.md.
+docs/adr/0024-serve-intake-process.md.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from infrastructure.collector.report import IntakeReport
 from infrastructure.collector.servers import SyslogCollector
 from infrastructure.collector.sink import CollectorSink
 from infrastructure.settings import AppSettings
+from interfaces.http.stream_shared import StreamShared
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
@@ -106,6 +107,8 @@ class ApiServices:
     tickets: TicketStore
     # Set when the process begins to shut down: open SSE streams end at once.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Encoded frames and snapshot reads the process's SSE sessions share.
+    streams: StreamShared = field(default_factory=StreamShared)
 
 
 class DeploymentSettler(Protocol):

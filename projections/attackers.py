@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import anyio
 import msgspec
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import dict_row
@@ -23,7 +24,7 @@ from projections.observed import (
     Purge,
     clean,
     forget_observations,
-    walk,
+    walked,
 )
 
 BOUNTY_STRIDE = 8  # bounty id = log id * 8 + its index among the record's bounties
@@ -105,47 +106,35 @@ class AttackersProjection(Tabled[AttackerTables]):
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:
-            for part in walk(batch):
+            for part in await walked(batch):
                 if isinstance(part, Purge):
                     await self._purge(cur, part.position)
                 else:
-                    await self._observe(cur, [o for o in part if o.record.attacker_ip])
+                    await self._observe(cur, part)
 
-    async def _observe(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
+    async def _observe(self, cur: AsyncCursor[Any], part: list[Observed]) -> None:
+        observed = await anyio.to_thread.run_sync(_with_attacker, part)
         if not observed:
             return
         profiles, new = await _load(cur, self.tables.attackers, observed)
-        for o in observed:
-            profiles[o.record.attacker_ip or ""].observe(o)
-        await self._bounties(cur, observed, profiles)
-        await self._commands(cur, observed, profiles)
-        await cur.executemany(_upsert(self.tables.attackers), [p.row() for p in profiles.values()])
+        # The per-record work runs in a worker thread, not on the event loop the API serves
+        # from: a catch-up batch holds up to 200,000 records (issue 12).
+        candidates, commands = await anyio.to_thread.run_sync(_digest, observed, profiles)
+        await self._bounties(cur, candidates, profiles)
+        await self._commands(cur, commands)
+        rows = await anyio.to_thread.run_sync(lambda: [p.row() for p in profiles.values()])
+        await cur.executemany(_upsert(self.tables.attackers), rows)
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'unique_attackers'",
             (new,),
         )
 
     async def _bounties(
-        self, cur: AsyncCursor[Any], observed: list[Observed], profiles: dict[str, _Profile]
+        self,
+        cur: AsyncCursor[Any],
+        candidates: dict[str, tuple[Any, ...]],
+        profiles: dict[str, _Profile],
     ) -> None:
-        candidates: dict[str, tuple[Any, ...]] = {}
-        for o in observed:
-            r = o.record
-            for k, bounty in enumerate(derive_bounties(r)):
-                key = dedup_key(bounty.bounty_type, r.attacker_ip, bounty.payload)
-                if key not in candidates:
-                    payload = msgspec.json.encode(bounty.payload).decode().replace("\\u0000", "")
-                    candidates[key] = (
-                        o.log_id * BOUNTY_STRIDE + k,
-                        key,
-                        r.timestamp,
-                        clean(r.decky),
-                        clean(r.service),
-                        r.attacker_ip,
-                        bounty.bounty_type,
-                        payload,
-                        payload,
-                    )
         if not candidates:
             return
         vault = self.tables.bounty
@@ -167,27 +156,7 @@ class AttackersProjection(Tabled[AttackerTables]):
             (len(candidates),),
         )
 
-    async def _commands(
-        self, cur: AsyncCursor[Any], observed: list[Observed], profiles: dict[str, _Profile]
-    ) -> None:
-        rows = []
-        for o in observed:
-            command = extract_command(o.record)
-            if command is None:
-                continue
-            ip = o.record.attacker_ip or ""
-            profiles[ip].command_count += 1
-            r = o.record
-            rows.append(
-                (
-                    o.log_id,
-                    attacker_uuid(ip),
-                    r.timestamp,
-                    clean(r.decky),
-                    clean(r.service),
-                    clean(command),
-                )
-            )
+    async def _commands(self, cur: AsyncCursor[Any], rows: list[tuple[Any, ...]]) -> None:
         if rows:
             async with cur.copy(
                 f"COPY {self.tables.commands} (id, attacker, ts, decky, service, command)"
@@ -206,6 +175,64 @@ class AttackersProjection(Tabled[AttackerTables]):
             tables=f"{t.attackers}, {t.bounty}, {t.commands}",
             reset=f"UPDATE {t.counters} SET value = 0",
         )
+
+
+def _with_attacker(part: list[Observed]) -> list[Observed]:
+    return [o for o in part if o.record.attacker_ip]
+
+
+def _digest(
+    observed: list[Observed], profiles: dict[str, _Profile]
+) -> tuple[dict[str, tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Observe every record into its profile; return the bounty candidates (one per dedup key,
+    vault rows) and the command rows (counting each attacker's commands)."""
+    for o in observed:
+        profiles[o.record.attacker_ip or ""].observe(o)
+    return _bounty_candidates(observed), _command_rows(observed, profiles)
+
+
+def _bounty_candidates(observed: list[Observed]) -> dict[str, tuple[Any, ...]]:
+    candidates: dict[str, tuple[Any, ...]] = {}
+    for o in observed:
+        r = o.record
+        for k, bounty in enumerate(derive_bounties(r)):
+            key = dedup_key(bounty.bounty_type, r.attacker_ip, bounty.payload)
+            if key not in candidates:
+                payload = msgspec.json.encode(bounty.payload).decode().replace("\\u0000", "")
+                candidates[key] = (
+                    o.log_id * BOUNTY_STRIDE + k,
+                    key,
+                    r.timestamp,
+                    clean(r.decky),
+                    clean(r.service),
+                    r.attacker_ip,
+                    bounty.bounty_type,
+                    payload,
+                    payload,
+                )
+    return candidates
+
+
+def _command_rows(observed: list[Observed], profiles: dict[str, _Profile]) -> list[tuple[Any, ...]]:
+    rows = []
+    for o in observed:
+        command = extract_command(o.record)
+        if command is None:
+            continue
+        ip = o.record.attacker_ip or ""
+        profiles[ip].command_count += 1
+        r = o.record
+        rows.append(
+            (
+                o.log_id,
+                attacker_uuid(ip),
+                r.timestamp,
+                clean(r.decky),
+                clean(r.service),
+                clean(command),
+            )
+        )
+    return rows
 
 
 async def _load(

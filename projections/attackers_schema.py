@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 ATTACKER_NAMESPACE = uuid5(NAMESPACE_URL, "https://decnet-es/attackers")
 
 
+@lru_cache(maxsize=65_536)
 def attacker_uuid(ip: str) -> UUID:
-    """Derived from the IP, so it survives rebuilds."""
+    """Derived from the IP, so it survives rebuilds (cached: a batch repeats its attackers)."""
     return uuid5(ATTACKER_NAMESPACE, ip)
 
 

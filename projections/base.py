@@ -76,6 +76,15 @@ class Projection(Protocol):
         """How many events one transaction applies at most."""
         ...
 
+    @property
+    def read_ahead(self) -> bool:
+        """Whether the runner reads and decodes the next page while this one is applied.
+
+        Worth it for a model with small pages and heavy writes (the logs): PostgreSQL writes one
+        batch while Python decodes the next. A page of a model with big pages stays one.
+        """
+        ...
+
     async def create(self, conn: AsyncConnection[Any]) -> None:
         """Create the model's tables (idempotent)."""
         ...
@@ -101,6 +110,7 @@ class SchemaBound:
     """Defaults every projection shares: its schema and the events per transaction."""
 
     batch_events = 200
+    read_ahead = False
 
     def __init__(self, schema: str) -> None:
         self.schema = schema

@@ -10,11 +10,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
 from psycopg import AsyncConnection, AsyncCursor
 
 from projections.base import Envelope, Tabled
 from projections.logs_schema import DIMENSIONS, HistogramTables
-from projections.observed import OBSERVED_TOPICS, Observed, Purge, add_counts, minute_of, walk
+from projections.observed import OBSERVED_TOPICS, Observed, Purge, add_counts, minute_of, walked
 
 
 class HistogramProjection(Tabled[HistogramTables]):
@@ -30,25 +31,15 @@ class HistogramProjection(Tabled[HistogramTables]):
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:
-            for part in walk(batch):
+            for part in await walked(batch):
                 if isinstance(part, Purge):
                     await cur.execute(f"TRUNCATE {', '.join(self.tables.all())}")
                 else:
                     await self._count(cur, part)
 
     async def _count(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
-        # One pass over the records; every other table is summed from this small counter.
-        cross = Counter(
-            (minute_of(r.timestamp), r.decky, r.service, r.event_type)
-            for r in (o.record for o in observed)
-        )
-        totals: Counter[Any] = Counter()
-        per_dimension: dict[str, Counter[Any]] = {d: Counter() for d in DIMENSIONS}
-        for (minute, decky, service, event_type), n in cross.items():
-            totals[minute] += n
-            per_dimension["decky"][(decky, minute)] += n
-            per_dimension["service"][(service, minute)] += n
-            per_dimension["event_type"][(event_type, minute)] += n
+        # Counted in a worker thread: not on the event loop the API serves from.
+        cross, totals, per_dimension = await anyio.to_thread.run_sync(_tally, observed)
         tables = self.tables
         await add_counts(cur, tables.totals, ("minute",), ("timestamptz",), totals)
         for dimension in DIMENSIONS:
@@ -62,3 +53,22 @@ class HistogramProjection(Tabled[HistogramTables]):
             ("timestamptz", "text", "text", "text"),
             cross,
         )
+
+
+def _tally(
+    observed: list[Observed],
+) -> tuple[Counter[Any], Counter[Any], dict[str, Counter[Any]]]:
+    """Records per (minute, decky, service, event_type), per minute, per (dimension, minute)."""
+    # One pass over the records; every other table is summed from this small counter.
+    cross = Counter(
+        (minute_of(r.timestamp), r.decky, r.service, r.event_type)
+        for r in (o.record for o in observed)
+    )
+    totals: Counter[Any] = Counter()
+    per_dimension: dict[str, Counter[Any]] = {d: Counter() for d in DIMENSIONS}
+    for (minute, decky, service, event_type), n in cross.items():
+        totals[minute] += n
+        per_dimension["decky"][(decky, minute)] += n
+        per_dimension["service"][(service, minute)] += n
+        per_dimension["event_type"][(event_type, minute)] += n
+    return cross, totals, per_dimension

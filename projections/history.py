@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import msgspec
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
@@ -78,7 +79,8 @@ class HistoryProjection(Tabled[HistoryTables]):
         self.tables = HistoryTables(schema)
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
-        rows = [_row(envelope) for envelope in batch]
+        # Digesting batches is CPU work: in a worker thread, off the event loop the API serves from.
+        rows = await anyio.to_thread.run_sync(lambda: [_row(envelope) for envelope in batch])
         async with conn.cursor() as cur:
             async with cur.copy(
                 f"COPY {self.tables.events} (position, recorded_at, type, aggregate_id,"

@@ -14,9 +14,10 @@ from application.reads.rows import DeadLetter, HistogramBucket, LogRow
 from domain.observations.search import fields_text
 from projections.logs_schema import SEARCH_TEXT, HistogramTables, LogTables
 from projections.observed import minute_of
-from projections.rows import iso_z, rows_of
+from projections.rows import iso_z, rows_of, tuples_of
 from projections.schema import LIVE, Namespace
 
+# In `LogRow`'s field order: pages build rows from the tuples positionally.
 LOG_COLUMNS = (
     "id, ts AS timestamp, decky, service, event_type, attacker_ip, msg,"
     " fields_text AS fields, raw_line"
@@ -25,12 +26,6 @@ BUCKET_COLUMNS = frozenset({"decky", "service", "event_type"})
 # From this offset on, a page of every log starts from the rows per minute instead of walking
 # the rows before it (a shallow page walks fewer rows than the minutes' running sum costs).
 DEEP_OFFSET = 2_000
-
-
-class _Paged(LogRow, frozen=True):
-    """A page row carrying the total of its snapshot (one statement answers both)."""
-
-    total: int = 0
 
 
 class _PagedDeadLetter(msgspec.Struct, frozen=True):
@@ -105,12 +100,16 @@ class LogQueries:
             f" (SELECT {LOG_COLUMNS} FROM {logs}{sql} ORDER BY ts DESC, id DESC"
             " LIMIT %s OFFSET %s) AS p ON true"
         )
+        return await self._paged(query, [*total_params, *params, limit, offset])
+
+    async def _paged(self, query: str, params: Any) -> tuple[int, list[LogRow]]:
+        """Rows of `LOG_COLUMNS` then the total (all None but the total past the last page)."""
         async with self._pool.connection() as conn:
-            cur = rows_of(conn, _Paged)
-            await cur.execute(query, [*total_params, *params, limit, offset])
+            cur = tuples_of(conn)
+            await cur.execute(query, params)
             rows = await cur.fetchall()
-        total = rows[0].total if rows else 0
-        return total, [_plain(r) for r in rows if r.id is not None]
+        total = int(rows[0][-1]) if rows else 0
+        return total, [LogRow(*r[:-1]) for r in rows if r[0] is not None]
 
     async def _deep_page(self, limit: int, offset: int) -> tuple[int, list[LogRow]]:
         """A deep page of every log, without walking the rows before it (ADR 0021).
@@ -143,12 +142,7 @@ class LogQueries:
             " ORDER BY ts DESC, id DESC LIMIT %(limit)s"
             " OFFSET %(offset)s - (SELECT upto FROM skip)) AS p ON true"
         )
-        async with self._pool.connection() as conn:
-            cur = rows_of(conn, _Paged)
-            await cur.execute(query, {"offset": offset, "limit": limit})
-            rows = await cur.fetchall()
-        total = rows[0].total if rows else 0
-        return total, [_plain(r) for r in rows if r.id is not None]
+        return await self._paged(query, {"offset": offset, "limit": limit})
 
     async def after(self, last_id: int, f: LogFilter, limit: int) -> list[LogRow]:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
@@ -260,20 +254,6 @@ class LogQueries:
         if len(columns) == 1:
             return self._buckets.by_dimension(columns.pop())
         return self._buckets.cross
-
-
-def _plain(row: _Paged) -> LogRow:
-    return LogRow(
-        id=row.id,
-        timestamp=row.timestamp,
-        decky=row.decky,
-        service=row.service,
-        event_type=row.event_type,
-        attacker_ip=row.attacker_ip,
-        msg=row.msg,
-        fields=row.fields,
-        raw_line=row.raw_line,
-    )
 
 
 def _bucket_split(f: LogFilter) -> tuple[datetime | None, datetime | None] | None:

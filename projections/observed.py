@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import msgspec
 from psycopg import AsyncCursor
 
@@ -62,6 +63,18 @@ def scrub(record: InteractionRecord) -> InteractionRecord:
     )
 
 
+def has_no_nul(stored: Any) -> bool:
+    """True when an event's stored JSON cannot hold a NUL, so its records need no `scrub`.
+
+    JSON writes NUL as the escape `\\u0000` (a raw NUL byte is checked too); their absence
+    from the bytes rules a NUL out in every string of the event (an escaped backslash before
+    `u0000` may match and just sends the event through `scrub`). Two `bytes` searches per
+    event instead of one join per record.
+    """
+    state = getattr(stored, "state", None)
+    return isinstance(state, bytes) and b"\\u0000" not in state and b"\x00" not in state
+
+
 @dataclass(frozen=True, slots=True)
 class Observed:
     """One record with its log id, the batch position it came from and when that was stored."""
@@ -92,12 +105,24 @@ def walk(batch: Sequence[Envelope]) -> Iterator[list[Observed] | Purge]:
             continue
         records: list[InteractionRecord] = event.records
         stored_at: datetime = event.timestamp
-        run.extend(
-            Observed(log_id(envelope.position, i), envelope.position, scrub(r), stored_at)
-            for i, r in enumerate(records)
-        )
+        position = envelope.position
+        if has_no_nul(envelope.stored):
+            run.extend(
+                Observed(log_id(position, i), position, r, stored_at) for i, r in enumerate(records)
+            )
+        else:
+            run.extend(
+                Observed(log_id(position, i), position, scrub(r), stored_at)
+                for i, r in enumerate(records)
+            )
     if run:
         yield run
+
+
+async def walked(batch: Sequence[Envelope]) -> list[list[Observed] | Purge]:
+    """`walk` in a worker thread: a catch-up batch holds up to 200,000 records, whose scrubbing
+    on the event loop would stall every request the process serves meanwhile."""
+    return await anyio.to_thread.run_sync(lambda: list(walk(batch)))
 
 
 def minute_of(ts: datetime) -> datetime:
@@ -146,11 +171,10 @@ async def add_counts(
     The rows travel as one JSON array encoded in C (a batch can hold 100,000 keys; psycopg's
     array dumper spends ~100 ms of Python on each such column).
     """
-    keys = sorted(counts)
     names = ", ".join(key)
-    rows = [[*k, counts[k]] if len(key) > 1 else [k, counts[k]] for k in keys]
     try:
-        payload = _encode_json(rows).decode()
+        # Off the event loop: a catch-up batch can hold 100,000 keys.
+        payload = await anyio.to_thread.run_sync(_counts_json, counts, len(key) > 1)
     except (UnicodeEncodeError, msgspec.EncodeError):  # lone surrogates: the array path copes
         await _add_counts_arrays(cur, table, key, types, counts)
         return
@@ -161,6 +185,12 @@ async def add_counts(
         f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
         (payload,),
     )
+
+
+def _counts_json(counts: Counter[Any], tupled: bool) -> str:
+    """`counts` as a JSON array of [*key, count], sorted by key."""
+    rows = [[*k, counts[k]] if tupled else [k, counts[k]] for k in sorted(counts)]
+    return _encode_json(rows).decode()
 
 
 async def _add_counts_arrays(

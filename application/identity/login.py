@@ -11,6 +11,7 @@ import anyio.to_thread
 
 from application.errors import AuthenticationError
 from application.identity.login_events import LoginJournal
+from application.identity.sessions import Session, SessionCache
 from application.identity.throttle import LoginThrottle
 from application.ports import (
     PasswordHasher,
@@ -66,6 +67,7 @@ class Authenticator:
         denylist: TokenDenylist,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         journal: LoginJournal | None = None,
+        sessions: SessionCache | None = None,
     ) -> None:
         self._directory = directory
         self._hasher = hasher
@@ -74,6 +76,7 @@ class Authenticator:
         self.denylist = denylist
         self._sleep = sleep
         self._journal = journal
+        self._sessions = sessions
         self._dummy_hash: str | None = None
 
     async def login(
@@ -128,7 +131,7 @@ class Authenticator:
         """The principal for already-verified claims, if the session is still valid now."""
         if await self.denylist.denied(claims.jti):
             raise AuthenticationError("token has been revoked")
-        user, revoked = await self._directory.session(claims.user_id, claims.jti)
+        user, revoked = await self._session(claims)
         if user is None:
             raise AuthenticationError("user no longer exists")
         if revoked:
@@ -142,6 +145,19 @@ class Authenticator:
             must_change_password=user.must_change_password,
             claims=claims,
         )
+
+    async def _session(self, claims: TokenClaims) -> Session:
+        """The directory's answer, from the session cache when this process keeps one."""
+        cache = self._sessions
+        if cache is None:
+            return await self._directory.session(claims.user_id, claims.jti)
+        kept = cache.get(claims.user_id, claims.jti)
+        if kept is not None:
+            return kept
+        generation = cache.generation
+        found = await self._directory.session(claims.user_id, claims.jti)
+        cache.put(claims.user_id, claims.jti, found, generation)
+        return found
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:

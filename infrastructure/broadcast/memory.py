@@ -24,18 +24,28 @@ class QueuedSubscription:
     """A subscriber's bounded queue; overflow drops updates and sets `lagged` (never blocks
     others). Every broadcaster's subscriptions are these (the Redis one adds where it starts)."""
 
-    def __init__(self, owner: Owner[Any], capacity: int = QUEUE_LIMIT) -> None:
+    def __init__(
+        self,
+        owner: Owner[Any],
+        capacity: int = QUEUE_LIMIT,
+        models: frozenset[str] | None = None,
+    ) -> None:
         self._owner = owner
         self._queue: asyncio.Queue[LiveUpdate] = asyncio.Queue(capacity)
+        self._models = models
         self.lagged = False
 
     def offer(self, update: LiveUpdate) -> None:
+        if self._models is not None and update.model not in self._models:
+            return
         try:
             self._queue.put_nowait(update)
         except asyncio.QueueFull:
             self.lagged = True
 
     async def next(self, timeout: float) -> LiveUpdate | None:
+        if not self._queue.empty():  # no timer to arm and cancel when an update is waiting
+            return self._queue.get_nowait()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 return await self._queue.get()
@@ -60,8 +70,8 @@ class MemoryBroadcaster:
         for subscriber in list(self._subscribers):
             subscriber.offer(update)
 
-    def subscribe(self) -> QueuedSubscription:
-        subscription = QueuedSubscription(self)
+    def subscribe(self, models: frozenset[str] | None = None) -> QueuedSubscription:
+        subscription = QueuedSubscription(self, models=models)
         self._subscribers.add(subscription)
         return subscription
 

@@ -44,8 +44,14 @@ class RedisSubscription(QueuedSubscription):
     """A client's bounded queue; it sees entries after the stream id and local publish seen
     when it subscribed (the second covers this process's updates still in the outbox)."""
 
-    def __init__(self, owner: RedisBroadcaster, since_id: tuple[int, int], since_seq: int) -> None:
-        super().__init__(owner, owner.capacity)
+    def __init__(
+        self,
+        owner: RedisBroadcaster,
+        since_id: tuple[int, int],
+        since_seq: int,
+        models: frozenset[str] | None = None,
+    ) -> None:
+        super().__init__(owner, owner.capacity, models)
         self.since_id = since_id
         self.since_seq = since_seq
 
@@ -120,8 +126,8 @@ class RedisBroadcaster:
         self._flushed.clear()
         self._outbox_ready.set()
 
-    def subscribe(self) -> RedisSubscription:
-        subscription = RedisSubscription(self, self._last_id, self._seq)
+    def subscribe(self, models: frozenset[str] | None = None) -> RedisSubscription:
+        subscription = RedisSubscription(self, self._last_id, self._seq, models)
         self._subscribers.add(subscription)
         return subscription
 

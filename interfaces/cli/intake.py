@@ -26,7 +26,7 @@ from infrastructure.collector.report import ENCODER, IntakeReport
 from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings
 from interfaces.bootstrap import bootstrap
-from interfaces.cli.main import startup_failure
+from interfaces.cli.main import LOOP, startup_failure
 from interfaces.cli.serve import Shutdown
 from interfaces.services import Collection, Role
 from interfaces.wiring import start_workers
@@ -45,7 +45,7 @@ def main() -> int:
         return 2
     configure_logging(settings.log_level)
     try:
-        return int(anyio.run(run_intake, settings))
+        return int(anyio.run(run_intake, settings, backend_options=LOOP))
     except (Exception, BaseExceptionGroup) as e:
         reason = startup_failure(e)
         if reason is None:

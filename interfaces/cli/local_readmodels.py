@@ -35,6 +35,7 @@ class LocalReadModels:
     facts: PostgresProjectionFacts
     store: Any
     ingest: IngestCommands
+    database_url: str  # the database this command opened (rebuild workers connect to it)
 
     def status_sources(self) -> StatusSources:
         """Where status facts come from, read directly."""
@@ -73,4 +74,5 @@ async def open_local(settings: AppSettings) -> AsyncIterator[LocalReadModels]:
             facts=core.projection_facts,
             store=core.store,
             ingest=core.ingest,
+            database_url=str(core.pool.conninfo),  # the URL `open_core` gave the pool
         )

@@ -26,6 +26,10 @@ from interfaces.cli.history import HISTORY_COMMANDS, add_history_commands, run_h
 from interfaces.cli.login import add_login_command, run_login
 from interfaces.cli.projections import add_projection_commands
 
+# Long-running servers run on uvloop: the HTTP path's event-loop overhead (socket writes, readiness
+# callbacks, timers) is a large part of a `/logs` request's CPU (ADR 0022).
+LOOP = {"use_uvloop": True}
+
 # The split topology: each runs one role beside the others (docs/operations.md).
 PROCESSES = {
     "api": "run the HTTP API and SSE only (any number of replicas)",
@@ -106,11 +110,11 @@ def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
     if args.command == "serve":
         from interfaces.cli.serve import serve
 
-        return int(anyio.run(serve, settings))
+        return int(anyio.run(serve, settings, backend_options=LOOP))
     if args.command in PROCESSES:
         from interfaces.cli.processes import run_process
 
-        return int(anyio.run(run_process, settings, args.command))
+        return int(anyio.run(run_process, settings, args.command, backend_options=LOOP))
     if args.command == "ingest":
         from interfaces.cli import ingest
 

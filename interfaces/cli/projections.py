@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 import urllib.error
@@ -26,6 +27,7 @@ from domain.shared.meta import SYSTEM
 from infrastructure.settings import AppSettings
 from interfaces.cli.api_client import ApiClient, ApiError, connect
 from interfaces.cli.local_readmodels import LocalReadModels, open_local
+from interfaces.cli.rebuild_workers import WorkerFailed, rebuild_in_workers
 from interfaces.cli.tables import print_table
 
 POLL_S = 0.5
@@ -44,6 +46,12 @@ def add_projection_commands(commands: Any, remote: argparse.ArgumentParser) -> N
     rebuild.add_argument("name", nargs="?", help="one read model (default: every one)")
     rebuild.add_argument("--until", help="build an as-of view until a position or a time")
     rebuild.add_argument("--as", dest="label", help="the view's label (with --until)")
+    rebuild.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="with no server running: processes rebuilding models side by side (default: cores)",
+    )
     views = commands.add_parser("views", parents=[remote], help="list or drop as-of views")
     views.add_argument("verb", nargs="?", choices=["list", "drop"], default="list")
     views.add_argument("label", nargs="?")
@@ -173,7 +181,10 @@ async def _local(local: LocalReadModels, args: argparse.Namespace) -> int:
         await local.build_views()
         print(f"view {args.label} ready")
         return 0
-    for name in [args.name] if args.name else list(local.runner.projections):
+    names = [args.name] if args.name else list(local.runner.projections)
+    if len(names) > 1 and args.workers > 1:
+        return await _local_in_workers(local, names, args.workers)
+    for name in names:
         # A rebuild a stopped server left pending is simply driven to completion here.
         with contextlib.suppress(RebuildInProgressError):
             await anyio.to_thread.run_sync(local.commands.request_rebuild, SYSTEM, name)
@@ -185,6 +196,26 @@ async def _local(local: LocalReadModels, args: argparse.Namespace) -> int:
 
             position = await local.runner.rebuild(name, progress)
         await anyio.to_thread.run_sync(local.commands.complete_rebuild, name, position)
+    return 0
+
+
+async def _local_in_workers(local: LocalReadModels, names: list[str], workers: int) -> int:
+    """Every model rebuilt by worker processes, side by side on the cores (ADR 0023)."""
+    for name in names:
+        with contextlib.suppress(RebuildInProgressError):
+            await anyio.to_thread.run_sync(local.commands.request_rebuild, SYSTEM, name)
+    print(f"rebuilding {len(names)} read models in {min(workers, len(names))} processes")
+    try:
+        # The workers use the database this command opened (the embedded one is not theirs
+        # to start).
+        env = {**os.environ, "DECNET_DATABASE_URL": local.database_url}
+        positions = await rebuild_in_workers(names, workers, env)
+    except WorkerFailed as e:
+        print(f"decnet: rebuild worker failed ({e}); run it again to resume", file=sys.stderr)
+        return 1
+    for name in names:
+        await anyio.to_thread.run_sync(local.commands.complete_rebuild, name, positions[name])
+        print(f"{name}: live at position {positions[name]}")
     return 0
 
 

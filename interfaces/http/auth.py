@@ -79,10 +79,18 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
-def requires_read(
+async def requires_read(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """Any authenticated user who has no pending password change (unless the route allows it)."""
+    """Any authenticated user who has no pending password change (unless the route allows it).
+
+    Guards are `async def` although they never await: Litestar runs a plain function guard in a
+    worker thread, two thread hops per guard on every request.
+    """
+    _check_read(connection, handler)
+
+
+def _check_read(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     if handler.opt.get(PUBLIC) or "user" not in connection.scope:
         return  # routes the auth middleware excludes (login, the OpenAPI docs)
     if principal_of(connection).must_change_password and not handler.opt.get(ALLOW_MUST_CHANGE):
@@ -90,8 +98,10 @@ def requires_read(
 
 
 def _requires(capability: Capability, refusal: str) -> Guard:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        requires_read(connection, handler)
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        _check_read(connection, handler)
         if not principal_of(connection).can(capability):
             raise PermissionDeniedException(refusal)
 

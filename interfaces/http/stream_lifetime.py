@@ -51,18 +51,27 @@ async def while_session_lasts(
     server stops."""
     pending: asyncio.Future[ServerSentEventMessage] | None = None
     stop = asyncio.ensure_future((stopping or asyncio.Event()).wait())
+    checked_at = clock()
     try:
         while True:
-            remaining = principal.claims.expires_at - clock()
+            now = clock()
+            remaining = principal.claims.expires_at - now
             if remaining <= 0:
                 yield session_ended("token expired")
                 return
+            # Due by time, not only after a quiet spell: a busy stream is re-checked too.
+            if now - checked_at >= recheck_s:
+                checked_at = now
+                reason = await _invalid(principal, auth)
+                if reason is not None:
+                    yield session_ended(reason)
+                    return
             if pending is None:
                 pending = asyncio.ensure_future(anext(messages))
             waiting: set[asyncio.Future[Any]] = {pending, stop}
             done, _ = await asyncio.wait(
                 waiting,
-                timeout=min(recheck_s, remaining),
+                timeout=max(0.0, min(recheck_s - (now - checked_at), remaining)),
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if stop in done:
@@ -75,11 +84,6 @@ async def while_session_lasts(
                 except StopAsyncIteration:
                     return
                 yield message
-                continue
-            reason = await _invalid(principal, auth)
-            if reason is not None:
-                yield session_ended(reason)
-                return
     finally:
         stop.cancel()
         await _close(pending, messages)

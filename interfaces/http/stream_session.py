@@ -15,6 +15,7 @@ from application.ports import Broadcaster, LiveUpdate, Subscription
 from application.reads.ports import LogFilter, Readers
 from application.reads.rows import LogRow
 from domain.observations.search import matches
+from interfaces.http.stream_shared import EncodedFrame, StreamShared, encoded_frame
 
 log = structlog.get_logger()
 KEEPALIVE_S = 15.0
@@ -24,8 +25,7 @@ HISTOGRAM_INTERVAL = 15
 
 
 def _frame(kind: str, data: Any, ident: int | None = None) -> ServerSentEventMessage:
-    payload = msgspec.json.encode({"type": kind, "data": data}).decode()
-    return ServerSentEventMessage(data=payload, event="message", id=ident)
+    return encoded_frame(kind, data, ident)
 
 
 class StreamSession:
@@ -39,8 +39,11 @@ class StreamSession:
         last_id: int,
         max_frames: int | None,
         admin: bool = False,
+        shared: StreamShared | None = None,
     ) -> None:
         self._admin = admin
+        self._shared = shared or StreamShared()
+        self._position = 0  # the newest logs commit this session has seen
         self._readers = readers
         self._broadcaster = broadcaster
         self._filter = f
@@ -58,12 +61,14 @@ class StreamSession:
         """
         if self._last_id <= 0:
             self._last_id = await self._readers.logs.max_id()
-        subscription = self._broadcaster.subscribe()
+        # Only the commits this stream shows wake it (other models' are many, and ignored here).
+        models = frozenset({"logs", "projections"} if self._admin else {"logs"})
+        subscription = self._broadcaster.subscribe(models)
         try:
             yield ServerSentEventMessage(data=None, comment="decnet-es stream")
             async for message in self._run(subscription):
                 yield message
-                if message.data and self._count_frame():
+                if message.data and self._count_frame(message):
                     return
         except Exception as e:  # a failure mid-stream is reported to the client, then closed
             log.warning("stream_failed", error=type(e).__name__)
@@ -74,8 +79,8 @@ class StreamSession:
         finally:
             subscription.close()
 
-    def _count_frame(self) -> bool:
-        self._sent += 1
+    def _count_frame(self, message: ServerSentEventMessage) -> bool:
+        self._sent += message.frames if isinstance(message, EncodedFrame) else 1
         return self._max is not None and self._sent >= self._max
 
     async def _run(self, subscription: Subscription) -> AsyncIterator[ServerSentEventMessage]:
@@ -99,6 +104,7 @@ class StreamSession:
             elif update is None and not self._snapshot_due:
                 yield ServerSentEventMessage(data=None, comment="keepalive")
             elif update is not None:
+                self._position = max(self._position, update.position)
                 frame = self._live(update)
                 if frame is not None:
                     yield frame
@@ -131,7 +137,7 @@ class StreamSession:
         if not rows:
             return None
         self._last_id = rows[-1].id
-        return _frame("logs", rows, self._last_id)
+        return self._shared.logs_frame(rows)
 
     async def _backlog(self) -> AsyncIterator[ServerSentEventMessage]:
         while True:
@@ -146,6 +152,13 @@ class StreamSession:
     async def _snapshot(self) -> list[ServerSentEventMessage]:
         self._snapshot_due = False
         self._snapshot_at = time.monotonic()
+        # One message for both frames, except where `maxOutput` may end the stream between them.
+        join = self._max is None
+        return await self._shared.snapshot(
+            self._filter, self._position, self._read_snapshot, join=join
+        )
+
+    async def _read_snapshot(self) -> list[ServerSentEventMessage]:
         stats = await current_stats(self._readers)
         histogram = await self._readers.logs.histogram(self._filter, HISTOGRAM_INTERVAL)
         return [_frame("stats", stats), _frame("histogram", histogram)]

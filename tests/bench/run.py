@@ -7,7 +7,9 @@ default the same, bounds the end-to-end syslog run); `DECNET_BENCH_PG_URL` (defa
 `DECNET_TEST_PG_URL`) is a server where the runner creates databases of its own
 (`perf_bench_<N>`, `perf_bench_syslog_<N>`); without either it falls back to the embedded
 PostgreSQL under a temporary data directory. The dataset is loaded once per size
-and reused (`--fresh` reloads it).
+and reused (`--fresh` reloads it). `DECNET_BENCH_DATABASE` names the dataset's database instead
+(e.g. a copy of the shared one made with `createdb -T`, so runs that write to it leave the
+original alone).
 
 Stages, each measured from this process against real servers it starts:
 - `parse`: RFC 5424 parsing on one core.
@@ -17,6 +19,8 @@ Stages, each measured from this process against real servers it starts:
 - `reads`: p50/p95 of each read route over HTTP (httpx, sequential) against `decnet serve`.
 - `wrk`: `/logs` requests per second with 16 connections (Debian's `wrk`, its own process).
 - `sse`: syslog line sent over TCP → its frame received on `/stream`, one client.
+- `sse1000`: the same with 1,000 clients connected at once (`DECNET_BENCH_SSE_CLIENTS`), in
+  four client processes of their own (`tests/bench/sse_clients.py`); bounded in time.
 - `syslog`: N lines over TCP from a sender process into a fresh `decnet serve` until `/stats`
   counts them all; the server's peak RSS.
 """
@@ -25,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -55,7 +61,7 @@ from tests.bench.synthetic import records
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-STAGES = ("parse", "load", "project", "rebuild", "reads", "wrk", "sse", "syslog")
+STAGES = ("parse", "load", "project", "rebuild", "reads", "wrk", "sse", "sse1000", "syslog")
 SAMPLES = 60
 PASSWORD = "benchpass2"
 
@@ -305,18 +311,28 @@ def _records_held(core: Any) -> int:
 
 
 def stage_project(report: Report, db_url: str | None, data_dir: Path, rebuild: bool) -> None:
-    """Every model from 0 at once: live catch-up (`rebuild=False`) or shadow rebuild + swap."""
+    """Every model from 0 at once: live catch-up (`rebuild=False`) or shadow rebuild + swap.
+
+    A rebuild runs in `DECNET_BENCH_REBUILD_WORKERS` worker processes (default: one per core,
+    as `decnet projections rebuild` does); 1 rebuilds every model in this process.
+    """
+    workers = int(os.environ.get("DECNET_BENCH_REBUILD_WORKERS", os.cpu_count() or 1))
 
     async def main() -> None:
         from interfaces.bootstrap import open_core
+        from interfaces.cli.rebuild_workers import rebuild_in_workers
         from projections.catalog import FACTORIES, all_projections
         from projections.runner import ProjectionRunner
 
+        env = server_env(data_dir, free_port(), db_url)
         async with open_core(_settings(db_url, data_dir)) as core:
             runner = ProjectionRunner(core.store, core.pool, all_projections(), factories=FACTORIES)
             await runner.setup()
             times: dict[str, float] = {}
+            pg = PostgresCpu(core.pool.conninfo)
+            await pg.start()
             start, cpu = time.perf_counter(), time.process_time()
+            children = _children_cpu()
 
             async def one(name: str) -> None:
                 if rebuild:
@@ -325,26 +341,90 @@ def stage_project(report: Report, db_url: str | None, data_dir: Path, rebuild: b
                     await runner.catch_up(name)
                 times[name] = time.perf_counter() - start
 
-            async with anyio.create_task_group() as tg:
-                for name in FACTORIES:
-                    tg.start_soon(one, name)
+            async with anyio.create_task_group() as sampling:
+                sampling.start_soon(pg.follow)
+                if rebuild and workers > 1:
+                    await rebuild_in_workers(
+                        list(FACTORIES),
+                        workers,
+                        env,
+                        lambda name, _: times.setdefault(name, time.perf_counter() - start),
+                    )
+                else:
+                    async with anyio.create_task_group() as tg:
+                        for name in FACTORIES:
+                            tg.start_soon(one, name)
+                sampling.cancel_scope.cancel()
             total, cpu = time.perf_counter() - start, time.process_time() - cpu
+            cpu += _children_cpu() - children
+            await pg.sample()
+            pg_cpu = pg.total()
             what = "full rebuild (shadow + swap)" if rebuild else "first build from position 0"
+            how = f"{workers} worker processes" if rebuild and workers > 1 else "one process"
             slowest = ", ".join(
                 f"{n} {s:.0f} s" for n, s in sorted(times.items(), key=lambda t: -t[1])[:3]
             )
             report.rate(
-                f"{what} of every read model, all at once",
+                f"{what} of every read model, all at once ({how})",
                 per_s(report.records, total),
                 "≥ 100,000 records/s" if rebuild else "",
             )
             report.notes.append(
-                f"{what}: {total:.0f} s in all (slowest: {slowest}); the projecting process got"
-                f" {cpu:.0f} s of CPU in that time ({100 * cpu / total:.0f}% of one core), i.e."
-                f" {report.records / cpu:,.0f} records per CPU-second of Python"
+                f"{what} ({how}): {total:.0f} s in all"
+                + (f" (slowest: {slowest})" if slowest else "")
+                + f"; the projecting process(es) got {cpu:.0f} s of CPU in that time"
+                f" ({100 * cpu / total:.0f}% of one core), i.e."
+                f" {report.records / cpu:,.0f} records per CPU-second of Python; PostgreSQL's"
+                f" backends of this database {pg_cpu:.0f} CPU-seconds; load average"
+                f" {os.getloadavg()[0]:.1f} at the end"
             )
 
     anyio.run(main)
+
+
+def _children_cpu() -> float:
+    """CPU-seconds of this process's children that have exited (the rebuild workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class PostgresCpu:
+    """CPU-seconds of this database's backends (the server runs on this host), sampled.
+
+    Workers' backends exit with them, so the backends are sampled every half second while the
+    stage runs: a backend's CPU after its last sample is missed (at most half a second each).
+    """
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+
+    async def sample(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self._conninfo) as conn:
+            cur = await conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            pids = [int(r[0]) for r in await cur.fetchall()]
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # another host, or it just exited
+                continue
+            self._last[pid] = (int(fields[11]) + int(fields[12])) / tick
+
+    async def start(self) -> None:
+        await self.sample()
+        self._first = dict(self._last)
+
+    async def follow(self) -> None:
+        while True:
+            await anyio.sleep(0.5)
+            await self.sample()
+
+    def total(self) -> float:
+        return sum(v - self._first.get(pid, 0.0) for pid, v in self._last.items())
 
 
 # -- stages against a running server ---------------------------------------------------------
@@ -456,10 +536,9 @@ def stage_sse(report: Report, client: httpx.Client, syslog_port: int, rounds: in
     latencies = []
     with socket.create_connection(("127.0.0.1", syslog_port)) as sock:
         for i in range(rounds):
-            ts = datetime.now(UTC).isoformat()
-            line = f'<134>1 {ts} decky-00 ssh - command [relay@55555 src_ip="10.9.9.9"] ssefresh{i}'
+            line = fresh_line(i)
             sent = time.perf_counter()
-            sock.sendall(octet_count(line))
+            sock.sendall(line)
             deadline = sent + 5
             while str(i) not in received and time.perf_counter() < deadline:
                 time.sleep(0.001)
@@ -477,6 +556,82 @@ def stage_sse(report: Report, client: httpx.Client, syslog_port: int, rounds: in
             f"p50 {statistics.median(latencies):.0f} / p95 {p95:.0f} ms",
             "p95 ≤ 100 ms",
         )
+
+
+def fresh_line(i: int) -> bytes:
+    """A syslog line carrying the marker `ssefresh<i>`, stamped now."""
+    ts = datetime.now(UTC).isoformat()
+    return octet_count(
+        f'<134>1 {ts} decky-00 ssh - command [relay@55555 src_ip="10.9.9.9"] ssefresh{i}'
+    )
+
+
+def stage_sse_many(
+    report: Report, client: httpx.Client, syslog_port: int, rounds: int = 20
+) -> None:
+    """Like `sse`, with many clients in processes of their own; every client's frame counts."""
+    clients = int(os.environ.get("DECNET_BENCH_SSE_CLIENTS", "1000"))
+    procs = 4
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if clients // procs + 64 > limit:
+        report.notes.append(f"SSE, {clients} clients: open-file limit {limit}, not measured")
+        return
+    token = client.headers["Authorization"]
+    url = str(client.base_url)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.bench.sse_clients", url, token, str(n), "300"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in _shares(clients, procs)
+    ]
+    try:
+        connected = sum(_ready(w) for w in workers)
+        time.sleep(2.0)  # the snapshots of the last connections settle
+        sent: dict[str, float] = {}
+        with socket.create_connection(("127.0.0.1", syslog_port)) as sock:
+            for i in range(rounds):
+                line = fresh_line(i)
+                sent[str(i)] = time.monotonic()
+                sock.sendall(line)
+                time.sleep(1.0)
+        time.sleep(4.0)
+        latencies: list[float] = []
+        for w in workers:
+            out, _ = w.communicate("stop\n", timeout=120)
+            for marker, times in json.loads(out.strip().splitlines()[-1]).items():
+                if marker in sent:
+                    latencies += [(t - sent[marker]) * 1000 for t in times]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+    expected = connected * rounds
+    if len(latencies) < expected:
+        report.notes.append(
+            f"SSE, {connected} clients: {expected - len(latencies)} of {expected} frames not seen"
+        )
+    if latencies:
+        latencies.sort()
+        p95 = latencies[max(int(len(latencies) * 0.95) - 1, 0)]
+        report.rate(
+            f"SSE freshness, syslog send → frame, {connected:,} clients connected",
+            f"p50 {statistics.median(latencies):.0f} / p95 {p95:.0f} ms",
+            "p95 ≤ 500 ms",
+        )
+
+
+def _ready(worker: subprocess.Popen[str]) -> int:
+    """How many of a client process's connections got their first frame."""
+    line = worker.stdout.readline() if worker.stdout else ""
+    return int(line.split()[1]) if line.startswith("ready") else 0
+
+
+def _shares(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 def stage_syslog(report: Report, fresh_db: str | None, work: Path, n: int) -> None:
@@ -571,13 +726,14 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
         work = Path(tmp)
         data_dir = Path(os.environ.get("DECNET_BENCH_DATA_DIR", work / "data"))
         data_dir.mkdir(parents=True, exist_ok=True)
-        db_url = database(f"perf_bench_{records_n}", fresh)
+        name = os.environ.get("DECNET_BENCH_DATABASE") or f"perf_bench_{records_n}"
+        db_url = database(name, fresh)
         steps: dict[str, Callable[[], None]] = {
             "parse": lambda: stage_parse(report),
         }
         if "parse" in stages:
             steps["parse"]()
-        if {"load", "project", "rebuild", "reads", "wrk", "sse"} & set(stages):
+        if {"load", "project", "rebuild", "reads", "wrk", "sse", "sse1000"} & set(stages):
             loaded = stage_load(report, db_url, data_dir, fresh)
             if loaded:
                 stage_project(report, db_url, data_dir, rebuild=False)
@@ -585,7 +741,7 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
                 report.notes.append("first build not measured: the dataset was reused (`--fresh`)")
         if "rebuild" in stages:
             stage_project(report, db_url, data_dir, rebuild=True)
-        if {"reads", "wrk", "sse"} & set(stages):
+        if {"reads", "wrk", "sse", "sse1000"} & set(stages):
             port = free_port()
             with serve(server_env(data_dir, port, db_url)) as (_, client):
                 if "reads" in stages:
@@ -594,6 +750,8 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
                     stage_wrk(report, client)
                 if "sse" in stages:
                     stage_sse(report, client, port + 1)
+                if "sse1000" in stages:
+                    stage_sse_many(report, client, port + 1)
         if "syslog" in stages:
             n = int(os.environ.get("DECNET_BENCH_SYSLOG_RECORDS", records_n))
             stage_syslog(report, database(f"perf_bench_syslog_{n}", True), work, n)

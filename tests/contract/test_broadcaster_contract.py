@@ -124,6 +124,18 @@ class BroadcasterContract:
         ]
         assert await drained(late) == []
 
+    async def test_a_subscriber_of_some_models_sees_only_theirs(
+        self, broadcaster: Broadcaster
+    ) -> None:
+        """A subscription for `logs` skips other models' commits and never lags on them."""
+        logs_only = broadcaster.subscribe(frozenset({"logs"}))
+        for position in range(1, 2 * self.capacity + 2):
+            broadcaster.publish(update(position, model="history"))
+        broadcaster.publish(update(2 * self.capacity + 2))
+        assert [u.position for u in await received(logs_only, 1)] == [2 * self.capacity + 2]
+        assert not logs_only.lagged
+        assert await drained(logs_only) == []
+
     async def test_a_slow_subscriber_lags_without_holding_up_others(
         self, broadcaster: Broadcaster
     ) -> None:

@@ -9,11 +9,14 @@ afterwards; at the end every live model equals its own full rebuild.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from contextlib import ExitStack, suppress
+from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -23,7 +26,8 @@ from application.ports import RuntimeReport
 from domain.identity.roles import Role
 from domain.shared.errors import DecnetError
 from domain.shared.meta import SYSTEM, CommandMeta
-from projections.catalog import VIEW_MODELS
+from interfaces.cli.rebuild_workers import plan, rebuild_in_workers
+from projections.catalog import FACTORIES, VIEW_MODELS
 from projections.positions import POSITIONS
 from tests.api.harness import fresh_database
 from tests.integration.observations_fixtures import record
@@ -209,3 +213,64 @@ async def test_an_upgrade_swaps_in_although_the_old_model_stopped_behind_the_hea
         assert "logs" not in upgraded.runner.rebuilding()
         assert upgraded.runner.positions["logs"] == head
         assert await dump_live(upgraded.pool, ["logs"]) == expected
+
+
+@pytest.mark.anyio
+async def test_worker_processes_rebuild_every_model_identically_and_resume(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`decnet projections rebuild` splits the models over processes (ADR 0023): each model goes
+    live with the same rows, and a shadow a crashed rebuild left behind is driven to the end."""
+    async with world(database_url, batch_size=2) as w:
+        for seq in range(8):
+            w.ingest.append([record(seq), record(seq + 100)], [], None)
+        w.commands.request_rebuild(SYSTEM, "logs")
+        await w.catch_up_all()
+        before = await dump_live(w.pool, MODELS)
+        await w.controller.reconcile()
+        await w.runner._step(w.runner.slots["logs@next"], await w.head())  # one batch, "crash"
+        resumed_from = w.runner.positions["logs@next"]
+        assert 0 < resumed_from < await w.head()
+        head = await w.head()
+    env = {**os.environ, "DECNET_DATABASE_URL": database_url, "DECNET_DATA_DIR": str(tmp_path)}
+    names = list(FACTORIES)
+    positions = await rebuild_in_workers(names, 2, env)
+    assert positions == dict.fromkeys(names, head)
+    async with world(database_url) as after:
+        assert after.runner.rebuilding() == set()
+        assert await dump_live(after.pool, MODELS) == before
+        async with after.pool.connection() as conn:
+            rows = await (await conn.execute(f"SELECT name FROM {POSITIONS}")).fetchall()
+        assert not [r for r in rows if r[0].endswith("@next")]
+
+
+def test_the_worker_plan_spreads_the_heavy_models() -> None:
+    """Two workers: the logs model alone on one side, the other heavy models on the other."""
+    groups = plan(list(FACTORIES), 2)
+    assert sorted(n for g in groups for n in g) == sorted(FACTORIES)
+    logs_group = next(g for g in groups if "logs" in g)
+    assert "histogram" not in logs_group
+    assert "attackers" not in logs_group
+    assert plan(["logs"], 4) == [["logs"]]
+
+
+@pytest.mark.anyio
+async def test_two_runners_reading_ahead_apply_each_event_once(database_url: str) -> None:
+    """Two runners on one database race for the logs model with pages read ahead (ADR 0023):
+    a page read ahead whose start another runner already passed is dropped, never applied."""
+    async with world(database_url, batch_size=2) as w:
+        for seq in range(30):
+            w.ingest.append([record(seq)], [], None)
+        async with world(database_url, batch_size=3) as other, anyio.create_task_group() as tg:
+            tg.start_soon(w.runner.catch_up, "logs")
+            tg.start_soon(other.runner.catch_up, "logs")
+        raced = await dump_live(w.pool, ["logs"])
+        w.commands.request_rebuild(SYSTEM, "logs")
+        await w.controller.reconcile()
+        await w.runner.rebuild("logs")
+        assert await dump_live(w.pool, ["logs"]) == raced
+        async with w.pool.connection() as conn:
+            row = await (
+                await conn.execute("SELECT value FROM decnet_rm_logs.log_counters")
+            ).fetchone()
+        assert row == (30,)

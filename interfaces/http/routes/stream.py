@@ -60,7 +60,9 @@ async def stream(
     live = services.core.read_models.live()
     principal = principal_of(request)
     admin = principal.is_admin
-    session = StreamSession(live, services.api.broadcaster, f, last_id, max_frames, admin)
+    session = StreamSession(
+        live, services.api.broadcaster, f, last_id, max_frames, admin, services.api.streams
+    )
     messages = while_session_lasts(
         session.messages(), principal, services.api.auth, stopping=services.api.stopping
     )

@@ -94,6 +94,30 @@ async def test_a_revoked_session_ends_the_stream_at_the_next_check() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_revoked_session_ends_a_busy_stream_too() -> None:
+    """Frames every 20 ms never leave the stream idle; a revocation still ends it within a
+    re-check period."""
+    feed, sessions = Feed(), Sessions()
+    stream = while_session_lasts(
+        feed.messages(), principal(time.time() + 600), sessions, recheck_s=0.1
+    )
+
+    async def chatter() -> None:
+        while not feed.closed:
+            feed.queue.put_nowait("frame")
+            await asyncio.sleep(0.02)
+
+    talking = asyncio.ensure_future(chatter())
+    assert (await asyncio.wait_for(anext(stream), 1)).data == "frame"
+    sessions.valid = False
+    revoked_at = time.monotonic()
+    rest = await asyncio.wait_for(collect(stream), 2)
+    assert reason(rest[-1]) == "session ended: token has been revoked"
+    assert time.monotonic() - revoked_at < 0.5
+    talking.cancel()
+
+
+@pytest.mark.anyio
 async def test_a_valid_session_is_rechecked_without_losing_frames() -> None:
     """Re-checks while waiting do not cancel the inner stream: a later frame still arrives."""
     feed, sessions = Feed(), Sessions()
