@@ -42,14 +42,22 @@ class Shutdown:
     def __init__(self) -> None:
         self.requested = asyncio.Event()
         self.server: _Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def install(self) -> None:
+        """Called on the running loop: the handler wakes this loop, not the policy's default.
+
+        (Under uvloop, anyio's runner never sets its loop on the policy, so the policy's
+        `get_event_loop()` is another, idle loop: the stop was never seen and open streams
+        outlived uvicorn's graceful timeout.)
+        """
+        self._loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._handle)
 
     def _handle(self, sig: int, _frame: FrameType | None) -> None:
-        loop = asyncio.get_event_loop_policy().get_event_loop()
-        loop.call_soon_threadsafe(self.requested.set)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.requested.set)
         if self.server is not None:
             self.server.force_exit = self.server.should_exit and sig == signal.SIGINT
             self.server.should_exit = True
