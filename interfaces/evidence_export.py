@@ -39,6 +39,7 @@ class ExportedBundle:
     file: IO[bytes]
     size: int
     filename: str
+    position: int  # of the export's own event (after the checkpoint it may have signed)
 
 
 def _attacker_records(row: EventRow, ip: str) -> list[dict[str, Any]]:
@@ -114,12 +115,12 @@ class EvidenceExporter:
             event = EvidenceExport.record(
                 meta, str(uuid), ip, size, (len(rows), records, artifacts)
             )
-            await anyio.to_thread.run_sync(core.store.save_all, event)
+            position = await anyio.to_thread.run_sync(core.store.save_all, event)
         except BaseException:
             out.close()
             raise
         log.info("evidence_exported", attacker=str(uuid), events=len(rows), tree_size=size)
-        return ExportedBundle(out, length, f"evidence-{uuid}.zip")
+        return ExportedBundle(out, length, f"evidence-{uuid}.zip", position)
 
     def _add_artifacts(self, writer: BundleWriter, captured: dict[str, dict[str, Any]]) -> int:
         """Add each captured file whose bytes are still stored and still hash to its record."""

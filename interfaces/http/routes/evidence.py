@@ -14,6 +14,7 @@ from litestar.response import Stream
 from domain.shared.errors import InvalidError
 from interfaces.evidence_export import EvidenceExporter
 from interfaces.http.auth import command_meta, requires_audit, services_of
+from interfaces.http.commands import settle
 from interfaces.http.routes.attackers import AttackerId
 
 CHUNK = 1 << 16
@@ -48,6 +49,9 @@ async def attacker_evidence(request: Request[Any, Any, Any], uuid: AttackerId) -
         raise InvalidError(f"attacker uuid {uuid[:64]!r} is not a valid UUID") from None
     exporter = EvidenceExporter(services_of(request).core)
     bundle = await exporter.export(command_meta(request), ident)
+    # Read-your-writes: the audit trail shows the export, and the checkpoint list the checkpoint
+    # the bundle proves against, when the auditor looks right after downloading it.
+    await settle(services_of(request), bundle.position, ["audit", "merkle"])
     return Stream(
         _chunks(bundle.file),
         media_type="application/zip",
