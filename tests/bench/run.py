@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.bench.run [--records N] [--readme] [--stages a,b,...]
 
 `DECNET_BENCH_RECORDS` (default 1,000,000) is the dataset size (`DECNET_BENCH_SYSLOG_RECORDS`, by
-default the same, bounds the end-to-end syslog run); `DECNET_BENCH_PG_URL` (default
+default the same, bounds the end-to-end syslog run; `DECNET_BENCH_SAMPLES`, default 60, is the
+number of requests per read route); `DECNET_BENCH_PG_URL` (default
 `DECNET_TEST_PG_URL`) is a server where the runner creates databases of its own
 (`perf_bench_<N>`, `perf_bench_syslog_<N>`); without either it falls back to the embedded
 PostgreSQL under a temporary data directory. The dataset is loaded once per size
@@ -62,7 +63,7 @@ from tests.bench.synthetic import records
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 STAGES = ("parse", "load", "project", "rebuild", "reads", "wrk", "sse", "sse1000", "syslog")
-SAMPLES = 60
+SAMPLES = int(os.environ.get("DECNET_BENCH_SAMPLES", "60"))  # sequential requests per route
 PASSWORD = "benchpass2"
 
 
