@@ -31,8 +31,10 @@ from hashlib import sha256
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from domain.audit.jcs import canonical_json, plain_json
-from domain.audit.merkle import CompactTree, leaf_hash
+from domain.audit.merkle import CompactTree, leaf_hash, merkle_root_of
 
 TAG = b"decnet.event.v1\n"
 BATCH_TOPIC = "domain.observations.batch:InteractionBatch.InteractionsObserved"
@@ -61,9 +63,7 @@ class BatchState:
 
     def records_root(self) -> bytes:
         """The RFC 6962 root over the records."""
-        tree = CompactTree()
-        tree.extend(self.record_leaves())
-        return tree.root()
+        return merkle_root_of(self.record_leaves())
 
 
 def header(position: int, originator_id: UUID, originator_version: int, topic: str) -> bytes:
@@ -78,6 +78,43 @@ def split_batch(topic: str, state: bytes) -> BatchState | None:
     """The batch's records and the rest, or None when the event is not kind 0x01."""
     if topic != BATCH_TOPIC:
         return None
+    return _split_compact(state) or _split_exact(state)
+
+
+def _refuse_float(_text: str) -> Any:
+    raise ValueError("a float: the exact parser's turn")
+
+
+_COMPACT_DECODER = msgspec.json.Decoder(float_hook=_refuse_float)
+_COMPACT = msgspec.json.Encoder().encode
+
+
+def _split_compact(state: bytes) -> BatchState | None:
+    """`_split_exact` of a state as decnet writes it, in C; None for any other state.
+
+    The store's states are msgspec's compact JSON. An ASCII state that msgspec decodes, without
+    a float, into a value it encodes back to the very same bytes is JSON (UTF-8), with no
+    duplicate member name (the value holds each name once, and gives back every byte), no NaN
+    and only ASCII member names: what `_split_exact` would parse it into, with `plain` true.
+    Anything else (whitespace, floats, other escapes, non-ASCII text) is left to `_split_exact`.
+    """
+    if type(state) is not bytes or not state.isascii():
+        return None
+    try:
+        value = _COMPACT_DECODER.decode(state)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError (a float) is a DecodeError
+        return None
+    if type(value) is not dict or type(value.get("records")) is not list:
+        return None
+    if _COMPACT(value) != state:
+        return None
+    records = value.pop("records")
+    return BatchState(value, records, plain=True)
+
+
+def _split_exact(state: bytes) -> BatchState | None:
+    """The standard library's parse: duplicate names and NaN refused, floats and non-ASCII
+    member names noted (their records take JCS's exact path)."""
     parse = _Parse()
     try:
         value = json.loads(

