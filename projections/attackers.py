@@ -61,10 +61,14 @@ class _Profile:
 
     def observe(self, o: Observed) -> None:
         r = o.record
+        ts = r.timestamp
         self.event_count += 1
-        self.first_seen = min(self.first_seen, r.timestamp)
-        self.last_seen = max(self.last_seen, r.timestamp)
-        self.updated_at = max(self.updated_at, o.stored_at)
+        if ts < self.first_seen:  # comparisons, not min/max: this runs for every record
+            self.first_seen = ts
+        if ts > self.last_seen:
+            self.last_seen = ts
+        if o.stored_at > self.updated_at:
+            self.updated_at = o.stored_at
         if r.event_type not in SNIFFER_EVENT_TYPES and r.service not in self.services:
             self.services.append(r.service)
         if r.decky not in self.deckies:

@@ -52,8 +52,27 @@ def is_recon(event_type: str) -> bool:
 
 def is_large_payload(fields: Mapping[str, str]) -> bool:
     """A `size`/`bytes` field of at least 1 MiB."""
-    sizes = (parse_int(fields.get(key)) for key in PAYLOAD_SIZE_KEYS)
-    return any(size is not None and size >= LARGE_PAYLOAD_BYTES for size in sizes)
+    for key in PAYLOAD_SIZE_KEYS:
+        value = fields.get(key)
+        if value is not None:
+            size = parse_int(value)
+            if size is not None and size >= LARGE_PAYLOAD_BYTES:
+                return True
+    return False
+
+
+# Event type -> (is_exfil, is_recon): a fleet has a few dozen types, every record asks.
+_KINDS: dict[str, tuple[bool, bool]] = {}
+_KINDS_MAX = 4096
+
+
+def _kind(event_type: str) -> tuple[bool, bool]:
+    kind = _KINDS.get(event_type)
+    if kind is None:
+        kind = (is_exfil(event_type), is_recon(event_type))
+        if len(_KINDS) < _KINDS_MAX:
+            _KINDS[event_type] = kind
+    return kind
 
 
 @dataclass(slots=True)
@@ -70,9 +89,10 @@ class PhaseState:
             self.large_payload_count += 1
         if self.exfil_start is not None:
             return
-        if is_exfil(record.event_type):
+        exfil, recon = _kind(record.event_type)
+        if exfil:
             self.exfil_start = record.timestamp
-        elif is_recon(record.event_type):
+        elif recon:
             self.recon_end = max(self.recon_end or record.timestamp, record.timestamp)
 
     @property

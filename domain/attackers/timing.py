@@ -44,23 +44,30 @@ class TimingState:
 
     def add(self, ts: datetime) -> None:
         """Account for one more record at `ts`."""
-        if self.first_ts is None or self.last_ts is None:
+        first, last = self.first_ts, self.last_ts
+        if first is None or last is None:
             self.first_ts = self.last_ts = ts
-        else:
-            self._add_iat(max((ts - self.last_ts).total_seconds(), 0.0), self.event_count)
-            self.first_ts = min(self.first_ts, ts)
-            self.last_ts = max(self.last_ts, ts)
+        elif ts > last:
+            self._add_iat((ts - last).total_seconds(), self.event_count)
+            self.last_ts = ts
+        else:  # not after the latest: simultaneous with it (an IAT of 0)
+            self._add_iat(0.0, self.event_count)
+            if ts < first:
+                self.first_ts = ts
         self.event_count += 1
 
     def _add_iat(self, iat: float, iat_count: int) -> None:
         delta = iat - self.mean_iat
         self.mean_iat += delta / iat_count
         self.m2 += delta * (iat - self.mean_iat)
-        self.min_iat = iat if self.min_iat is None else min(self.min_iat, iat)
-        self.max_iat = iat if self.max_iat is None else max(self.max_iat, iat)
-        self.recent_iats.append(iat)
-        if len(self.recent_iats) > MEDIAN_WINDOW:
-            del self.recent_iats[0]
+        if self.min_iat is None or iat < self.min_iat:
+            self.min_iat = iat
+        if self.max_iat is None or iat > self.max_iat:
+            self.max_iat = iat
+        recent = self.recent_iats
+        recent.append(iat)
+        if len(recent) > MEDIAN_WINDOW:
+            del recent[0]
 
     @property
     def iat_count(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 # Catalogue order is the output order, so guesses read the same on every rebuild.
 _SIGNATURES: tuple[tuple[str, str], ...] = (
@@ -48,7 +49,13 @@ _RANK = {name: index for index, name in enumerate(TOOL_NAMES)}
 
 def guess_tools(text: str) -> list[str]:
     """Tool names whose signature appears in `text` (case-insensitive), in catalogue order."""
-    return [name for name, pattern in _PATTERNS if pattern.search(text)]
+    return list(_guesses(text))
+
+
+@lru_cache(maxsize=4096)
+def _guesses(text: str) -> tuple[str, ...]:
+    # 31 regex searches per User-Agent or banner; a fleet sees the same few texts again and again.
+    return tuple(name for name, pattern in _PATTERNS if pattern.search(text))
 
 
 def order_tools(names: Iterable[str]) -> list[str]:

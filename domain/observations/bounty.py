@@ -32,8 +32,18 @@ class Bounty:
 
 def derive_bounties(record: InteractionRecord) -> list[Bounty]:
     """Every bounty the record carries, in a fixed order (credential, fingerprints, artifact)."""
-    found = (derive(record) for derive in _DERIVERS)
-    return [bounty for bounty in found if bounty is not None]
+    found = []
+    for derive in _COMMON:
+        bounty = derive(record)
+        if bounty is not None:
+            found.append(bounty)
+    # The others read one event type each (they come last, in `_DERIVERS` order).
+    special = _BY_EVENT_TYPE.get(record.event_type)
+    if special is not None:
+        bounty = special(record)
+        if bounty is not None:
+            found.append(bounty)
+    return found
 
 
 def dedup_key(
@@ -42,13 +52,31 @@ def dedup_key(
     """A stable digest of (type, ip, payload) so the same bounty is stored once."""
     # A JSON array cannot be confused by separators inside values; ASCII escaping means
     # even unpaired surrogates from hostile input encode.
-    canonical = json.dumps(
-        [bounty_type, attacker_ip, dict(payload)],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
+    value = [bounty_type, attacker_ip, dict(payload)]
+    canonical = "".join(_C_DEDUP(value, 0)) if _C_DEDUP is not None else _DEDUP_JSON.encode(value)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=True)`, built once: dumps
+# builds an encoder (and its C encoder) per call with these arguments, for every bounty seen.
+_DEDUP_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+# CPython's C encoder behind it, called directly (typeshed does not declare it): the same
+# arguments as `_DEDUP_JSON.iterencode` passes, without the circular-reference markers
+# (a payload is a flat dict).
+_MAKE_C_ENCODER: Callable[..., Callable[[object, int], tuple[str, ...]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+_C_DEDUP = (
+    _MAKE_C_ENCODER(
+        None, _not_json, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True
+    )
+    if _MAKE_C_ENCODER is not None
+    else None
+)
 
 
 def int_or_raw(value: str | None) -> PayloadValue:
@@ -61,11 +89,15 @@ def int_or_raw(value: str | None) -> PayloadValue:
 
 def _credential(record: InteractionRecord) -> Bounty | None:
     fields = record.fields
-    username = next((fields[k] for k in USERNAME_KEYS if fields.get(k)), None)
-    # An empty password is still a credential attempt worth keeping (e.g. `root` / "").
-    password = next((fields[k] for k in PASSWORD_KEYS if k in fields), None)
-    if username is None or password is None:
+    username = fields.get("username") or fields.get("user") or fields.get("login")  # USERNAME_KEYS
+    if not username:
         return None
+    # An empty password is still a credential attempt worth keeping (e.g. `root` / "").
+    password = fields.get("password")  # PASSWORD_KEYS, in order
+    if password is None:
+        password = fields.get("pass")
+        if password is None:
+            return None
     return Bounty("credential", {"username": username, "password": password})
 
 
@@ -144,3 +176,5 @@ _DERIVERS: tuple[Callable[[InteractionRecord], Bounty | None], ...] = (
     _ja3,
     _artifact,
 )
+_COMMON = _DERIVERS[:3]  # any record may carry these
+_BY_EVENT_TYPE = {TCP_SYN_EVENT: _tcp_syn, TLS_HELLO_EVENT: _ja3, FILE_CAPTURED_EVENT: _artifact}

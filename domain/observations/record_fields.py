@@ -32,18 +32,37 @@ def first_field(fields: Mapping[str, str], keys: Iterable[str]) -> str | None:
     return None
 
 
+# Field names known not to name the User-Agent: a fleet uses a few dozen names, and this runs
+# for every record a projection reads (twice: tools and bounties), so most records are settled
+# by one set operation in C.
+_OTHER_NAMES: set[str] = set()
+_OTHER_NAMES_MAX = 4096
+
+
+def _is_user_agent_name(key: str) -> bool:
+    if key.lower().replace("-", "_") in USER_AGENT_KEYS:
+        return True
+    if len(_OTHER_NAMES) < _OTHER_NAMES_MAX:
+        _OTHER_NAMES.add(key)
+    return False
+
+
 def user_agent(record: InteractionRecord) -> str | None:
     """The HTTP User-Agent: a `user_agent`-like field, else the `headers` JSON object."""
-    for key, value in record.fields.items():
-        if value and key.lower().replace("-", "_") in USER_AGENT_KEYS:
-            return value
-    return _header(record.fields.get("headers"), "user-agent")
+    fields = record.fields
+    if not _OTHER_NAMES.issuperset(fields):
+        for key, value in fields.items():
+            if value and key not in _OTHER_NAMES and _is_user_agent_name(key):
+                return value
+    headers = fields.get("headers")
+    return _header(headers, "user-agent") if headers else None
 
 
 def ssh_client_banner(record: InteractionRecord) -> str | None:
     """The SSH client identification string, read only where a banner field means the client's."""
     # On other services `banner` is usually the server's own greeting, not the attacker's.
-    if record.service.lower() != "ssh" and record.event_type != SSH_BANNER_EVENT:
+    service = record.service
+    if service != "ssh" and record.event_type != SSH_BANNER_EVENT and service.lower() != "ssh":
         return None
     banner = (first_field(record.fields, SSH_BANNER_KEYS) or "").strip()
     return banner or None
