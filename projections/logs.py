@@ -26,7 +26,7 @@ from projections.observed import (
     forget_observations,
     hour_of,
     log_id,
-    minute_of,
+    minutes_of,
     walked,
 )
 from projections.rows import iso_z
@@ -183,7 +183,7 @@ def _rows_and_counts(
 ) -> tuple[list[tuple[Any, ...]], Counter[datetime], Counter[datetime]]:
     """The COPY rows, and the records per minute and per hour (the deep-page index)."""
     rows = [_row(o) for o in observed]
-    minutes = Counter(minute_of(o.record.timestamp) for o in observed)
+    minutes = Counter(minutes_of([o.record.timestamp for o in observed]))
     hours: Counter[datetime] = Counter()
     for minute, n in minutes.items():
         hours[hour_of(minute)] += n

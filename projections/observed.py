@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 import anyio
@@ -130,6 +131,27 @@ def minute_of(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
+def minutes_of(stamps: Sequence[datetime]) -> list[datetime]:
+    """`minute_of` of each timestamp; in C but one `minute_of` per distinct minute when every
+    one is in UTC (records are: a batch of 1,000 spans a few minutes)."""
+    if set(map(_tzinfo, stamps)) != {UTC}:
+        return [minute_of(ts) for ts in stamps]
+    # Whole minutes since the epoch, the same instant as `minute_of` in UTC. The float floor is
+    # exact while a double's step stays under 1 µs, i.e. within ±2^33 s of 1970 (1697-2242);
+    # a stamp beyond that (attacker-chosen years) takes the exact path.
+    keys = [ts.timestamp() // 60 for ts in stamps]
+    if keys and not -_FLOAT_EXACT_MINUTES < min(keys) <= max(keys) < _FLOAT_EXACT_MINUTES:
+        return [minute_of(ts) for ts in stamps]
+    minute = {k: datetime.fromtimestamp(k * 60, UTC) for k in set(keys)}
+    return [minute[k] for k in keys]
+
+
+_FLOAT_EXACT_MINUTES = 2**33 // 60
+
+
+_tzinfo = attrgetter("tzinfo")
+
+
 def hour_of(ts: datetime) -> datetime:
     """The UTC hour a timestamp falls in (UTC: an offset like +05:30 is not hour-aligned)."""
     return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
@@ -174,23 +196,28 @@ async def add_counts(
     names = ", ".join(key)
     try:
         # Off the event loop: a catch-up batch can hold 100,000 keys.
-        payload = await anyio.to_thread.run_sync(_counts_json, counts, len(key) > 1)
+        payload = await anyio.to_thread.run_sync(_counts_json, counts)
     except (UnicodeEncodeError, msgspec.EncodeError):  # lone surrogates: the array path copes
         await _add_counts_arrays(cur, table, key, types, counts)
         return
-    fields = ", ".join(f"(e->>{i})::{t}" for i, t in enumerate(types))
+    tupled = len(key) > 1
+    fields = ", ".join(
+        f"(e->0->>{i})::{t}" if tupled else f"(e->>0)::{t}" for i, t in enumerate(types)
+    )
     await cur.execute(
-        f"INSERT INTO {table} ({names}, count) SELECT {fields}, (e->>{len(types)})::bigint"
+        f"INSERT INTO {table} ({names}, count) SELECT {fields}, (e->>1)::bigint"
         f" FROM json_array_elements(%s::json) e"
         f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
         (payload,),
     )
 
 
-def _counts_json(counts: Counter[Any], tupled: bool) -> str:
-    """`counts` as a JSON array of [*key, count], sorted by key."""
-    rows = [[*k, counts[k]] if tupled else [k, counts[k]] for k in sorted(counts)]
-    return _encode_json(rows).decode()
+def _counts_json(counts: Counter[Any]) -> str:
+    """`counts` as a JSON array of [key, count] (a tuple key as an array), in the counter's
+    order: the records' order, deterministic (so is the statement). Not sorted: one model's
+    tables have one writer at a time (the position's row lock), and sorting a rebuild batch's
+    ~100,000 keys (datetimes first) cost more than counting them. No Python runs per key."""
+    return _encode_json(list(counts.items())).decode()
 
 
 async def _add_counts_arrays(

@@ -35,8 +35,8 @@ PER_RECORD: list[tuple[Any, str]] = [
     (MsgspecMapper, "to_domain_event"),  # decoding, every model
     (projections.observed, "has_no_nul"),  # logs, histogram, attackers (walk), per event
     (projections.observed, "scrub"),  # the same, per record of an event holding a NUL
-    (projections.logs, "minute_of"),
-    (projections.histogram, "minute_of"),
+    (projections.logs, "minutes_of"),
+    (projections.histogram, "minutes_of"),
     (projections.attackers, "derive_bounties"),
     (projections.attackers, "extract_command"),
     (projections.history, "batch_digest"),

@@ -1,0 +1,61 @@
+"""The per-minute counting shortcuts give the buckets the record-by-record definitions give."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.observations.records import InteractionRecord
+from projections.histogram import _tally
+from projections.observed import Observed, minute_of, minutes_of
+
+FUZZ = settings(max_examples=300, deadline=None)
+_ZONES = st.sampled_from(
+    [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(seconds=-30))]
+)
+# Any year (far ones take the exact path), and stamps a microsecond before a minute ends.
+_STAMPS = st.one_of(
+    st.datetimes(timezones=st.just(UTC)),
+    st.datetimes(timezones=_ZONES),
+    st.integers(min_value=1, max_value=4_000_000_000).map(
+        lambda m: datetime(1970, 1, 1, tzinfo=UTC) + timedelta(minutes=m, microseconds=-1)
+    ),
+)
+
+
+@FUZZ
+@given(stamps=st.lists(_STAMPS, max_size=30))
+def test_minutes_of_is_minute_of_each(stamps: list[datetime]) -> None:
+    """Same instants and the same zones as `minute_of`, whatever the mix."""
+    fast = minutes_of(stamps)
+    exact = [minute_of(ts) for ts in stamps]
+    assert fast == exact
+    assert [m.utcoffset() for m in fast] == [m.utcoffset() for m in exact]
+
+
+@FUZZ
+@given(
+    rows=st.lists(
+        st.tuples(_STAMPS, st.sampled_from("ab"), st.sampled_from("xy"), st.sampled_from("cd")),
+        max_size=40,
+    )
+)
+def test_tally_counts_as_a_loop_over_the_records(
+    rows: list[tuple[datetime, str, str, str]],
+) -> None:
+    """Every table's counts are the records' counts, key by key, in the records' order."""
+    observed = [
+        Observed(i, 1, InteractionRecord(ts, d, s, e, None), ts)
+        for i, (ts, d, s, e) in enumerate(rows)
+    ]
+    cross, totals, per_dimension = _tally(observed)
+    assert list(cross.items()) == list(
+        Counter((minute_of(ts), d, s, e) for ts, d, s, e in rows).items()
+    )
+    assert totals == Counter(minute_of(ts) for ts, *_ in rows)
+    assert per_dimension["decky"] == Counter((d, minute_of(ts)) for ts, d, _, _ in rows)
+    assert per_dimension["service"] == Counter((s, minute_of(ts)) for ts, _, s, _ in rows)
+    assert per_dimension["event_type"] == Counter((e, minute_of(ts)) for ts, _, _, e in rows)
