@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 
 class SerialPostgresApplicationRecorder(PostgresApplicationRecorder):
@@ -52,3 +52,50 @@ class SerialPostgresApplicationRecorder(PostgresApplicationRecorder):
                 assert row is not None, "INSERT ... RETURNING returns the row"
                 ids.append(int(row["notification_id"]))
             return ids
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """The library's query and rows, fetched in binary.
+
+        In text the server hex-encodes each ~300 KB batch state and the client decodes the hex
+        back, holding the GIL: a page of 200 batch events cost ~0.25 s of Python and more of
+        PostgreSQL, for every model reading it. Binary sends the bytes as they are stored.
+        """
+        where: list[Composed | SQL] = []
+        params: list[int | str | Sequence[str]] = []
+        if start is not None:
+            where.append(SQL("notification_id>=%s" if inclusive_of_start else "notification_id>%s"))
+            params.append(start)
+        if stop is not None:
+            where.append(SQL("notification_id <= %s"))
+            params.append(stop)
+        if topics:
+            where.append(SQL("topic = ANY(%s)"))
+            params.append(list(topics))
+        statement = SQL("SELECT * FROM {schema}.{table}").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
+        )
+        if where:
+            statement += SQL(" WHERE ") + SQL(" AND ").join(where)
+        statement += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor(binary=True) as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
