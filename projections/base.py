@@ -85,6 +85,13 @@ class Projection(Protocol):
         """
         ...
 
+    @property
+    def undecoded(self) -> frozenset[str]:
+        """Topics whose events the model reads only as stored: the runner hands them over with
+        `event` None instead of decoding them (the tree model hashes a batch's stored bytes;
+        decoding its 1,000 records would be thrown away)."""
+        ...
+
     async def create(self, conn: AsyncConnection[Any]) -> None:
         """Create the model's tables (idempotent)."""
         ...
@@ -111,6 +118,7 @@ class SchemaBound:
 
     batch_events = 200
     read_ahead = False
+    undecoded: frozenset[str] = frozenset()
 
     def __init__(self, schema: str) -> None:
         self.schema = schema

@@ -23,7 +23,7 @@ from typing import Any
 import anyio.to_thread
 from psycopg import AsyncConnection
 
-from domain.audit.canonical import event_leaf_hash
+from domain.audit.canonical import BATCH_TOPIC, event_leaf_hash
 from domain.audit.merkle import CompactTree
 from domain.history.tamper import TreeCheckpoint
 from domain.shared.topics import topic_of
@@ -123,6 +123,8 @@ class MerkleProjection(Tabled[MerkleTables]):
     name = "merkle"
     version = 1
     topics: tuple[str, ...] = ()  # every event is a leaf
+    # A batch's leaf comes from its stored bytes: its records are not decoded (ADR 0023).
+    undecoded = frozenset({BATCH_TOPIC})
 
     def __init__(self, schema: str) -> None:
         super().__init__(schema)

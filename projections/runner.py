@@ -388,10 +388,15 @@ class ProjectionRunner:
         self, projection: Projection, start: int, limit: int, target: int
     ) -> tuple[list[Envelope], int]:
         """The next events of the model's topics after `start`, and the position they reach."""
-        topics = projection.topics
+        topics, undecoded = projection.topics, projection.undecoded
 
         def read() -> list[Envelope]:
             notes = self._store.read(start, limit, topics, stop=target)
+            if undecoded:
+                return [
+                    Envelope(n.id, None if n.topic in undecoded else self._decode(n), n)
+                    for n in notes
+                ]
             return [Envelope(n.id, self._decode(n), n) for n in notes]
 
         # Decoded in the worker thread too: a page of 200 batch events is 200,000 records,
