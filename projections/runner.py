@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import anyio
 import structlog
@@ -54,6 +54,9 @@ GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (`tune_gc`)
 # live trickle)
 BULK_CATCH_UP = 100
 INDEX_BUILD_MEMORY = "256MB"  # per index build of a shadow or view (sorts in memory, not disk)
+# A rebuilding slot that would read a page while a sibling has not yet taken the one before
+# waits at most this long for it (pages shared between siblings: `_shared_page`).
+SHARE_WAIT_S = 30.0
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Slot:
     meter: RateMeter = field(default_factory=RateMeter)
     scope: anyio.CancelScope | None = None
     ahead: asyncio.Task[Page] | None = None  # the next page, being read (`read_ahead` models)
+    next_start: int | None = None  # where the page after the one being applied starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,20 @@ class Page:
     start: int
     batch: list[Envelope]
     end: int
+
+
+PageGroup = tuple[tuple[str, ...], int]  # topics and page size: slots reading the same pages
+
+
+@dataclass(eq=False)
+class SharedPage:
+    """A page read once for the rebuilding slots of one group, until each has taken it."""
+
+    group: PageGroup
+    start: int
+    task: asyncio.Task[tuple[list[Envelope], int]]
+    waiting: set[str]  # keys of the slots expected to take it still
+    taken: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def shadow_key(name: str) -> str:
@@ -113,6 +131,7 @@ class ProjectionRunner:
         self._tg: TaskGroup | None = None
         self._decoded: OrderedDict[int, Any] = OrderedDict()
         self._decoded_lock = threading.Lock()
+        self._shared: dict[tuple[PageGroup, int, int], SharedPage] = {}
 
     def add_listener(self, listener: Listener) -> None:
         """Hear `(model name, position, effect)` after each live commit."""
@@ -339,6 +358,7 @@ class ProjectionRunner:
         start = self.positions[slot.key]
         limit = min(projection.batch_events, self._batch_cap or projection.batch_events)
         batch, new_position = await self._page(slot, start, limit, target)
+        slot.next_start = new_position
         if projection.read_ahead and new_position < target:
             slot.ahead = _quiet(
                 asyncio.ensure_future(self._page_at(projection, new_position, limit, target))
@@ -353,6 +373,7 @@ class ProjectionRunner:
             if row is None or row[0] != start:
                 # Another process (or a swap) moved it: adopt its position and retry.
                 self.positions[slot.key] = row[0] if row else 0
+                slot.next_start = None
                 return
             if batch:
                 effect = await projection.apply(conn, batch)
@@ -378,7 +399,91 @@ class ProjectionRunner:
                 page = ahead.result()
                 if page.start == start:
                     return page.batch, page.end
+        if slot.kind != "live" and not slot.projection.read_ahead:
+            return await self._shared_page(slot, start, limit, target)
         return await self._read(slot.projection, start, limit, target)
+
+    async def _shared_page(
+        self, slot: Slot, start: int, limit: int, target: int
+    ) -> tuple[list[Envelope], int]:
+        """The page after `start`, read (and decoded) once for every rebuilding sibling.
+
+        Shadows and views of models with the same topics and page size (the histogram and the
+        attackers; the history and the tree) read the very same pages when they start from the
+        same position, as a rebuild's do: the first to want a page reads it, each sibling about
+        to read the same one takes it from here. A slot that would read a page while a sibling
+        has not taken the previous one yet waits for it (at most `SHARE_WAIT_S`), so siblings
+        stay within a page of each other and a page is decoded once, not once per model.
+        Pages are the store's events, which never change; the key holds the target, so a page
+        is only shared between reads that would return the same events.
+        """
+        group: PageGroup = (tuple(slot.projection.topics), limit)  # `limit` is `_group`'s
+        key = (group, start, target)
+        entry = self._shared.get(key)
+        if entry is None:
+            await self._wait_for_siblings(slot, group, start)
+            entry = self._shared.get(key)  # a sibling may have read it meanwhile
+        if entry is None:
+            peers = {
+                other.key
+                for other in self._siblings(slot, group)
+                if self._next_start(other) == start
+            }
+            if not peers:
+                return await self._read(slot.projection, start, limit, target)
+            task = asyncio.ensure_future(self._read(slot.projection, start, limit, target))
+            entry = SharedPage(group, start, _quiet(task), peers)
+            self._shared[key] = entry
+        else:
+            entry.waiting.discard(slot.key)
+            if entry.task.done() and not entry.task.cancelled() and not entry.task.exception():
+                # Said now, before the sibling waiting for this take runs: it counts on us for
+                # the next page.
+                slot.next_start = entry.task.result()[1]
+            if not entry.waiting:
+                self._shared.pop(key, None)
+                entry.taken.set()
+        await asyncio.wait([entry.task])
+        if entry.task.cancelled() or entry.task.exception() is not None:
+            return await self._read(slot.projection, start, limit, target)  # not ours: again
+        return entry.task.result()
+
+    async def _wait_for_siblings(self, slot: Slot, group: PageGroup, start: int) -> None:
+        """Wait until the siblings about to take an earlier page of the group have taken it;
+        forget the pages nobody came for in time (a sibling gone, or moved elsewhere)."""
+        for key, entry in list(self._shared.items()):
+            if entry.group != group or entry.start >= start:
+                continue  # this page or later ones: siblings ahead read them for us
+            coming = {
+                other.key
+                for other in self._siblings(slot, group)
+                if other.key in entry.waiting and self._next_start(other) == entry.start
+            }
+            if coming:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(SHARE_WAIT_S):
+                        await entry.taken.wait()
+            if not entry.taken.is_set() and self._shared.get(key) is entry:
+                del self._shared[key]  # whoever still wants it reads it again
+
+    def _siblings(self, slot: Slot, group: PageGroup) -> list[Slot]:
+        """Other rebuilding slots reading the same pages as `slot`."""
+        return [
+            other
+            for other in list(self.slots.values())
+            if other is not slot
+            and other.kind != "live"
+            and not other.projection.read_ahead
+            and self._group(other) == group
+        ]
+
+    def _group(self, slot: Slot) -> PageGroup:
+        events = slot.projection.batch_events
+        return tuple(slot.projection.topics), min(events, self._batch_cap or events)
+
+    def _next_start(self, slot: Slot) -> int:
+        """Where the slot's next page starts (its position unless a page is being applied)."""
+        return self.positions.get(slot.key, 0) if slot.next_start is None else slot.next_start
 
     async def _page_at(self, projection: Projection, start: int, limit: int, target: int) -> Page:
         batch, end = await self._read(projection, start, limit, target)
@@ -491,7 +596,10 @@ class ProjectionRunner:
         return outcome
 
 
-def _quiet(task: asyncio.Task[Page]) -> asyncio.Task[Page]:
+PageTask = TypeVar("PageTask", bound=asyncio.Task[Any])
+
+
+def _quiet(task: PageTask) -> PageTask:
     """A read-ahead nobody may await (its slot was removed or moved): retrieve its outcome so
     asyncio does not log it as lost."""
     task.add_done_callback(lambda t: t.cancelled() or t.exception())

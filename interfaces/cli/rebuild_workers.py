@@ -26,7 +26,7 @@ from projections.schema import live_schema
 
 # Relative Python cost of each model's rebuild (profiled at 200,000 records): the planner puts
 # the heaviest first, each on the least loaded worker. Unlisted models cost next to nothing.
-WEIGHTS = {"logs": 4.0, "histogram": 2.0, "attackers": 2.0, "merkle": 2.0, "history": 1.0}
+WEIGHTS = {"logs": 4.0, "histogram": 1.5, "attackers": 2.0, "merkle": 1.0, "history": 0.5}
 RESULT = "rebuilt"  # a worker's stdout line: `rebuilt <model> <position>`
 
 
@@ -35,14 +35,34 @@ class WorkerFailed(RuntimeError):
 
 
 def plan(names: Sequence[str], workers: int) -> list[list[str]]:
-    """Split models into at most `workers` groups of similar cost (heaviest first, greedy)."""
-    groups: list[list[str]] = [[] for _ in range(max(1, min(workers, len(names))))]
+    """Split models into at most `workers` groups of similar cost (heaviest first, greedy).
+
+    Models that read the same pages (same topics and page size: the histogram and the
+    attackers; the history and the tree) stay in one worker, where the runner reads and decodes
+    each page once for both (ADR 0023).
+    """
+    units: dict[tuple[object, ...], list[str]] = {}
+    for name in names:
+        units.setdefault(_pages_of(name), []).append(name)
+    groups: list[list[str]] = [[] for _ in range(max(1, min(workers, len(units))))]
     loads = [0.0] * len(groups)
-    for name in sorted(names, key=lambda n: -WEIGHTS.get(n, 0.1)):
+    for unit in sorted(units.values(), key=lambda u: -_weight(u)):
         i = loads.index(min(loads))
-        groups[i].append(name)
-        loads[i] += WEIGHTS.get(name, 0.1)
+        groups[i].extend(unit)
+        loads[i] += _weight(unit)
     return [g for g in groups if g]
+
+
+def _weight(unit: list[str]) -> float:
+    return sum(WEIGHTS.get(name, 0.1) for name in unit)
+
+
+def _pages_of(name: str) -> tuple[object, ...]:
+    """What decides the pages a model's rebuild reads; a model reading ahead shares none."""
+    projection = FACTORIES[name](live_schema(name))
+    if projection.read_ahead:
+        return (name,)
+    return (tuple(projection.topics), projection.batch_events)
 
 
 async def rebuild_in_workers(
