@@ -102,7 +102,7 @@ class LogsProjection(SchemaBound):
 
     async def _add_value_counts(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
         """The rows per column values and per (hour, column values), in the rows' transaction."""
-        values, hour_values = await anyio.to_thread.run_sync(value_counts, observed)
+        values, hour_values, by_dimension = await anyio.to_thread.run_sync(value_counts, observed)
         await add_counts(cur, self.tables.values, VALUE_KEY, ("text",) * 3, values)
         await add_counts(
             cur,
@@ -111,6 +111,14 @@ class LogsProjection(SchemaBound):
             ("timestamptz",) + ("text",) * 3,
             hour_values,
         )
+        for dimension, by_hour in zip(VALUE_KEY, by_dimension, strict=True):
+            await add_counts(
+                cur,
+                self.tables.hours_by(dimension),
+                ("hour", dimension),
+                ("timestamptz", "text"),
+                by_hour,
+            )
 
     async def _dead_letters(self, cur: AsyncCursor[Any], batch: Sequence[Envelope]) -> None:
         rows = [
@@ -211,19 +219,30 @@ def _rows_and_counts(
 
 def value_counts(
     observed: list[Observed],
-) -> tuple[Counter[tuple[str, str, str]], Counter[tuple[datetime, str, str, str]]]:
-    """The records per (decky, service, event_type) and per (UTC hour, decky, service,
-    event_type): exact totals of column filters without counting rows (ADR 0026)."""
+) -> tuple[
+    Counter[tuple[str, str, str]],
+    Counter[tuple[datetime, str, str, str]],
+    tuple[Counter[tuple[datetime, str]], ...],
+]:
+    """The records per (decky, service, event_type), per (UTC hour, decky, service, event_type)
+    and per (UTC hour, value) of each of those columns: exact totals of column filters without
+    counting rows (ADR 0026)."""
     # The hour as a number first: a datetime per record costs twice as much as the count.
     cells = Counter(
         (ts.timestamp() // 3600, d, s, e) for ts, d, s, e in map(_value_of, _records(observed))
     )
     values: Counter[tuple[str, str, str]] = Counter()
     hour_values: Counter[tuple[datetime, str, str, str]] = Counter()
-    for (hour, d, s, e), n in cells.items():
+    by_dimension: tuple[Counter[tuple[datetime, str]], ...] = (Counter(), Counter(), Counter())
+    by_decky, by_service, by_event = by_dimension
+    for (number, d, s, e), n in cells.items():
+        hour = datetime.fromtimestamp(number * 3600, UTC)
         values[(d, s, e)] += n
-        hour_values[(datetime.fromtimestamp(hour * 3600, UTC), d, s, e)] += n
-    return values, hour_values
+        hour_values[(hour, d, s, e)] += n
+        by_decky[(hour, d)] += n
+        by_service[(hour, s)] += n
+        by_event[(hour, e)] += n
+    return values, hour_values, by_dimension
 
 
 def _records(observed: list[Observed]) -> Iterator[InteractionRecord]:

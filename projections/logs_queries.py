@@ -127,18 +127,28 @@ class LogQueries:
         values: list[Any] = [v for _, v in f.query.columns]
         if f.start is None and f.end is None:
             return _sum_of(t.values, conds, values, "count")
-        levels = [(t.hour_values, "hour", _HOUR)] if conds else []
-        levels = levels or [(t.hours, "hour", _HOUR), (t.minutes, "minute", _MINUTE)]
+        # With column terms, the whole hours are summed per matching value combination (found in
+        # the small per-values table): an index range of hours each, whatever the range's span.
+        # One column: its own per-hour table (one row an hour).
+        by_values = f"{t.values} v JOIN {t.hour_values} h USING (decky, service, event_type)"
+        if len(columns) == 1:
+            by_values = t.hours_by(next(iter(columns)))
+        counted = "count" if len(columns) == 1 else "h.count"
+        levels = [(by_values, "hour", _HOUR, counted)] if conds else []
+        levels = levels or [
+            (t.hours, "hour", _HOUR, "count"),
+            (t.minutes, "minute", _MINUTE, "count"),
+        ]
         parts: list[tuple[str, list[Any]]] = []
         segments: list[_Segment] = [_Segment(f.start, f.end, True)]
-        for table, key, unit in levels:
+        for table, key, unit, column in levels:
             rest: list[_Segment] = []
             for segment in segments:
                 whole, remainder = segment.split(unit)
                 if whole is not None:
                     bounds, bound_values = _bounds(key, *whole, inclusive=False)
                     parts.append(
-                        _sum_of(table, [*conds, *bounds], [*values, *bound_values], "count")
+                        _sum_of(table, [*conds, *bounds], [*values, *bound_values], column)
                     )
                 rest.extend(remainder)
             segments = rest

@@ -46,6 +46,8 @@ def shuffled_records(count: int, seed: int) -> list[Any]:
     out = []
     for i in range(count):
         ts = BASE_TIME + timedelta(seconds=rng.randrange(5 * 3600), microseconds=rng.choice((0, 7)))
+        if i % 20 == 0:  # on the bounds of whole hours and minutes, which an end includes
+            ts = BASE_TIME + timedelta(hours=rng.randrange(5), minutes=rng.choice((0, 7, 41)))
         event = rng.choice(EVENTS)
         fields = {"command": f"ls {i % 7}"} if event == "command" else {}
         if event == "login_attempt":
@@ -85,6 +87,8 @@ def ranges() -> list[tuple[datetime | None, datetime | None]]:
         (BASE_TIME + hour, BASE_TIME + 2 * hour),  # whole hour, inclusive end
         (BASE_TIME + timedelta(minutes=17, seconds=3), None),
         (None, BASE_TIME + timedelta(hours=3, minutes=41, microseconds=7)),
+        (BASE_TIME + timedelta(minutes=7), BASE_TIME + timedelta(hours=4, minutes=41)),
+        (BASE_TIME + timedelta(hours=2), BASE_TIME + timedelta(hours=3, minutes=7)),
         (BASE_TIME + timedelta(minutes=59, seconds=59), BASE_TIME + timedelta(hours=4, seconds=1)),
         (
             BASE_TIME + timedelta(minutes=5, seconds=30),
