@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -14,6 +13,7 @@ from application.reads.ports import LogFilter
 from application.reads.rows import DeadLetter, HistogramBucket, LogRow
 from domain.observations.search import fields_text
 from projections.logs_schema import SEARCH_TEXT, HistogramTables, LogTables
+from projections.logs_totals import counted_total
 from projections.observed import minute_of
 from projections.rows import iso_z, rows_of, tuples_of
 from projections.schema import LIVE, Namespace
@@ -101,7 +101,7 @@ class LogQueries:
             " LIMIT %s OFFSET %s) AS p ON true"
         )
         rows_params = [*params, limit, offset]
-        counted = self._counted_total(f)
+        counted = counted_total(self._logs, f)
         if counted is not None:
             try:
                 return await self._paged(
@@ -113,52 +113,6 @@ class LogQueries:
                 pass  # a model of an older version, served while its rebuild runs: count rows
         query = f"SELECT p.*, t.total FROM ({total_sql}) AS t(total) LEFT JOIN LATERAL" + rows_sql
         return await self._paged(query, [*total_params, *rows_params])
-
-    def _counted_total(self, f: LogFilter) -> tuple[str, list[Any]] | None:
-        """The exact total of a filter on decky/service/event_type and time alone, from the
-        counts the logs model commits with its rows (ADR 0026): whole hours (and, without
-        column terms, whole minutes) from the counts, the partial ones at the ends from the rows.
-        None for any other filter (or none at all: the total counter answers that)."""
-        columns = {c for c, _ in f.query.columns}
-        if f.is_empty or not (f.query.only_columns and columns <= BUCKET_COLUMNS):
-            return None
-        t = self._logs
-        conds = [f"{c} = %s" for c, _ in f.query.columns]
-        values: list[Any] = [v for _, v in f.query.columns]
-        if f.start is None and f.end is None:
-            return _sum_of(t.values, conds, values, "count")
-        # With column terms, the whole hours are summed per matching value combination (found in
-        # the small per-values table): an index range of hours each, whatever the range's span.
-        # One column: its own per-hour table (one row an hour).
-        by_values = f"{t.values} v JOIN {t.hour_values} h USING (decky, service, event_type)"
-        if len(columns) == 1:
-            by_values = t.hours_by(next(iter(columns)))
-        counted = "count" if len(columns) == 1 else "h.count"
-        levels = [(by_values, "hour", _HOUR, counted)] if conds else []
-        levels = levels or [
-            (t.hours, "hour", _HOUR, "count"),
-            (t.minutes, "minute", _MINUTE, "count"),
-        ]
-        parts: list[tuple[str, list[Any]]] = []
-        segments: list[_Segment] = [_Segment(f.start, f.end, True)]
-        for table, key, unit, column in levels:
-            rest: list[_Segment] = []
-            for segment in segments:
-                whole, remainder = segment.split(unit)
-                if whole is not None:
-                    bounds, bound_values = _bounds(key, *whole, inclusive=False)
-                    parts.append(
-                        _sum_of(table, [*conds, *bounds], [*values, *bound_values], column)
-                    )
-                rest.extend(remainder)
-            segments = rest
-        for segment in segments:
-            bounds, bound_values = _bounds("ts", segment.lo, segment.hi, segment.inclusive)
-            parts.append(_sum_of(t.logs, [*conds, *bounds], [*values, *bound_values], None))
-        return (
-            "SELECT " + " + ".join(f"({sql})" for sql, _ in parts),
-            [v for _, params in parts for v in params],
-        )
 
     async def _paged(self, query: str, params: Any) -> tuple[int, list[LogRow]]:
         """Rows of `LOG_COLUMNS` then the total (all None but the total past the last page)."""
@@ -341,68 +295,6 @@ def _bucket_split(f: LogFilter) -> tuple[datetime | None, datetime | None] | Non
 
 
 _LAST_MINUTE = datetime.max.replace(second=0, microsecond=0)
-_HOUR = timedelta(hours=1)
-_MINUTE = timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    """A time range [lo, hi] (or [lo, hi) when not `inclusive`); None is unbounded."""
-
-    lo: datetime | None
-    hi: datetime | None
-    inclusive: bool
-
-    def split(
-        self, unit: timedelta
-    ) -> tuple[tuple[datetime | None, datetime | None] | None, list[_Segment]]:
-        """The whole UTC units inside, as [first, last) (None when there is none), and the
-        partial ranges left at either end."""
-        try:
-            first = None if self.lo is None else _ceil(self.lo, unit)
-        except OverflowError:  # a start in the last unit there is: nothing whole after it
-            return None, [self]
-        last = None if self.hi is None else _floor(self.hi, unit)
-        if first is not None and last is not None and first >= last:
-            return None, [self]
-        rest = []
-        if self.lo is not None and first is not None and self.lo < first:
-            rest.append(_Segment(self.lo, first, False))
-        if self.hi is not None and last is not None and (self.inclusive or last < self.hi):
-            rest.append(_Segment(last, self.hi, self.inclusive))
-        return (first, last), rest
-
-
-def _floor(t: datetime, unit: timedelta) -> datetime:
-    t = t.astimezone(UTC).replace(second=0, microsecond=0)
-    return t.replace(minute=0) if unit == _HOUR else t
-
-
-def _ceil(t: datetime, unit: timedelta) -> datetime:
-    floor = _floor(t, unit)
-    return floor if floor == t else floor + unit
-
-
-def _bounds(
-    column: str, lo: datetime | None, hi: datetime | None, inclusive: bool
-) -> tuple[list[str], list[Any]]:
-    conds, values = [], []
-    if lo is not None:
-        conds.append(f"{column} >= %s")
-        values.append(lo)
-    if hi is not None:
-        conds.append(f"{column} {'<=' if inclusive else '<'} %s")
-        values.append(hi)
-    return conds, values
-
-
-def _sum_of(
-    table: str, conds: list[str], values: list[Any], column: str | None
-) -> tuple[str, list[Any]]:
-    """The sum of `column` (the rows counted when None) over the rows meeting `conds`."""
-    total = f"coalesce(sum({column}), 0)::bigint" if column else "count(*)"
-    where_sql = " WHERE " + " AND ".join(conds) if conds else ""
-    return f"SELECT {total} FROM {table}{where_sql}", values
 
 
 __all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "where"]
