@@ -85,7 +85,8 @@ class Page:
     end: int
 
 
-PageGroup = tuple[tuple[str, ...], int]  # topics and page size: slots reading the same pages
+# Topics, page size and undecoded topics: slots whose pages are the very same envelopes.
+PageGroup = tuple[tuple[str, ...], int, frozenset[str]]
 
 
 @dataclass(eq=False)
@@ -408,16 +409,16 @@ class ProjectionRunner:
     ) -> tuple[list[Envelope], int]:
         """The page after `start`, read (and decoded) once for every rebuilding sibling.
 
-        Shadows and views of models with the same topics and page size (the histogram and the
-        attackers; the history and the tree) read the very same pages when they start from the
-        same position, as a rebuild's do: the first to want a page reads it, each sibling about
+        Shadows and views of models with the same topics, page size and undecoded topics (the
+        histogram and the attackers) read the very same pages when they start from the same
+        position, as a rebuild's do: the first to want a page reads it, each sibling about
         to read the same one takes it from here. A slot that would read a page while a sibling
         has not taken the previous one yet waits for it (at most `SHARE_WAIT_S`), so siblings
         stay within a page of each other and a page is decoded once, not once per model.
         Pages are the store's events, which never change; the key holds the target, so a page
         is only shared between reads that would return the same events.
         """
-        group: PageGroup = (tuple(slot.projection.topics), limit)  # `limit` is `_group`'s
+        group = self._group(slot)
         key = (group, start, target)
         entry = self._shared.get(key)
         if entry is None:
@@ -478,8 +479,10 @@ class ProjectionRunner:
         ]
 
     def _group(self, slot: Slot) -> PageGroup:
-        events = slot.projection.batch_events
-        return tuple(slot.projection.topics), min(events, self._batch_cap or events)
+        projection = slot.projection
+        events = projection.batch_events
+        limit = min(events, self._batch_cap or events)  # `_step`'s
+        return tuple(projection.topics), limit, projection.undecoded
 
     def _next_start(self, slot: Slot) -> int:
         """Where the slot's next page starts (its position unless a page is being applied)."""

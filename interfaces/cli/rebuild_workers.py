@@ -37,9 +37,9 @@ class WorkerFailed(RuntimeError):
 def plan(names: Sequence[str], workers: int) -> list[list[str]]:
     """Split models into at most `workers` groups of similar cost (heaviest first, greedy).
 
-    Models that read the same pages (same topics and page size: the histogram and the
-    attackers; the history and the tree) stay in one worker, where the runner reads and decodes
-    each page once for both (ADR 0023).
+    Models that read the same pages (same topics, page size and undecoded topics: the
+    histogram and the attackers) stay in one worker, where the runner reads and decodes each
+    page once for both (ADR 0023).
     """
     units: dict[tuple[object, ...], list[str]] = {}
     for name in names:
@@ -62,7 +62,7 @@ def _pages_of(name: str) -> tuple[object, ...]:
     projection = FACTORIES[name](live_schema(name))
     if projection.read_ahead:
         return (name,)
-    return (tuple(projection.topics), projection.batch_events)
+    return (tuple(projection.topics), projection.batch_events, projection.undecoded)
 
 
 async def rebuild_in_workers(

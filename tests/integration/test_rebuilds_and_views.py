@@ -253,9 +253,8 @@ def test_the_worker_plan_spreads_the_heavy_models() -> None:
     assert "attackers" not in logs_group
     assert plan(["logs"], 4) == [["logs"]]
     # Siblings reading the same pages share a worker: each page is read and decoded once.
-    for siblings in (("histogram", "attackers"), ("history", "merkle")):
-        for workers in (2, 3, 4):
-            assert any(set(siblings) <= set(g) for g in plan(list(FACTORIES), workers))
+    for workers in (2, 3, 4):
+        assert any({"histogram", "attackers"} <= set(g) for g in plan(list(FACTORIES), workers))
 
 
 @pytest.mark.anyio
@@ -285,8 +284,9 @@ async def test_concurrent_rebuilds_share_their_pages_and_equal_incremental(
     database_url: str,
 ) -> None:
     """Rebuilding every model at once, siblings of the same topics and page size (histogram
-    and attackers; history and tree) read each page once between them (ADR 0023), and every
-    model still equals its incremental build."""
+    and attackers) read each page once between them (ADR 0023), and every model still equals
+    its incremental build; the tree model, which reads batch events undecoded, never hands its
+    pages to the history model (same topics and page size), which needs them decoded."""
     async with world(database_url, batch_size=2) as w:
         for seq in range(12):
             w.ingest.append([record(seq), record(seq + 100, attacker_ip="10.0.0.9")], [], None)
@@ -304,7 +304,7 @@ async def test_concurrent_rebuilds_share_their_pages_and_equal_incremental(
 
         w.store.read = counted  # type: ignore[method-assign]
         async with anyio.create_task_group() as tg:
-            for name in names:
+            for name in reversed(names):  # the tree model before the history model
                 tg.start_soon(w.runner.rebuild, name)
         assert await dump_live(w.pool, names) == incremental
     observed = tuple(FACTORIES["histogram"]("x").topics)
