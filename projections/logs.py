@@ -16,6 +16,7 @@ from application.reads.rows import LogRow
 from domain.observations.batch import InteractionBatch
 from domain.observations.search import fields_text
 from projections.base import Envelope, LogsCommitted, SchemaBound, drop_tables
+from projections.log_tokens import tokens_of
 from projections.logs_schema import LogTables, create_log_indexes, create_logs
 from projections.observed import (
     OBSERVED_TOPICS,
@@ -33,7 +34,8 @@ from projections.rows import iso_z
 
 _encode = msgspec.json.Encoder().encode
 COPY_COLUMNS = (
-    "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line, search_text"
+    "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line, search_text,"
+    " tokens"
 )
 
 
@@ -41,7 +43,8 @@ class LogsProjection(SchemaBound):
     """Appends rows with COPY; the counter is updated once per batch."""
 
     name = "logs"
-    version = 5  # v4: rows per minute for deep pages; v5: and per hour
+    # v4: rows per minute for deep pages; v5: and per hour; v6: tokens instead of trigrams
+    version = 6
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -81,10 +84,16 @@ class LogsProjection(SchemaBound):
         self, cur: AsyncCursor[Any], observed: list[Observed]
     ) -> list[tuple[Observed, tuple[Any, ...]]]:
         # Rows and counts are built in a worker thread, not on the event loop the API serves from.
-        rows, minutes, hours = await anyio.to_thread.run_sync(_rows_and_counts, observed)
+        rows, tokens, minutes, hours = await anyio.to_thread.run_sync(_rows_and_counts, observed)
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
+        # The dictionary holds exactly the tokens of the rows since the last purge: a rebuild
+        # makes the same one. Sorted, so two appliers could never deadlock on it.
+        await cur.execute(
+            f"INSERT INTO {self.tables.tokens} SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+            (tokens,),
+        )
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
             (len(rows),),
@@ -121,7 +130,9 @@ class LogsProjection(SchemaBound):
             position,
             counted=(counters, "total_logs"),
             purges=(self.tables.purges, "logs"),
-            tables=f"{self.tables.logs}, {self.tables.minutes}, {self.tables.hours}",
+            tables=", ".join(
+                (self.tables.logs, self.tables.tokens, self.tables.minutes, self.tables.hours)
+            ),
             reset=f"UPDATE {counters} SET value = 0 WHERE name = 'total_logs'",
         )
 
@@ -130,6 +141,7 @@ def _row(o: Observed) -> tuple[Any, ...]:
     """The COPY row of one record (already scrubbed of NUL by `walk`)."""
     r = o.record
     text = fast_fields_text(r.fields)
+    searched = search_text(r.raw_line, r.msg, text, r.decky, r.service, r.attacker_ip or "")
     return (
         o.log_id,
         r.timestamp,
@@ -140,7 +152,8 @@ def _row(o: Observed) -> tuple[Any, ...]:
         r.msg,
         text,
         r.raw_line,
-        search_text(r.raw_line, r.msg, text, r.decky, r.service, r.attacker_ip or ""),
+        searched,
+        tokens_of(searched),
     )
 
 
@@ -180,11 +193,13 @@ def search_text(raw_line: str, *parts: str) -> str:
 
 def _rows_and_counts(
     observed: list[Observed],
-) -> tuple[list[tuple[Any, ...]], Counter[datetime], Counter[datetime]]:
-    """The COPY rows, and the records per minute and per hour (the deep-page index)."""
+) -> tuple[list[tuple[Any, ...]], list[str], Counter[datetime], Counter[datetime]]:
+    """The COPY rows, their distinct tokens (sorted), and the records per minute and per hour
+    (the deep-page index)."""
     rows = [_row(o) for o in observed]
+    tokens = sorted({t for row in rows for t in row[-1]})
     minutes = Counter(minute_of(o.record.timestamp) for o in observed)
     hours: Counter[datetime] = Counter()
     for minute, n in minutes.items():
         hours[hour_of(minute)] += n
-    return rows, minutes, hours
+    return rows, tokens, minutes, hours

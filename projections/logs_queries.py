@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from application.reads.ports import LogFilter
 from application.reads.rows import DeadLetter, HistogramBucket, LogRow
 from domain.observations.search import fields_text
+from projections.log_tokens import pieces_of
 from projections.logs_schema import SEARCH_TEXT, HistogramTables, LogTables
 from projections.observed import minute_of
 from projections.rows import iso_z, rows_of, tuples_of
@@ -44,8 +45,11 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def where(f: LogFilter) -> tuple[str, list[Any]]:
-    """SQL conditions for a filter, with the same semantics as `search.matches`."""
+def where(f: LogFilter, tokens: str) -> tuple[str, list[Any]]:
+    """SQL conditions for a filter, with the same semantics as `search.matches`.
+
+    `tokens` is the model's token dictionary (ADR 0025).
+    """
     clauses: list[str] = []
     params: list[Any] = []
     for column, value in f.query.columns:
@@ -54,13 +58,15 @@ def where(f: LogFilter) -> tuple[str, list[Any]]:
     for key, value in f.query.fields:
         # In compact JSON, `"key":"value"` can only occur as that exact pair: a key is the only
         # string followed by `:`, a value ends at an unescaped `"`, and quotes inside strings are
-        # escaped. The trigram index narrows on the lower-cased pair; the exact text decides.
+        # escaped. The tokens inside the lower-cased pair narrow; the exact text decides.
         pair = fields_text({key: value})[1:-1]
-        clauses.append(f"{SEARCH_TEXT} LIKE %s AND fields_text LIKE %s")
-        params.extend([f"%{_escape_like(pair.lower())}%", f"%{_escape_like(pair)}%"])
+        narrow, narrow_params = _spanning(pair.lower(), tokens)
+        clauses.append(f"{narrow} AND fields_text LIKE %s")
+        params.extend([*narrow_params, f"%{_escape_like(pair)}%"])
     for word in f.query.words:
-        clauses.append(f"{SEARCH_TEXT} LIKE %s")
-        params.append(f"%{_escape_like(word)}%")
+        clause, word_params = _word(word, tokens)
+        clauses.append(clause)
+        params.extend(word_params)
     if f.start is not None:
         clauses.append("ts >= %s")
         params.append(f.start)
@@ -68,6 +74,37 @@ def where(f: LogFilter) -> tuple[str, list[Any]]:
         clauses.append("ts <= %s")
         params.append(f.end)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _word(word: str, tokens: str) -> tuple[str, list[Any]]:
+    """A word inside one token selects exactly the rows holding a token that contains it."""
+    if pieces_of(word) is None:
+        return _containing(tokens), [f"%{_escape_like(word)}%"]
+    return _spanning(word, tokens)
+
+
+def _spanning(text: str, tokens: str) -> tuple[str, list[Any]]:
+    """A text with separators: its pieces narrow (when they can), `search_text` decides."""
+    pieces = pieces_of(text)
+    clauses: list[str] = []
+    params: list[Any] = []
+    if pieces is not None and pieces.inner:
+        # Whole tokens: the cheapest and narrowest; the edges add little but dictionary scans.
+        clauses.append("tokens @> %s::text[]")
+        params.append(list(dict.fromkeys(pieces.inner)))
+    elif pieces is not None:
+        for edge, pattern in ((pieces.first, "%{}"), (pieces.last, "{}%")):
+            if edge:
+                clauses.append(_containing(tokens))
+                params.append(pattern.format(_escape_like(edge)))
+    clauses.append(f"{SEARCH_TEXT} LIKE %s")
+    params.append(f"%{_escape_like(text)}%")
+    return " AND ".join(clauses), params
+
+
+def _containing(tokens: str) -> str:
+    """Rows holding a token of the dictionary that matches the LIKE pattern given as `%s`."""
+    return f"tokens && ARRAY(SELECT token FROM {tokens} WHERE token LIKE %s)"
 
 
 class LogQueries:
@@ -84,7 +121,7 @@ class LogQueries:
         One statement, so the page and its total come from the same snapshot.
         """
         logs = self._logs.logs
-        sql, params = where(f)
+        sql, params = where(f, self._logs.tokens)
         if f.is_empty and offset >= DEEP_OFFSET:
             try:
                 return await self._deep_page(limit, offset)
@@ -146,7 +183,7 @@ class LogQueries:
 
     async def after(self, last_id: int, f: LogFilter, limit: int) -> list[LogRow]:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
-        sql, params = where(f)
+        sql, params = where(f, self._logs.tokens)
         joiner = " AND " if sql else " WHERE "
         async with self._pool.connection() as conn:
             cur = rows_of(conn, LogRow)
@@ -174,7 +211,7 @@ class LogQueries:
         if split is not None:
             source, params = self._from_buckets(f, *split)
         else:
-            sql, params = where(f)
+            sql, params = where(f, self._logs.tokens)
             source = f"SELECT ts AS t, 1 AS n FROM {self._logs.logs}{sql}"
         query = (
             f"SELECT to_timestamp(floor(extract(epoch FROM t) / {width}) * {width}) AS bucket,"
@@ -225,7 +262,7 @@ class LogQueries:
     ) -> tuple[str, list[Any]]:
         """Whole minutes in [first, last) from the buckets; the partial minutes at either end of
         the range from the rows (under a minute of rows each)."""
-        columns, params = where(LogFilter(f.query))
+        columns, params = where(LogFilter(f.query), self._logs.tokens)
         joiner = " AND " if columns else " WHERE "
         bounds, bound_params = [], []
         if first is not None:

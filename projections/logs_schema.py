@@ -17,7 +17,9 @@ log = structlog.get_logger()
 DIMENSIONS = ("decky", "service", "event_type")
 # `search_text` holds the lower-cased union of every column a bare word is looked for in
 # (raw_line, msg, decky, service, attacker_ip, fields_text), each part kept only when the parts
-# before it do not already contain it; one trigram index on it serves words and field lookups.
+# before it do not already contain it. `tokens` holds its separator-free runs (ADR 0025): a GIN
+# index on them, and a trigram index on the model's dictionary of tokens, serve words and field
+# lookups; `search_text` itself is only read to recheck a word that spans a separator.
 SEARCH_TEXT = "search_text"
 
 
@@ -44,6 +46,11 @@ class LogTables:
         return f"{self.schema}.log_purges"
 
     @property
+    def tokens(self) -> str:
+        """Every token of the rows applied since the last purge: where a word finds its tokens."""
+        return f"{self.schema}.log_tokens"
+
+    @property
     def minutes(self) -> str:
         """Rows per minute, committed with the rows: where a deep page starts (ADR 0021)."""
         return f"{self.schema}.log_page_minutes"
@@ -60,8 +67,10 @@ class LogTables:
             f"CREATE TABLE IF NOT EXISTS {logs} (id bigint PRIMARY KEY, ts timestamptz NOT NULL,"
             " decky text NOT NULL, service text NOT NULL, event_type text NOT NULL,"
             " attacker_ip text, msg text NOT NULL, fields_text text NOT NULL,"
-            " raw_line text NOT NULL, search_text text NOT NULL)",
+            " raw_line text NOT NULL, search_text text NOT NULL, tokens text[] NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {logs} (ts DESC, id DESC)",
+            f"CREATE INDEX IF NOT EXISTS logs_tokens ON {logs} USING gin (tokens)",
+            f"CREATE TABLE IF NOT EXISTS {self.tokens} (token text PRIMARY KEY)",
             # Each column's index carries the other two: the total of any column-only filter is
             # an index-only count over the rows of one value (ADR 0021).
             f"CREATE INDEX IF NOT EXISTS logs_decky_c ON {logs} (decky, ts DESC, id DESC)"
@@ -86,15 +95,23 @@ class LogTables:
         )
 
     def trigram_index(self) -> str:
-        """The trigram index that makes substring search fast (needs pg_trgm)."""
+        """The trigram index finding the tokens that contain a word fast (needs pg_trgm)."""
         return (
-            f"CREATE INDEX IF NOT EXISTS logs_search ON {self.logs}"
-            " USING gin (search_text gin_trgm_ops)"
+            f"CREATE INDEX IF NOT EXISTS log_tokens_trgm ON {self.tokens}"
+            " USING gin (token gin_trgm_ops)"
         )
 
     def all(self) -> tuple[str, ...]:
         """Every table of the model."""
-        return (self.logs, self.counters, self.dead, self.purges, self.minutes, self.hours)
+        return (
+            self.logs,
+            self.counters,
+            self.dead,
+            self.purges,
+            self.tokens,
+            self.minutes,
+            self.hours,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +161,7 @@ async def create_logs(conn: AsyncConnection[Any], tables: LogTables) -> None:
 
 
 async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> None:
-    """Create the indexes; the trigram index only where pg_trgm is installed."""
+    """Create the indexes; the dictionary's trigram index only where pg_trgm is installed."""
     for statement in deferred(tables.statements())[1]:
         await conn.execute(statement)
     has_trgm = await (
@@ -155,4 +172,4 @@ async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> N
             async with conn.transaction():
                 await conn.execute(tables.trigram_index())
         except psycopg.Error as e:  # search still works by scanning; the index only speeds it
-            log.warning("trigram_index_unavailable", table=tables.logs, error=str(e))
+            log.warning("trigram_index_unavailable", table=tables.tokens, error=str(e))
