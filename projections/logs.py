@@ -88,12 +88,8 @@ class LogsProjection(SchemaBound):
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
-        # The dictionary holds exactly the tokens of the rows since the last purge: a rebuild
-        # makes the same one. Sorted, so two appliers could never deadlock on it.
-        await cur.execute(
-            f"INSERT INTO {self.tables.tokens} SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
-            (tokens,),
-        )
+        # The dictionary counts exactly the rows holding each token since the last purge.
+        await add_counts(cur, self.tables.tokens, ("token",), ("text",), tokens)
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
             (len(rows),),
@@ -157,6 +153,17 @@ def _row(o: Observed) -> tuple[Any, ...]:
     )
 
 
+def _array_literal(tokens: list[str]) -> str:
+    """The `text[]` input of tokens (they hold no separator: no comma, brace, quote or space)."""
+    return "{" + ",".join(_element(t) for t in tokens) + "}"
+
+
+def _element(token: str) -> str:
+    if "\\" in token or token.lower() == "null":
+        return '"' + token.replace("\\", "\\\\") + '"'
+    return token
+
+
 def _api_row(o: Observed, fields: str) -> LogRow:
     """The row as `/logs` and the stream show it."""
     r = o.record
@@ -193,11 +200,15 @@ def search_text(raw_line: str, *parts: str) -> str:
 
 def _rows_and_counts(
     observed: list[Observed],
-) -> tuple[list[tuple[Any, ...]], list[str], Counter[datetime], Counter[datetime]]:
-    """The COPY rows, their distinct tokens (sorted), and the records per minute and per hour
+) -> tuple[list[tuple[Any, ...]], Counter[str], Counter[datetime], Counter[datetime]]:
+    """The COPY rows, the rows holding each token, and the records per minute and per hour
     (the deep-page index)."""
-    rows = [_row(o) for o in observed]
-    tokens = sorted({t for row in rows for t in row[-1]})
+    rows: list[tuple[Any, ...]] = []
+    tokens: Counter[str] = Counter()
+    for o in observed:
+        row = _row(o)
+        tokens.update(row[-1])
+        rows.append((*row[:-1], _array_literal(row[-1])))
     minutes = Counter(minute_of(o.record.timestamp) for o in observed)
     hours: Counter[datetime] = Counter()
     for minute, n in minutes.items():

@@ -76,6 +76,27 @@ def where(f: LogFilter, tokens: str) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
+def counted(f: LogFilter, t: LogTables) -> tuple[str, list[Any]]:
+    """A statement giving the number of rows matching a filter.
+
+    A lone word inside one token, contained in just one token of the dictionary, is held by
+    exactly the rows counted beside that token: no row is visited (ADR 0025).
+    """
+    sql, params = where(f, t.tokens)
+    count = f"SELECT count(*) FROM {t.logs}{sql}"
+    q = f.query
+    lone = not (q.columns or q.fields) and len(q.words) == 1 and f.start is None and f.end is None
+    if not lone or pieces_of(q.words[0]) is not None:
+        return count, params
+    pattern = f"%{_escape_like(q.words[0])}%"
+    return (
+        f"SELECT CASE WHEN (SELECT count(*) FROM (SELECT FROM {t.tokens} WHERE token LIKE %s"
+        f" LIMIT 2) s) = 1 THEN (SELECT count FROM {t.tokens} WHERE token LIKE %s)"
+        f" ELSE ({count}) END",
+        [pattern, pattern, *params],
+    )
+
+
 def _word(word: str, tokens: str) -> tuple[str, list[Any]]:
     """A word inside one token selects exactly the rows holding a token that contains it."""
     if pieces_of(word) is None:
@@ -131,7 +152,7 @@ class LogQueries:
             total_sql: str = f"SELECT value FROM {self._logs.counters} WHERE name = 'total_logs'"
             total_params: list[Any] = []
         else:
-            total_sql, total_params = f"SELECT count(*) FROM {logs}{sql}", params
+            total_sql, total_params = counted(f, self._logs)
         query = (
             f"SELECT p.*, t.total FROM ({total_sql}) AS t(total) LEFT JOIN LATERAL"
             f" (SELECT {LOG_COLUMNS} FROM {logs}{sql} ORDER BY ts DESC, id DESC"

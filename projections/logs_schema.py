@@ -47,7 +47,8 @@ class LogTables:
 
     @property
     def tokens(self) -> str:
-        """Every token of the rows applied since the last purge: where a word finds its tokens."""
+        """Every token of the rows applied since the last purge, with how many rows hold it:
+        where a word finds its tokens, and the total of a word inside a single token."""
         return f"{self.schema}.log_tokens"
 
     @property
@@ -70,7 +71,8 @@ class LogTables:
             " raw_line text NOT NULL, search_text text NOT NULL, tokens text[] NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {logs} (ts DESC, id DESC)",
             f"CREATE INDEX IF NOT EXISTS logs_tokens ON {logs} USING gin (tokens)",
-            f"CREATE TABLE IF NOT EXISTS {self.tokens} (token text PRIMARY KEY)",
+            f"CREATE TABLE IF NOT EXISTS {self.tokens}"
+            " (token text PRIMARY KEY, count bigint NOT NULL)",
             # Each column's index carries the other two: the total of any column-only filter is
             # an index-only count over the rows of one value (ADR 0021).
             f"CREATE INDEX IF NOT EXISTS logs_decky_c ON {logs} (decky, ts DESC, id DESC)"

@@ -26,7 +26,7 @@ from domain.observations.records import InteractionRecord
 from domain.observations.search import SearchQuery, matches, parse_search
 from projections.catalog import all_projections
 from projections.log_tokens import SEPARATORS, pieces_of, tokens_of
-from projections.logs_queries import where
+from projections.logs_queries import counted, where
 from projections.logs_schema import LogTables
 from projections.runner import ProjectionRunner
 from projections.schema import live_schema
@@ -93,6 +93,12 @@ def _selected(conn: psycopg.Connection[Any], query: SearchQuery) -> list[int]:
     return sorted(int(r[0]) for r in rows.fetchall())
 
 
+def _counted(conn: psycopg.Connection[Any], query: SearchQuery) -> int:
+    """The total a page reports (a lone word's may come from the dictionary's counts)."""
+    row = conn.execute(*counted(LogFilter(query), TABLES)).fetchone()
+    return int(row[0]) if row else -1
+
+
 def _expected(query: SearchQuery) -> list[int]:
     return [i for i, r in enumerate(CORPUS) if matches(query, r)]
 
@@ -117,6 +123,9 @@ def test_words_select_what_matches_does(
     """Words inside a token, spanning separators or made of them: SQL rows == in-memory rows."""
     query = SearchQuery(words=tuple(w.lower() for w in words))
     assert _selected(projected, query) == _expected(query)
+    assert _counted(projected, query) == len(_expected(query))
+    lone = SearchQuery(words=(words[0].lower(),))
+    assert _counted(projected, lone) == len(_expected(lone))
 
 
 @settings(max_examples=150, deadline=None)
