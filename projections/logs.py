@@ -154,14 +154,16 @@ def _row(o: Observed) -> tuple[Any, ...]:
 
 
 def _array_literal(tokens: list[str]) -> str:
-    """The `text[]` input of tokens (they hold no separator: no comma, brace, quote or space)."""
-    return "{" + ",".join(_element(t) for t in tokens) + "}"
+    """The `text[]` input of tokens: they hold no separator (no comma, brace, quote or space),
+    and are lower-cased, so only a backslash or the word `null` needs quoting."""
+    joined = ",".join(tokens)
+    if "\\" in joined or "null" in joined:
+        return "{" + ",".join(_quoted(t) for t in tokens) + "}"
+    return "{" + joined + "}"
 
 
-def _element(token: str) -> str:
-    if "\\" in token or token.lower() == "null":
-        return '"' + token.replace("\\", "\\\\") + '"'
-    return token
+def _quoted(token: str) -> str:
+    return '"' + token.replace("\\", "\\\\") + '"'
 
 
 def _api_row(o: Observed, fields: str) -> LogRow:

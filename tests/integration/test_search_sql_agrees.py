@@ -59,7 +59,8 @@ def _corpus(count: int) -> list[InteractionRecord]:
     ]
 
 
-CORPUS = _corpus(300)
+# Tokens the array input would misread unquoted: NULL, backslashes.
+CORPUS = [*_corpus(300), record(300, msg="NULL null\\ \\ \\\\x", raw_line="Null")]
 
 
 async def _project(url: str) -> None:
@@ -138,6 +139,16 @@ def test_field_terms_select_what_matches_does(
     key = data.draw(st.sampled_from([*r.fields, "user"]))
     value = data.draw(st.sampled_from([r.fields.get(key, ""), data.draw(_TEXT)]))
     query = parse_search(shlex.quote(f"{key}:{value}")) if value else SearchQuery()
+    assert _selected(projected, query) == _expected(query)
+
+
+@pytest.mark.parametrize("word", ["null", "null\\", "\\", "\\\\x", "ull"])
+def test_tokens_needing_quotes_are_stored_as_they_are(
+    projected: psycopg.Connection[Any], word: str
+) -> None:
+    """A token spelled `null` or holding a backslash is stored as itself and found."""
+    query = SearchQuery(words=(word,))
+    assert 300 in _selected(projected, query)
     assert _selected(projected, query) == _expected(query)
 
 
