@@ -17,7 +17,12 @@ from domain.observations.batch import InteractionBatch
 from domain.observations.search import fields_text
 from projections.base import Envelope, LogsCommitted, SchemaBound, drop_tables
 from projections.log_tokens import tokens_of
-from projections.logs_schema import LogTables, create_log_indexes, create_logs
+from projections.logs_schema import (
+    LogTables,
+    create_log_indexes,
+    create_logs,
+    dictionary_kept,
+)
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
@@ -53,6 +58,7 @@ class LogsProjection(SchemaBound):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = LogTables(schema)
+        self._dictionary_kept = False
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
         await create_logs(conn, self.tables)
@@ -88,8 +94,11 @@ class LogsProjection(SchemaBound):
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
-        # The dictionary counts exactly the rows holding each token since the last purge.
-        await add_counts(cur, self.tables.tokens, ("token",), ("text",), tokens)
+        # The dictionary counts exactly the rows holding each token since the last purge; a bulk
+        # load leaves it to the index build (ADR 0025).
+        if self._dictionary_kept or await dictionary_kept(cur.connection, self.tables):
+            self._dictionary_kept = True  # the index, once built, stays with these tables
+            await add_counts(cur, self.tables.tokens, ("token",), ("text",), tokens)
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
             (len(rows),),

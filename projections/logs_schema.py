@@ -163,7 +163,17 @@ async def create_logs(conn: AsyncConnection[Any], tables: LogTables) -> None:
 
 
 async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> None:
-    """Create the indexes; the dictionary's trigram index only where pg_trgm is installed."""
+    """Create the indexes; the dictionary's trigram index only where pg_trgm is installed.
+
+    A model bulk-loaded without them (a shadow, a view) has no dictionary yet: it is made here
+    from the rows, in the same transaction (ADR 0025).
+    """
+    if not await dictionary_kept(conn, tables):
+        await conn.execute(f"TRUNCATE {tables.tokens}")
+        await conn.execute(
+            f"INSERT INTO {tables.tokens} (token, count) SELECT token, count(*)"
+            f" FROM {tables.logs}, unnest(tokens) AS token GROUP BY token"
+        )
     for statement in deferred(tables.statements())[1]:
         await conn.execute(statement)
     has_trgm = await (
@@ -175,3 +185,17 @@ async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> N
                 await conn.execute(tables.trigram_index())
         except psycopg.Error as e:  # search still works by scanning; the index only speeds it
             log.warning("trigram_index_unavailable", table=tables.tokens, error=str(e))
+
+
+async def dictionary_kept(conn: AsyncConnection[Any], tables: LogTables) -> bool:
+    """Whether the rows' writes keep the token dictionary: once the token index exists.
+
+    Before (a bulk load) the dictionary is left empty and made from the rows with the indexes.
+    """
+    row = await (
+        await conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = 'logs_tokens'",
+            (tables.schema,),
+        )
+    ).fetchone()
+    return row is not None
