@@ -26,7 +26,7 @@ from domain.observations.records import InteractionRecord
 from domain.observations.search import SearchQuery, matches, parse_search
 from projections.catalog import all_projections
 from projections.log_tokens import SEPARATORS, pieces_of, tokens_of
-from projections.logs_queries import counted, where
+from projections.logs_queries import Dictionary, counted, dictionary_patterns, where
 from projections.logs_schema import LogTables
 from projections.runner import ProjectionRunner
 from projections.schema import live_schema
@@ -88,15 +88,19 @@ def projected(pg_admin_url: str) -> Iterator[psycopg.Connection[Any]]:
             yield conn
 
 
-def _selected(conn: psycopg.Connection[Any], query: SearchQuery) -> list[int]:
-    sql, params = where(LogFilter(query), TABLES.tokens)
+def _selected(
+    conn: psycopg.Connection[Any], query: SearchQuery, dictionary: Dictionary | None = None
+) -> list[int]:
+    sql, params = where(LogFilter(query), dictionary or TABLES.tokens)
     rows = conn.execute(f"SELECT (fields_text::json->>'seq')::int FROM {TABLES.logs}{sql}", params)
     return sorted(int(r[0]) for r in rows.fetchall())
 
 
-def _counted(conn: psycopg.Connection[Any], query: SearchQuery) -> int:
+def _counted(
+    conn: psycopg.Connection[Any], query: SearchQuery, dictionary: Dictionary | None = None
+) -> int:
     """The total a page reports (a lone word's may come from the dictionary's counts)."""
-    row = conn.execute(*counted(LogFilter(query), TABLES)).fetchone()
+    row = conn.execute(*counted(LogFilter(query), TABLES, dictionary)).fetchone()
     return int(row[0]) if row else -1
 
 
@@ -127,6 +131,11 @@ def test_words_select_what_matches_does(
     assert _counted(projected, query) == len(_expected(query))
     lone = SearchQuery(words=(words[0].lower(),))
     assert _counted(projected, lone) == len(_expected(lone))
+    # Patterns matching too many tokens, or an older model without tokens: text only, same rows.
+    broad = Dictionary(TABLES.tokens, frozenset(dictionary_patterns(LogFilter(query))))
+    for fallback in (broad, Dictionary(TABLES.tokens, absent=True)):
+        assert _selected(projected, query, fallback) == _expected(query)
+        assert _counted(projected, lone, fallback) == len(_expected(lone))
 
 
 @settings(max_examples=150, deadline=None)
@@ -140,6 +149,7 @@ def test_field_terms_select_what_matches_does(
     value = data.draw(st.sampled_from([r.fields.get(key, ""), data.draw(_TEXT)]))
     query = parse_search(shlex.quote(f"{key}:{value}")) if value else SearchQuery()
     assert _selected(projected, query) == _expected(query)
+    assert _selected(projected, query, Dictionary(TABLES.tokens, absent=True)) == _expected(query)
 
 
 @pytest.mark.parametrize("word", ["null", "null\\", "\\", "\\\\x", "ull"])
