@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
     Purge,
+    add_counts,
     clean,
     forget_observations,
     walked,
@@ -97,7 +99,9 @@ class AttackersProjection(Tabled[AttackerTables]):
     """One row per attacker IP; bounty rows deduplicated on (type, ip, payload)."""
 
     name = "attackers"
-    version = 3  # v2: a schema of its own; v3: updated_at, fingerprints indexed per attacker
+    # v2: a schema of its own; v3: updated_at, fingerprints indexed per attacker; v4: commands
+    # per (attacker, service) and bounties per type, for exact totals without counting rows
+    version = 4
     topics = OBSERVED_TOPICS
 
     def __init__(self, schema: str) -> None:
@@ -155,6 +159,8 @@ class AttackersProjection(Tabled[AttackerTables]):
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'bounties'",
             (len(candidates),),
         )
+        by_type = Counter(row[6] for row in candidates.values())
+        await add_counts(cur, self.tables.bounty_counts, ("bounty_type",), ("text",), by_type)
 
     async def _commands(self, cur: AsyncCursor[Any], rows: list[tuple[Any, ...]]) -> None:
         if rows:
@@ -164,6 +170,10 @@ class AttackersProjection(Tabled[AttackerTables]):
             ) as copy:
                 for row in rows:
                     await copy.write_row(row)
+            counts = Counter((row[1], row[4]) for row in rows)
+            await add_counts(
+                cur, self.tables.command_counts, ("attacker", "service"), ("uuid", "text"), counts
+            )
 
     async def _purge(self, cur: AsyncCursor[Any], position: int) -> None:
         t = self.tables
@@ -172,7 +182,7 @@ class AttackersProjection(Tabled[AttackerTables]):
             position,
             counted=(t.counters, "bounties"),
             purges=(t.purges, "bounties"),
-            tables=f"{t.attackers}, {t.bounty}, {t.commands}",
+            tables=", ".join(t.counted()),
             reset=f"UPDATE {t.counters} SET value = 0",
         )
 

@@ -8,14 +8,14 @@ from uuid import UUID
 
 import msgspec
 from psycopg import AsyncConnection
-from psycopg.errors import UndefinedColumn
+from psycopg.errors import UndefinedColumn, UndefinedTable
 from psycopg_pool import AsyncConnectionPool
 
 from application.reads.rows import Attacker, AttackerCommand, BountyRow, LogRow
 from projections.attackers_schema import AttackerTables
 from projections.logs_queries import LOG_COLUMNS
 from projections.logs_schema import LogTables
-from projections.rows import rows_of
+from projections.rows import rows_of, tuples_of
 from projections.schema import LIVE, Namespace
 
 ORDERS = {
@@ -190,22 +190,40 @@ class AttackerQueries:
     async def commands(
         self, uuid: UUID, service: str | None, limit: int, offset: int
     ) -> tuple[int, list[AttackerCommand]]:
-        """Commands the attacker ran, oldest first."""
+        """Commands the attacker ran, oldest first, with the total: one statement, so one
+        snapshot; the total from the commands counted per (attacker, service) (ADR 0026)."""
         where, params = "attacker = %s", list[Any]([uuid])
         if service:
             where += " AND service = %s"
             params.append(service)
-        table = self._t.commands
-        async with self._pool.connection() as conn:
-            cur = rows_of(conn, AttackerCommand)
-            await cur.execute(
-                f"SELECT service, decky, command, ts AS timestamp FROM {table} WHERE {where}"
-                " ORDER BY ts, id LIMIT %s OFFSET %s",
-                [*params, limit, offset],
-            )
-            rows = await cur.fetchall()
-            total = await _count(conn, f"SELECT count(*) FROM {table} WHERE {where}", params)
-        return total, rows
+        rows_sql = (
+            " LEFT JOIN LATERAL (SELECT service, decky, command, ts"
+            f" FROM {self._t.commands} WHERE {where} ORDER BY ts, id LIMIT %s OFFSET %s) AS p"
+            " ON true"
+        )
+        counted = f"SELECT coalesce(sum(count), 0)::bigint FROM {self._t.command_counts}"
+        rows = await self._paged(
+            f"SELECT p.*, t.total FROM ({counted} WHERE {where}) AS t(total){rows_sql}",
+            f"SELECT p.*, t.total FROM (SELECT count(*) FROM {self._t.commands} WHERE {where})"
+            f" AS t(total){rows_sql}",
+            [*params, *params, limit, offset],
+        )
+        total = int(rows[0][-1]) if rows else 0
+        return total, [AttackerCommand(*r[:-1]) for r in rows if r[0] is not None]
+
+    async def _paged(self, query: str, legacy: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        """The rows of `query`; of `legacy` (which counts rows) on a model of an older version
+        (served while its rebuild runs) that has no counts."""
+        for sql in (query, legacy):
+            try:
+                async with self._pool.connection() as conn:
+                    cur = tuples_of(conn)
+                    await cur.execute(sql, params)
+                    return await cur.fetchall()
+            except UndefinedTable:
+                if sql is legacy:
+                    raise
+        raise AssertionError("unreachable")
 
     async def artifacts(self, ip: str) -> list[LogRow]:
         """The attacker's `file_captured` log rows, newest first."""
@@ -235,16 +253,20 @@ class AttackerQueries:
             params.extend([_like(search)] * 4)
         where = _where(clauses)
         table = self._t.bounty
-        async with self._pool.connection() as conn:
-            cur = rows_of(conn, BountyRow)
-            await cur.execute(
-                f"SELECT {BOUNTY_COLUMNS} FROM {table}{where}"
-                " ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s",
-                [*params, limit, offset],
-            )
-            rows = await cur.fetchall()
-            total = await _count(conn, f"SELECT count(*) FROM {table}{where}", params)
-        return total, rows
+        counted = f"SELECT count(*) FROM {table}{where}"
+        if not search:  # the bounties per type, committed with them (ADR 0026)
+            counted = f"SELECT coalesce(sum(count), 0)::bigint FROM {self._t.bounty_counts}{where}"
+        rows_sql = (
+            f" LEFT JOIN LATERAL (SELECT {BOUNTY_COLUMNS} FROM {table}{where}"
+            " ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s) AS p ON true"
+        )
+        rows = await self._paged(
+            f"SELECT p.*, t.total FROM ({counted}) AS t(total){rows_sql}",
+            f"SELECT p.*, t.total FROM (SELECT count(*) FROM {table}{where}) AS t(total){rows_sql}",
+            [*params, *params, limit, offset],
+        )
+        total = int(rows[0][-1]) if rows else 0
+        return total, [BountyRow(*r[:-1]) for r in rows if r[0] is not None]
 
     async def unique_attackers(self) -> int:
         """Distinct attacker IPs known (a counter)."""

@@ -34,6 +34,17 @@ class AttackerTables:
         return f"{self.schema}.attacker_commands"
 
     @property
+    def command_counts(self) -> str:
+        """Commands per (attacker, service), committed with them: the exact total of
+        `/attackers/{uuid}/commands` without counting its rows (ADR 0026)."""
+        return f"{self.schema}.attacker_command_counts"
+
+    @property
+    def bounty_counts(self) -> str:
+        """Bounty rows per type, committed with them: the exact total of `/bounty`."""
+        return f"{self.schema}.bounty_counts"
+
+    @property
     def counters(self) -> str:
         return f"{self.schema}.attacker_counters"
 
@@ -43,7 +54,11 @@ class AttackerTables:
 
     def all(self) -> tuple[str, ...]:
         """Every table of the model."""
-        return (self.attackers, self.bounty, self.commands, self.counters, self.purges)
+        return (*self.counted(), self.counters, self.purges)
+
+    def counted(self) -> tuple[str, ...]:
+        """The rows and their counts: what a purge empties (with the counters)."""
+        return (self.attackers, self.bounty, self.commands, self.command_counts, self.bounty_counts)
 
     def statements(self) -> tuple[str, ...]:
         """DDL creating every table and index (idempotent)."""
@@ -82,4 +97,8 @@ class AttackerTables:
             " ON CONFLICT DO NOTHING",
             f"CREATE TABLE IF NOT EXISTS {self.purges}"
             " (position bigint PRIMARY KEY, bounties bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.command_counts} (attacker uuid NOT NULL,"
+            " service text NOT NULL, count bigint NOT NULL, PRIMARY KEY (attacker, service))",
+            f"CREATE TABLE IF NOT EXISTS {self.bounty_counts}"
+            " (bounty_type text PRIMARY KEY, count bigint NOT NULL)",
         )

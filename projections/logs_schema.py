@@ -61,6 +61,23 @@ class LogTables:
         """Rows per UTC hour: a deep page sums hours, then one hour's minutes."""
         return f"{self.schema}.log_page_hours"
 
+    @property
+    def values(self) -> str:
+        """Rows per (decky, service, event_type), committed with the rows: the exact total of a
+        filter on those columns alone, without counting its rows."""
+        return f"{self.schema}.log_value_counts"
+
+    @property
+    def hour_values(self) -> str:
+        """Rows per (UTC hour, decky, service, event_type): the whole hours of a time range's
+        total under such a filter."""
+        return f"{self.schema}.log_hour_value_counts"
+
+    def hours_by(self, dimension: str) -> str:
+        """Rows per (value of one column, UTC hour): a one-column filter's whole hours without
+        summing every combination of the other two columns."""
+        return f"{self.schema}.log_hour_counts_by_{dimension}"
+
     def statements(self) -> tuple[str, ...]:
         """DDL creating every table and index (idempotent)."""
         logs = self.logs
@@ -94,6 +111,17 @@ class LogTables:
             " (minute timestamptz PRIMARY KEY, count bigint NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.hours}"
             " (hour timestamptz PRIMARY KEY, count bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.values} (decky text NOT NULL,"
+            " service text NOT NULL, event_type text NOT NULL, count bigint NOT NULL,"
+            " PRIMARY KEY (decky, service, event_type))",
+            f"CREATE TABLE IF NOT EXISTS {self.hour_values} (hour timestamptz NOT NULL,"
+            " decky text NOT NULL, service text NOT NULL, event_type text NOT NULL,"
+            " count bigint NOT NULL, PRIMARY KEY (decky, service, event_type, hour))",
+            *(
+                f"CREATE TABLE IF NOT EXISTS {self.hours_by(d)} ({d} text NOT NULL,"
+                f" hour timestamptz NOT NULL, count bigint NOT NULL, PRIMARY KEY ({d}, hour))"
+                for d in DIMENSIONS
+            ),
         )
 
     def trigram_index(self) -> str:
@@ -103,17 +131,21 @@ class LogTables:
             " USING gin (token gin_trgm_ops)"
         )
 
-    def all(self) -> tuple[str, ...]:
-        """Every table of the model."""
+    def counted(self) -> tuple[str, ...]:
+        """The rows and every count of them: what a purge empties (with the total counter)."""
         return (
             self.logs,
-            self.counters,
-            self.dead,
-            self.purges,
             self.tokens,
             self.minutes,
             self.hours,
+            self.values,
+            self.hour_values,
+            *(self.hours_by(d) for d in DIMENSIONS),
         )
+
+    def all(self) -> tuple[str, ...]:
+        """Every table of the model."""
+        return (*self.counted(), self.counters, self.dead, self.purges)
 
 
 @dataclass(frozen=True, slots=True)
