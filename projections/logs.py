@@ -18,7 +18,13 @@ from domain.observations.batch import InteractionBatch
 from domain.observations.records import InteractionRecord
 from domain.observations.search import fields_text
 from projections.base import Envelope, LogsCommitted, SchemaBound, drop_tables
-from projections.logs_schema import LogTables, create_log_indexes, create_logs
+from projections.log_tokens import tokens_of
+from projections.logs_schema import (
+    LogTables,
+    create_log_indexes,
+    create_logs,
+    dictionary_kept,
+)
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
@@ -37,7 +43,8 @@ _encode = msgspec.json.Encoder().encode
 VALUE_KEY = ("decky", "service", "event_type")
 _value_of = attrgetter("timestamp", "decky", "service", "event_type")
 COPY_COLUMNS = (
-    "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line, search_text"
+    "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line, search_text,"
+    " tokens"
 )
 
 
@@ -46,8 +53,8 @@ class LogsProjection(SchemaBound):
 
     name = "logs"
     # v4: rows per minute for deep pages; v5: and per hour; v6: rows per column values (and per
-    # hour and column values) for the totals of column filters
-    version = 6
+    # hour and column values) for the totals of column filters; v7: tokens instead of trigrams
+    version = 7
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -56,6 +63,7 @@ class LogsProjection(SchemaBound):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = LogTables(schema)
+        self._dictionary_kept = False
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
         await create_logs(conn, self.tables)
@@ -87,10 +95,15 @@ class LogsProjection(SchemaBound):
         self, cur: AsyncCursor[Any], observed: list[Observed]
     ) -> list[tuple[Observed, tuple[Any, ...]]]:
         # Rows and counts are built in a worker thread, not on the event loop the API serves from.
-        rows, minutes, hours = await anyio.to_thread.run_sync(_rows_and_counts, observed)
+        rows, tokens, minutes, hours = await anyio.to_thread.run_sync(_rows_and_counts, observed)
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
+        # The dictionary counts exactly the rows holding each token since the last purge; a bulk
+        # load leaves it to the index build (ADR 0025).
+        if self._dictionary_kept or await dictionary_kept(cur.connection, self.tables):
+            self._dictionary_kept = True  # the index, once built, stays with these tables
+            await add_counts(cur, self.tables.tokens, ("token",), ("text",), tokens)
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
             (len(rows),),
@@ -157,6 +170,7 @@ def _row(o: Observed) -> tuple[Any, ...]:
     """The COPY row of one record (already scrubbed of NUL by `walk`)."""
     r = o.record
     text = fast_fields_text(r.fields)
+    searched = search_text(r.raw_line, r.msg, text, r.decky, r.service, r.attacker_ip or "")
     return (
         o.log_id,
         r.timestamp,
@@ -167,8 +181,22 @@ def _row(o: Observed) -> tuple[Any, ...]:
         r.msg,
         text,
         r.raw_line,
-        search_text(r.raw_line, r.msg, text, r.decky, r.service, r.attacker_ip or ""),
+        searched,
+        tokens_of(searched),
     )
+
+
+def _array_literal(tokens: list[str]) -> str:
+    """The `text[]` input of tokens: they hold no separator (no comma, brace, quote or space),
+    and are lower-cased, so only a backslash or the word `null` needs quoting."""
+    joined = ",".join(tokens)
+    if "\\" in joined or "null" in joined:
+        return "{" + ",".join(_quoted(t) for t in tokens) + "}"
+    return "{" + joined + "}"
+
+
+def _quoted(token: str) -> str:
+    return '"' + token.replace("\\", "\\\\") + '"'
 
 
 def _api_row(o: Observed, fields: str) -> LogRow:
@@ -207,14 +235,20 @@ def search_text(raw_line: str, *parts: str) -> str:
 
 def _rows_and_counts(
     observed: list[Observed],
-) -> tuple[list[tuple[Any, ...]], Counter[datetime], Counter[datetime]]:
-    """The COPY rows, and the records per minute and per hour (the deep-page index)."""
-    rows = [_row(o) for o in observed]
+) -> tuple[list[tuple[Any, ...]], Counter[str], Counter[datetime], Counter[datetime]]:
+    """The COPY rows, the rows holding each token, and the records per minute and per hour
+    (the deep-page index)."""
+    rows: list[tuple[Any, ...]] = []
+    tokens: Counter[str] = Counter()
+    for o in observed:
+        row = _row(o)
+        tokens.update(row[-1])
+        rows.append((*row[:-1], _array_literal(row[-1])))
     minutes = Counter(minutes_of([o.record.timestamp for o in observed]))
     hours: Counter[datetime] = Counter()
     for minute, n in minutes.items():
         hours[hour_of(minute)] += n
-    return rows, minutes, hours
+    return rows, tokens, minutes, hours
 
 
 def value_counts(

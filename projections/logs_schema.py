@@ -17,7 +17,9 @@ log = structlog.get_logger()
 DIMENSIONS = ("decky", "service", "event_type")
 # `search_text` holds the lower-cased union of every column a bare word is looked for in
 # (raw_line, msg, decky, service, attacker_ip, fields_text), each part kept only when the parts
-# before it do not already contain it; one trigram index on it serves words and field lookups.
+# before it do not already contain it. `tokens` holds its separator-free runs (ADR 0025): a GIN
+# index on them, and a trigram index on the model's dictionary of tokens, serve words and field
+# lookups; `search_text` itself is only read to recheck a word that spans a separator.
 SEARCH_TEXT = "search_text"
 
 
@@ -42,6 +44,12 @@ class LogTables:
     @property
     def purges(self) -> str:
         return f"{self.schema}.log_purges"
+
+    @property
+    def tokens(self) -> str:
+        """Every token of the rows applied since the last purge, with how many rows hold it:
+        where a word finds its tokens, and the total of a word inside a single token."""
+        return f"{self.schema}.log_tokens"
 
     @property
     def minutes(self) -> str:
@@ -77,8 +85,11 @@ class LogTables:
             f"CREATE TABLE IF NOT EXISTS {logs} (id bigint PRIMARY KEY, ts timestamptz NOT NULL,"
             " decky text NOT NULL, service text NOT NULL, event_type text NOT NULL,"
             " attacker_ip text, msg text NOT NULL, fields_text text NOT NULL,"
-            " raw_line text NOT NULL, search_text text NOT NULL)",
+            " raw_line text NOT NULL, search_text text NOT NULL, tokens text[] NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {logs} (ts DESC, id DESC)",
+            f"CREATE INDEX IF NOT EXISTS logs_tokens ON {logs} USING gin (tokens)",
+            f"CREATE TABLE IF NOT EXISTS {self.tokens}"
+            " (token text PRIMARY KEY, count bigint NOT NULL)",
             # Each column's index carries the other two: the total of any column-only filter is
             # an index-only count over the rows of one value (ADR 0021).
             f"CREATE INDEX IF NOT EXISTS logs_decky_c ON {logs} (decky, ts DESC, id DESC)"
@@ -114,16 +125,17 @@ class LogTables:
         )
 
     def trigram_index(self) -> str:
-        """The trigram index that makes substring search fast (needs pg_trgm)."""
+        """The trigram index finding the tokens that contain a word fast (needs pg_trgm)."""
         return (
-            f"CREATE INDEX IF NOT EXISTS logs_search ON {self.logs}"
-            " USING gin (search_text gin_trgm_ops)"
+            f"CREATE INDEX IF NOT EXISTS log_tokens_trgm ON {self.tokens}"
+            " USING gin (token gin_trgm_ops)"
         )
 
     def counted(self) -> tuple[str, ...]:
         """The rows and every count of them: what a purge empties (with the total counter)."""
         return (
             self.logs,
+            self.tokens,
             self.minutes,
             self.hours,
             self.values,
@@ -183,7 +195,17 @@ async def create_logs(conn: AsyncConnection[Any], tables: LogTables) -> None:
 
 
 async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> None:
-    """Create the indexes; the trigram index only where pg_trgm is installed."""
+    """Create the indexes; the dictionary's trigram index only where pg_trgm is installed.
+
+    A model bulk-loaded without them (a shadow, a view) has no dictionary yet: it is made here
+    from the rows, in the same transaction (ADR 0025).
+    """
+    if not await dictionary_kept(conn, tables):
+        await conn.execute(f"TRUNCATE {tables.tokens}")
+        await conn.execute(
+            f"INSERT INTO {tables.tokens} (token, count) SELECT token, count(*)"
+            f" FROM {tables.logs}, unnest(tokens) AS token GROUP BY token"
+        )
     for statement in deferred(tables.statements())[1]:
         await conn.execute(statement)
     has_trgm = await (
@@ -194,4 +216,18 @@ async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> N
             async with conn.transaction():
                 await conn.execute(tables.trigram_index())
         except psycopg.Error as e:  # search still works by scanning; the index only speeds it
-            log.warning("trigram_index_unavailable", table=tables.logs, error=str(e))
+            log.warning("trigram_index_unavailable", table=tables.tokens, error=str(e))
+
+
+async def dictionary_kept(conn: AsyncConnection[Any], tables: LogTables) -> bool:
+    """Whether the rows' writes keep the token dictionary: once the token index exists.
+
+    Before (a bulk load) the dictionary is left empty and made from the rows with the indexes.
+    """
+    row = await (
+        await conn.execute(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = 'logs_tokens'",
+            (tables.schema,),
+        )
+    ).fetchone()
+    return row is not None

@@ -152,7 +152,7 @@ def test_rebuilding_any_model_under_load_never_shows_a_gap(
                 if status["rebuild"] is None and status["state"] == "live":
                     break
                 assert time.monotonic() < deadline, f"{name} rebuild did not finish: {status}"
-            # The logs model (trigram index) takes seconds to rebuild at this size, so readers are
+            # The logs model (its indexes) takes seconds to rebuild at this size, so readers are
             # seen reading during it; smaller models (histogram since the bulk upserts) may swap
             # before a second round of reads, which the loop above then checks after the swap.
             assert reads > 1 or name != "logs", name
