@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
 
 from application.store import EventStoreApp
 from infrastructure.database import Database, prepare_schemas
+from projections.catalog import all_projections
+from projections.runner import ProjectionRunner
 from projections.schema import CONTROL_SCHEMA
 
 
@@ -19,3 +25,31 @@ def event_store(url: str) -> Iterator[EventStoreApp]:
         yield store
     finally:
         store.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Projected:
+    """An event store, a small read pool and a runner set up for some read models."""
+
+    store: EventStoreApp
+    pool: AsyncConnectionPool[Any]
+    runner: ProjectionRunner
+
+
+@asynccontextmanager
+async def projected_models(
+    url: str, names: tuple[str, ...], batch_size: int
+) -> AsyncIterator[Projected]:
+    """The named models on `url`, set up (tables created), with their store and pool."""
+    with event_store(url) as store:
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+        )
+        await pool.open(wait=True)
+        try:
+            models = [p for p in all_projections() if p.name in names]
+            runner = ProjectionRunner(store, pool, models, batch_size=batch_size)
+            await runner.setup()
+            yield Projected(store, pool, runner)
+        finally:
+            await pool.close()

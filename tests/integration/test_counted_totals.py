@@ -23,13 +23,11 @@ from domain.observations.search import parse_search
 from domain.shared.meta import CommandMeta
 from projections.attackers_queries import AttackerQueries
 from projections.attackers_schema import AttackerTables, attacker_uuid
-from projections.catalog import all_projections
 from projections.logs_queries import LogQueries
 from projections.logs_schema import DIMENSIONS, LogTables
-from projections.runner import ProjectionRunner
 from projections.schema import live_schema
 from tests.integration.observations_fixtures import BASE_TIME, record
-from tests.integration.stores import event_store
+from tests.integration.stores import projected_models
 
 LOGS = LogTables(live_schema("logs")).logs
 ATTACKERS = AttackerTables(live_schema("attackers"))
@@ -163,41 +161,31 @@ async def drop_counts(pool: AsyncConnectionPool[Any]) -> None:
 
 
 async def check(url: str) -> None:
-    with event_store(url) as store:
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
-        )
-        await pool.open(wait=True)
-        try:
-            models = [p for p in all_projections() if p.name in ("logs", "attackers")]
-            runner = ProjectionRunner(store, pool, models, batch_size=2)
-            await runner.setup()
-            ingest = IngestCommands(store)
-            for seed in range(1, 4):
-                await asyncio.to_thread(ingest.append, shuffled_records(300, seed), [], None)
-            await runner.catch_up("logs")
-            await runner.catch_up("attackers")
-            await check_totals(pool)
-            async with pool.connection() as conn:  # the checks above compared non-empty totals
-                for table in (ATTACKERS.commands, ATTACKERS.bounty):
-                    row = await (await conn.execute(f"SELECT count(*) FROM {table}")).fetchone()
-                    assert row
-                    assert row[0] > 20
-            await asyncio.to_thread(ingest.purge, CommandMeta(request_id="counted"))
-            await runner.catch_up("logs")
-            await runner.catch_up("attackers")
-            await check_totals(pool)
-            total, _ = await LogQueries(pool).page(LogFilter(parse_search("decky:decky-01")), 5, 0)
-            assert total == 0
-            for seed in range(4, 7):
-                await asyncio.to_thread(ingest.append, shuffled_records(300, seed), [], None)
-            await runner.catch_up("logs")
-            await runner.catch_up("attackers")
-            await check_totals(pool)
-            await drop_counts(pool)  # a model of an older version has none: rows are counted
-            await check_totals(pool)
-        finally:
-            await pool.close()
+    async with projected_models(url, ("logs", "attackers"), batch_size=2) as p:
+        ingest = IngestCommands(p.store)
+        for seed in range(1, 4):
+            await asyncio.to_thread(ingest.append, shuffled_records(300, seed), [], None)
+        await p.runner.catch_up("logs")
+        await p.runner.catch_up("attackers")
+        await check_totals(p.pool)
+        async with p.pool.connection() as conn:  # the checks above compared non-empty totals
+            for table in (ATTACKERS.commands, ATTACKERS.bounty):
+                row = await (await conn.execute(f"SELECT count(*) FROM {table}")).fetchone()
+                assert row
+                assert row[0] > 20
+        await asyncio.to_thread(ingest.purge, CommandMeta(request_id="counted"))
+        await p.runner.catch_up("logs")
+        await p.runner.catch_up("attackers")
+        await check_totals(p.pool)
+        total, _ = await LogQueries(p.pool).page(LogFilter(parse_search("decky:decky-01")), 5, 0)
+        assert total == 0
+        for seed in range(4, 7):
+            await asyncio.to_thread(ingest.append, shuffled_records(300, seed), [], None)
+        await p.runner.catch_up("logs")
+        await p.runner.catch_up("attackers")
+        await check_totals(p.pool)
+        await drop_counts(p.pool)  # a model of an older version has none: rows are counted
+        await check_totals(p.pool)
 
 
 def test_counted_totals_equal_counting_the_rows(database_url: str) -> None:

@@ -12,19 +12,15 @@ import random
 from datetime import timedelta, timezone
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
-
 from application.observations.ingest import IngestCommands
 from application.reads.ports import LogFilter
 from domain.observations.search import parse_search
 from domain.shared.meta import CommandMeta
-from projections.catalog import all_projections
 from projections.logs_queries import DEEP_OFFSET, LOG_COLUMNS, LogQueries
 from projections.logs_schema import LogTables
-from projections.runner import ProjectionRunner
 from projections.schema import live_schema
 from tests.integration.observations_fixtures import BASE_TIME, record
-from tests.integration.stores import event_store
+from tests.integration.stores import projected_models
 
 LOGS = LogTables(live_schema("logs")).logs
 INDIA = timezone(timedelta(hours=5, minutes=30))
@@ -45,33 +41,23 @@ def shuffled_records(count: int, seed: int) -> list[Any]:
 
 
 async def check(url: str) -> None:
-    with event_store(url) as store:
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
-        )
-        await pool.open(wait=True)
-        try:
-            logs = [p for p in all_projections() if p.name == "logs"]
-            runner = ProjectionRunner(store, pool, logs, batch_size=2)
-            await runner.setup()
-            ingest = IngestCommands(store)
-            await asyncio.to_thread(ingest.append, shuffled_records(900, 1), [], None)
-            await asyncio.to_thread(ingest.purge, CommandMeta(request_id="deep"))
-            for seed in range(2, 11):
-                await asyncio.to_thread(ingest.append, shuffled_records(500, seed), [], None)
-            await runner.catch_up("logs")
-            queries = LogQueries(pool)
-            async with pool.connection() as conn:
-                sql = f"SELECT {LOG_COLUMNS} FROM {LOGS} ORDER BY ts DESC, id DESC"
-                walked = await (await conn.execute(sql)).fetchall()
-            assert len(walked) == 4500
-            offsets = (DEEP_OFFSET, DEEP_OFFSET + 1, 2222, 2500, 3333, 4449, 4450, 4499, 4500, 9000)
-            for offset in offsets:
-                total, page = await queries.page(EVERY, 50, offset)
-                assert total == 4500
-                assert [r.id for r in page] == [row[0] for row in walked[offset : offset + 50]]
-        finally:
-            await pool.close()
+    async with projected_models(url, ("logs",), batch_size=2) as p:
+        ingest = IngestCommands(p.store)
+        await asyncio.to_thread(ingest.append, shuffled_records(900, 1), [], None)
+        await asyncio.to_thread(ingest.purge, CommandMeta(request_id="deep"))
+        for seed in range(2, 11):
+            await asyncio.to_thread(ingest.append, shuffled_records(500, seed), [], None)
+        await p.runner.catch_up("logs")
+        queries = LogQueries(p.pool)
+        async with p.pool.connection() as conn:
+            sql = f"SELECT {LOG_COLUMNS} FROM {LOGS} ORDER BY ts DESC, id DESC"
+            walked = await (await conn.execute(sql)).fetchall()
+        assert len(walked) == 4500
+        offsets = (DEEP_OFFSET, DEEP_OFFSET + 1, 2222, 2500, 3333, 4449, 4450, 4499, 4500, 9000)
+        for offset in offsets:
+            total, page = await queries.page(EVERY, 50, offset)
+            assert total == 4500
+            assert [r.id for r in page] == [row[0] for row in walked[offset : offset + 50]]
 
 
 def test_deep_pages_equal_walking_the_rows(database_url: str) -> None:

@@ -18,21 +18,18 @@ import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from psycopg_pool import AsyncConnectionPool
 
 from application.observations.ingest import IngestCommands
 from application.reads.ports import LogFilter
 from domain.observations.records import InteractionRecord
 from domain.observations.search import SearchQuery, matches, parse_search
-from projections.catalog import all_projections
 from projections.log_tokens import SEPARATORS, pieces_of, tokens_of
 from projections.logs_queries import Dictionary, counted, dictionary_patterns, where
 from projections.logs_schema import LogTables
-from projections.runner import ProjectionRunner
 from projections.schema import live_schema
 from tests.api.harness import fresh_database
 from tests.integration.observations_fixtures import record
-from tests.integration.stores import event_store
+from tests.integration.stores import projected_models
 
 TABLES = LogTables(live_schema("logs"))
 ALPHABET = "abAB01._-/%\\" + SEPARATORS + " \t"
@@ -64,19 +61,9 @@ CORPUS = [*_corpus(300), record(300, msg="NULL null\\ \\ \\\\x", raw_line="Null"
 
 
 async def _project(url: str) -> None:
-    with event_store(url) as store:
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
-        )
-        await pool.open(wait=True)
-        try:
-            logs = [p for p in all_projections() if p.name == "logs"]
-            runner = ProjectionRunner(store, pool, logs, batch_size=7)
-            await runner.setup()
-            await asyncio.to_thread(IngestCommands(store).append, CORPUS, [], None)
-            await runner.catch_up("logs")
-        finally:
-            await pool.close()
+    async with projected_models(url, ("logs",), batch_size=7) as p:
+        await asyncio.to_thread(IngestCommands(p.store).append, CORPUS, [], None)
+        await p.runner.catch_up("logs")
 
 
 @pytest.fixture(scope="module")
