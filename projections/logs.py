@@ -18,6 +18,7 @@ from domain.observations.batch import InteractionBatch
 from domain.observations.records import InteractionRecord
 from domain.observations.search import fields_text
 from projections.base import Envelope, LogsCommitted, SchemaBound, drop_tables
+from projections.log_pairs import array_literal, pairs_of
 from projections.log_tokens import tokens_of
 from projections.logs_schema import (
     LogTables,
@@ -44,7 +45,7 @@ VALUE_KEY = ("decky", "service", "event_type")
 _value_of = attrgetter("timestamp", "decky", "service", "event_type")
 COPY_COLUMNS = (
     "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line, search_text,"
-    " tokens"
+    " tokens, pairs"
 )
 
 
@@ -53,8 +54,9 @@ class LogsProjection(SchemaBound):
 
     name = "logs"
     # v4: rows per minute for deep pages; v5: and per hour; v6: rows per column values (and per
-    # hour and column values) for the totals of column filters; v7: tokens instead of trigrams
-    version = 7
+    # hour and column values) for the totals of column filters; v7: tokens instead of trigrams;
+    # v8: key/value pairs for field terms
+    version = 8
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -95,15 +97,18 @@ class LogsProjection(SchemaBound):
         self, cur: AsyncCursor[Any], observed: list[Observed]
     ) -> list[tuple[Observed, tuple[Any, ...]]]:
         # Rows and counts are built in a worker thread, not on the event loop the API serves from.
-        rows, tokens, minutes, hours = await anyio.to_thread.run_sync(_rows_and_counts, observed)
+        rows, (tokens, pairs), minutes, hours = await anyio.to_thread.run_sync(
+            _rows_and_counts, observed
+        )
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
-        # The dictionary counts exactly the rows holding each token since the last purge; a bulk
-        # load leaves it to the index build (ADR 0025).
+        # The dictionaries count exactly the rows holding each token or pair since the last purge;
+        # a bulk load leaves them to the index build (ADR 0025, 0027).
         if self._dictionary_kept or await dictionary_kept(cur.connection, self.tables):
             self._dictionary_kept = True  # the index, once built, stays with these tables
             await add_counts(cur, self.tables.tokens, ("token",), ("text",), tokens)
+            await add_counts(cur, self.tables.pairs, ("pair",), ("text",), pairs)
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
             (len(rows),),
@@ -183,6 +188,7 @@ def _row(o: Observed) -> tuple[Any, ...]:
         r.raw_line,
         searched,
         tokens_of(searched),
+        pairs_of(r.fields),
     )
 
 
@@ -235,20 +241,27 @@ def search_text(raw_line: str, *parts: str) -> str:
 
 def _rows_and_counts(
     observed: list[Observed],
-) -> tuple[list[tuple[Any, ...]], Counter[str], Counter[datetime], Counter[datetime]]:
-    """The COPY rows, the rows holding each token, and the records per minute and per hour
-    (the deep-page index)."""
+) -> tuple[
+    list[tuple[Any, ...]],
+    tuple[Counter[str], Counter[str]],
+    Counter[datetime],
+    Counter[datetime],
+]:
+    """The COPY rows, the rows holding each token and each pair, and the records per minute and
+    per hour (the deep-page index)."""
     rows: list[tuple[Any, ...]] = []
     tokens: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
     for o in observed:
         row = _row(o)
-        tokens.update(row[-1])
-        rows.append((*row[:-1], _array_literal(row[-1])))
+        tokens.update(row[-2])
+        pairs.update(row[-1])
+        rows.append((*row[:-2], _array_literal(row[-2]), array_literal(row[-1])))
     minutes = Counter(minutes_of([o.record.timestamp for o in observed]))
     hours: Counter[datetime] = Counter()
     for minute, n in minutes.items():
         hours[hour_of(minute)] += n
-    return rows, tokens, minutes, hours
+    return rows, (tokens, pairs), minutes, hours
 
 
 def value_counts(

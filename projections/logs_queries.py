@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,9 +11,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from application.reads.ports import LogFilter
 from application.reads.rows import DeadLetter, HistogramBucket, LogRow
-from domain.observations.search import fields_text
-from projections.log_tokens import pieces_of
-from projections.logs_schema import SEARCH_TEXT, HistogramTables, LogTables
+from projections.logs_schema import HistogramTables, LogTables
+from projections.logs_search import MAX_TOKENS, Dictionary, counted, dictionary_patterns, where
 from projections.logs_totals import counted_total
 from projections.observed import minute_of
 from projections.rows import iso_z, rows_of, tuples_of
@@ -41,140 +39,6 @@ class _PagedDeadLetter(msgspec.Struct, frozen=True):
     detail: str = ""
     raw: str = ""
     source: str = ""
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-# A dictionary pattern matching more tokens than this is not used: comparing each row's tokens
-# with thousands costs more than rechecking its text (a one- or two-character word).
-MAX_TOKENS = 256
-
-
-@dataclass(frozen=True, slots=True)
-class Dictionary:
-    """The token dictionary a search may use (ADR 0025).
-
-    `broad` holds the LIKE patterns that match more than `MAX_TOKENS` tokens; `absent` is set for
-    a model of an older version (no tokens), served while its rebuild runs: text only then.
-    """
-
-    table: str
-    broad: frozenset[str] = frozenset()
-    absent: bool = False
-
-    def usable(self, pattern: str) -> bool:
-        return not self.absent and pattern not in self.broad
-
-
-def dictionary_patterns(f: LogFilter) -> list[str]:
-    """The LIKE patterns `where` would look up in the dictionary."""
-    patterns = []
-    for word in f.query.words:
-        pieces = pieces_of(word)
-        if pieces is None:
-            patterns.append(f"%{_escape_like(word)}%")
-        elif not pieces.inner:
-            patterns += [_edge(pieces.first, "%{}"), _edge(pieces.last, "{}%")]
-    return [p for p in patterns if p]
-
-
-def _edge(piece: str, pattern: str) -> str:
-    return pattern.format(_escape_like(piece)) if piece else ""
-
-
-def where(f: LogFilter, tokens: str | Dictionary) -> tuple[str, list[Any]]:
-    """SQL conditions for a filter, with the same semantics as `search.matches`.
-
-    `tokens` is the model's token dictionary (ADR 0025), or its name (every pattern usable).
-    """
-    if isinstance(tokens, str):
-        tokens = Dictionary(tokens)
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, value in f.query.columns:
-        clauses.append(f"{column} = %s")
-        params.append(value)
-    for key, value in f.query.fields:
-        # In compact JSON, `"key":"value"` can only occur as that exact pair: a key is the only
-        # string followed by `:`, a value ends at an unescaped `"`, and quotes inside strings are
-        # escaped. The tokens inside the lower-cased pair narrow; the exact text decides.
-        pair = fields_text({key: value})[1:-1]
-        narrow, narrow_params = _spanning(pair.lower(), tokens)
-        clauses.append(f"{narrow} AND fields_text LIKE %s")
-        params.extend([*narrow_params, f"%{_escape_like(pair)}%"])
-    for word in f.query.words:
-        clause, word_params = _word(word, tokens)
-        clauses.append(clause)
-        params.extend(word_params)
-    if f.start is not None:
-        clauses.append("ts >= %s")
-        params.append(f.start)
-    if f.end is not None:
-        clauses.append("ts <= %s")
-        params.append(f.end)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def counted(
-    f: LogFilter, t: LogTables, dictionary: Dictionary | None = None
-) -> tuple[str, list[Any]]:
-    """A statement giving the number of rows matching a filter.
-
-    A lone word inside one token, contained in just one token of the dictionary, is held by
-    exactly the rows counted beside that token: no row is visited (ADR 0025).
-    """
-    dictionary = dictionary or Dictionary(t.tokens)
-    sql, params = where(f, dictionary)
-    count = f"SELECT count(*) FROM {t.logs}{sql}"
-    q = f.query
-    lone = not (q.columns or q.fields) and len(q.words) == 1 and f.start is None and f.end is None
-    if not lone or pieces_of(q.words[0]) is not None:
-        return count, params
-    pattern = f"%{_escape_like(q.words[0])}%"
-    if not dictionary.usable(pattern):
-        return count, params
-    return (
-        f"SELECT CASE WHEN (SELECT count(*) FROM (SELECT FROM {t.tokens} WHERE token LIKE %s"
-        f" LIMIT 2) s) = 1 THEN (SELECT count FROM {t.tokens} WHERE token LIKE %s)"
-        f" ELSE ({count}) END",
-        [pattern, pattern, *params],
-    )
-
-
-def _word(word: str, tokens: Dictionary) -> tuple[str, list[Any]]:
-    """A word inside one token selects exactly the rows holding a token that contains it."""
-    pattern = f"%{_escape_like(word)}%"
-    if pieces_of(word) is None:
-        if tokens.usable(pattern):
-            return _containing(tokens.table), [pattern]
-        return f"{SEARCH_TEXT} LIKE %s", [pattern]
-    return _spanning(word, tokens)
-
-
-def _spanning(text: str, tokens: Dictionary) -> tuple[str, list[Any]]:
-    """A text with separators: its pieces narrow (when they can), `search_text` decides."""
-    pieces = None if tokens.absent else pieces_of(text)
-    clauses: list[str] = []
-    params: list[Any] = []
-    if pieces is not None and pieces.inner:
-        # Whole tokens: the cheapest and narrowest; the edges add little but dictionary scans.
-        clauses.append("tokens @> %s::text[]")
-        params.append(list(dict.fromkeys(pieces.inner)))
-    elif pieces is not None:
-        for edge in (_edge(pieces.first, "%{}"), _edge(pieces.last, "{}%")):
-            if edge and tokens.usable(edge):
-                clauses.append(_containing(tokens.table))
-                params.append(edge)
-    clauses.append(f"{SEARCH_TEXT} LIKE %s")
-    params.append(f"%{_escape_like(text)}%")
-    return " AND ".join(clauses), params
-
-
-def _containing(tokens: str) -> str:
-    """Rows holding a token of the dictionary that matches the LIKE pattern given as `%s`."""
-    return f"tokens && ARRAY(SELECT token FROM {tokens} WHERE token LIKE %s)"
 
 
 class LogQueries:
@@ -343,7 +207,8 @@ class LogQueries:
         return total, letters
 
     async def _dictionary(self, f: LogFilter) -> Dictionary:
-        """Which of the filter's dictionary patterns are usable (ADR 0025).
+        """Which of the filter's dictionary patterns are usable (ADR 0025), and whether the
+        model has pairs (ADR 0027).
 
         Another statement than the query's: the dictionary only grows, and either way the
         query is exact; only its speed depends on the answer.
@@ -355,15 +220,18 @@ class LogQueries:
             async with self._pool.connection() as conn:
                 row = await (
                     await conn.execute(
-                        "SELECT coalesce(array_agg(p), '{}') FROM unnest(%s::text[]) AS p"
+                        "SELECT (SELECT coalesce(array_agg(p), '{}') FROM unnest(%s::text[]) AS p"
                         f" WHERE (SELECT count(*) FROM (SELECT FROM {table} WHERE token LIKE p"
-                        " LIMIT %s) s) > %s",
-                        (dictionary_patterns(f), MAX_TOKENS + 1, MAX_TOKENS),
+                        " LIMIT %s) s) > %s), to_regclass(%s) IS NOT NULL",
+                        (dictionary_patterns(f), MAX_TOKENS + 1, MAX_TOKENS, self._logs.pairs),
                     )
                 ).fetchone()
         except psycopg.errors.UndefinedTable:
             return Dictionary(table, absent=True)  # an older model, served while it rebuilds
-        return Dictionary(table, frozenset(row[0] if row else ()))
+        if row is None:
+            return Dictionary(table, pairs=False)
+        # Without the pair dictionary the model predates pairs (served while it rebuilds).
+        return Dictionary(table, frozenset(row[0]), pairs=bool(row[1]))
 
     async def _scalar(self, sql: str) -> int:
         async with self._pool.connection() as conn:
@@ -429,4 +297,4 @@ def _bucket_split(f: LogFilter) -> tuple[datetime | None, datetime | None] | Non
 _LAST_MINUTE = datetime.max.replace(second=0, microsecond=0)
 
 
-__all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "where"]
+__all__ = ["LOG_COLUMNS", "LogQueries", "iso_z"]

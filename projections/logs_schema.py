@@ -20,6 +20,8 @@ DIMENSIONS = ("decky", "service", "event_type")
 # before it do not already contain it. `tokens` holds its separator-free runs (ADR 0025): a GIN
 # index on them, and a trigram index on the model's dictionary of tokens, serve words and field
 # lookups; `search_text` itself is only read to recheck a word that spans a separator.
+# `pairs` holds one entry per searchable field (`key:value`, ADR 0027): a GIN index on them, and
+# the model's dictionary of pairs, serve field terms without reading `fields_text`.
 SEARCH_TEXT = "search_text"
 
 
@@ -50,6 +52,12 @@ class LogTables:
         """Every token of the rows applied since the last purge, with how many rows hold it:
         where a word finds its tokens, and the total of a word inside a single token."""
         return f"{self.schema}.log_tokens"
+
+    @property
+    def pairs(self) -> str:
+        """Every key/value entry of the rows applied since the last purge, with how many rows
+        hold it: the exact total of a lone field term (ADR 0027)."""
+        return f"{self.schema}.log_pairs"
 
     @property
     def minutes(self) -> str:
@@ -85,11 +93,15 @@ class LogTables:
             f"CREATE TABLE IF NOT EXISTS {logs} (id bigint PRIMARY KEY, ts timestamptz NOT NULL,"
             " decky text NOT NULL, service text NOT NULL, event_type text NOT NULL,"
             " attacker_ip text, msg text NOT NULL, fields_text text NOT NULL,"
-            " raw_line text NOT NULL, search_text text NOT NULL, tokens text[] NOT NULL)",
+            " raw_line text NOT NULL, search_text text NOT NULL, tokens text[] NOT NULL,"
+            " pairs text[] NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {logs} (ts DESC, id DESC)",
             f"CREATE INDEX IF NOT EXISTS logs_tokens ON {logs} USING gin (tokens)",
+            f"CREATE INDEX IF NOT EXISTS logs_pairs ON {logs} USING gin (pairs)",
             f"CREATE TABLE IF NOT EXISTS {self.tokens}"
             " (token text PRIMARY KEY, count bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.pairs}"
+            " (pair text PRIMARY KEY, count bigint NOT NULL)",
             # Each column's index carries the other two: the total of any column-only filter is
             # an index-only count over the rows of one value (ADR 0021).
             f"CREATE INDEX IF NOT EXISTS logs_decky_c ON {logs} (decky, ts DESC, id DESC)"
@@ -136,6 +148,7 @@ class LogTables:
         return (
             self.logs,
             self.tokens,
+            self.pairs,
             self.minutes,
             self.hours,
             self.values,
@@ -197,14 +210,18 @@ async def create_logs(conn: AsyncConnection[Any], tables: LogTables) -> None:
 async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> None:
     """Create the indexes; the dictionary's trigram index only where pg_trgm is installed.
 
-    A model bulk-loaded without them (a shadow, a view) has no dictionary yet: it is made here
-    from the rows, in the same transaction (ADR 0025).
+    A model bulk-loaded without them (a shadow, a view) has no dictionaries yet: they are made
+    here from the rows, in the same transaction (ADR 0025, 0027).
     """
     if not await dictionary_kept(conn, tables):
-        await conn.execute(f"TRUNCATE {tables.tokens}")
+        await conn.execute(f"TRUNCATE {tables.tokens}, {tables.pairs}")
         await conn.execute(
             f"INSERT INTO {tables.tokens} (token, count) SELECT token, count(*)"
             f" FROM {tables.logs}, unnest(tokens) AS token GROUP BY token"
+        )
+        await conn.execute(
+            f"INSERT INTO {tables.pairs} (pair, count) SELECT pair, count(*)"
+            f" FROM {tables.logs}, unnest(pairs) AS pair GROUP BY pair"
         )
     for statement in deferred(tables.statements())[1]:
         await conn.execute(statement)
@@ -220,9 +237,10 @@ async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> N
 
 
 async def dictionary_kept(conn: AsyncConnection[Any], tables: LogTables) -> bool:
-    """Whether the rows' writes keep the token dictionary: once the token index exists.
+    """Whether the rows' writes keep the token and pair dictionaries: once the token index
+    exists (the pair index is built with it).
 
-    Before (a bulk load) the dictionary is left empty and made from the rows with the indexes.
+    Before (a bulk load) the dictionaries are left empty and made from the rows with the indexes.
     """
     row = await (
         await conn.execute(

@@ -30,7 +30,14 @@ from dataclasses import dataclass
 
 from domain.observations.records import InteractionRecord
 
-__all__ = ["COLUMN_KEYS", "SearchQuery", "fields_text", "matches", "parse_search"]
+__all__ = [
+    "COLUMN_KEYS",
+    "SearchQuery",
+    "fields_text",
+    "is_field_key",
+    "matches",
+    "parse_search",
+]
 
 # Search key -> log column. Every column's own name (as `/logs` rows spell it) is a key, and
 # `event` / `attacker` are the short aliases SPEC §3 names.
@@ -77,7 +84,7 @@ def parse_search(text: str | None) -> SearchQuery:
     words: list[str] = []
     for token in _tokens(text.replace("\x00", "")):
         key, _, value = token.partition(":")
-        if not key or not value or _is_ip(token) or _FIELD_KEY.fullmatch(key) is None:
+        if not key or not value or _is_ip(token) or not is_field_key(key):
             words.append(token.lower())
         elif key in COLUMN_KEYS:
             column = COLUMN_KEYS[key]
@@ -106,6 +113,11 @@ def matches(query: SearchQuery, record: InteractionRecord) -> bool:
         fields_text(record.fields).lower(),
     ]
     return all(any(word in haystack for haystack in haystacks) for word in query.words)
+
+
+def is_field_key(key: str) -> bool:
+    """Whether `key:X` can name a field: an identifier (column keys are checked first)."""
+    return _FIELD_KEY.fullmatch(key) is not None
 
 
 def fields_text(fields: dict[str, str]) -> str:

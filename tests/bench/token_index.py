@@ -19,8 +19,8 @@ import psycopg
 
 from application.reads.ports import LogFilter
 from domain.observations.search import fields_text, parse_search
-from projections.logs_queries import _escape_like, counted
 from projections.logs_schema import LogTables
+from projections.logs_search import counted, escape_like
 from tests.bench.trigram_build import timed, url
 
 SOURCE = "decnet_rm_logs"
@@ -56,10 +56,10 @@ def counts() -> None:
         for key, value in query.fields:
             pair = fields_text({key: value})[1:-1]
             likes.append("search_text LIKE %s AND fields_text LIKE %s")
-            like_params += [f"%{_escape_like(pair.lower())}%", f"%{_escape_like(pair)}%"]
+            like_params += [f"%{escape_like(pair.lower())}%", f"%{escape_like(pair)}%"]
         for word in query.words:
             likes.append("search_text LIKE %s")
-            like_params.append(f"%{_escape_like(word)}%")
+            like_params.append(f"%{escape_like(word)}%")
         with psycopg.connect(url(), autocommit=True) as conn:
             cur = psycopg.ClientCursor(conn)
             by_tokens = cur.mogrify(by_tokens_sql, params)

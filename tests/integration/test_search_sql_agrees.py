@@ -1,9 +1,12 @@
-"""The SQL of a search (`where`, over the token index) selects exactly what `matches` does.
+"""The SQL of a search (`where`, over the token and pair indexes) selects exactly what `matches`
+does, and a page's total is their number.
 
 Records and words are drawn from an alphabet dense in separators, LIKE wildcards and shared
 letters, so words fall inside one token, span separators, start or end at one, or are made of
-separators only; field terms carry separators and quotes in their values. ASCII only: lower-casing
-is then context-free, so "substring of the lower-cased text" means the same on both sides.
+separators only. ASCII only in the texts words are drawn from: lower-casing is then context-free,
+so "substring of the lower-cased text" means the same on both sides. Field terms (exact, case
+kept) are drawn from records whose fields hold quotes, backslashes, separators, unicode, case
+variants and values on either side of the pair index's digest threshold (ADR 0027).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import random
 import shlex
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -23,12 +27,13 @@ from application.observations.ingest import IngestCommands
 from application.reads.ports import LogFilter
 from domain.observations.records import InteractionRecord
 from domain.observations.search import SearchQuery, matches, parse_search
+from projections.log_pairs import MAX_PAIR_BYTES, array_literal, pair_entry, pairs_of
 from projections.log_tokens import SEPARATORS, pieces_of, tokens_of
-from projections.logs_queries import Dictionary, counted, dictionary_patterns, where
 from projections.logs_schema import LogTables
+from projections.logs_search import Dictionary, counted, dictionary_patterns, where
 from projections.schema import live_schema
 from tests.api.harness import fresh_database
-from tests.integration.observations_fixtures import record
+from tests.integration.observations_fixtures import BASE_TIME, record
 from tests.integration.stores import projected_models
 
 TABLES = LogTables(live_schema("logs"))
@@ -56,8 +61,40 @@ def _corpus(count: int) -> list[InteractionRecord]:
     ]
 
 
+# Keys a field term can name (identifiers, case kept) and keys it cannot (no pair is stored).
+AWKWARD_KEYS = ("user", "User", "a.b", "k-1", "_k", "decky", "a b", "1x", "a:b", "")
+# Whole entries end at MAX_PAIR_BYTES of UTF-8 (`user:` + 251 bytes); longer ones are digests.
+_EDGE = MAX_PAIR_BYTES - len("user:")
+AWKWARD_VALUES = (
+    "root", "Root", "ROOT", "root ", 'ro"ot', "a\\b", 'a\\"b', '\\"', "x:y", "k#v", "user:x",
+    "=,{}[]()", ";'<>", "\t", "é", "É", "日本語", "🙂", "null", "NULL", "", "%", "_",
+    "b" * _EDGE, "b" * (_EDGE + 1), "é" * 120, "é" * 130, "x" * 300, "X" * 300, "x" * 300 + "y",
+    '"' * 300, "\\" * 300,
+)  # fmt: skip
+
+
+def _fielded(first: int, count: int) -> list[InteractionRecord]:
+    rng = random.Random(27)
+    return [
+        record(
+            i,
+            msg="fields",
+            raw_line="fielded",
+            fields={
+                **{rng.choice(AWKWARD_KEYS): rng.choice(AWKWARD_VALUES) for _ in range(3)},
+                "seq": str(i),
+            },
+        )
+        for i in range(first, first + count)
+    ]
+
+
 # Tokens the array input would misread unquoted: NULL, backslashes.
-CORPUS = [*_corpus(300), record(300, msg="NULL null\\ \\ \\\\x", raw_line="Null")]
+CORPUS = [
+    *_corpus(300),
+    record(300, msg="NULL null\\ \\ \\\\x", raw_line="Null"),
+    *_fielded(301, 200),
+]
 
 
 async def _project(url: str) -> None:
@@ -78,7 +115,13 @@ def projected(pg_admin_url: str) -> Iterator[psycopg.Connection[Any]]:
 def _selected(
     conn: psycopg.Connection[Any], query: SearchQuery, dictionary: Dictionary | None = None
 ) -> list[int]:
-    sql, params = where(LogFilter(query), dictionary or TABLES.tokens)
+    return _selected_by(conn, LogFilter(query), dictionary)
+
+
+def _selected_by(
+    conn: psycopg.Connection[Any], f: LogFilter, dictionary: Dictionary | None = None
+) -> list[int]:
+    sql, params = where(f, dictionary or TABLES.tokens)
     rows = conn.execute(f"SELECT (fields_text::json->>'seq')::int FROM {TABLES.logs}{sql}", params)
     return sorted(int(r[0]) for r in rows.fetchall())
 
@@ -86,13 +129,20 @@ def _selected(
 def _counted(
     conn: psycopg.Connection[Any], query: SearchQuery, dictionary: Dictionary | None = None
 ) -> int:
-    """The total a page reports (a lone word's may come from the dictionary's counts)."""
-    row = conn.execute(*counted(LogFilter(query), TABLES, dictionary)).fetchone()
+    """The total a page reports (a lone word's or field term's may come from a dictionary)."""
+    return _counted_by(conn, LogFilter(query), dictionary)
+
+
+def _counted_by(
+    conn: psycopg.Connection[Any], f: LogFilter, dictionary: Dictionary | None = None
+) -> int:
+    row = conn.execute(*counted(f, TABLES, dictionary)).fetchone()
     return int(row[0]) if row else -1
 
 
-def _expected(query: SearchQuery) -> list[int]:
-    return [i for i, r in enumerate(CORPUS) if matches(query, r)]
+def _expected(query: SearchQuery, start: int = 0) -> list[int]:
+    """The records `matches` accepts (from the `start`-th second's on)."""
+    return [i for i, r in enumerate(CORPUS) if matches(query, r) and i >= start]
 
 
 @st.composite
@@ -100,7 +150,7 @@ def _words(draw: st.DrawFn) -> str:
     """A piece of a record's text (often across separators), or made up."""
     if draw(st.booleans()):
         return draw(_TEXT.filter(lambda s: s.strip()))
-    r = CORPUS[draw(st.integers(0, len(CORPUS) - 1))]
+    r = CORPUS[draw(st.integers(0, 300))]  # ASCII texts (the fielded ones are for field terms)
     text = draw(st.sampled_from([r.msg, r.raw_line, r.decky, str(r.fields)]))
     start = draw(st.integers(0, len(text)))
     word = text[start : draw(st.integers(start, len(text)))]
@@ -125,18 +175,94 @@ def test_words_select_what_matches_does(
         assert _counted(projected, lone, fallback) == len(_expected(lone))
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.data())
+@st.composite
+def _field_term(draw: st.DrawFn) -> tuple[str, str]:
+    """A key of a record (or any awkward one) with its value, a near miss of it, or another."""
+    r = CORPUS[draw(st.integers(0, len(CORPUS) - 1))]
+    key = draw(st.sampled_from([*r.fields, *AWKWARD_KEYS]))
+    own = r.fields.get(key, "")
+    value = draw(
+        st.sampled_from(
+            [own, own.swapcase(), own[:-1], own[1:], own + "x", *AWKWARD_VALUES, draw(_TEXT)]
+        )
+    )
+    return key, value
+
+
+# The fallbacks: a model without pairs (v7), and one without tokens either (v6).
+def _fallbacks() -> tuple[Dictionary, ...]:
+    return (Dictionary(TABLES.tokens, pairs=False), Dictionary(TABLES.tokens, absent=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_field_term(), min_size=1, max_size=3),
+    st.sampled_from([None, ("service", "ssh"), ("decky", "decky-01")]),
+    st.sampled_from([None, "fields", "a"]),
+    st.sampled_from([0, 0, 350]),
+)
 def test_field_terms_select_what_matches_does(
-    projected: psycopg.Connection[Any], data: st.DataObject
+    projected: psycopg.Connection[Any],
+    fields: list[tuple[str, str]],
+    column: tuple[str, str] | None,
+    word: str | None,
+    start: int,
 ) -> None:
-    """`key:value`, with a record's own value or a made-up one: SQL rows == in-memory rows."""
-    r = CORPUS[data.draw(st.integers(0, len(CORPUS) - 1))]
-    key = data.draw(st.sampled_from([*r.fields, "user"]))
-    value = data.draw(st.sampled_from([r.fields.get(key, ""), data.draw(_TEXT)]))
+    """Field terms with awkward keys and values, alone or with a column term, a word or a time
+    range: SQL rows == in-memory rows, and the total is their number, on every model version."""
+    query = SearchQuery(
+        columns=(column,) if column else (), fields=tuple(fields), words=(word,) if word else ()
+    )
+    f = LogFilter(query, start=BASE_TIME + timedelta(seconds=start) if start else None)
+    expected = _expected(query, start)
+    for dictionary in (Dictionary(TABLES.tokens), *_fallbacks()):
+        assert _selected_by(projected, f, dictionary) == expected
+        assert _counted_by(projected, f, dictionary) == len(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_field_term())
+def test_a_lone_field_term_counts_from_the_dictionary(
+    projected: psycopg.Connection[Any], term: tuple[str, str]
+) -> None:
+    """A lone `key:value` as the search language parses it: same rows, exact total (from the
+    pair dictionary when the pair is stored whole), with or without the pair index."""
+    key, value = term
     query = parse_search(shlex.quote(f"{key}:{value}")) if value else SearchQuery()
-    assert _selected(projected, query) == _expected(query)
-    assert _selected(projected, query, Dictionary(TABLES.tokens, absent=True)) == _expected(query)
+    expected = _expected(query)
+    for dictionary in (Dictionary(TABLES.tokens), *_fallbacks()):
+        assert _selected(projected, query, dictionary) == expected
+        assert _counted(projected, query, dictionary) == len(expected)
+    entry = pair_entry(key, value)
+    if query.fields and entry is not None and entry[1]:
+        assert "log_pairs" in counted(LogFilter(query), TABLES)[0]
+
+
+def test_pairs_are_stored_exactly_and_digested_past_the_threshold(
+    projected: psycopg.Connection[Any],
+) -> None:
+    """Each record's `pairs` column is its identifier-keyed fields, whole up to MAX_PAIR_BYTES
+    of UTF-8 and digested beyond; the dictionary counts the rows holding each."""
+    rows = projected.execute(
+        f"SELECT (fields_text::json->>'seq')::int, pairs FROM {TABLES.logs}"
+    ).fetchall()
+    assert {seq: stored for seq, stored in rows} == {
+        i: pairs_of(r.fields) for i, r in enumerate(CORPUS)
+    }
+    counts: dict[str, int] = {}
+    for r in CORPUS:
+        for entry in pairs_of(r.fields):
+            counts[entry] = counts.get(entry, 0) + 1
+    assert dict(projected.execute(f"SELECT pair, count FROM {TABLES.pairs}").fetchall()) == counts
+    whole = pair_entry("user", "b" * _EDGE)
+    digest = pair_entry("user", "b" * (_EDGE + 1))
+    assert whole == ("user:" + "b" * _EDGE, True)
+    assert digest is not None
+    assert digest[0].startswith("user#")
+    assert not digest[1]
+    assert pair_entry("a b", "x") is None
+    assert pair_entry("a:b", "c") is None
+    assert array_literal([]) == "{}"
 
 
 @pytest.mark.parametrize("word", ["null", "null\\", "\\", "\\\\x", "ull"])

@@ -1,0 +1,192 @@
+"""The SQL of the search language on the logs model (same semantics as `search.matches`).
+
+Column terms compare columns; a field term looks its pair up in the key/value index (ADR 0027);
+a word looks in the token index (ADR 0025) and, when it spans a separator, rechecks the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from application.reads.ports import LogFilter
+from domain.observations.search import fields_text
+from projections.log_pairs import pair_entry
+from projections.log_tokens import pieces_of
+from projections.logs_schema import SEARCH_TEXT, LogTables
+
+# A dictionary pattern matching more tokens than this is not used: comparing each row's tokens
+# with thousands costs more than rechecking its text (a one- or two-character word).
+MAX_TOKENS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Dictionary:
+    """The token dictionary a search may use (ADR 0025), and whether the model has pairs.
+
+    `broad` holds the LIKE patterns that match more than `MAX_TOKENS` tokens; `absent` is set for
+    a model without tokens, `pairs` unset for one without pairs (ADR 0027) — older versions,
+    served while their rebuild runs: the text decides then.
+    """
+
+    table: str
+    broad: frozenset[str] = frozenset()
+    absent: bool = False
+    pairs: bool = True
+
+    def usable(self, pattern: str) -> bool:
+        return not self.absent and pattern not in self.broad
+
+    @property
+    def has_pairs(self) -> bool:
+        return self.pairs and not self.absent
+
+
+def escape_like(word: str) -> str:
+    """The word as a LIKE pattern matching itself (`\\`, `%` and `_` escaped)."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def dictionary_patterns(f: LogFilter) -> list[str]:
+    """The LIKE patterns `where` would look up in the dictionary."""
+    patterns = []
+    for word in f.query.words:
+        pieces = pieces_of(word)
+        if pieces is None:
+            patterns.append(f"%{escape_like(word)}%")
+        elif not pieces.inner:
+            patterns += [_edge(pieces.first, "%{}"), _edge(pieces.last, "{}%")]
+    return [p for p in patterns if p]
+
+
+def _edge(piece: str, pattern: str) -> str:
+    return pattern.format(escape_like(piece)) if piece else ""
+
+
+def where(f: LogFilter, tokens: str | Dictionary) -> tuple[str, list[Any]]:
+    """SQL conditions for a filter, with the same semantics as `search.matches`.
+
+    `tokens` is the model's token dictionary (ADR 0025), or its name (every pattern usable).
+    """
+    if isinstance(tokens, str):
+        tokens = Dictionary(tokens)
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in f.query.columns:
+        clauses.append(f"{column} = %s")
+        params.append(value)
+    fields_sql, fields_params = _fields(f.query.fields, tokens)
+    clauses.extend(fields_sql)
+    params.extend(fields_params)
+    for word in f.query.words:
+        clause, word_params = _word(word, tokens)
+        clauses.append(clause)
+        params.extend(word_params)
+    if f.start is not None:
+        clauses.append("ts >= %s")
+        params.append(f.start)
+    if f.end is not None:
+        clauses.append("ts <= %s")
+        params.append(f.end)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _fields(fields: tuple[tuple[str, str], ...], tokens: Dictionary) -> tuple[list[str], list[Any]]:
+    """Field terms: every entry in one `pairs @>` (exact where the pair is stored whole); a
+    digested pair, or a model without pairs, rechecked on the text."""
+    entries: list[str] = []
+    clauses: list[str] = []
+    params: list[Any] = []
+    for key, value in fields:
+        entry = pair_entry(key, value) if tokens.has_pairs else None
+        if entry is not None:
+            entries.append(entry[0])
+        if entry is None or not entry[1]:
+            clause, text_params = _field_text(key, value, tokens, narrow=entry is None)
+            clauses.append(clause)
+            params.extend(text_params)
+    if entries:
+        clauses.insert(0, "pairs @> %s::text[]")
+        params.insert(0, list(dict.fromkeys(entries)))
+    return clauses, params
+
+
+def _field_text(key: str, value: str, tokens: Dictionary, narrow: bool) -> tuple[str, list[Any]]:
+    """`"key":"value"` in the fields text, narrowed by its tokens unless the pairs do."""
+    # In compact JSON, `"key":"value"` can only occur as that exact pair: a key is the only
+    # string followed by `:`, a value ends at an unescaped `"`, and quotes inside strings are
+    # escaped.
+    pair = fields_text({key: value})[1:-1]
+    like = "fields_text LIKE %s"
+    if not narrow:
+        return like, [f"%{escape_like(pair)}%"]
+    # The tokens inside the lower-cased pair narrow; the exact text decides.
+    spanning, spanning_params = _spanning(pair.lower(), tokens)
+    return f"{spanning} AND {like}", [*spanning_params, f"%{escape_like(pair)}%"]
+
+
+def counted(
+    f: LogFilter, t: LogTables, dictionary: Dictionary | None = None
+) -> tuple[str, list[Any]]:
+    """A statement giving the number of rows matching a filter.
+
+    A lone word inside one token, contained in just one token of the dictionary, is held by
+    exactly the rows counted beside that token (ADR 0025); a lone field term stored whole, by
+    the rows counted beside its pair (ADR 0027): no row is visited.
+    """
+    dictionary = dictionary or Dictionary(t.tokens)
+    sql, params = where(f, dictionary)
+    count = f"SELECT count(*) FROM {t.logs}{sql}"
+    q = f.query
+    if q.columns or f.start is not None or f.end is not None:
+        return count, params
+    if not q.words and len(set(q.fields)) == 1 and dictionary.has_pairs:
+        entry = pair_entry(*q.fields[0])
+        if entry is not None and entry[1]:
+            total = f"SELECT coalesce((SELECT count FROM {t.pairs} WHERE pair = %s), 0)"
+            return total, [entry[0]]
+    if q.fields or len(q.words) != 1 or pieces_of(q.words[0]) is not None:
+        return count, params
+    pattern = f"%{escape_like(q.words[0])}%"
+    if not dictionary.usable(pattern):
+        return count, params
+    return (
+        f"SELECT CASE WHEN (SELECT count(*) FROM (SELECT FROM {t.tokens} WHERE token LIKE %s"
+        f" LIMIT 2) s) = 1 THEN (SELECT count FROM {t.tokens} WHERE token LIKE %s)"
+        f" ELSE ({count}) END",
+        [pattern, pattern, *params],
+    )
+
+
+def _word(word: str, tokens: Dictionary) -> tuple[str, list[Any]]:
+    """A word inside one token selects exactly the rows holding a token that contains it."""
+    pattern = f"%{escape_like(word)}%"
+    if pieces_of(word) is None:
+        if tokens.usable(pattern):
+            return _containing(tokens.table), [pattern]
+        return f"{SEARCH_TEXT} LIKE %s", [pattern]
+    return _spanning(word, tokens)
+
+
+def _spanning(text: str, tokens: Dictionary) -> tuple[str, list[Any]]:
+    """A text with separators: its pieces narrow (when they can), `search_text` decides."""
+    pieces = None if tokens.absent else pieces_of(text)
+    clauses: list[str] = []
+    params: list[Any] = []
+    if pieces is not None and pieces.inner:
+        # Whole tokens: the cheapest and narrowest; the edges add little but dictionary scans.
+        clauses.append("tokens @> %s::text[]")
+        params.append(list(dict.fromkeys(pieces.inner)))
+    elif pieces is not None:
+        for edge in (_edge(pieces.first, "%{}"), _edge(pieces.last, "{}%")):
+            if edge and tokens.usable(edge):
+                clauses.append(_containing(tokens.table))
+                params.append(edge)
+    clauses.append(f"{SEARCH_TEXT} LIKE %s")
+    params.append(f"%{escape_like(text)}%")
+    return " AND ".join(clauses), params
+
+
+def _containing(tokens: str) -> str:
+    """Rows holding a token of the dictionary that matches the LIKE pattern given as `%s`."""
+    return f"tokens && ARRAY(SELECT token FROM {tokens} WHERE token LIKE %s)"
