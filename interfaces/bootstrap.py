@@ -38,6 +38,7 @@ from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.eventstore.notifications import follow_notifications, store_channel
+from infrastructure.read_pool import AutocommitPool
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
 from interfaces.live import Live, open_live
@@ -104,7 +105,7 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
         db = await stack.enter_async_context(open_database(settings))
         store = await anyio.to_thread.run_sync(db.open_store)
         stack.callback(store.close)
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        pool: AsyncConnectionPool[Any] = AutocommitPool(
             db.url,
             min_size=2,
             max_size=POOL_MAX,

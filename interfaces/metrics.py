@@ -5,21 +5,17 @@ token in a scrape config is one more long-lived secret; the families hold counts
 no attacker data and no credentials. The port binds `DECNET_METRICS_HOST` (127.0.0.1 by
 default): expose it only to the monitoring network. Unset `DECNET_METRICS_PORT`: no listener.
 
-Also here: the ASGI middleware timing HTTP requests per route template, and the runtime wrapper
-counting failed applies, both feeding `infrastructure.metrics.METRICS`.
+Also here: the runtime wrapper counting failed applies, feeding `infrastructure.metrics.METRICS`
+(HTTP requests are timed per route template by `interfaces.http.request_id`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
-from typing import Any
 
 import structlog
 from anyio.abc import TaskGroup
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from application.ports import ComponentHealth, DeckyRuntime, RuntimeReport
@@ -148,33 +144,6 @@ def add_metrics(core: Core, services: Services) -> None:
     settings = core.settings
     if settings.metrics_port is not None:
         core.add_worker(metrics_worker(services, settings.metrics_host, settings.metrics_port))
-
-
-def http_metrics_middleware(app: ASGIApp) -> ASGIApp:
-    """Time each HTTP request; label it with its route template (bounded cardinality)."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        status = [500]  # what an exception that escapes everything becomes
-        started = time.perf_counter()
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, capture)
-        finally:
-            # The ASGI Scope TypedDict does not declare Litestar's `path_template`.
-            route: Any = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
-            METRICS.http_seconds.labels(str(route), scope["method"], str(status[0])).observe(
-                time.perf_counter() - started
-            )
-
-    return middleware
 
 
 class CountingRuntime:

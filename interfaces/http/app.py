@@ -9,12 +9,12 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from interfaces.http.auth import BearerAuthMiddleware, requires_read
+from interfaces.http.auth import BearerAuthMiddleware
 from interfaces.http.console import console_router
 from interfaces.http.errors import exception_handlers
 from interfaces.http.openapi import document_api
 from interfaces.http.options import bind_options_to_routes
-from interfaces.http.request_id import add_request_id_header, request_id_middleware
+from interfaces.http.request_id import observe_requests
 from interfaces.http.routes.artifacts import download_artifact
 from interfaces.http.routes.attackers import (
     attacker_artifacts,
@@ -40,7 +40,6 @@ from interfaces.http.routes.stream import stream
 from interfaces.http.routes.tamper import TAMPER_ROUTES
 from interfaces.http.strict_body import decode_strictly
 from interfaces.http.swagger import swagger_plugin
-from interfaces.metrics import http_metrics_middleware
 from interfaces.services import Services
 
 OBSERVATION_ROUTES = [
@@ -91,13 +90,7 @@ def create_app(services: Services) -> Litestar:
     )
     app = Litestar(
         route_handlers=[api, console_router()],
-        middleware=[
-            http_metrics_middleware,
-            request_id_middleware,
-            DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"]),
-        ],
-        guards=[requires_read],
-        before_send=[add_request_id_header],
+        middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=["^/schema"])],
         before_request=decode_strictly,
         cors_config=cors_config(services.core.settings.cors_origin_list),
         exception_handlers=exception_handlers(),
@@ -118,4 +111,6 @@ def create_app(services: Services) -> Litestar:
     )
     document_api(app)
     bind_options_to_routes(app)
+    # Outermost, around Litestar's exception handling: sees every response as the client does.
+    app.asgi_handler = observe_requests(app.asgi_handler)
     return app

@@ -33,8 +33,16 @@ def _query_credentials(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     return handler is not None and bool(handler.opt.get(QUERY_TOKEN))
 
 
+def _authorization(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The first `Authorization` header, read from the scope (no header mapping built)."""
+    for name, value in connection.scope["headers"]:
+        if name.lower() == b"authorization":
+            return value.decode("latin-1")
+    return ""
+
+
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization", "")
+    header = _authorization(connection)
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
@@ -58,7 +66,8 @@ def sse_tickets(connection: ASGIConnection[Any, Any, Any, Any]) -> SseTickets:
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    """Turns a bearer token (or an SSE ticket) into a `Principal` or answers 401."""
+    """Turns a bearer token (or an SSE ticket) into a `Principal` or answers 401; then the read
+    rule every route shares (`requires_read`) answers 403 if it must."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -66,11 +75,16 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         token = _bearer(connection)
         if token is not None:
             principal = await services_of(connection).api.auth.authenticate(token)
-            return AuthenticationResult(user=principal, auth=token)
-        ticket = _ticket(connection)
-        if ticket is None:
-            raise NotAuthorizedException("Not authenticated")
-        return AuthenticationResult(user=await sse_tickets(connection).redeem(ticket), auth=None)
+            auth: str | None = token
+        else:
+            ticket = _ticket(connection)
+            if ticket is None:
+                raise NotAuthorizedException("Not authenticated")
+            principal, auth = await sse_tickets(connection).redeem(ticket), None
+        handler = connection.scope.get("route_handler")
+        if handler is not None:
+            requires_read(principal, handler)
+        return AuthenticationResult(user=principal, auth=auth)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -79,21 +93,16 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
-async def requires_read(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
+def requires_read(principal: Principal, handler: BaseRouteHandler) -> None:
     """Any authenticated user who has no pending password change (unless the route allows it).
 
-    Guards are `async def` although they never await: Litestar runs a plain function guard in a
-    worker thread, two thread hops per guard on every request.
+    Checked by the auth middleware as soon as the caller is known, not as a Litestar guard:
+    Litestar calls each guard with a copy of the route handler, on every request, and runs a
+    plain-function guard in a worker thread.
     """
-    _check_read(connection, handler)
-
-
-def _check_read(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    if handler.opt.get(PUBLIC) or "user" not in connection.scope:
-        return  # routes the auth middleware excludes (login, the OpenAPI docs)
-    if principal_of(connection).must_change_password and not handler.opt.get(ALLOW_MUST_CHANGE):
+    if handler.opt.get(PUBLIC):
+        return
+    if principal.must_change_password and not handler.opt.get(ALLOW_MUST_CHANGE):
         raise PermissionDeniedException("Password change required before using this route")
 
 
@@ -101,7 +110,7 @@ def _requires(capability: Capability, refusal: str) -> Guard:
     async def guard(
         connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
     ) -> None:
-        _check_read(connection, handler)
+        # The auth middleware already applied `requires_read` to this caller.
         if not principal_of(connection).can(capability):
             raise PermissionDeniedException(refusal)
 
