@@ -171,6 +171,21 @@ async def _scenario(url: str) -> None:
         await append(_records(300, 150, 3, cross=0.5))
         assert await _same_as_rebuilt(p.pool) > 0
         assert await _check(p.pool, {*heavy, "cross"}) > 100
+        # A token at exactly HEAVY rows before a batch is heavy: that batch adds to its quarters.
+        exact = [record(1000 + i, msg="exact") for i in range(HEAVY + 5)]
+        await asyncio.to_thread(ingest.append, exact[:HEAVY], [], None)
+        await p.runner.catch_up("logs")
+        await asyncio.to_thread(ingest.append, exact[HEAVY:], [], None)
+        await p.runner.catch_up("logs")
+        assert await _same_as_rebuilt(p.pool) > 0
+        async with p.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    f"SELECT sum(count) FROM {TABLES.quarters} WHERE token = 'exact'"
+                )
+            ).fetchone()
+            assert row
+            assert row[0] == HEAVY + 5
         async with p.pool.connection() as conn:  # a model of the previous version: rows
             await conn.execute(f"DROP TABLE {TABLES.quarters}")
         assert await _check(p.pool, None) > 100
