@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
 from psycopg import AsyncCursor
 
-from projections.observed import add_counts
+from projections.observed import EPOCH, add_counts, units_since_epoch
 
 if TYPE_CHECKING:
     from projections.logs_schema import LogTables
@@ -28,19 +28,13 @@ if TYPE_CHECKING:
 HEAVY = 1_000
 QUARTER = timedelta(minutes=15)
 QUARTER_MINUTES = 15
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BIN = "date_bin('15 minutes', {}, 'epoch'::timestamptz)"
-# `ts.timestamp() // 900` is exact while a double's step stays under 1 µs (±2^33 s of 1970).
-_FLOAT_EXACT_QUARTERS = 2**33 // 900
 
 
 def quarter_keys(stamps: Sequence[datetime]) -> list[float] | list[int]:
     """Each timestamp's UTC quarter hour as quarters since the epoch (`quarter_of` turns one
     into its start)."""
-    keys = [ts.timestamp() // 900 for ts in stamps]
-    if keys and not -_FLOAT_EXACT_QUARTERS < min(keys) <= max(keys) < _FLOAT_EXACT_QUARTERS:
-        return [(ts - EPOCH) // QUARTER for ts in stamps]
-    return keys
+    return units_since_epoch(stamps, QUARTER)
 
 
 def quarter_of(key: float) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -147,6 +147,20 @@ def minutes_of(stamps: Sequence[datetime]) -> list[datetime]:
 
 
 _FLOAT_EXACT_MINUTES = 2**33 // 60
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def units_since_epoch(stamps: Sequence[datetime], unit: timedelta) -> list[float] | list[int]:
+    """Each timestamp's whole `unit`s since the epoch (floor), in C when it can: the float floor
+    of `timestamp()` is exact while a double's step stays under 1 µs, i.e. within ±2^33 s of
+    1970; a stamp beyond that (attacker-chosen years: 9999-12-31T23:59:59.999999 rounds up into
+    year 10000) takes the exact `timedelta` path for the whole batch."""
+    seconds = unit.total_seconds()
+    keys = [ts.timestamp() // seconds for ts in stamps]
+    exact = 2**33 // seconds
+    if keys and not -exact < min(keys) <= max(keys) < exact:
+        return [(ts - EPOCH) // unit for ts in stamps]
+    return keys
 
 
 _tzinfo = attrgetter("tzinfo")

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from domain.observations.records import InteractionRecord
 from projections.histogram import _tally
-from projections.observed import Observed, minute_of, minutes_of
+from projections.logs import value_counts
+from projections.observed import Observed, hour_of, minute_of, minutes_of, units_since_epoch
 
 FUZZ = settings(max_examples=300, deadline=None)
 _ZONES = st.sampled_from(
@@ -59,3 +60,48 @@ def test_tally_counts_as_a_loop_over_the_records(
     assert per_dimension["decky"] == Counter((d, minute_of(ts)) for ts, d, _, _ in rows)
     assert per_dimension["service"] == Counter((s, minute_of(ts)) for ts, _, s, _ in rows)
     assert per_dimension["event_type"] == Counter((e, minute_of(ts)) for ts, _, _, e in rows)
+
+
+_LAST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+@FUZZ
+@given(
+    stamps=st.lists(st.one_of(_STAMPS, st.just(_LAST)), max_size=30),
+    unit=st.sampled_from([timedelta(minutes=1), timedelta(minutes=15), timedelta(hours=1)]),
+)
+def test_units_since_epoch_floor_exactly(stamps: list[datetime], unit: timedelta) -> None:
+    """The float fast path and the exact path agree, the last microsecond of year 9999
+    included (its float `timestamp()` rounds up into year 10000)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert [int(k) for k in units_since_epoch(stamps, unit)] == [
+        (ts - epoch) // unit for ts in stamps
+    ]
+
+
+@FUZZ
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(_STAMPS, st.just(_LAST)),
+            st.sampled_from("ab"),
+            st.sampled_from("xy"),
+            st.sampled_from("cd"),
+        ),
+        max_size=40,
+    )
+)
+def test_value_counts_count_each_record_in_its_utc_hour(
+    rows: list[tuple[datetime, str, str, str]],
+) -> None:
+    """The logs model's per-hour value counts (ADR 0026) are a loop over the records."""
+    observed = [
+        Observed(i, 1, InteractionRecord(ts, d, s, e, None), ts)
+        for i, (ts, d, s, e) in enumerate(rows)
+    ]
+    values, hour_values, (by_decky, by_service, by_event) = value_counts(observed)
+    assert values == Counter((d, s, e) for _, d, s, e in rows)
+    assert hour_values == Counter((hour_of(ts), d, s, e) for ts, d, s, e in rows)
+    assert by_decky == Counter((hour_of(ts), d) for ts, d, _, _ in rows)
+    assert by_service == Counter((hour_of(ts), s) for ts, _, s, _ in rows)
+    assert by_event == Counter((hour_of(ts), e) for ts, _, _, e in rows)
