@@ -17,6 +17,7 @@ from application.reads.rows import LogRow
 from domain.observations.batch import InteractionBatch
 from domain.observations.records import InteractionRecord
 from domain.observations.search import fields_text
+from projections import log_quarters
 from projections.base import Envelope, LogsCommitted, SchemaBound, drop_tables
 from projections.log_pairs import array_literal, pairs_of
 from projections.log_tokens import tokens_of
@@ -55,8 +56,8 @@ class LogsProjection(SchemaBound):
     name = "logs"
     # v4: rows per minute for deep pages; v5: and per hour; v6: rows per column values (and per
     # hour and column values) for the totals of column filters; v7: tokens instead of trigrams;
-    # v8: key/value pairs for field terms
-    version = 8
+    # v8: key/value pairs for field terms; v9: rows per quarter hour of heavy tokens
+    version = 9
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -97,18 +98,23 @@ class LogsProjection(SchemaBound):
         self, cur: AsyncCursor[Any], observed: list[Observed]
     ) -> list[tuple[Observed, tuple[Any, ...]]]:
         # Rows and counts are built in a worker thread, not on the event loop the API serves from.
-        rows, (tokens, pairs), minutes, hours = await anyio.to_thread.run_sync(
+        rows, (tokens, pairs, by_quarter), minutes, hours = await anyio.to_thread.run_sync(
             _rows_and_counts, observed
         )
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
         # The dictionaries count exactly the rows holding each token or pair since the last purge;
-        # a bulk load leaves them to the index build (ADR 0025, 0027).
+        # a bulk load leaves them to the index build (ADR 0025, 0027). The heavy tokens' quarters
+        # follow the token counts (ADR 0028).
         if self._dictionary_kept or await dictionary_kept(cur.connection, self.tables):
             self._dictionary_kept = True  # the index, once built, stays with these tables
-            await add_counts(cur, self.tables.tokens, ("token",), ("text",), tokens)
+            counted = await add_counts(
+                cur, self.tables.tokens, ("token",), ("text",), tokens, returning=log_quarters.HEAVY
+            )
             await add_counts(cur, self.tables.pairs, ("pair",), ("text",), pairs)
+            if counted:
+                await log_quarters.add_quarters(cur, self.tables, tokens, counted, by_quarter)
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
             (len(rows),),
@@ -243,25 +249,34 @@ def _rows_and_counts(
     observed: list[Observed],
 ) -> tuple[
     list[tuple[Any, ...]],
-    tuple[Counter[str], Counter[str]],
+    tuple[Counter[str], Counter[str], dict[float, Counter[str]]],
     Counter[datetime],
     Counter[datetime],
 ]:
-    """The COPY rows, the rows holding each token and each pair, and the records per minute and
-    per hour (the deep-page index)."""
+    """The COPY rows; the rows holding each token, each pair, and each token in each UTC
+    quarter hour (ADR 0028: counted per quarter, then summed, so the heavy tokens' quarters
+    cost no second pass over the rows); and the records per minute and per hour (the deep-page
+    index)."""
     rows: list[tuple[Any, ...]] = []
-    tokens: Counter[str] = Counter()
     pairs: Counter[str] = Counter()
-    for o in observed:
+    by_quarter: dict[float, Counter[str]] = {}
+    stamps = [o.record.timestamp for o in observed]
+    for o, key in zip(observed, log_quarters.quarter_keys(stamps), strict=True):
         row = _row(o)
-        tokens.update(row[-2])
+        held = by_quarter.get(key)
+        if held is None:
+            held = by_quarter[key] = Counter()
+        held.update(row[-2])
         pairs.update(row[-1])
         rows.append((*row[:-2], _array_literal(row[-2]), array_literal(row[-1])))
-    minutes = Counter(minutes_of([o.record.timestamp for o in observed]))
+    tokens: Counter[str] = Counter()
+    for held in by_quarter.values():
+        tokens.update(held)
+    minutes = Counter(minutes_of(stamps))
     hours: Counter[datetime] = Counter()
     for minute, n in minutes.items():
         hours[hour_of(minute)] += n
-    return rows, (tokens, pairs), minutes, hours
+    return rows, (tokens, pairs, by_quarter), minutes, hours
 
 
 def value_counts(

@@ -10,6 +10,7 @@ import structlog
 from psycopg import AsyncConnection
 
 from projections.base import deferred
+from projections.log_quarters import quarters_from_rows
 
 log = structlog.get_logger()
 
@@ -60,6 +61,12 @@ class LogTables:
         return f"{self.schema}.log_pairs"
 
     @property
+    def quarters(self) -> str:
+        """Rows per UTC quarter hour of each token the dictionary counts in at least `HEAVY`
+        rows, exactly those: a one-word histogram without visiting its rows (ADR 0028)."""
+        return f"{self.schema}.log_token_quarters"
+
+    @property
     def minutes(self) -> str:
         """Rows per minute, committed with the rows: where a deep page starts (ADR 0021)."""
         return f"{self.schema}.log_page_minutes"
@@ -102,6 +109,8 @@ class LogTables:
             " (token text PRIMARY KEY, count bigint NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.pairs}"
             " (pair text PRIMARY KEY, count bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.quarters} (token text NOT NULL,"
+            " quarter timestamptz NOT NULL, count bigint NOT NULL, PRIMARY KEY (token, quarter))",
             # Each column's index carries the other two: the total of any column-only filter is
             # an index-only count over the rows of one value (ADR 0021).
             f"CREATE INDEX IF NOT EXISTS logs_decky_c ON {logs} (decky, ts DESC, id DESC)"
@@ -149,6 +158,7 @@ class LogTables:
             self.logs,
             self.tokens,
             self.pairs,
+            self.quarters,
             self.minutes,
             self.hours,
             self.values,
@@ -211,10 +221,11 @@ async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> N
     """Create the indexes; the dictionary's trigram index only where pg_trgm is installed.
 
     A model bulk-loaded without them (a shadow, a view) has no dictionaries yet: they are made
-    here from the rows, in the same transaction (ADR 0025, 0027).
+    here from the rows, in the same transaction (ADR 0025, 0027), and the heavy tokens'
+    quarters from the dictionary and the rows (ADR 0028).
     """
     if not await dictionary_kept(conn, tables):
-        await conn.execute(f"TRUNCATE {tables.tokens}, {tables.pairs}")
+        await conn.execute(f"TRUNCATE {tables.tokens}, {tables.pairs}, {tables.quarters}")
         await conn.execute(
             f"INSERT INTO {tables.tokens} (token, count) SELECT token, count(*)"
             f" FROM {tables.logs}, unnest(tokens) AS token GROUP BY token"
@@ -223,6 +234,7 @@ async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> N
             f"INSERT INTO {tables.pairs} (pair, count) SELECT pair, count(*)"
             f" FROM {tables.logs}, unnest(pairs) AS pair GROUP BY pair"
         )
+        await conn.execute(*quarters_from_rows(tables))
     for statement in deferred(tables.statements())[1]:
         await conn.execute(statement)
     has_trgm = await (

@@ -187,29 +187,46 @@ async def add_counts(
     key: tuple[str, ...],
     types: tuple[str, ...],
     counts: Counter[Any],
-) -> None:
+    returning: int | None = None,
+) -> list[tuple[Any, ...]]:
     """Add `counts` (keyed by tuples, or by a single value) to `table` in one statement.
 
     The rows travel as one JSON array encoded in C (a batch can hold 100,000 keys; psycopg's
-    array dumper spends ~100 ms of Python on each such column).
+    array dumper spends ~100 ms of Python on each such column). With `returning`, the keys
+    whose new count is at least that come back with it (key columns, then the count).
     """
     names = ", ".join(key)
     try:
         # Off the event loop: a catch-up batch can hold 100,000 keys.
         payload = await anyio.to_thread.run_sync(_counts_json, counts)
     except (UnicodeEncodeError, msgspec.EncodeError):  # lone surrogates: the array path copes
-        await _add_counts_arrays(cur, table, key, types, counts)
-        return
+        return await _add_counts_arrays(cur, table, key, types, counts, returning)
     tupled = len(key) > 1
     fields = ", ".join(
         f"(e->0->>{i})::{t}" if tupled else f"(e->>0)::{t}" for i, t in enumerate(types)
     )
-    await cur.execute(
+    return await _upsert(
+        cur,
         f"INSERT INTO {table} ({names}, count) SELECT {fields}, (e->>1)::bigint"
         f" FROM json_array_elements(%s::json) e"
         f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
-        (payload,),
+        [payload],
+        names,
+        returning,
     )
+
+
+async def _upsert(
+    cur: AsyncCursor[Any], sql: str, params: list[Any], names: str, returning: int | None
+) -> list[tuple[Any, ...]]:
+    if returning is None:
+        await cur.execute(sql, params)
+        return []
+    await cur.execute(
+        f"WITH up AS ({sql} RETURNING {names}, count) SELECT * FROM up WHERE count >= %s",
+        [*params, returning],
+    )
+    return await cur.fetchall()
 
 
 def _counts_json(counts: Counter[Any]) -> str:
@@ -226,13 +243,17 @@ async def _add_counts_arrays(
     key: tuple[str, ...],
     types: tuple[str, ...],
     counts: Counter[Any],
-) -> None:
+    returning: int | None = None,
+) -> list[tuple[Any, ...]]:
     keys = sorted(counts)
     columns = [[k[i] for k in keys] for i in range(len(key))] if len(key) > 1 else [keys]
     arrays = ", ".join(f"%s::{t}[]" for t in types)
     names = ", ".join(key)
-    await cur.execute(
+    return await _upsert(
+        cur,
         f"INSERT INTO {table} ({names}, count) SELECT * FROM unnest({arrays}, %s::bigint[])"
         f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
-        (*columns, [counts[k] for k in keys]),
+        [*columns, [counts[k] for k in keys]],
+        names,
+        returning,
     )

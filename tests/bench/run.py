@@ -487,7 +487,11 @@ def settle(report: Report, client: httpx.Client, limit: float = 7200) -> None:
     read stages measure."""
     began = time.monotonic()
     while True:
-        models = client.get("/projections").raise_for_status().json()
+        answer = client.get("/projections")
+        if answer.status_code == 401:  # the access token outlived: an upgrade can take longer
+            client.headers["Authorization"] = f"Bearer {login(client)}"
+            continue
+        models = answer.raise_for_status().json()
         behind = [m["name"] for m in models if m["state"] != "live" or m["lag_events"]]
         if not behind:
             break

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Coroutine
 from contextlib import ExitStack, suppress
 from pathlib import Path
@@ -297,8 +298,18 @@ async def test_concurrent_rebuilds_share_their_pages_and_equal_incremental(
         incremental = await dump_live(w.pool, names)
         reads: list[tuple[str, ...]] = []
         read = w.store.read
+        all_started = threading.Event()
 
         def counted(*args: Any, **kwargs: Any) -> Any:
+            # Pages are shared among siblings rebuilding side by side; one that starts while
+            # the other is still creating its shadow reads its first pages alone, which on a
+            # loaded machine can be several. Reads run in worker threads: hold them until every
+            # shadow exists, as a rebuild of every model does once it is under way.
+            deadline = time.monotonic() + 30
+            while not all_started.is_set() and time.monotonic() < deadline:
+                if len(w.runner.rebuilding()) == len(names):
+                    all_started.set()
+                time.sleep(0.005)
             reads.append(tuple(args[2] if len(args) > 2 else kwargs.get("topics", ())))
             return read(*args, **kwargs)
 
