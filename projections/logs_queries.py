@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import psycopg
@@ -22,7 +23,7 @@ from projections.logs_search import (
 )
 from projections.logs_totals import counted_total
 from projections.observed import minute_of
-from projections.rows import iso_z, rows_of, tuples_of
+from projections.rows import iso_z, json_text_of, rows_of, tuples_of
 from projections.schema import LIVE, Namespace
 
 # In `LogRow`'s field order: pages build rows from the tuples positionally.
@@ -30,10 +31,28 @@ LOG_COLUMNS = (
     "id, ts AS timestamp, decky, service, event_type, attacker_ip, msg,"
     " fields_text AS fields, raw_line"
 )
+# A page of `LOG_COLUMNS` rows `r` as one JSON array of `LogRow`'s keys in its order (the
+# record `x`'s columns; `json_agg` of a record writes it compactly, `json_build_object` would
+# put spaces around every colon). `fields` stays the JSON object's text, a string; the timestamp
+# is `iso_z`'s text: whole seconds without a fraction, else six digits (`to_char` pads years to
+# four digits, and the rows' times come from Python datetimes, years 1-9999).
+_UTC = "(r.timestamp AT TIME ZONE 'UTC')"
+JSON_ROWS = (
+    "coalesce(json_agg(x ORDER BY r.timestamp DESC, r.id DESC), '[]')",
+    "CROSS JOIN LATERAL (SELECT r.id,"
+    f" to_char({_UTC}, CASE WHEN {_UTC} = date_trunc('second', {_UTC})"
+    """ THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END) AS timestamp,"""
+    " r.decky, r.service, r.event_type, r.attacker_ip, r.msg, r.fields, r.raw_line) AS x",
+)
 BUCKET_COLUMNS = frozenset({"decky", "service", "event_type"})
 # From this offset on, a page of every log starts from the rows per minute instead of walking
 # the rows before it (a shallow page walks fewer rows than the minutes' running sum costs).
 DEEP_OFFSET = 2_000
+
+
+_PageT = TypeVar("_PageT")
+# Runs a page's statement: a prefix (a WITH clause or ""), the total's query, the rows' query.
+_Run = Callable[[str, str, str, Any], Awaitable[tuple[int, _PageT]]]
 
 
 class _PagedDeadLetter(msgspec.Struct, frozen=True):
@@ -61,12 +80,22 @@ class LogQueries:
 
         One statement, so the page and its total come from the same snapshot.
         """
+        return await self._page(f, limit, offset, self._paged)
+
+    async def page_json(self, f: LogFilter, limit: int, offset: int) -> tuple[int, bytes]:
+        """`page`'s total and rows, the rows as one JSON array (UTF-8) built by PostgreSQL:
+        the same keys in `LogRow`'s order, the same values (ADR 0022)."""
+        return await self._page(f, limit, offset, self._paged_json)
+
+    async def _page(
+        self, f: LogFilter, limit: int, offset: int, run: _Run[_PageT]
+    ) -> tuple[int, _PageT]:
         logs = self._logs.logs
         dictionary = await self._dictionary(f)
         sql, params = where(f, dictionary)
         if f.is_empty and offset >= DEEP_OFFSET:
             try:
-                return await self._deep_page(limit, offset)
+                return await self._deep_page(limit, offset, run)
             except psycopg.errors.UndefinedTable:
                 pass  # a model of an older version, served while its rebuild runs: walk
         if f.is_empty:
@@ -75,25 +104,26 @@ class LogQueries:
         else:
             total_sql, total_params = counted(f, self._logs, dictionary)
         rows_sql = (
-            f" (SELECT {LOG_COLUMNS} FROM {logs}{sql} ORDER BY ts DESC, id DESC"
-            " LIMIT %s OFFSET %s) AS p ON true"
+            f"SELECT {LOG_COLUMNS} FROM {logs}{sql} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
         )
         rows_params = [*params, limit, offset]
         from_counts = counted_total(self._logs, f)
         if from_counts is not None:
             try:
-                return await self._paged(
-                    f"SELECT p.*, t.total FROM ({from_counts[0]}) AS t(total) LEFT JOIN LATERAL"
-                    + rows_sql,
-                    [*from_counts[1], *rows_params],
-                )
+                return await run("", from_counts[0], rows_sql, [*from_counts[1], *rows_params])
             except psycopg.errors.UndefinedTable:
                 pass  # a model of an older version, served while its rebuild runs: count rows
-        query = f"SELECT p.*, t.total FROM ({total_sql}) AS t(total) LEFT JOIN LATERAL" + rows_sql
-        return await self._paged(query, [*total_params, *rows_params])
+        return await run("", total_sql, rows_sql, [*total_params, *rows_params])
 
-    async def _paged(self, query: str, params: Any) -> tuple[int, list[LogRow]]:
-        """Rows of `LOG_COLUMNS` then the total (all None but the total past the last page)."""
+    async def _paged(
+        self, prefix: str, total_sql: str, rows_sql: str, params: Any
+    ) -> tuple[int, list[LogRow]]:
+        """The total (one row of `total_sql`) then the rows of `rows_sql` (`LOG_COLUMNS`), as
+        tuples with the total last (all None but the total past the last page)."""
+        query = (
+            f"{prefix}SELECT p.*, t.total FROM ({total_sql}) AS t(total)"
+            f" LEFT JOIN LATERAL ({rows_sql}) AS p ON true"
+        )
         async with self._pool.connection() as conn:
             cur = tuples_of(conn)
             await cur.execute(query, params)
@@ -101,7 +131,25 @@ class LogQueries:
         total = int(rows[0][-1]) if rows else 0
         return total, [LogRow(*r[:-1]) for r in rows if r[0] is not None]
 
-    async def _deep_page(self, limit: int, offset: int) -> tuple[int, list[LogRow]]:
+    async def _paged_json(
+        self, prefix: str, total_sql: str, rows_sql: str, params: Any
+    ) -> tuple[int, bytes]:
+        """The same statement as `_paged`'s, but the rows aggregated by PostgreSQL into one
+        JSON array (`JSON_ROWS`), returned as its UTF-8 text."""
+        query = (
+            f"{prefix}SELECT t.total, p.data FROM ({total_sql}) AS t(total)"
+            f" CROSS JOIN LATERAL (SELECT {JSON_ROWS[0]} AS data FROM ({rows_sql}) AS r"
+            f" {JSON_ROWS[1]}) AS p"
+        )
+        async with self._pool.connection() as conn:
+            cur = json_text_of(conn)
+            await cur.execute(query, params)
+            row = await cur.fetchone()
+        if row is None:
+            return 0, b"[]"
+        return int(row[0]), row[1]
+
+    async def _deep_page(self, limit: int, offset: int, run: _Run[_PageT]) -> tuple[int, _PageT]:
         """A deep page of every log, without walking the rows before it (ADR 0021).
 
         The rows per hour and per minute (committed with the rows) give the oldest minute `m`
@@ -111,7 +159,7 @@ class LogQueries:
         minute of rows). Same order, same rows, one statement so one snapshot.
         """
         t = self._logs
-        query = (
+        with_skip = (
             "WITH h AS (SELECT hour, upto FROM (SELECT hour, sum(count) OVER"
             f" (ORDER BY hour DESC) AS upto FROM {t.hours}) s WHERE upto <= %(offset)s"
             " ORDER BY hour LIMIT 1),"
@@ -126,19 +174,20 @@ class LogQueries:
             " WHERE upto <= %(offset)s ORDER BY minute LIMIT 1),"
             " skip AS (SELECT minute AS at, upto FROM m UNION ALL SELECT below, skipped FROM base"
             " WHERE NOT EXISTS (SELECT 1 FROM m))"
-            f" SELECT p.*, t.total FROM (SELECT value FROM {t.counters}"
-            " WHERE name = 'total_logs') AS t(total) LEFT JOIN LATERAL"
+        )
+        total = f"SELECT value FROM {t.counters} WHERE name = 'total_logs'"
+        rows = (
             # The walk's bound and OFFSET come from the statement itself, so the planner guesses
             # them: `ts < at` alone is a third of the rows and the OFFSET a tenth of those, and at
             # 10,000,000 rows that cost passed `jit_above_cost` (JIT compilation took ~50 ms of
             # a 1 ms query). A lower bound that is also a parameter makes it a range (0.5% of
             # the rows): the estimate stays under the JIT threshold up to ~100,000,000 rows.
-            f" (SELECT {LOG_COLUMNS} FROM {t.logs} WHERE ts < (SELECT at FROM skip)"
+            f"SELECT {LOG_COLUMNS} FROM {t.logs} WHERE ts < (SELECT at FROM skip)"
             " AND ts > (SELECT '-infinity'::timestamptz)"
             " ORDER BY ts DESC, id DESC LIMIT %(limit)s"
-            " OFFSET %(offset)s - (SELECT upto FROM skip)) AS p ON true"
+            " OFFSET %(offset)s - (SELECT upto FROM skip)"
         )
-        return await self._paged(query, {"offset": offset, "limit": limit})
+        return await run(with_skip + " ", total, rows, {"offset": offset, "limit": limit})
 
     async def after(self, last_id: int, f: LogFilter, limit: int) -> list[LogRow]:
         """Rows with id > last_id, oldest first (the SSE backlog)."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from psycopg import AsyncConnection, AsyncCursor
+from psycopg.abc import AdaptContext
 from psycopg.adapt import Buffer, Loader
 from psycopg.rows import class_row, tuple_row
 
@@ -31,6 +32,22 @@ class IsoZLoader(Loader):
         return f"{stamp}{'0' * (7 - len(stamp) + dot)}Z"  # six fraction digits
 
 
+class JsonTextLoader(Loader):
+    """`json` as its text, undecoded (UTF-8 bytes), to splice into a response."""
+
+    def __init__(self, oid: int, context: AdaptContext | None = None) -> None:
+        super().__init__(oid, context)
+        conn = self.connection
+        self._utf8 = conn is None or conn.info.encoding == "utf-8"
+
+    def load(self, data: Buffer) -> bytes:
+        if self._utf8:
+            return bytes(data)
+        conn = self.connection
+        assert conn is not None
+        return bytes(data).decode(conn.info.encoding).encode()
+
+
 def iso_z(ts: datetime) -> str:
     """ISO-8601 UTC with a Z suffix, whole seconds unless the time has a fraction."""
     return ts.isoformat().replace("+00:00", "Z")
@@ -48,4 +65,11 @@ def tuples_of(conn: AsyncConnection[Any]) -> AsyncCursor[tuple[Any, ...]]:
     building a struct by keyword per row is measurable)."""
     cur = conn.cursor(row_factory=tuple_row)
     cur.adapters.register_loader("timestamptz", IsoZLoader)
+    return cur
+
+
+def json_text_of(conn: AsyncConnection[Any]) -> AsyncCursor[tuple[Any, ...]]:
+    """A cursor yielding plain tuples, `json` values as their UTF-8 text (bytes)."""
+    cur = conn.cursor(row_factory=tuple_row)
+    cur.adapters.register_loader("json", JsonTextLoader)
     return cur

@@ -47,6 +47,10 @@ class LogReader(Protocol):
         """Newest first (timestamp desc, id desc) with the exact total matching."""
         ...
 
+    async def page_json(self, f: LogFilter, limit: int, offset: int) -> tuple[int, bytes]:
+        """`page`, its rows as one JSON array (UTF-8) with `LogRow`'s keys in order."""
+        ...
+
     async def after(self, last_id: int, f: LogFilter, limit: int) -> list[LogRow]:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
         ...

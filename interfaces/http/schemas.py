@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import msgspec
 
 from application.reads.rows import (
@@ -38,6 +40,24 @@ class LogPage(msgspec.Struct):
     limit: int
     offset: int
     data: list[LogRow]
+
+
+class _SplicedLogPage(msgspec.Struct):
+    """`LogPage` with its rows already JSON: encoded as they are, not decoded first."""
+
+    total: int
+    limit: int
+    offset: int
+    data: msgspec.Raw
+
+
+def spliced_log_page(total: int, limit: int, offset: int, rows_json: bytes) -> LogPage:
+    """A `LogPage` envelope around rows that are already a JSON array of `LogRow` objects.
+
+    Encodes exactly as `LogPage` does (the same keys in the same order); typed as `LogPage`, the
+    route's declared (and documented) response.
+    """
+    return cast(LogPage, _SplicedLogPage(total, limit, offset, msgspec.Raw(rows_json)))
 
 
 class DeadLetterPage(msgspec.Struct):

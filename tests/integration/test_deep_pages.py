@@ -2,7 +2,7 @@
 
 Records arrive out of time order, several share a timestamp and many share a minute, and a purge
 empties the model half way: every page from the shallow walk to past the end is compared with the
-plain `ORDER BY ts DESC, id DESC OFFSET` over the same table.
+plain `ORDER BY ts DESC, id DESC OFFSET` over the same table, and so is its JSON page.
 """
 
 from __future__ import annotations
@@ -12,8 +12,11 @@ import random
 from datetime import timedelta, timezone
 from typing import Any
 
+import msgspec
+
 from application.observations.ingest import IngestCommands
 from application.reads.ports import LogFilter
+from application.reads.rows import LogRow
 from domain.observations.search import parse_search
 from domain.shared.meta import CommandMeta
 from projections.logs_queries import DEEP_OFFSET, LOG_COLUMNS, LogQueries
@@ -58,6 +61,8 @@ async def check(url: str) -> None:
             total, page = await queries.page(EVERY, 50, offset)
             assert total == 4500
             assert [r.id for r in page] == [row[0] for row in walked[offset : offset + 50]]
+            json_total, rows_json = await queries.page_json(EVERY, 50, offset)
+            assert (json_total, msgspec.json.decode(rows_json, type=list[LogRow])) == (total, page)
 
 
 def test_deep_pages_equal_walking_the_rows(database_url: str) -> None:

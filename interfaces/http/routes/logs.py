@@ -25,7 +25,7 @@ from interfaces.http.params import (
     page,
     query,
 )
-from interfaces.http.schemas import BountyPage, DeadLetterPage, LogPage
+from interfaces.http.schemas import BountyPage, DeadLetterPage, LogPage, spliced_log_page
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import BOUNTY_TYPES
 
@@ -51,10 +51,10 @@ async def list_logs(
 ) -> LogPage:
     """Log rows, newest first, filtered by the search language and a time range."""
     size, skip = page(limit, offset)
-    total, rows = await (await readers_for(request, view)).logs.page(
+    total, rows = await (await readers_for(request, view)).logs.page_json(
         log_filter(search, start_time, end_time), size, skip
     )
-    return LogPage(total, size, skip, list(rows))
+    return spliced_log_page(total, size, skip, rows)
 
 
 @get("/logs/histogram", tags=["logs"])

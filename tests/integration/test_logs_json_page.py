@@ -1,0 +1,123 @@
+"""`/logs` pages as JSON built by PostgreSQL decode to exactly what the `LogRow` path encodes.
+
+Awkward rows (unicode, quotes, backslashes, every control character but NUL, whole-second and
+fractional timestamps, the first and last years a datetime has, a missing attacker IP) are paged
+both ways, by every statement shape `page` has: the counter total, a counted search, a search
+with per-value totals, the deep page, an empty page and offsets past the end. The JSON bytes may
+escape differently; the decoded envelopes, keys in order, must be equal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+
+from application.observations.ingest import IngestCommands
+from application.reads.ports import LogFilter
+from domain.observations.search import parse_search
+from interfaces.http.schemas import LogPage, spliced_log_page
+from projections.logs_queries import DEEP_OFFSET, LogQueries
+from tests.integration.observations_fixtures import BASE_TIME, record
+from tests.integration.stores import projected_models
+
+CONTROL = "".join(chr(c) for c in range(1, 32)) + "\x7f"
+AWKWARD = [
+    'quote " backslash \\ slash / ' + CONTROL,
+    "unicode é ß 漢字 🐍 \u2028 \u2029 \ufeff",
+    "",
+    "\\u0041 is not A, \\\\ is two",
+]
+TIMES = [
+    BASE_TIME,  # whole second
+    BASE_TIME + timedelta(microseconds=1),
+    BASE_TIME + timedelta(microseconds=500_000),
+    BASE_TIME + timedelta(microseconds=999_999),
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(1, 1, 1, 0, 0, 0, 7, tzinfo=UTC),
+    datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(9999, 12, 31, 22, 59, 59, 999_999, tzinfo=UTC),
+    datetime(2026, 4, 18, 7, 30, 0, 250, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+]
+
+
+def awkward_records() -> list[Any]:
+    out = []
+    for i in range(60):
+        text = AWKWARD[i % len(AWKWARD)]
+        out.append(
+            record(
+                i,
+                timestamp=TIMES[i % len(TIMES)] if i < 30 else BASE_TIME + timedelta(seconds=i),
+                decky=f"decky-{i % 3}",
+                service=text[:20] if i % 5 == 0 else "ssh",
+                event_type="login" if i % 2 else "connect",
+                attacker_ip=None if i % 7 == 0 else f"10.0.0.{i}",
+                msg=f"{text} {i}",
+                fields={'k"ey': text, "seq": str(i), "ü": "\\"},
+                raw_line=text + f" <{i}>",
+            )
+        )
+    return out
+
+
+def old_body(total: int, limit: int, offset: int, rows: list[Any]) -> bytes:
+    return msgspec.json.encode(LogPage(total, limit, offset, rows))
+
+
+def new_body(total: int, limit: int, offset: int, rows_json: bytes) -> bytes:
+    return msgspec.json.encode(spliced_log_page(total, limit, offset, rows_json))
+
+
+def decoded(body: bytes) -> Any:
+    """JSON with objects as lists of pairs, so key order is compared too."""
+    return json.loads(body, object_pairs_hook=list)
+
+
+async def compare(queries: LogQueries, search: str, limit: int, offset: int) -> int:
+    f = LogFilter(parse_search(search))
+    total, rows = await queries.page(f, limit, offset)
+    json_total, rows_json = await queries.page_json(f, limit, offset)
+    old, new = old_body(total, limit, offset, rows), new_body(json_total, limit, offset, rows_json)
+    assert decoded(new) == decoded(old), (search, limit, offset)
+    assert msgspec.json.decode(new, type=LogPage) == msgspec.json.decode(old, type=LogPage)
+    return total
+
+
+async def check(url: str) -> None:
+    async with projected_models(url, ("logs",), batch_size=7) as p:
+        ingest = IngestCommands(p.store)
+        await asyncio.to_thread(ingest.append, awkward_records(), [], None)
+        await p.runner.catch_up("logs")
+        queries = LogQueries(p.pool)
+        seen = {}
+        for search in ("", "decky:decky-1", "decky:decky-1 event_type:login", "é", "nothing-x"):
+            for limit, offset in ((50, 0), (7, 3), (1, 59), (5, 60), (5, 1000), (3, DEEP_OFFSET)):
+                seen[search, offset] = await compare(queries, search, limit, offset)
+        assert seen["", 0] == seen["", 1000] == seen["", DEEP_OFFSET] == 60
+        assert seen["decky:decky-1", 1000] == 20
+        assert seen["nothing-x", 0] == 0
+        _, every = await queries.page_json(LogFilter(parse_search("")), 60, 0)
+        stamps = {row["timestamp"] for row in json.loads(every)}
+        assert {"2026-04-18T02:00:00Z", "2026-04-18T02:00:00.000001Z"} <= stamps
+        assert {"0001-01-01T00:00:00Z", "9999-12-31T22:59:59.999999Z"} <= stamps
+
+
+def test_json_pages_decode_to_the_log_row_pages(database_url: str) -> None:
+    """Every page shape, old path and new, decodes to equal envelopes with keys in order."""
+    asyncio.run(check(database_url))
+
+
+def test_an_empty_model_pages_to_an_empty_array(database_url: str) -> None:
+    """No rows at all: total 0 and `[]`, as the row path gives."""
+
+    async def run() -> None:
+        async with projected_models(database_url, ("logs",), batch_size=7) as p:
+            queries = LogQueries(p.pool)
+            for search, offset in (("", 0), ("", DEEP_OFFSET), ("decky:x", 0), ("free", 5)):
+                assert await compare(queries, search, 50, offset) == 0
+
+    asyncio.run(run())
