@@ -86,8 +86,10 @@ Text = Annotated[str | None, query("Exact value to filter on", TEXT)]
 
 
 def given(value: str | None) -> str | None:
-    """None for the spellings SPEC treats as "not given"; NUL dropped (nothing stored holds it)."""
-    if value is None or value.strip() in NOT_GIVEN:
+    """None for the spellings SPEC treats as "not given" (exactly those: a blank like `%0C` is a
+    value, which an integer or time parameter refuses as the document says); NUL dropped
+    (nothing stored holds it)."""
+    if value is None or value in NOT_GIVEN:
         return None
     return value.replace("\x00", "") if "\x00" in value else value
 
