@@ -96,11 +96,16 @@ class Projection(Protocol):
         """Create the model's tables (idempotent)."""
         ...
 
-    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
-        """Create the secondary indexes (idempotent).
+    async def create_indexes(
+        self, conn: AsyncConnection[Any], side: AsyncConnection[Any] | None = None
+    ) -> None:
+        """Create the secondary indexes (idempotent), inside `conn`'s transaction.
 
         A live model has them from the start; a shadow or a view is bulk-loaded without them
         and builds them once, when it has caught up (one sort per index, not one insert per row).
+        `side`, when given, is a second connection (not in a transaction) the model may build
+        some of them on at the same time, on the other core, committing them on its own; what
+        `conn` commits must stay the marker that the whole set exists.
         """
         ...
 
@@ -123,7 +128,9 @@ class SchemaBound:
     def __init__(self, schema: str) -> None:
         self.schema = schema
 
-    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+    async def create_indexes(
+        self, conn: AsyncConnection[Any], side: AsyncConnection[Any] | None = None
+    ) -> None:
         """No secondary indexes unless the model says so."""
 
 
@@ -162,7 +169,9 @@ class Tabled(SchemaBound, Generic[T]):
         for statement in deferred(self.tables.statements())[0]:
             await conn.execute(statement)
 
-    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
+    async def create_indexes(
+        self, conn: AsyncConnection[Any], side: AsyncConnection[Any] | None = None
+    ) -> None:
         for statement in deferred(self.tables.statements())[1]:
             await conn.execute(statement)
 

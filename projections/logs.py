@@ -74,8 +74,10 @@ class LogsProjection(SchemaBound):
     async def create(self, conn: AsyncConnection[Any]) -> None:
         await create_logs(conn, self.tables)
 
-    async def create_indexes(self, conn: AsyncConnection[Any]) -> None:
-        await create_log_indexes(conn, self.tables)
+    async def create_indexes(
+        self, conn: AsyncConnection[Any], side: AsyncConnection[Any] | None = None
+    ) -> None:
+        await create_log_indexes(conn, self.tables, side)
 
     async def drop(self, conn: AsyncConnection[Any]) -> None:
         await drop_tables(conn, self.tables.all())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import psycopg
 import structlog
 from psycopg import AsyncConnection
@@ -24,6 +25,7 @@ DIMENSIONS = ("decky", "service", "event_type")
 # `pairs` holds one entry per searchable field (`key:value`, ADR 0027): a GIN index on them, and
 # the model's dictionary of pairs, serve field terms without reading `fields_text`.
 SEARCH_TEXT = "search_text"
+ASIDE = "_aside"  # the GIN indexes' names while a bulk load builds them on a second connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +105,7 @@ class LogTables:
             " raw_line text NOT NULL, search_text text NOT NULL, tokens text[] NOT NULL,"
             " pairs text[] NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {logs} (ts DESC, id DESC)",
-            f"CREATE INDEX IF NOT EXISTS logs_tokens ON {logs} USING gin (tokens)",
-            f"CREATE INDEX IF NOT EXISTS logs_pairs ON {logs} USING gin (pairs)",
+            *self.inverted_indexes(),
             f"CREATE TABLE IF NOT EXISTS {self.tokens}"
             " (token text PRIMARY KEY, count bigint NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.pairs}"
@@ -143,6 +144,14 @@ class LogTables:
                 f" hour timestamptz NOT NULL, count bigint NOT NULL, PRIMARY KEY ({d}, hour))"
                 for d in DIMENSIONS
             ),
+        )
+
+    def inverted_indexes(self, suffix: str = "") -> tuple[str, str]:
+        """The GIN indexes of tokens and pairs (`logs_tokens`, `logs_pairs`), or under names
+        ending in `suffix` while a bulk load builds them aside (`create_log_indexes`)."""
+        return (
+            f"CREATE INDEX IF NOT EXISTS logs_tokens{suffix} ON {self.logs} USING gin (tokens)",
+            f"CREATE INDEX IF NOT EXISTS logs_pairs{suffix} ON {self.logs} USING gin (pairs)",
         )
 
     def trigram_index(self) -> str:
@@ -217,25 +226,34 @@ async def create_logs(conn: AsyncConnection[Any], tables: LogTables) -> None:
         await conn.execute(statement)
 
 
-async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> None:
+async def create_log_indexes(
+    conn: AsyncConnection[Any], tables: LogTables, side: AsyncConnection[Any] | None = None
+) -> None:
     """Create the indexes; the dictionary's trigram index only where pg_trgm is installed.
 
     A model bulk-loaded without them (a shadow, a view) has no dictionaries yet: they are made
     here from the rows, in the same transaction (ADR 0025, 0027), and the heavy tokens'
-    quarters from the dictionary and the rows (ADR 0028).
+    quarters from the dictionary and the rows (ADR 0028). With a `side` connection the two
+    GIN indexes (about half of this work) are built there meanwhile under other names,
+    committed on their own, and renamed in `conn`'s transaction: the index named
+    `logs_tokens`, which says the dictionaries are kept, still appears only with them.
     """
+    later = deferred(tables.statements())[1]
     if not await dictionary_kept(conn, tables):
-        await conn.execute(f"TRUNCATE {tables.tokens}, {tables.pairs}, {tables.quarters}")
-        await conn.execute(
-            f"INSERT INTO {tables.tokens} (token, count) SELECT token, count(*)"
-            f" FROM {tables.logs}, unnest(tokens) AS token GROUP BY token"
-        )
-        await conn.execute(
-            f"INSERT INTO {tables.pairs} (pair, count) SELECT pair, count(*)"
-            f" FROM {tables.logs}, unnest(pairs) AS pair GROUP BY pair"
-        )
-        await conn.execute(*quarters_from_rows(tables))
-    for statement in deferred(tables.statements())[1]:
+        if side is None:
+            await _fill_dictionaries(conn, tables)
+        else:
+            memory = await (await conn.execute("SHOW maintenance_work_mem")).fetchone()
+            later = tuple(s for s in later if s not in tables.inverted_indexes())
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_build_aside, side, tables, memory[0] if memory else None)
+                await _fill_dictionaries(conn, tables)
+                for statement in later:
+                    await conn.execute(statement)
+            for name in ("logs_tokens", "logs_pairs"):
+                await conn.execute(f"ALTER INDEX {tables.schema}.{name}{ASIDE} RENAME TO {name}")
+            later = ()
+    for statement in later:
         await conn.execute(statement)
     has_trgm = await (
         await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
@@ -246,6 +264,30 @@ async def create_log_indexes(conn: AsyncConnection[Any], tables: LogTables) -> N
                 await conn.execute(tables.trigram_index())
         except psycopg.Error as e:  # search still works by scanning; the index only speeds it
             log.warning("trigram_index_unavailable", table=tables.tokens, error=str(e))
+
+
+async def _fill_dictionaries(conn: AsyncConnection[Any], tables: LogTables) -> None:
+    await conn.execute(f"TRUNCATE {tables.tokens}, {tables.pairs}, {tables.quarters}")
+    await conn.execute(
+        f"INSERT INTO {tables.tokens} (token, count) SELECT token, count(*)"
+        f" FROM {tables.logs}, unnest(tokens) AS token GROUP BY token"
+    )
+    await conn.execute(
+        f"INSERT INTO {tables.pairs} (pair, count) SELECT pair, count(*)"
+        f" FROM {tables.logs}, unnest(pairs) AS pair GROUP BY pair"
+    )
+    await conn.execute(*quarters_from_rows(tables))
+
+
+async def _build_aside(side: AsyncConnection[Any], tables: LogTables, memory: str | None) -> None:
+    """The GIN indexes under their building names, in `side`'s own transaction, with the
+    index-build memory of the main one. Left behind by a crash, they are found and kept by
+    the next attempt (`IF NOT EXISTS`)."""
+    async with side.transaction():
+        if memory is not None:
+            await side.execute("SELECT set_config('maintenance_work_mem', %s, true)", (memory,))
+        for statement in tables.inverted_indexes(ASIDE):
+            await side.execute(statement)
 
 
 async def dictionary_kept(conn: AsyncConnection[Any], tables: LogTables) -> bool:

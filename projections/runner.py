@@ -15,7 +15,7 @@ import contextlib
 import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -23,7 +23,7 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from application.store import EventStoreApp
 from projections.base import Effect, Envelope, Projection
@@ -53,6 +53,7 @@ GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (`tune_gc`)
 # observation batch is up to 1,000 records: this is a first build or a long outage, not a
 # live trickle)
 BULK_CATCH_UP = 100
+SPARE_WAIT_S = 0.5  # for a second connection to build indexes on (`_spare`)
 INDEX_BUILD_MEMORY = "256MB"  # per index build of a shadow or view (sorts in memory, not disk)
 # A rebuilding slot that would read a page while a sibling has not yet taken the one before
 # waits at most this long for it (pages shared between siblings: `_shared_page`).
@@ -241,9 +242,12 @@ class ProjectionRunner:
         if slot.indexed:
             return
         started = asyncio.get_running_loop().time()
-        async with self._pool.connection() as conn, conn.transaction():
+        # A second connection, if one is spare: a model may build some indexes there at the same
+        # time (PostgreSQL builds each index on one core; the logs model's are most of a
+        # rebuild's tail).
+        async with self._pool.connection() as conn, self._spare() as side, conn.transaction():
             await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
-            await slot.projection.create_indexes(conn)
+            await slot.projection.create_indexes(conn, side)
         if vacuum:
             await self.vacuum_schema(slot.projection.schema)
         slot.indexed = True
@@ -252,6 +256,20 @@ class ProjectionRunner:
             slot=key,
             seconds=round(asyncio.get_running_loop().time() - started, 2),
         )
+
+    @contextlib.asynccontextmanager
+    async def _spare(self) -> AsyncIterator[AsyncConnection[Any] | None]:
+        """A connection the pool can give at once, or None: waiting for a second connection
+        while holding one could starve builders that each hold one (and the pool is shared)."""
+        try:
+            conn = await self._pool.getconn(timeout=SPARE_WAIT_S)
+        except PoolTimeout:
+            yield None
+            return
+        try:
+            yield conn
+        finally:
+            await self._pool.putconn(conn)
 
     async def vacuum_schema(self, schema: str) -> None:
         """`VACUUM (ANALYZE)` every table of a freshly bulk-loaded schema: statistics for the
