@@ -102,18 +102,19 @@ class LogsProjection(SchemaBound):
     async def _insert(
         self, cur: AsyncCursor[Any], observed: list[Observed]
     ) -> list[tuple[Observed, tuple[Any, ...]]]:
+        # The dictionaries count exactly the rows holding each token or pair since the last purge;
+        # a bulk load leaves them to the index build (ADR 0025, 0027), and skips counting them.
+        # The heavy tokens' quarters follow the token counts (ADR 0028).
+        kept = self._dictionary_kept or await dictionary_kept(cur.connection, self.tables)
+        self._dictionary_kept = kept  # the index, once built, stays with these tables
         # Rows and counts are built in a worker thread, not on the event loop the API serves from.
         rows, (tokens, pairs, by_quarter), minutes, hours = await anyio.to_thread.run_sync(
-            _rows_and_counts, observed
+            _rows_and_counts, observed, kept
         )
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
-        # The dictionaries count exactly the rows holding each token or pair since the last purge;
-        # a bulk load leaves them to the index build (ADR 0025, 0027). The heavy tokens' quarters
-        # follow the token counts (ADR 0028).
-        if self._dictionary_kept or await dictionary_kept(cur.connection, self.tables):
-            self._dictionary_kept = True  # the index, once built, stays with these tables
+        if kept:
             counted = await add_counts(
                 cur, self.tables.tokens, ("token",), ("text",), tokens, returning=log_quarters.HEAVY
             )
@@ -203,6 +204,11 @@ def _row(o: Observed) -> tuple[Any, ...]:
     )
 
 
+def _copy_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`_row` with its tokens and pairs as `text[]` input."""
+    return (*row[:-2], _array_literal(row[-2]), array_literal(row[-1]))
+
+
 def _array_literal(tokens: list[str]) -> str:
     """The `text[]` input of tokens: they hold no separator (no comma, brace, quote or space),
     and are lower-cased, so only a backslash or the word `null` needs quoting."""
@@ -251,7 +257,7 @@ def search_text(raw_line: str, *parts: str) -> str:
 
 
 def _rows_and_counts(
-    observed: list[Observed],
+    observed: list[Observed], count_tokens: bool = True
 ) -> tuple[
     list[tuple[Any, ...]],
     tuple[Counter[str], Counter[str], dict[float, Counter[str]]],
@@ -260,20 +266,24 @@ def _rows_and_counts(
 ]:
     """The COPY rows; the rows holding each token, each pair, and each token in each UTC
     quarter hour (ADR 0028: counted per quarter, then summed, so the heavy tokens' quarters
-    cost no second pass over the rows); and the records per minute and per hour (the deep-page
-    index)."""
+    cost no second pass over the rows), unless `count_tokens` is false (a bulk load: its
+    dictionaries are made from the rows); and the records per minute and per hour (the
+    deep-page index)."""
     rows: list[tuple[Any, ...]] = []
     pairs: Counter[str] = Counter()
     by_quarter: dict[float, Counter[str]] = {}
     stamps = [o.record.timestamp for o in observed]
-    for o, key in zip(observed, log_quarters.quarter_keys(stamps), strict=True):
-        row = _row(o)
-        held = by_quarter.get(key)
-        if held is None:
-            held = by_quarter[key] = Counter()
-        held.update(row[-2])
-        pairs.update(row[-1])
-        rows.append((*row[:-2], _array_literal(row[-2]), array_literal(row[-1])))
+    if count_tokens:
+        for o, key in zip(observed, log_quarters.quarter_keys(stamps), strict=True):
+            row = _row(o)
+            held = by_quarter.get(key)
+            if held is None:
+                held = by_quarter[key] = Counter()
+            held.update(row[-2])
+            pairs.update(row[-1])
+            rows.append(_copy_row(row))
+    else:
+        rows = [_copy_row(_row(o)) for o in observed]
     tokens: Counter[str] = Counter()
     for held in by_quarter.values():
         tokens.update(held)
