@@ -136,17 +136,12 @@ def minutes_of(stamps: Sequence[datetime]) -> list[datetime]:
     one is in UTC (records are: a batch of 1,000 spans a few minutes)."""
     if set(map(_tzinfo, stamps)) != {UTC}:
         return [minute_of(ts) for ts in stamps]
-    # Whole minutes since the epoch, the same instant as `minute_of` in UTC. The float floor is
-    # exact while a double's step stays under 1 µs, i.e. within ±2^33 s of 1970 (1697-2242);
-    # a stamp beyond that (attacker-chosen years) takes the exact path.
-    keys = [ts.timestamp() // 60 for ts in stamps]
-    if keys and not -_FLOAT_EXACT_MINUTES < min(keys) <= max(keys) < _FLOAT_EXACT_MINUTES:
-        return [minute_of(ts) for ts in stamps]
-    minute = {k: datetime.fromtimestamp(k * 60, UTC) for k in set(keys)}
+    keys = units_since_epoch(stamps, MINUTE)
+    minute = {k: EPOCH + int(k) * MINUTE for k in set(keys)}
     return [minute[k] for k in keys]
 
 
-_FLOAT_EXACT_MINUTES = 2**33 // 60
+MINUTE = timedelta(minutes=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
