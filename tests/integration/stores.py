@@ -38,12 +38,13 @@ class Projected:
 
 @asynccontextmanager
 async def projected_models(
-    url: str, names: tuple[str, ...], batch_size: int
+    url: str, names: tuple[str, ...], batch_size: int, connections: int = 2
 ) -> AsyncIterator[Projected]:
-    """The named models on `url`, set up (tables created), with their store and pool."""
+    """The named models on `url`, set up (tables created), with their store and a pool of at
+    most `connections`."""
     with event_store(url) as store:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=2, open=False, kwargs={"autocommit": True}
+            url, min_size=1, max_size=connections, open=False, kwargs={"autocommit": True}
         )
         await pool.open(wait=True)
         try:

@@ -16,12 +16,10 @@ from typing import Any
 
 import pytest
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
 import projections.runner
 from application.observations.ingest import IngestCommands
 from projections import log_quarters
-from projections.logs import LogsProjection
 from projections.logs_schema import (
     ASIDE,
     LogTables,
@@ -29,10 +27,9 @@ from projections.logs_schema import (
     create_logs,
     dictionary_kept,
 )
-from projections.runner import ProjectionRunner
 from projections.schema import live_schema
 from tests.integration.observations_fixtures import record
-from tests.integration.stores import event_store, projected_models
+from tests.integration.stores import projected_models
 
 LIVE = LogTables(live_schema("logs"))
 WORDS = ("often", "bot.sh", "/tmp/x", "root", "login", "rare-one", "ssh")
@@ -114,27 +111,18 @@ def test_indexes_built_aside_equal_one_connection_and_survive_a_crash(
 
 
 async def _rebuild_on_one_connection(url: str) -> list[str]:
-    with event_store(url) as store:
-        ingest = IngestCommands(store)
+    async with projected_models(url, ("logs",), batch_size=3, connections=1) as p:
+        ingest = IngestCommands(p.store)
         await asyncio.to_thread(ingest.append, _records(0, 50), [], None)
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True}
-        )
-        await pool.open(wait=True)
-        try:
-            runner = ProjectionRunner(store, pool, [LogsProjection(live_schema("logs"))])
-            await runner.setup()
-            await runner.catch_up("logs")
-            await runner.rebuild("logs")
-            async with pool.connection() as conn:
-                names = await (
-                    await conn.execute(
-                        "SELECT indexname FROM pg_indexes WHERE schemaname = %s ORDER BY 1",
-                        (LIVE.schema,),
-                    )
-                ).fetchall()
-        finally:
-            await pool.close()
+        await p.runner.catch_up("logs")
+        await p.runner.rebuild("logs")
+        async with p.pool.connection() as conn:
+            names = await (
+                await conn.execute(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = %s ORDER BY 1",
+                    (LIVE.schema,),
+                )
+            ).fetchall()
     return [name for (name,) in names]
 
 
