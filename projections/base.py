@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from psycopg import AsyncConnection
 
@@ -115,6 +115,17 @@ class Projection(Protocol):
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> Effect:
         """Write the rows for these events inside the runner's transaction."""
+        ...
+
+
+@runtime_checkable
+class PreparesAhead(Protocol):
+    """A model whose `apply` begins with pure Python work on the events (rows, counts): the
+    runner has it done in the worker thread that reads and decodes a page ahead, while the
+    previous page is being written (ADR 0023), instead of inside `apply`."""
+
+    def prepare_ahead(self, batch: Sequence[Envelope]) -> None:
+        """Do (and keep, for the `apply` of this very batch) the work; thread-safe."""
         ...
 
 

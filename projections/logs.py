@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -39,7 +41,7 @@ from projections.observed import (
     log_id,
     minutes_of,
     units_since_epoch,
-    walked,
+    walk,
 )
 from projections.rows import iso_z
 
@@ -70,6 +72,8 @@ class LogsProjection(SchemaBound):
         super().__init__(schema)
         self.tables = LogTables(schema)
         self._dictionary_kept = False
+        self._ahead: OrderedDict[tuple[int, int, int], _Prepared] = OrderedDict()
+        self._ahead_lock = threading.Lock()
 
     async def create(self, conn: AsyncConnection[Any]) -> None:
         await create_logs(conn, self.tables)
@@ -82,38 +86,47 @@ class LogsProjection(SchemaBound):
     async def drop(self, conn: AsyncConnection[Any]) -> None:
         await drop_tables(conn, self.tables.all())
 
+    def prepare_ahead(self, batch: Sequence[Envelope]) -> None:
+        """The rows and counts of a page read ahead, kept for its `apply` (ADR 0023)."""
+        prepared = _prepare(batch, self._dictionary_kept)
+        with self._ahead_lock:
+            self._ahead[_page_key(batch)] = prepared
+            while len(self._ahead) > AHEAD_KEPT:  # pages read but never applied here
+                self._ahead.popitem(last=False)
+
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> LogsCommitted:
+        # The dictionaries count exactly the rows holding each token or pair since the last purge;
+        # a bulk load leaves them to the index build (ADR 0025, 0027), and skips counting them.
+        # The heavy tokens' quarters follow the token counts (ADR 0028).
+        kept = self._dictionary_kept or await dictionary_kept(conn, self.tables)
+        self._dictionary_kept = kept  # the index, once built, stays with these tables
+        with self._ahead_lock:
+            prepared = self._ahead.pop(_page_key(batch), None)
+        if prepared is None or (kept and not prepared.counted):
+            # Built in a worker thread, not on the event loop the API serves from.
+            prepared = await anyio.to_thread.run_sync(_prepare, batch, kept)
         inserted: list[tuple[Observed, tuple[Any, ...]]] = []
         purged = False
         async with conn.cursor() as cur:
             await self._dead_letters(cur, batch)
-            for part in await walked(batch):
+            for part in prepared.parts:
                 if isinstance(part, Purge):
                     await self._purge(cur, part.position)
                     inserted, purged = [], True
                 else:
-                    inserted.extend(await self._insert(cur, part))
+                    await self._insert(cur, part, kept)
+                    inserted.extend(zip(part.observed, part.rows, strict=True))
 
         def live_rows() -> tuple[LiveLog, ...]:
             return tuple(LiveLog(_api_row(o, row[7]), o.record) for o, row in inserted)
 
         return LogsCommitted(live_rows, purged)
 
-    async def _insert(
-        self, cur: AsyncCursor[Any], observed: list[Observed]
-    ) -> list[tuple[Observed, tuple[Any, ...]]]:
-        # The dictionaries count exactly the rows holding each token or pair since the last purge;
-        # a bulk load leaves them to the index build (ADR 0025, 0027), and skips counting them.
-        # The heavy tokens' quarters follow the token counts (ADR 0028).
-        kept = self._dictionary_kept or await dictionary_kept(cur.connection, self.tables)
-        self._dictionary_kept = kept  # the index, once built, stays with these tables
-        # Rows and counts are built in a worker thread, not on the event loop the API serves from.
-        rows, (tokens, pairs, by_quarter), minutes, hours = await anyio.to_thread.run_sync(
-            _rows_and_counts, observed, kept
-        )
+    async def _insert(self, cur: AsyncCursor[Any], run: _Run, kept: bool) -> None:
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
+            for row in run.rows:
                 await copy.write_row(row)
+        tokens, pairs, by_quarter = run.counts
         if kept:
             counted = await add_counts(
                 cur, self.tables.tokens, ("token",), ("text",), tokens, returning=log_quarters.HEAVY
@@ -123,16 +136,15 @@ class LogsProjection(SchemaBound):
                 await log_quarters.add_quarters(cur, self.tables, tokens, counted, by_quarter)
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
-            (len(rows),),
+            (len(run.rows),),
         )
-        await add_counts(cur, self.tables.minutes, ("minute",), ("timestamptz",), minutes)
-        await add_counts(cur, self.tables.hours, ("hour",), ("timestamptz",), hours)
-        await self._add_value_counts(cur, observed)
-        return list(zip(observed, rows, strict=True))
+        await add_counts(cur, self.tables.minutes, ("minute",), ("timestamptz",), run.minutes)
+        await add_counts(cur, self.tables.hours, ("hour",), ("timestamptz",), run.hours)
+        await self._add_value_counts(cur, run.values)
 
-    async def _add_value_counts(self, cur: AsyncCursor[Any], observed: list[Observed]) -> None:
+    async def _add_value_counts(self, cur: AsyncCursor[Any], counted: ValueCounts) -> None:
         """The rows per column values and per (hour, column values), in the rows' transaction."""
-        values, hour_values, by_dimension = await anyio.to_thread.run_sync(value_counts, observed)
+        values, hour_values, by_dimension = counted
         await add_counts(cur, self.tables.values, VALUE_KEY, ("text",) * 3, values)
         await add_counts(
             cur,
@@ -181,6 +193,52 @@ class LogsProjection(SchemaBound):
             tables=", ".join(self.tables.counted()),
             reset=f"UPDATE {counters} SET value = 0 WHERE name = 'total_logs'",
         )
+
+
+TokenCounts = tuple[Counter[str], Counter[str], dict[float, Counter[str]]]
+ValueCounts = tuple[
+    Counter[tuple[str, str, str]],
+    Counter[tuple[datetime, str, str, str]],
+    tuple[Counter[tuple[datetime, str]], ...],
+]
+AHEAD_KEPT = 4  # pages prepared ahead and kept for their `apply`
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Records between purges, with everything `_insert` writes for them."""
+
+    observed: list[Observed]
+    rows: list[tuple[Any, ...]]
+    counts: TokenCounts
+    minutes: Counter[datetime]
+    hours: Counter[datetime]
+    values: ValueCounts
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A page's runs and purges, in store order; `counted`: with token and pair counts."""
+
+    parts: list[_Run | Purge]
+    counted: bool
+
+
+def _page_key(batch: Sequence[Envelope]) -> tuple[int, int, int]:
+    """A page by its first and last positions and size: the store's events never change."""
+    return batch[0].position, batch[-1].position, len(batch)
+
+
+def _prepare(batch: Sequence[Envelope], count_tokens: bool) -> _Prepared:
+    """The pure Python part of `apply`: runs between purges, their rows and their counts."""
+    parts: list[_Run | Purge] = []
+    for part in walk(batch):
+        if isinstance(part, Purge):
+            parts.append(part)
+        else:
+            rows, counts, minutes, hours = _rows_and_counts(part, count_tokens)
+            parts.append(_Run(part, rows, counts, minutes, hours, value_counts(part)))
+    return _Prepared(parts, count_tokens)
 
 
 def _row(o: Observed) -> tuple[Any, ...]:
@@ -260,7 +318,7 @@ def _rows_and_counts(
     observed: list[Observed], count_tokens: bool = True
 ) -> tuple[
     list[tuple[Any, ...]],
-    tuple[Counter[str], Counter[str], dict[float, Counter[str]]],
+    TokenCounts,
     Counter[datetime],
     Counter[datetime],
 ]:
@@ -294,13 +352,7 @@ def _rows_and_counts(
     return rows, (tokens, pairs, by_quarter), minutes, hours
 
 
-def value_counts(
-    observed: list[Observed],
-) -> tuple[
-    Counter[tuple[str, str, str]],
-    Counter[tuple[datetime, str, str, str]],
-    tuple[Counter[tuple[datetime, str]], ...],
-]:
+def value_counts(observed: list[Observed]) -> ValueCounts:
     """The records per (decky, service, event_type), per (UTC hour, decky, service, event_type)
     and per (UTC hour, value) of each of those columns: exact totals of column filters without
     counting rows (ADR 0026)."""

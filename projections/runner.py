@@ -26,7 +26,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from application.store import EventStoreApp
-from projections.base import Effect, Envelope, Projection
+from projections.base import Effect, Envelope, PreparesAhead, Projection
 from projections.legacy import drop_legacy_tables
 from projections.positions import (
     POSITIONS,
@@ -523,7 +523,10 @@ class ProjectionRunner:
                     Envelope(n.id, None if n.topic in undecoded else self._decode(n), n)
                     for n in notes
                 ]
-            return [Envelope(n.id, self._decode(n), n) for n in notes]
+            batch = [Envelope(n.id, self._decode(n), n) for n in notes]
+            if batch and isinstance(projection, PreparesAhead):
+                projection.prepare_ahead(batch)
+            return batch
 
         # Decoded in the worker thread too: a page of 200 batch events is 200,000 records,
         # seconds of CPU that on the event loop would stall every request (issue 12).
