@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import anyio
+import psycopg
 import structlog
 from anyio.abc import TaskGroup
 from psycopg import AsyncConnection
@@ -104,6 +105,11 @@ class SharedPage:
 def shadow_key(name: str) -> str:
     """The positions key of a model's rebuild."""
     return f"{name}@next"
+
+
+class SlotGoneError(Exception):
+    """A shadow or view slot whose tracked position another process removed: it swapped the
+    shadow in (or dropped the view) while this process was driving it too."""
 
 
 class ProjectionRunner:
@@ -202,10 +208,17 @@ class ProjectionRunner:
         async with self._pool.connection() as conn:
             slot = await self._ensure_shadow(conn, name, start=False)
         while True:
-            await self._catch_up(slot, progress)
-            outcome = await self._try_swap(slot)
+            try:
+                await self._catch_up(slot, progress)
+                outcome = await self._try_swap(slot)
+            except (SlotGoneError, psycopg.Error):
+                if not await self._gone_elsewhere(slot):
+                    raise
+                return await self._catch_up(self.slots[name])
             if outcome.swapped:
                 return outcome.position
+            if await self._gone_elsewhere(slot):  # its position says caught up: no step raises
+                return await self._catch_up(self.slots[name])
             await self._catch_up(self.slots[name])
 
     async def request_rebuild(self, name: str, request: int | None = None) -> bool:
@@ -247,6 +260,10 @@ class ProjectionRunner:
         # rebuild's tail).
         async with self._pool.connection() as conn, self._spare() as side, conn.transaction():
             await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+            # One process at a time indexes a slot; the next finds them built (idempotent).
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"decnet-es:{key}:i",)
+            )
             await slot.projection.create_indexes(conn, side)
         if vacuum:
             await self.vacuum_schema(slot.projection.schema)
@@ -325,10 +342,14 @@ class ProjectionRunner:
             while self.slots.get(slot.key) is slot:
                 try:
                     await self._catch_up(slot)
-                    if slot.kind == "shadow" and (await self._try_swap(slot)).swapped:
+                    if slot.kind == "shadow" and (
+                        (await self._try_swap(slot)).swapped or await self._gone_elsewhere(slot)
+                    ):
                         return
                     self.errors.pop(slot.key, None)
                 except Exception as e:  # a projection bug or outage must not kill the others
+                    if slot.kind != "live" and await self._gone_elsewhere(slot):
+                        return
                     self.errors[slot.key] = f"{type(e).__name__}: {e}"
                     log.exception("projection_failed", slot=slot.key)
                     await asyncio.sleep(POLL_S)
@@ -389,6 +410,8 @@ class ProjectionRunner:
                     f"SELECT position FROM {POSITIONS} WHERE name = %s FOR UPDATE", (slot.key,)
                 )
             ).fetchone()
+            if row is None and slot.kind != "live":
+                raise SlotGoneError(slot.key)
             if row is None or row[0] != start:
                 # Another process (or a swap) moved it: adopt its position and retry.
                 self.positions[slot.key] = row[0] if row else 0
@@ -575,15 +598,21 @@ class ProjectionRunner:
         if key in self.slots:
             return self.slots[key]
         projection = self._factories[name](shadow_schema(name))
-        stored = await read_position(conn, key)
-        if stored is not None and stored.version != projection.version:
-            await delete_position(conn, key)  # an older rebuild's tables: start over
-            stored = None
-        if stored is None:
-            await conn.execute(f"DROP SCHEMA IF EXISTS {projection.schema} CASCADE")
-            await init_position(conn, key, projection.version, request)
-            log.info("projection_rebuild_started", projection=name, request=request)
-        await _create(conn, projection)
+        # One process at a time starts or resumes a model's shadow: two starting together would
+        # both create its schema (a unique violation) or one would drop the other's.
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"decnet-es:{key}",)
+            )
+            stored = await read_position(conn, key)
+            if stored is not None and stored.version != projection.version:
+                await delete_position(conn, key)  # an older rebuild's tables: start over
+                stored = None
+            if stored is None:
+                await conn.execute(f"DROP SCHEMA IF EXISTS {projection.schema} CASCADE")
+                await init_position(conn, key, projection.version, request)
+                log.info("projection_rebuild_started", projection=name, request=request)
+            await _create(conn, projection)
         slot = Slot(key, projection, kind="shadow")
         self.positions[key] = stored.position if stored else 0
         self.slots[key] = slot
@@ -603,21 +632,47 @@ class ProjectionRunner:
         outcome = await swap_in(
             self._pool, slot.projection, live.key, slot.key, self._read, live_frozen=live.frozen
         )
-        if not outcome.swapped:
-            return outcome
+        if outcome.swapped:
+            await self._swapped(slot, outcome.position)
+            log.info("projection_rebuild_swapped_in", projection=name, position=outcome.position)
+        return outcome
+
+    async def _swapped(self, slot: Slot, position: int) -> None:
+        """Forget a shadow now live at `position` (swapped in here or by another process)."""
+        name = slot.projection.name
+        live = self.slots[name]
         self.slots.pop(slot.key, None)
         self.positions.pop(slot.key, None)
         self.errors.pop(slot.key, None)
         live.frozen = False
         self.projections[name] = live.projection = self._factories[name](live.projection.schema)
-        self.positions[name] = outcome.position
+        self.positions[name] = position
         live.wake.set()
-        log.info("projection_rebuild_swapped_in", projection=name, position=outcome.position)
         for callback in self._on_swapped:
-            callback(name, outcome.position)
+            callback(name, position)
         async with self._advanced:
             self._advanced.notify_all()
-        return outcome
+
+    async def _gone_elsewhere(self, slot: Slot) -> bool:
+        """Whether another process finished this shadow (swapped it in) or dropped this view:
+        its tracked position is gone. Then the slot is forgotten here, quietly."""
+        try:
+            async with self._pool.connection() as conn:
+                if await read_position(conn, slot.key) is not None:
+                    return False
+                live = await read_position(conn, slot.projection.name)
+        except psycopg.Error:
+            return False  # the database is away: not known to be gone
+        if self.slots.get(slot.key) is not slot:
+            return True
+        if slot.kind == "shadow" and live is not None:
+            await self._swapped(slot, live.position)
+            log.info("projection_rebuild_finished_elsewhere", projection=slot.projection.name)
+        else:
+            self.slots.pop(slot.key, None)
+            self.positions.pop(slot.key, None)
+            self.errors.pop(slot.key, None)
+        return True
 
 
 PageTask = TypeVar("PageTask", bound=asyncio.Task[Any])

@@ -323,3 +323,40 @@ async def test_concurrent_rebuilds_share_their_pages_and_equal_incremental(
     # The logs model (read ahead, never shared) reads each page once, and the histogram and
     # the attackers once between them: without sharing it would be 3 reads a page.
     assert reads.count(observed) <= 2 * pages + 2
+
+
+@pytest.mark.anyio
+async def test_two_processes_rebuilding_one_model_both_finish(database_url: str) -> None:
+    """`decnet projections rebuild` run directly while a server rebuilds the same model (a
+    server it cannot reach at its URL): both drive the one shadow, one swaps it in, and the
+    other returns too instead of failing on the schema that swap renamed away."""
+    async with world(database_url, batch_size=2) as a:
+        for seq in range(60):
+            a.ingest.append([record(seq)], [], None)
+        await a.runner.catch_up("logs")
+        before = await dump_live(a.pool, ["logs"])
+        async with world(database_url, batch_size=3) as b, anyio.create_task_group() as tg:
+            tg.start_soon(a.runner.rebuild, "logs")
+            tg.start_soon(b.runner.rebuild, "logs")
+        assert await dump_live(a.pool, ["logs"]) == before
+
+
+@pytest.mark.anyio
+async def test_a_server_lets_go_of_a_shadow_another_process_swapped_in(database_url: str) -> None:
+    """A server's rebuild task whose shadow a direct rebuild finished: it stops, with no error,
+    instead of retrying a swap whose shadow is gone (it used to retry every poll, for ever)."""
+    async with world(database_url, batch_size=2) as a:
+        for seq in range(60):
+            a.ingest.append([record(seq)], [], None)
+        await a.runner.catch_up("logs")
+        before = await dump_live(a.pool, ["logs"])
+        async with world(database_url, batch_size=3) as b, anyio.create_task_group() as tg:
+            assert await a.runner.request_rebuild("logs")  # its task starts with `run`
+            await b.runner.rebuild("logs")  # another process drives that shadow and swaps it
+            tg.start_soon(a.runner.run)
+            with anyio.fail_after(30):
+                while a.runner.rebuilding():
+                    await anyio.sleep(0.05)
+            assert not a.runner.errors
+            tg.cancel_scope.cancel()
+        assert await dump_live(a.pool, ["logs"]) == before
