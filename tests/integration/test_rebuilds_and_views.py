@@ -325,16 +325,21 @@ async def test_concurrent_rebuilds_share_their_pages_and_equal_incremental(
     assert reads.count(observed) <= 2 * pages + 2
 
 
+async def _sixty_logs(w: World) -> Rows:
+    """Sixty records applied to the live logs model; its rows."""
+    for seq in range(60):
+        w.ingest.append([record(seq)], [], None)
+    await w.runner.catch_up("logs")
+    return await dump_live(w.pool, ["logs"])
+
+
 @pytest.mark.anyio
 async def test_two_processes_rebuilding_one_model_both_finish(database_url: str) -> None:
     """`decnet projections rebuild` run directly while a server rebuilds the same model (a
     server it cannot reach at its URL): both drive the one shadow, one swaps it in, and the
     other returns too instead of failing on the schema that swap renamed away."""
     async with world(database_url, batch_size=2) as a:
-        for seq in range(60):
-            a.ingest.append([record(seq)], [], None)
-        await a.runner.catch_up("logs")
-        before = await dump_live(a.pool, ["logs"])
+        before = await _sixty_logs(a)
         async with world(database_url, batch_size=3) as b, anyio.create_task_group() as tg:
             tg.start_soon(a.runner.rebuild, "logs")
             tg.start_soon(b.runner.rebuild, "logs")
@@ -346,10 +351,7 @@ async def test_a_server_lets_go_of_a_shadow_another_process_swapped_in(database_
     """A server's rebuild task whose shadow a direct rebuild finished: it stops, with no error,
     instead of retrying a swap whose shadow is gone (it used to retry every poll, for ever)."""
     async with world(database_url, batch_size=2) as a:
-        for seq in range(60):
-            a.ingest.append([record(seq)], [], None)
-        await a.runner.catch_up("logs")
-        before = await dump_live(a.pool, ["logs"])
+        before = await _sixty_logs(a)
         async with world(database_url, batch_size=3) as b, anyio.create_task_group() as tg:
             assert await a.runner.request_rebuild("logs")  # its task starts with `run`
             await b.runner.rebuild("logs")  # another process drives that shadow and swaps it
