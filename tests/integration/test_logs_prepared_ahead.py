@@ -2,7 +2,7 @@
 
 `LogsProjection.prepare_ahead` runs where the runner decodes a page (ADR 0023) and keeps the
 result for that page's `apply`; `apply` makes it again only when it has no prepared page or one
-made before the dictionaries were known to be kept (the first page a live model applies). A
+made before the dictionaries were known to be kept (the first pages a live model applies). A
 cache that never matched would double the logs model's Python work without failing anything
 else, so this counts the preparations; that the rows and counts are right is checked by the
 quarters, totals and rebuild tests, which run through the same path.
@@ -46,5 +46,6 @@ def test_each_page_is_prepared_once(database_url: str, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(projections.logs, "_prepare", counted)
     pages = asyncio.run(_scenario(database_url))
-    # Every page once, the first twice (made before its apply knew the dictionaries are kept).
-    assert len(calls) <= pages + 1, calls
+    # Every page once; the first two may be made twice: the page read and the one read ahead
+    # before the first apply has learnt that the dictionaries are kept (made without counts).
+    assert len(calls) <= pages + 2, calls
