@@ -86,6 +86,12 @@ class Projection(Protocol):
         ...
 
     @property
+    def indexes_aside(self) -> bool:
+        """Whether `create_indexes` builds some indexes on a second connection when lent one
+        (the runner lends one only to a model that says so: the pool is shared)."""
+        ...
+
+    @property
     def undecoded(self) -> frozenset[str]:
         """Topics whose events the model reads only as stored: the runner hands them over with
         `event` None instead of decoding them (the tree model hashes a batch's stored bytes;
@@ -134,6 +140,7 @@ class SchemaBound:
 
     batch_events = 200
     read_ahead = False
+    indexes_aside = False
     undecoded: frozenset[str] = frozenset()
 
     def __init__(self, schema: str) -> None:

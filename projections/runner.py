@@ -217,7 +217,7 @@ class ProjectionRunner:
                 return await self._catch_up(self.slots[name])
             if outcome.swapped:
                 return outcome.position
-            if await self._gone_elsewhere(slot):  # its position says caught up: no step raises
+            if outcome.gone:
                 return await self._catch_up(self.slots[name])
             await self._catch_up(self.slots[name])
 
@@ -255,10 +255,11 @@ class ProjectionRunner:
         if slot.indexed:
             return
         started = asyncio.get_running_loop().time()
-        # A second connection, if one is spare: a model may build some indexes there at the same
-        # time (PostgreSQL builds each index on one core; the logs model's are most of a
-        # rebuild's tail).
-        async with self._pool.connection() as conn, self._spare() as side, conn.transaction():
+        # A second connection, if one is spare and the model uses it: it builds some indexes
+        # there at the same time (PostgreSQL builds each index on one core; the logs model's
+        # are most of a rebuild's tail).
+        spare = self._spare(slot.projection.indexes_aside)
+        async with self._pool.connection() as conn, spare as side, conn.transaction():
             await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
             # One process at a time indexes a slot; the next finds them built (idempotent).
             await conn.execute(
@@ -275,9 +276,13 @@ class ProjectionRunner:
         )
 
     @contextlib.asynccontextmanager
-    async def _spare(self) -> AsyncIterator[AsyncConnection[Any] | None]:
-        """A connection the pool can give at once, or None: waiting for a second connection
-        while holding one could starve builders that each hold one (and the pool is shared)."""
+    async def _spare(self, wanted: bool) -> AsyncIterator[AsyncConnection[Any] | None]:
+        """A connection the pool can give at once, or None (or None when not `wanted`): waiting
+        for a second connection while holding one could starve builders that each hold one (and
+        the pool is shared)."""
+        if not wanted:
+            yield None
+            return
         try:
             conn = await self._pool.getconn(timeout=SPARE_WAIT_S)
         except PoolTimeout:
@@ -342,9 +347,7 @@ class ProjectionRunner:
             while self.slots.get(slot.key) is slot:
                 try:
                     await self._catch_up(slot)
-                    if slot.kind == "shadow" and (
-                        (await self._try_swap(slot)).swapped or await self._gone_elsewhere(slot)
-                    ):
+                    if slot.kind == "shadow" and (await self._try_swap(slot)).ended:
                         return
                     self.errors.pop(slot.key, None)
                 except Exception as e:  # a projection bug or outage must not kill the others
@@ -635,6 +638,8 @@ class ProjectionRunner:
         if outcome.swapped:
             await self._swapped(slot, outcome.position)
             log.info("projection_rebuild_swapped_in", projection=name, position=outcome.position)
+        elif outcome.gone:
+            await self._forget(slot, outcome.position)
         return outcome
 
     async def _swapped(self, slot: Slot, position: int) -> None:
@@ -663,16 +668,21 @@ class ProjectionRunner:
                 live = await read_position(conn, slot.projection.name)
         except psycopg.Error:
             return False  # the database is away: not known to be gone
+        await self._forget(slot, live.position if live else None)
+        return True
+
+    async def _forget(self, slot: Slot, live: int | None) -> None:
+        """Forget a slot gone elsewhere: a shadow another process swapped in (the live model is
+        at `live`) or a view dropped, unless already forgotten here."""
         if self.slots.get(slot.key) is not slot:
-            return True
+            return
         if slot.kind == "shadow" and live is not None:
-            await self._swapped(slot, live.position)
+            await self._swapped(slot, live)
             log.info("projection_rebuild_finished_elsewhere", projection=slot.projection.name)
         else:
             self.slots.pop(slot.key, None)
             self.positions.pop(slot.key, None)
             self.errors.pop(slot.key, None)
-        return True
 
 
 PageTask = TypeVar("PageTask", bound=asyncio.Task[Any])

@@ -30,10 +30,17 @@ Reader = Callable[[Projection, int, int, int], Awaitable[tuple[list[Envelope], i
 
 @dataclass(frozen=True, slots=True)
 class SwapOutcome:
-    """Whether the shadow went live, and at which position."""
+    """Whether the shadow went live, and at which position; `gone` when its tracked position
+    was no longer there (another process swapped it in: `position` is then the live one's)."""
 
     swapped: bool
     position: int
+    gone: bool = False
+
+    @property
+    def ended(self) -> bool:
+        """Whether the shadow is over: swapped in here, or by another process."""
+        return self.swapped or self.gone
 
 
 async def swap_in(
@@ -55,8 +62,10 @@ async def swap_in(
             await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             live = await _locked_position(conn, live_key)
             position = await _locked_position(conn, shadow_key)
-            if live is None or position is None or (position > live and not live_frozen):
-                return SwapOutcome(False, position or 0)
+            if position is None:
+                return SwapOutcome(False, live or 0, gone=live is not None)
+            if live is None or (position > live and not live_frozen):
+                return SwapOutcome(False, position)
             while position < live:  # what the live model applied since: apply it here too
                 batch, position = await read(shadow, position, shadow.batch_events, live)
                 if batch:
