@@ -43,6 +43,7 @@ class LogsPage {
       offset: Math.max(0, Number(query.get("offset")) || 0),
     };
     this.result = null;
+    this.inflight = null;
     this.stream = null;
     this.fresh = 0;
     this.frame = 0;
@@ -94,9 +95,14 @@ class LogsPage {
     replace(this.status);
     loading(this.body);
     if (this.stream) this.stream.stop();
+    // A new search aborts the one still in flight: its answer would overwrite this one's, and
+    // the server cancels an abandoned search on PostgreSQL (a broad one can take seconds).
+    if (this.inflight) this.inflight.abort();
+    const inflight = (this.inflight = new AbortController());
     try {
-      this.result = await api("/logs", { query: { limit: LIMIT, offset: s.offset, search: s.search, start_time: s.start, end_time: s.end } });
+      this.result = await api("/logs", { signal: inflight.signal, query: { limit: LIMIT, offset: s.offset, search: s.search, start_time: s.start, end_time: s.end } });
     } catch (e) {
+      if (e.name === "AbortError") return;
       replace(this.status, notice("error", reason(e)));
       replace(this.body, h("p", { class: "muted" }, "No results."));
       replace(this.head);
@@ -186,6 +192,7 @@ class LogsPage {
 
   unmount() {
     this.gone = true;
+    if (this.inflight) this.inflight.abort();
     if (this.stream) this.stream.stop();
     cancelAnimationFrame(this.frame);
   }
