@@ -12,6 +12,7 @@ from projections.schema import CONTROL_SCHEMA
 POSITIONS = f"{CONTROL_SCHEMA}.projection_positions"
 STATUS = f"{CONTROL_SCHEMA}.projection_status"
 VIEWS = f"{CONTROL_SCHEMA}.read_views"
+CONTROL_TABLES_LOCK = "decnet-es:control-tables"  # advisory lock name (hashed like the others)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,23 @@ class StoredPosition:
 
 
 async def ensure_control_tables(conn: AsyncConnection[Any]) -> None:
-    """The control schema and the positions table (idempotent)."""
+    """The control schema and its tables (idempotent), one process at a time.
+
+    Processes started together on an empty database (`docker compose up`: two API replicas, two
+    projectors, the collector, the fleet) all create what is missing, and PostgreSQL's
+    `CREATE ... IF NOT EXISTS` is not safe against a concurrent identical statement: both pass
+    the check and the later one fails on a catalog unique index (`pg_type_typname_nsp_index`),
+    which ended a projector or the fleet at its first start. A transaction-scoped advisory lock
+    makes the others wait and then find everything there.
+    """
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (CONTROL_TABLES_LOCK,)
+        )
+        await _create_control_tables(conn)
+
+
+async def _create_control_tables(conn: AsyncConnection[Any]) -> None:
     await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {CONTROL_SCHEMA}")
     await conn.execute(
         f"CREATE TABLE IF NOT EXISTS {POSITIONS} ("

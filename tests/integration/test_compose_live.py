@@ -249,7 +249,11 @@ def test_compose_up_runs_the_split_topology(stack: Stack) -> None:
     """Healthy stack; admin logs in on api-a; collector records listed on api-a and api-b."""
     # given the stack compose.yaml started (healthy), with nothing restarted
     restarts = {n: c.attrs["RestartCount"] for n, c in stack.containers().items()}
-    assert restarts == dict.fromkeys(restarts, 0), restarts
+    restarted = sorted(n for n, count in restarts.items() if count)
+    # A restarted container's log holds both runs: why the first one ended is in it.
+    assert not restarted, f"{restarts}\n" + "\n".join(
+        f"--- {n}:\n{stack.log(n)[-6000:]}" for n in restarted
+    )
     # and one projector leading, the other standing by
     leading = [n for n in ("projector-a", "projector-b") if '"decnet_leading"' in stack.log(n)]
     standby = [n for n in ("projector-a", "projector-b") if "leadership_standby" in stack.log(n)]
