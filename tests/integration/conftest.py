@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from infrastructure.database import EmbeddedPostgres
+from infrastructure.read_pool import AutocommitPool
 from tests.api.harness import (
     EXTERNAL_SKIP_REASON,
     PG_URL_ENV,
@@ -63,3 +64,15 @@ def database_url(pg_admin_url: str) -> Iterator[str]:
     """A fresh, empty database (random name) dropped after the test."""
     with fresh_database(pg_admin_url) as url:
         yield url
+
+
+@pytest.fixture
+async def autocommit_pool(database_url: str) -> AsyncIterator[AutocommitPool]:
+    """An `AutocommitPool` of exactly one connection on a fresh database: a connection it
+    failed to take back would leave the next use waiting."""
+    pool = AutocommitPool(
+        database_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True}
+    )
+    await pool.open(wait=True)
+    yield pool
+    await pool.close()

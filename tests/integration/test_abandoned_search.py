@@ -4,7 +4,6 @@ psycopg cancels the statement, and the pool gets its connection back idle."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -17,16 +16,6 @@ from interfaces.http.request_id import observe_requests
 
 pytestmark = pytest.mark.anyio
 SLEEP = "SELECT pg_sleep(%s), 'decnet-abandoned-search-test'"
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[AutocommitPool]:
-    pool = AutocommitPool(
-        database_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True}
-    )
-    await pool.open(wait=True)
-    yield pool
-    await pool.close()
 
 
 def _scope(query: bytes) -> Scope:
@@ -54,9 +43,9 @@ def _client(leaves_after: float) -> Receive:
     return receive
 
 
-def _sleeper(pool: AutocommitPool, seconds: float, finished: list[str]) -> Any:
+def _sleeper(autocommit_pool: AutocommitPool, seconds: float, finished: list[str]) -> Any:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        async with pool.connection() as conn:
+        async with autocommit_pool.connection() as conn:
             await conn.execute(SLEEP, (seconds,))
         finished.append("query")
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -78,7 +67,7 @@ async def _sleeping_backends(database_url: str) -> int:
 
 
 async def test_a_search_whose_client_leaves_is_cancelled_in_postgresql(
-    pool: AutocommitPool, database_url: str
+    autocommit_pool: AutocommitPool, database_url: str
 ) -> None:
     finished: list[str] = []
     sent: list[Message] = []
@@ -86,7 +75,7 @@ async def test_a_search_whose_client_leaves_is_cancelled_in_postgresql(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    layer = observe_requests(_sleeper(pool, 30, finished))
+    layer = observe_requests(_sleeper(autocommit_pool, 30, finished))
     started = time.perf_counter()
     with anyio.fail_after(10):
         await layer(_scope(b"search=a"), _client(leaves_after=0.5), send)
@@ -94,13 +83,13 @@ async def test_a_search_whose_client_leaves_is_cancelled_in_postgresql(
     assert finished == []
     assert sent == []
     assert await _sleeping_backends(database_url) == 0
-    assert pool.get_stats()["pool_available"] == 1
-    async with pool.connection() as conn:  # the one connection serves the next request
+    assert autocommit_pool.get_stats()["pool_available"] == 1
+    async with autocommit_pool.connection() as conn:  # the one connection serves the next request
         assert await (await conn.execute("SELECT 1")).fetchone() == (1,)
 
 
 async def test_a_search_answered_before_the_client_goes_is_left_alone(
-    pool: AutocommitPool,
+    autocommit_pool: AutocommitPool,
 ) -> None:
     finished: list[str] = []
     sent: list[Message] = []
@@ -108,19 +97,19 @@ async def test_a_search_answered_before_the_client_goes_is_left_alone(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    layer = observe_requests(_sleeper(pool, 0.05, finished))
+    layer = observe_requests(_sleeper(autocommit_pool, 0.05, finished))
     await layer(_scope(b"limit=5&search=root"), _client(leaves_after=1.0), send)
     assert finished == ["query"]
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
 
 
-async def test_a_read_without_a_search_is_not_watched(pool: AutocommitPool) -> None:
+async def test_a_read_without_a_search_is_not_watched(autocommit_pool: AutocommitPool) -> None:
     """Bounded reads skip the watcher: the handler runs to its end even if the client left."""
     finished: list[str] = []
 
     async def send(message: Message) -> None:
         pass
 
-    layer = observe_requests(_sleeper(pool, 0.3, finished))
+    layer = observe_requests(_sleeper(autocommit_pool, 0.3, finished))
     await layer(_scope(b"limit=5&research=x"), _client(leaves_after=0.0), send)
     assert finished == ["query"]

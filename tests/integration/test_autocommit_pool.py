@@ -3,8 +3,6 @@ whatever happened in the block."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
@@ -14,42 +12,34 @@ from infrastructure.read_pool import AutocommitPool
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[AutocommitPool]:
-    pool = AutocommitPool(
-        database_url, min_size=1, max_size=1, open=False, kwargs={"autocommit": True}
-    )
-    await pool.open(wait=True)
-    yield pool
-    await pool.close()
-
-
 def test_a_pool_of_transactional_connections_is_refused(database_url: str) -> None:
     """Without autocommit there would be transactions to end: the lean lending is refused."""
     with pytest.raises(ValueError, match="autocommit"):
         AutocommitPool(database_url, open=False, kwargs={})
 
 
-async def test_a_lent_connection_comes_back_for_the_next_use(pool: AutocommitPool) -> None:
+async def test_a_lent_connection_comes_back_for_the_next_use(
+    autocommit_pool: AutocommitPool,
+) -> None:
     """One connection in the pool serves one block after another."""
     for n in range(3):
-        async with pool.connection() as conn:
+        async with autocommit_pool.connection() as conn:
             row = await (await conn.execute("SELECT %s::int", (n,))).fetchone()
             assert row == (n,)
-    assert pool.get_stats()["pool_available"] == 1
+    assert autocommit_pool.get_stats()["pool_available"] == 1
 
 
 async def test_a_failed_statement_or_an_open_transaction_is_reset_on_return(
-    pool: AutocommitPool,
+    autocommit_pool: AutocommitPool,
 ) -> None:
     """A block that raised, or left a transaction open, hands back an idle connection."""
     with pytest.raises(psycopg.errors.DivisionByZero):
-        async with pool.connection() as conn:
+        async with autocommit_pool.connection() as conn:
             await conn.execute("SELECT 1 / 0")
-    async with pool.connection() as conn:
+    async with autocommit_pool.connection() as conn:
         await conn.execute("BEGIN")
         await conn.execute("CREATE TEMP TABLE left_open (x int)")
-    async with pool.connection() as conn:
+    async with autocommit_pool.connection() as conn:
         assert conn.pgconn.transaction_status == TransactionStatus.IDLE
         found = await (await conn.execute("SELECT to_regclass('pg_temp.left_open')")).fetchone()
         assert found == (None,)
