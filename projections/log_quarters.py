@@ -41,6 +41,16 @@ def quarter_of(key: float) -> datetime:
     return EPOCH + int(key) * QUARTER
 
 
+def heavy_split(batch: Counter[str], counted: list[tuple[Any, ...]]) -> tuple[set[str], list[str]]:
+    """Of the keys whose new dictionary count (`counted`: key, count) is at least `HEAVY`, the
+    ones already that heavy before the batch (`batch`: its own rows per key), and the ones
+    crossing `HEAVY` in it, sorted."""
+    threshold = HEAVY
+    before = {key for key, count in counted if count - batch[key] >= threshold}
+    crossing = sorted(key for key, count in counted if count - batch[key] < threshold)
+    return before, crossing
+
+
 def batch_quarters(
     tokens: set[str], by_quarter: dict[float, Counter[str]]
 ) -> Counter[tuple[str, datetime]]:
@@ -67,9 +77,7 @@ async def add_quarters(
     count. Heavy before the batch: the batch's own rows are added per quarter. Crossing `HEAVY`
     in this batch: made from the rows (the batch's included), keys sorted.
     """
-    threshold = HEAVY
-    before = {token for token, count in counted if count - batch[token] >= threshold}
-    crossing = sorted(token for token, count in counted if count - batch[token] < threshold)
+    before, crossing = heavy_split(batch, counted)
     if before:
         quarters = await anyio.to_thread.run_sync(batch_quarters, before, by_quarter)
         await add_counts(cur, t.quarters, ("token", "quarter"), ("text", "timestamptz"), quarters)
@@ -85,10 +93,14 @@ async def add_quarters(
 
 def quarters_from_rows(t: LogTables) -> tuple[str, list[Any]]:
     """The statement filling the quarters of a bulk-loaded model (its dictionary made first)."""
+    # Aggregated apart, then sorted: the planner cannot tell how many of the rows' tokens are
+    # heavy (most are), and asked for sorted groups it sorts every (token, row) pair instead
+    # of the groups (at 1M rows 16.5M pairs on disk, 15-40 s, against 9 s hashed).
     return (
-        f"INSERT INTO {t.quarters} (token, quarter, count)"
-        f" SELECT token, {BIN.format('ts')}, count(*) FROM {t.logs}, unnest(tokens) AS token"
-        f" WHERE token IN (SELECT token FROM {t.tokens} WHERE count >= %s) GROUP BY 1, 2"
+        f"WITH q AS MATERIALIZED (SELECT token, {BIN.format('ts')} AS quarter, count(*) AS n"
+        f" FROM {t.logs}, unnest(tokens) AS token"
+        f" WHERE token IN (SELECT token FROM {t.tokens} WHERE count >= %s) GROUP BY 1, 2)"
+        f" INSERT INTO {t.quarters} (token, quarter, count) SELECT token, quarter, n FROM q"
         " ORDER BY 1, 2",  # a token's quarters on adjacent pages
         [HEAVY],
     )

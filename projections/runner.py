@@ -56,6 +56,7 @@ GC_YOUNG_THRESHOLD = 50_000  # allocations between young collections (`tune_gc`)
 BULK_CATCH_UP = 100
 SPARE_WAIT_S = 0.5  # for a second connection to build indexes on (`_spare`)
 INDEX_BUILD_MEMORY = "256MB"  # per index build of a shadow or view (sorts in memory, not disk)
+AGGREGATE_MEMORY = "256MB"  # per hash aggregate of the same build (quarters: ~18 MB at 1M rows)
 # A rebuilding slot that would read a page while a sibling has not yet taken the one before
 # waits at most this long for it (pages shared between siblings: `_shared_page`).
 SHARE_WAIT_S = 30.0
@@ -261,6 +262,8 @@ class ProjectionRunner:
         spare = self._spare(slot.projection.indexes_aside)
         async with self._pool.connection() as conn, spare as side, conn.transaction():
             await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+            # The logs model's dictionaries are aggregated from its rows here: in memory.
+            await conn.execute(f"SET LOCAL work_mem = '{AGGREGATE_MEMORY}'")
             # One process at a time indexes a slot; the next finds them built (idempotent).
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"decnet-es:{key}:i",)
