@@ -38,7 +38,7 @@ from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.eventstore.notifications import follow_notifications, store_channel
-from infrastructure.read_pool import AutocommitPool
+from infrastructure.read_pool import READ_SESSION, AutocommitPool
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
 from interfaces.live import Live, open_live
@@ -110,14 +110,7 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             min_size=2,
             max_size=POOL_MAX,
             open=False,
-            # Timestamps are read and written in UTC whatever the server's default zone. A broad
-            # search's bitmap of matching rows stays exact (no lossy pages whose every row is
-            # rechecked) up to several million rows with 32 MB, against 4 MB by default. No JIT:
-            # a read walks an index for a page, and a plan's estimate (a count it never runs, a
-            # walk it stops after 50 rows) passes `jit_above_cost` at 10M rows, when compiling
-            # costs ~9 ms of a ~1 ms query; the one scan-heavy read, a free-text histogram, gains
-            # nothing measurable from it.
-            kwargs={"autocommit": True, "options": "-c TimeZone=UTC -c work_mem=32MB -c jit=off"},
+            kwargs={"autocommit": True, "options": READ_SESSION},
         )
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)

@@ -21,6 +21,7 @@ from domain.observations.records import InteractionRecord
 from domain.observations.search import fields_text
 from projections import log_quarters
 from projections.base import Envelope, LogsCommitted, SchemaBound, drop_tables
+from projections.log_pair_values import Values, add_pair_values
 from projections.log_pairs import array_literal, pairs_of
 from projections.log_tokens import tokens_of
 from projections.logs_schema import (
@@ -61,8 +62,9 @@ class LogsProjection(SchemaBound):
     name = "logs"
     # v4: rows per minute for deep pages; v5: and per hour; v6: rows per column values (and per
     # hour and column values) for the totals of column filters; v7: tokens instead of trigrams;
-    # v8: key/value pairs for field terms; v9: rows per quarter hour of heavy tokens
-    version = 9
+    # v8: key/value pairs for field terms; v9: rows per quarter hour of heavy tokens; v10: rows
+    # per column values of heavy pairs
+    version = 10
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -127,14 +129,19 @@ class LogsProjection(SchemaBound):
         async with cur.copy(f"COPY {self.tables.logs} ({COPY_COLUMNS}) FROM STDIN") as copy:
             for row in run.rows:
                 await copy.write_row(row)
-        tokens, pairs, by_quarter = run.counts
+        tokens, pairs, by_quarter, by_values = run.counts
         if kept:
+            heavy = log_quarters.HEAVY
             counted = await add_counts(
-                cur, self.tables.tokens, ("token",), ("text",), tokens, returning=log_quarters.HEAVY
+                cur, self.tables.tokens, ("token",), ("text",), tokens, returning=heavy
             )
-            await add_counts(cur, self.tables.pairs, ("pair",), ("text",), pairs)
+            counted_pairs = await add_counts(
+                cur, self.tables.pairs, ("pair",), ("text",), pairs, returning=heavy
+            )
             if counted:
                 await log_quarters.add_quarters(cur, self.tables, tokens, counted, by_quarter)
+            if counted_pairs:
+                await add_pair_values(cur, self.tables, pairs, counted_pairs, by_values)
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'total_logs'",
             (len(run.rows),),
@@ -196,7 +203,10 @@ class LogsProjection(SchemaBound):
         )
 
 
-TokenCounts = tuple[Counter[str], Counter[str], dict[float, Counter[str]]]
+# The rows per token, per pair, per token in each UTC quarter, per pair under each column values.
+TokenCounts = tuple[
+    Counter[str], Counter[str], dict[float, Counter[str]], dict[Values, Counter[str]]
+]
 ValueCounts = tuple[
     Counter[tuple[str, str, str]],
     Counter[tuple[datetime, str, str, str]],
@@ -323,14 +333,14 @@ def _rows_and_counts(
     Counter[datetime],
     Counter[datetime],
 ]:
-    """The COPY rows; the rows holding each token, each pair, and each token in each UTC
-    quarter hour (ADR 0028: counted per quarter, then summed, so the heavy tokens' quarters
-    cost no second pass over the rows), unless `count_tokens` is false (a bulk load: its
-    dictionaries are made from the rows); and the records per minute and per hour (the
-    deep-page index)."""
+    """The COPY rows; the rows holding each token and each pair, each token in each UTC
+    quarter hour and each pair under each (decky, service, event_type) (ADR 0028, 0029:
+    counted per quarter or values, then summed, so the heavy keys' counts cost no second pass
+    over the rows), unless `count_tokens` is false (a bulk load: its dictionaries are made from
+    the rows); and the records per minute and per hour (the deep-page index)."""
     rows: list[tuple[Any, ...]] = []
-    pairs: Counter[str] = Counter()
     by_quarter: dict[float, Counter[str]] = {}
+    by_values: dict[Values, Counter[str]] = {}
     stamps = [o.record.timestamp for o in observed]
     if count_tokens:
         for o, key in zip(observed, log_quarters.quarter_keys(stamps), strict=True):
@@ -339,18 +349,25 @@ def _rows_and_counts(
             if held is None:
                 held = by_quarter[key] = Counter()
             held.update(row[-2])
-            pairs.update(row[-1])
+            values = row[2:5]
+            paired = by_values.get(values)
+            if paired is None:
+                paired = by_values[values] = Counter()
+            paired.update(row[-1])
             rows.append(_copy_row(row))
     else:
         rows = [_copy_row(_row(o)) for o in observed]
     tokens: Counter[str] = Counter()
     for held in by_quarter.values():
         tokens.update(held)
+    pairs: Counter[str] = Counter()
+    for paired in by_values.values():
+        pairs.update(paired)
     minutes = Counter(minutes_of(stamps))
     hours: Counter[datetime] = Counter()
     for minute, n in minutes.items():
         hours[hour_of(minute)] += n
-    return rows, (tokens, pairs, by_quarter), minutes, hours
+    return rows, (tokens, pairs, by_quarter, by_values), minutes, hours
 
 
 def value_counts(observed: list[Observed]) -> ValueCounts:

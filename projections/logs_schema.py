@@ -11,6 +11,7 @@ import structlog
 from psycopg import AsyncConnection
 
 from projections.base import deferred
+from projections.log_pair_values import pair_values_from_rows
 from projections.log_quarters import quarters_from_rows
 
 log = structlog.get_logger()
@@ -63,6 +64,13 @@ class LogTables:
         return f"{self.schema}.log_pairs"
 
     @property
+    def pair_values(self) -> str:
+        """Rows per (pair, decky, service, event_type) of each pair the dictionary counts in at
+        least `HEAVY` rows, exactly those: the total of such a field term with column terms
+        without visiting its rows (ADR 0029)."""
+        return f"{self.schema}.log_pair_values"
+
+    @property
     def quarters(self) -> str:
         """Rows per UTC quarter hour of each token the dictionary counts in at least `HEAVY`
         rows, exactly those: a one-word histogram without visiting its rows (ADR 0028)."""
@@ -110,6 +118,9 @@ class LogTables:
             " (token text PRIMARY KEY, count bigint NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.pairs}"
             " (pair text PRIMARY KEY, count bigint NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.pair_values} (pair text NOT NULL,"
+            " decky text NOT NULL, service text NOT NULL, event_type text NOT NULL,"
+            " count bigint NOT NULL, PRIMARY KEY (pair, decky, service, event_type))",
             f"CREATE TABLE IF NOT EXISTS {self.quarters} (token text NOT NULL,"
             " quarter timestamptz NOT NULL, count bigint NOT NULL, PRIMARY KEY (token, quarter))",
             # Each column's index carries the other two: the total of any column-only filter is
@@ -167,6 +178,7 @@ class LogTables:
             self.logs,
             self.tokens,
             self.pairs,
+            self.pair_values,
             self.quarters,
             self.minutes,
             self.hours,
@@ -233,7 +245,8 @@ async def create_log_indexes(
 
     A model bulk-loaded without them (a shadow, a view) has no dictionaries yet: they are made
     here from the rows, in the same transaction (ADR 0025, 0027), and the heavy tokens'
-    quarters from the dictionary and the rows (ADR 0028). With a `side` connection the two
+    quarters and heavy pairs' column values from the dictionaries and the rows (ADR 0028,
+    0029). With a `side` connection the two
     GIN indexes (about half of this work) are built there meanwhile under other names,
     committed on their own, and renamed in `conn`'s transaction: the index named
     `logs_tokens`, which says the dictionaries are kept, still appears only with them.
@@ -267,7 +280,9 @@ async def create_log_indexes(
 
 
 async def _fill_dictionaries(conn: AsyncConnection[Any], tables: LogTables) -> None:
-    await conn.execute(f"TRUNCATE {tables.tokens}, {tables.pairs}, {tables.quarters}")
+    await conn.execute(
+        f"TRUNCATE {tables.tokens}, {tables.pairs}, {tables.pair_values}, {tables.quarters}"
+    )
     await conn.execute(
         f"INSERT INTO {tables.tokens} (token, count) SELECT token, count(*)"
         f" FROM {tables.logs}, unnest(tokens) AS token GROUP BY token"
@@ -277,6 +292,7 @@ async def _fill_dictionaries(conn: AsyncConnection[Any], tables: LogTables) -> N
         f" FROM {tables.logs}, unnest(pairs) AS pair GROUP BY pair"
     )
     await conn.execute(*quarters_from_rows(tables))
+    await conn.execute(*pair_values_from_rows(tables))
 
 
 async def _build_aside(side: AsyncConnection[Any], tables: LogTables, memory: str | None) -> None:

@@ -11,14 +11,16 @@ from typing import Any
 
 from application.reads.ports import LogFilter
 from domain.observations.search import fields_text
+from projections import log_quarters
 from projections.log_pairs import pair_entry
 from projections.log_quarters import BIN, QUARTER_MINUTES
 from projections.log_tokens import pieces_of
-from projections.logs_schema import SEARCH_TEXT, LogTables
+from projections.logs_schema import DIMENSIONS, SEARCH_TEXT, LogTables
 
 # A dictionary pattern matching more tokens than this is not used: comparing each row's tokens
 # with thousands costs more than rechecking its text (a one- or two-character word).
 MAX_TOKENS = 256
+VALUE_COLUMNS = frozenset(DIMENSIONS)  # the columns a heavy pair's values are counted under
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +28,16 @@ class Dictionary:
     """The token dictionary a search may use (ADR 0025), and whether the model has pairs.
 
     `broad` holds the LIKE patterns that match more than `MAX_TOKENS` tokens; `absent` is set for
-    a model without tokens, `pairs` unset for one without pairs (ADR 0027) — older versions,
-    served while their rebuild runs: the text decides then.
+    a model without tokens, `pairs` unset for one without pairs (ADR 0027), `pair_values` for
+    one without the heavy pairs' column values (ADR 0029) — older versions, served while their
+    rebuild runs: the text decides then, or the rows are counted.
     """
 
     table: str
     broad: frozenset[str] = frozenset()
     absent: bool = False
     pairs: bool = True
+    pair_values: bool = True
 
     def usable(self, pattern: str) -> bool:
         return not self.absent and pattern not in self.broad
@@ -133,14 +137,17 @@ def counted(
 
     A lone word inside one token, contained in just one token of the dictionary, is held by
     exactly the rows counted beside that token (ADR 0025); a lone field term stored whole, by
-    the rows counted beside its pair (ADR 0027): no row is visited.
+    the rows counted beside its pair (ADR 0027), and with column terms, when the pair is heavy,
+    by the rows counted beside its column values (ADR 0029): no row is visited.
     """
     dictionary = dictionary or Dictionary(t.tokens)
     sql, params = where(f, dictionary)
     count = f"SELECT count(*) FROM {t.logs}{sql}"
     q = f.query
-    if q.columns or f.start is not None or f.end is not None:
+    if f.start is not None or f.end is not None:
         return count, params
+    if q.columns:
+        return _heavy_pair_total(f, t, dictionary, (count, params)) or (count, params)
     if not q.words and len(set(q.fields)) == 1 and dictionary.has_pairs:
         entry = pair_entry(*q.fields[0])
         if entry is not None and entry[1]:
@@ -156,6 +163,31 @@ def counted(
         f" LIMIT 2) s) = 1 THEN (SELECT count FROM {t.tokens} WHERE token LIKE %s)"
         f" ELSE ({count}) END",
         [pattern, pattern, *params],
+    )
+
+
+def _heavy_pair_total(
+    f: LogFilter, t: LogTables, dictionary: Dictionary, count: tuple[str, list[Any]]
+) -> tuple[str, list[Any]] | None:
+    """The total of one field term stored whole with column terms on decky, service or
+    event_type: summed from the pair's column values when the pair is heavy, else `count`
+    (the rows; fewer than `HEAVY` hold the pair). None when the values cannot answer."""
+    q = f.query
+    columns = {c for c, _ in q.columns}
+    if q.words or len(set(q.fields)) != 1 or not columns <= VALUE_COLUMNS:
+        return None
+    if not (dictionary.has_pairs and dictionary.pair_values):
+        return None
+    entry = pair_entry(*q.fields[0])
+    if entry is None or not entry[1]:
+        return None
+    conds = "".join(f" AND {column} = %s" for column, _ in q.columns)
+    sql, params = count
+    return (
+        f"SELECT CASE WHEN (SELECT count FROM {t.pairs} WHERE pair = %s) >= %s"
+        f" THEN (SELECT coalesce(sum(count), 0)::bigint FROM {t.pair_values}"
+        f" WHERE pair = %s{conds}) ELSE ({sql}) END",
+        [entry[0], log_quarters.HEAVY, entry[0], *(v for _, v in q.columns), *params],
     )
 
 

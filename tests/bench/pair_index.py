@@ -2,7 +2,8 @@
 
     DECNET_BENCH_DATABASE=<copy of perf_bench_N> .venv/bin/python -m tests.bench.pair_index
 
-Prints p50/p95 (ms, `DECNET_BENCH_SAMPLES` sequential calls, default 30) of a page (with its
+Prints p50/p95 (ms, `DECNET_BENCH_SAMPLES` sequential calls, default 30, on connections set as
+the server's read pool sets them) of a page (with its
 exact total) and of the histogram for field terms alone and combined, on whatever version of
 the logs model the database holds (run it with `PYTHONPATH` on an older checkout to measure
 that one), and the sizes of the pair index and dictionary when there are any.
@@ -22,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from application.reads.ports import LogFilter
 from domain.observations.search import parse_search
+from infrastructure.read_pool import READ_SESSION
 from projections.logs_queries import LogQueries
 from tests.bench.trigram_build import url
 
@@ -51,7 +53,7 @@ async def timed(label: str, call: Callable[[], Awaitable[Any]]) -> None:
 
 async def main() -> None:
     async with AsyncConnectionPool(
-        url(), min_size=1, max_size=2, kwargs={"autocommit": True}
+        url(), min_size=1, max_size=2, kwargs={"autocommit": True, "options": READ_SESSION}
     ) as pool:
         reads = LogQueries(pool)
         for search in SEARCHES:

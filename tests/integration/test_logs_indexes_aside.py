@@ -1,12 +1,13 @@
 """A bulk-loaded logs model builds its GIN indexes on a second connection, and ends the same.
 
 `create_log_indexes` with a `side` connection builds `logs_tokens` and `logs_pairs` there under
-other names while the main transaction fills the dictionaries, the heavy tokens' quarters and
-the B-tree indexes, then renames them in the main transaction. Checked here: the outcome
-(dictionaries, quarters, index names and definitions) equals the one-connection build and the
-model kept batch by batch; an attempt that crashed after the side committed but before the
-main one did is finished by the next (the index named `logs_tokens` never appears without the
-dictionaries); a runner whose pool has no connection to spare builds on one connection.
+other names while the main transaction fills the dictionaries, the heavy tokens' quarters, the
+heavy pairs' values and the B-tree indexes, then renames them in the main transaction. Checked
+here: the outcome (dictionaries, quarters, pair values, index names and definitions) equals the
+one-connection build and the model kept batch by batch; an attempt that crashed after the side
+committed but before the main one did is finished by the next (the index named `logs_tokens`
+never appears without the dictionaries); a runner whose pool has no connection to spare builds
+on one connection.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ async def _state(conn: AsyncConnection[Any], tables: LogTables) -> State:
         await rows(f"SELECT token, count FROM {tables.tokens} ORDER BY 1"),
         await rows(f"SELECT pair, count FROM {tables.pairs} ORDER BY 1"),
         await rows(f"SELECT token, quarter, count FROM {tables.quarters} ORDER BY 1, 2"),
+        await rows(f"SELECT * FROM {tables.pair_values} ORDER BY 1, 2, 3, 4"),
         await rows(
             "SELECT indexname, replace(indexdef, %s, 'S') FROM pg_indexes"
             " WHERE schemaname = %s ORDER BY 1",
@@ -94,13 +96,14 @@ async def _scenario(url: str) -> None:
         async with p.pool.connection() as conn, p.pool.connection() as side:
             kept = await _state(conn, LIVE)
             assert kept[2], "some tokens must be heavy for the quarters to be compared"
+            assert kept[3], "some pairs must be heavy for their values to be compared"
             one = await _bulk(conn, None, "aside_one", crashed=False)
             two = await _bulk(conn, side, "aside_two", crashed=False)
             again = await _bulk(conn, side, "aside_again", crashed=True)
         assert one == kept
         assert two == kept
         assert again == kept
-        assert not any(name.endswith(ASIDE) for name, _ in two[3])
+        assert not any(name.endswith(ASIDE) for name, _ in two[4])
 
 
 def test_indexes_built_aside_equal_one_connection_and_survive_a_crash(
