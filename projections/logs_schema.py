@@ -26,7 +26,7 @@ DIMENSIONS = ("decky", "service", "event_type")
 # `pairs` holds one entry per searchable field (`key:value`, ADR 0027): a GIN index on them, and
 # the model's dictionary of pairs, serve field terms without reading `fields_text`.
 SEARCH_TEXT = "search_text"
-ASIDE = "_aside"  # the GIN indexes' names while a bulk load builds them on a second connection
+ASIDE = "_aside"  # the indexes' names while a bulk load builds them on a second connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +112,7 @@ class LogTables:
             " attacker_ip text, msg text NOT NULL, fields_text text NOT NULL,"
             " raw_line text NOT NULL, search_text text NOT NULL, tokens text[] NOT NULL,"
             " pairs text[] NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS logs_ts_id ON {logs} (ts DESC, id DESC)",
-            *self.inverted_indexes(),
+            *(statement for _, statement in self.indexes()),
             f"CREATE TABLE IF NOT EXISTS {self.tokens}"
             " (token text PRIMARY KEY, count bigint NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.pairs}"
@@ -123,15 +122,6 @@ class LogTables:
             " count bigint NOT NULL, PRIMARY KEY (pair, decky, service, event_type))",
             f"CREATE TABLE IF NOT EXISTS {self.quarters} (token text NOT NULL,"
             " quarter timestamptz NOT NULL, count bigint NOT NULL, PRIMARY KEY (token, quarter))",
-            # Each column's index carries the other two: the total of any column-only filter is
-            # an index-only count over the rows of one value (ADR 0021).
-            f"CREATE INDEX IF NOT EXISTS logs_decky_c ON {logs} (decky, ts DESC, id DESC)"
-            " INCLUDE (service, event_type)",
-            f"CREATE INDEX IF NOT EXISTS logs_service_c ON {logs} (service, ts DESC, id DESC)"
-            " INCLUDE (decky, event_type)",
-            f"CREATE INDEX IF NOT EXISTS logs_event_c ON {logs} (event_type, ts DESC, id DESC)"
-            " INCLUDE (decky, service)",
-            f"CREATE INDEX IF NOT EXISTS logs_attacker ON {logs} (attacker_ip, id)",
             f"CREATE TABLE IF NOT EXISTS {self.counters}"
             " (name text PRIMARY KEY, value bigint NOT NULL)",
             f"INSERT INTO {self.counters} VALUES ('total_logs', 0) ON CONFLICT DO NOTHING",
@@ -157,12 +147,25 @@ class LogTables:
             ),
         )
 
-    def inverted_indexes(self, suffix: str = "") -> tuple[str, str]:
-        """The GIN indexes of tokens and pairs (`logs_tokens`, `logs_pairs`), or under names
-        ending in `suffix` while a bulk load builds them aside (`create_log_indexes`)."""
-        return (
-            f"CREATE INDEX IF NOT EXISTS logs_tokens{suffix} ON {self.logs} USING gin (tokens)",
-            f"CREATE INDEX IF NOT EXISTS logs_pairs{suffix} ON {self.logs} USING gin (pairs)",
+    def indexes(self, suffix: str = "") -> tuple[tuple[str, str], ...]:
+        """The secondary indexes of the rows as (name, DDL), the costliest first, or under names
+        ending in `suffix` while a bulk load builds them aside (`create_log_indexes`): the GIN
+        indexes of tokens and pairs, then the B-trees."""
+        logs = self.logs
+        defined = (
+            ("logs_tokens", "USING gin (tokens)"),
+            ("logs_pairs", "USING gin (pairs)"),
+            ("logs_ts_id", "(ts DESC, id DESC)"),
+            # Each column's index carries the other two: the total of any column-only filter
+            # is an index-only count over the rows of one value (ADR 0021).
+            ("logs_decky_c", "(decky, ts DESC, id DESC) INCLUDE (service, event_type)"),
+            ("logs_service_c", "(service, ts DESC, id DESC) INCLUDE (decky, event_type)"),
+            ("logs_event_c", "(event_type, ts DESC, id DESC) INCLUDE (decky, service)"),
+            ("logs_attacker", "(attacker_ip, id)"),
+        )
+        return tuple(
+            (name, f"CREATE INDEX IF NOT EXISTS {name}{suffix} ON {logs} {definition}")
+            for name, definition in defined
         )
 
     def trigram_index(self) -> str:
@@ -246,10 +249,10 @@ async def create_log_indexes(
     A model bulk-loaded without them (a shadow, a view) has no dictionaries yet: they are made
     here from the rows, in the same transaction (ADR 0025, 0027), and the heavy tokens'
     quarters and heavy pairs' column values from the dictionaries and the rows (ADR 0028,
-    0029). With a `side` connection the two
-    GIN indexes (about half of this work) are built there meanwhile under other names,
-    committed on their own, and renamed in `conn`'s transaction: the index named
-    `logs_tokens`, which says the dictionaries are kept, still appears only with them.
+    0029). With a `side` connection the indexes are built there meanwhile, the costliest
+    first, under other names, committed on their own, and renamed in `conn`'s transaction;
+    `conn` takes the ones left once the dictionaries are made. The index named `logs_tokens`,
+    which says the dictionaries are kept, still appears only with them.
     """
     later = deferred(tables.statements())[1]
     if not await dictionary_kept(conn, tables):
@@ -257,13 +260,17 @@ async def create_log_indexes(
             await _fill_dictionaries(conn, tables)
         else:
             memory = await (await conn.execute("SHOW maintenance_work_mem")).fetchone()
-            later = tuple(s for s in later if s not in tables.inverted_indexes())
+            aside = await _built_aside(conn, tables)  # by an attempt that crashed
+            queue = [index for index in tables.indexes() if index[0] not in aside]
             async with anyio.create_task_group() as tg:
-                tg.start_soon(_build_aside, side, tables, memory[0] if memory else None)
+                tg.start_soon(
+                    _build_aside, side, tables, memory[0] if memory else None, queue, aside
+                )
                 await _fill_dictionaries(conn, tables)
-                for statement in later:
+                while queue:
+                    _, statement = queue.pop(0)
                     await conn.execute(statement)
-            for name in ("logs_tokens", "logs_pairs"):
+            for name in aside:
                 await conn.execute(f"ALTER INDEX {tables.schema}.{name}{ASIDE} RENAME TO {name}")
             later = ()
     for statement in later:
@@ -295,15 +302,36 @@ async def _fill_dictionaries(conn: AsyncConnection[Any], tables: LogTables) -> N
     await conn.execute(*pair_values_from_rows(tables))
 
 
-async def _build_aside(side: AsyncConnection[Any], tables: LogTables, memory: str | None) -> None:
-    """The GIN indexes under their building names, in `side`'s own transaction, with the
-    index-build memory of the main one. Left behind by a crash, they are found and kept by
-    the next attempt (`IF NOT EXISTS`)."""
+async def _build_aside(
+    side: AsyncConnection[Any],
+    tables: LogTables,
+    memory: str | None,
+    queue: list[tuple[str, str]],
+    aside: list[str],
+) -> None:
+    """Take indexes off `queue` until it is empty and build them under their building names,
+    in `side`'s own transaction, with the index-build memory of the main one; add each name to
+    `aside`. Left behind by a crash, they are found and kept by the next attempt."""
+    building = dict(tables.indexes(ASIDE))
     async with side.transaction():
         if memory is not None:
             await side.execute("SELECT set_config('maintenance_work_mem', %s, true)", (memory,))
-        for statement in tables.inverted_indexes(ASIDE):
-            await side.execute(statement)
+        while queue:
+            name, _ = queue.pop(0)
+            await side.execute(building[name])
+            aside.append(name)
+
+
+async def _built_aside(conn: AsyncConnection[Any], tables: LogTables) -> list[str]:
+    """The indexes already built under their building names (their names without it)."""
+    rows = await (
+        await conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND right(indexname, %s) = %s"
+            " ORDER BY 1",
+            (tables.schema, len(ASIDE), ASIDE),
+        )
+    ).fetchall()
+    return [name.removesuffix(ASIDE) for (name,) in rows]
 
 
 async def dictionary_kept(conn: AsyncConnection[Any], tables: LogTables) -> bool:
