@@ -27,15 +27,10 @@ KEY = ("pair", "decky", "service", "event_type")
 
 def batch_pair_values(
     pairs: set[str], by_values: dict[Values, Counter[str]]
-) -> Counter[tuple[str, str, str, str]]:
+) -> Counter[tuple[Any, ...]]:
     """The rows per (pair, decky, service, event_type) of a batch for `pairs` only, sorted by
-    key, from the batch's rows per pair under each column values (counted with the rows)."""
-    counts = {
-        (pair, *values): held[pair]
-        for values, held in by_values.items()
-        for pair in pairs.intersection(held)
-    }
-    return Counter(dict(sorted(counts.items())))
+    key, from the batch's rows per pair under each column values."""
+    return log_quarters.heavy_counts(pairs, by_values, lambda values: values)
 
 
 async def add_pair_values(

@@ -10,9 +10,9 @@ same table as the live writes: a token's quarters are made from its rows when it
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from psycopg import AsyncCursor
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # rows: under 1,000 of them). At 10M logs 969 of 130,000 tokens are this heavy: their quarters
 # are at most ~970 x 672 rows for a week, where every token's would be ~19.5M.
 HEAVY = 1_000
+P = TypeVar("P")  # a part of a batch its rows are counted by (a quarter, column values)
 QUARTER = timedelta(minutes=15)
 QUARTER_MINUTES = 15
 BIN = "date_bin('15 minutes', {}, 'epoch'::timestamptz)"
@@ -51,17 +52,25 @@ def heavy_split(batch: Counter[str], counted: list[tuple[Any, ...]]) -> tuple[se
     return before, crossing
 
 
-def batch_quarters(
-    tokens: set[str], by_quarter: dict[float, Counter[str]]
-) -> Counter[tuple[str, datetime]]:
-    """The rows per (token, UTC quarter) of a batch for `tokens` only, sorted by key, from the
-    batch's rows per token in each quarter (counted with the rows: no Python a row here)."""
+def heavy_counts(
+    keys: set[str], by_part: dict[P, Counter[str]], label: Callable[[P], tuple[Any, ...]]
+) -> Counter[tuple[Any, ...]]:
+    """The rows per (key, *label(part)) of a batch for `keys` only, sorted, from the batch's
+    rows per key in each part of it (counted with the rows: no Python a row here)."""
     counts = {
-        (token, quarter_of(key)): held[token]
-        for key, held in by_quarter.items()
-        for token in tokens.intersection(held)
+        (key, *label(part)): held[key]
+        for part, held in by_part.items()
+        for key in keys.intersection(held)
     }
     return Counter(dict(sorted(counts.items())))
+
+
+def batch_quarters(
+    tokens: set[str], by_quarter: dict[float, Counter[str]]
+) -> Counter[tuple[Any, ...]]:
+    """The rows per (token, UTC quarter) of a batch for `tokens` only, sorted by key, from the
+    batch's rows per token in each quarter."""
+    return heavy_counts(tokens, by_quarter, lambda key: (quarter_of(key),))
 
 
 async def add_quarters(

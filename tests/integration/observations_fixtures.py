@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from application.store import EventStoreApp
 from domain.observations.batch import InteractionBatch, RejectedLine
@@ -65,3 +66,18 @@ def stored_batches(store: EventStoreApp) -> list[InteractionBatch.InteractionsOb
 def stored_seqs(store: EventStoreApp) -> list[int]:
     """The `seq` of every record the store holds, in store order (duplicates kept)."""
     return [int(r.fields["seq"]) for e in stored_batches(store) for r in e.records]
+
+
+async def kept_and_rebuilt(
+    pool: AsyncConnectionPool[Any], table: str, from_rows: tuple[str, list[Any]]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """A count table of the logs model as the live writes kept it, and as a bulk load makes it
+    from the rows (`from_rows`, run in a rolled-back transaction), both in key order."""
+    order = f"SELECT * FROM {table} AS t ORDER BY t"
+    async with pool.connection() as conn:
+        kept = await (await conn.execute(order)).fetchall()
+        async with conn.transaction(force_rollback=True):
+            await conn.execute(f"TRUNCATE {table}")
+            await conn.execute(*from_rows)
+            rebuilt = await (await conn.execute(order)).fetchall()
+    return kept, rebuilt

@@ -29,7 +29,7 @@ from projections.logs_queries import LogQueries
 from projections.logs_schema import LogTables
 from projections.logs_search import Dictionary, counted, where
 from projections.schema import live_schema
-from tests.integration.observations_fixtures import BASE_TIME, record
+from tests.integration.observations_fixtures import BASE_TIME, kept_and_rebuilt, record
 from tests.integration.stores import projected_models
 
 TABLES = LogTables(live_schema("logs"))
@@ -123,14 +123,8 @@ async def _check(pool: AsyncConnectionPool[Any], heavy: set[str]) -> int:
 async def _same_as_rebuilt(pool: AsyncConnectionPool[Any]) -> set[str]:
     """The kept values are the ones made from the rows (what a bulk load builds); the pairs
     they hold."""
-    order = f"SELECT * FROM {TABLES.pair_values} ORDER BY 1, 2, 3, 4"
+    kept, rebuilt = await kept_and_rebuilt(pool, TABLES.pair_values, pair_values_from_rows(TABLES))
     async with pool.connection() as conn:
-        kept = await (await conn.execute(order)).fetchall()
-        sql, params = pair_values_from_rows(TABLES)
-        async with conn.transaction():
-            await conn.execute(f"TRUNCATE {TABLES.pair_values}")
-            await conn.execute(sql, params)
-            rebuilt = await (await conn.execute(order)).fetchall()
         heavy = await (
             await conn.execute(f"SELECT pair FROM {TABLES.pairs} WHERE count >= %s", [HEAVY])
         ).fetchall()

@@ -29,7 +29,7 @@ from projections.logs_schema import LogTables
 from projections.logs_search import Dictionary, escape_like, quarters_histogram, where
 from projections.rows import iso_z
 from projections.schema import live_schema
-from tests.integration.observations_fixtures import BASE_TIME, record
+from tests.integration.observations_fixtures import BASE_TIME, kept_and_rebuilt, record
 from tests.integration.stores import projected_models
 
 TABLES = LogTables(live_schema("logs"))
@@ -131,14 +131,8 @@ async def _check(pool: AsyncConnectionPool[Any], quartered: set[str] | None) -> 
 
 async def _same_as_rebuilt(pool: AsyncConnectionPool[Any]) -> int:
     """The kept quarters are the ones made from the rows (what a bulk load builds)."""
-    order = f"SELECT token, quarter, count FROM {TABLES.quarters} ORDER BY 1, 2"
+    kept, rebuilt = await kept_and_rebuilt(pool, TABLES.quarters, quarters_from_rows(TABLES))
     async with pool.connection() as conn:
-        kept = await (await conn.execute(order)).fetchall()
-        sql, params = quarters_from_rows(TABLES)
-        async with conn.transaction():
-            await conn.execute(f"TRUNCATE {TABLES.quarters}")
-            await conn.execute(sql, params)
-            rebuilt = await (await conn.execute(order)).fetchall()
         heavy = await (
             await conn.execute(f"SELECT count(*) FROM {TABLES.tokens} WHERE count >= %s", [HEAVY])
         ).fetchone()
