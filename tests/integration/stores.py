@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from application.observations.ingest import IngestCommands
 from application.store import EventStoreApp
 from infrastructure.database import Database, prepare_schemas
 from projections.catalog import all_projections
@@ -34,6 +36,15 @@ class Projected:
     store: EventStoreApp
     pool: AsyncConnectionPool[Any]
     runner: ProjectionRunner
+
+    async def append(self, records: list[Any], per_event: int = 25) -> None:
+        """Append `records` as events of `per_event` records each (so that the models' batches
+        split them), then project them into every model."""
+        ingest = IngestCommands(self.store)
+        for i in range(0, len(records), per_event):
+            await asyncio.to_thread(ingest.append, records[i : i + per_event], [], None)
+        for name in self.runner.slots:
+            await self.runner.catch_up(name)
 
 
 @asynccontextmanager

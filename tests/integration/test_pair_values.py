@@ -138,23 +138,18 @@ async def _scenario(url: str) -> None:
     async with projected_models(url, ("logs",), batch_size=3) as p:
         ingest = IngestCommands(p.store)
 
-        async def append(records: list[Any]) -> None:
-            for i in range(0, len(records), 25):  # several events: batches cross HEAVY
-                await asyncio.to_thread(ingest.append, records[i : i + 25], [], None)
-            await p.runner.catch_up("logs")
-
-        await append(_records(0, 150, 1, cross=0.1))  # `user:cross`: ~15 rows
+        await p.append(_records(0, 150, 1, cross=0.1))  # `user:cross`: ~15 rows
         assert {"user:root", "password:x"} <= await _same_as_rebuilt(p.pool)
         assert "user:cross" not in await _same_as_rebuilt(p.pool)
         assert await _check(p.pool, {"user:root", "password:x"}) > 10
-        await append(_records(150, 150, 2, cross=0.4))  # `user:cross` passes 40 rows
+        await p.append(_records(150, 150, 2, cross=0.4))  # `user:cross` passes 40 rows
         assert "user:cross" in await _same_as_rebuilt(p.pool)
         assert await _check(p.pool, {"user:root", "password:x", "user:cross"}) > 10
         await asyncio.to_thread(ingest.purge, CommandMeta(request_id="pair-values"))
         await p.runner.catch_up("logs")
         assert await _same_as_rebuilt(p.pool) == set()
         await _check(p.pool, set())
-        await append(_records(300, 150, 3, cross=0.5))
+        await p.append(_records(300, 150, 3, cross=0.5))
         assert "user:cross" in await _same_as_rebuilt(p.pool)
         assert await _check(p.pool, {"user:root", "password:x", "user:cross"}) > 10
         async with p.pool.connection() as conn:  # a model of the previous version: rows

@@ -146,23 +146,18 @@ async def _scenario(url: str) -> None:
     async with projected_models(url, ("logs",), batch_size=3) as p:
         ingest = IngestCommands(p.store)
 
-        async def append(records: list[Any]) -> None:
-            for i in range(0, len(records), 25):  # several events: batches cross HEAVY
-                await asyncio.to_thread(ingest.append, records[i : i + 25], [], None)
-            await p.runner.catch_up("logs")
-
-        await append(_records(0, 150, 1, cross=0.1))  # `cross`: ~15 rows
+        await p.append(_records(0, 150, 1, cross=0.1))  # `cross`: ~15 rows
         assert await _same_as_rebuilt(p.pool) > 0
         heavy = {"often", "ften", "tmp/bot", "ssh", "decky-01"}
         assert await _check(p.pool, heavy) > 100
-        await append(_records(150, 150, 2, cross=0.4))  # `cross` passes 40 rows
+        await p.append(_records(150, 150, 2, cross=0.4))  # `cross` passes 40 rows
         assert await _same_as_rebuilt(p.pool) > 0
         assert await _check(p.pool, {*heavy, "cross"}) > 100
         await asyncio.to_thread(ingest.purge, CommandMeta(request_id="quarters"))
         await p.runner.catch_up("logs")
         assert await _same_as_rebuilt(p.pool) == 0
         await _check(p.pool, set())
-        await append(_records(300, 150, 3, cross=0.5))
+        await p.append(_records(300, 150, 3, cross=0.5))
         assert await _same_as_rebuilt(p.pool) > 0
         assert await _check(p.pool, {*heavy, "cross"}) > 100
         # A token at exactly HEAVY rows before a batch is heavy: that batch adds to its quarters.
