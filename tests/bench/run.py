@@ -463,6 +463,10 @@ def read_routes(n: int, uuid: str) -> dict[str, tuple[str, dict[str, Any]]]:
             {"search": "decky:decky-03 service:ssh"},
         ),
         "/logs?search=username:root": ("/logs", {"search": "username:root"}),
+        "/logs?search=username:root service:ssh": (
+            "/logs",
+            {"search": "username:root service:ssh"},
+        ),
         "/logs/histogram (default)": ("/logs/histogram", {}),
         "/logs/histogram 15 min over a day": ("/logs/histogram", {**day, "interval_minutes": 15}),
         "/logs/histogram 1 min over a day": ("/logs/histogram", {**day, "interval_minutes": 1}),
