@@ -11,7 +11,6 @@ from typing import Any
 
 from application.reads.ports import LogFilter
 from domain.observations.search import fields_text
-from projections import log_quarters
 from projections.log_pairs import pair_entry
 from projections.log_quarters import BIN, QUARTER_MINUTES
 from projections.log_tokens import pieces_of
@@ -183,11 +182,13 @@ def _heavy_pair_total(
         return None
     conds = "".join(f" AND {column} = %s" for column, _ in q.columns)
     sql, params = count
+    # Heavy exactly when the pair has values (their invariant): the reader never has to agree
+    # with the writer on the threshold.
     return (
-        f"SELECT CASE WHEN (SELECT count FROM {t.pairs} WHERE pair = %s) >= %s"
+        f"SELECT CASE WHEN EXISTS (SELECT FROM {t.pair_values} WHERE pair = %s)"
         f" THEN (SELECT coalesce(sum(count), 0)::bigint FROM {t.pair_values}"
         f" WHERE pair = %s{conds}) ELSE ({sql}) END",
-        [entry[0], log_quarters.HEAVY, entry[0], *(v for _, v in q.columns), *params],
+        [entry[0], entry[0], *(v for _, v in q.columns), *params],
     )
 
 
