@@ -69,7 +69,7 @@ class LogsProjection(SchemaBound):
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
     read_ahead = True  # the next 8 events are decoded while this batch's COPY runs (ADR 0023)
-    indexes_aside = True  # its two GIN indexes, on a second connection (ADR 0023 addendum)
+    indexes_aside = True  # its indexes, on a second connection too (ADR 0023 addendum)
 
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
