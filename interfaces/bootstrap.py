@@ -38,6 +38,7 @@ from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.eventstore.notifications import follow_notifications, store_channel
+from infrastructure.leadership import SESSION_END_S, AdvisoryLeadership
 from infrastructure.read_pool import READ_SESSION, AutocommitPool
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
@@ -46,6 +47,7 @@ from interfaces.metrics import add_metrics
 from interfaces.observations import build_collection, publish_commits
 from interfaces.services import (
     ALL_ROLES,
+    LEADING_ROLES,
     SERVE_ROLES,
     ApiServices,
     Collection,
@@ -55,6 +57,7 @@ from interfaces.services import (
     Role,
     Services,
     Worker,
+    leader_lock,
 )
 from interfaces.sniffing import wire_sniffer
 from interfaces.status import status_sources
@@ -157,7 +160,10 @@ async def bootstrap(
     (`interfaces.cli.processes`); `decnet serve` (every role but the collector, which its child
     process runs: `interfaces.intake`) runs everything at once.
     """
-    async with open_core(settings) as core, open_live(settings) as live:
+    async with AsyncExitStack() as stack:
+        core = await stack.enter_async_context(open_core(settings))
+        leads = await _lead(stack, core) if roles == SERVE_ROLES else ()
+        live = await stack.enter_async_context(open_live(settings))
         embedded = roles in (ALL_ROLES, SERVE_ROLES)
         runner = controller = None
         if Role.PROJECTOR in roles:
@@ -196,6 +202,7 @@ async def bootstrap(
             controller=controller,
             collection=collection,
             fleet_workers=fleet_workers,
+            leads=leads,
         )
         core.health["attacker_worker"] = _projection_probe(services, "attackers")
         add_metrics(core, services)
@@ -204,6 +211,16 @@ async def bootstrap(
         if Role.API in roles:
             await _ready_to_authenticate(core, runner, progress, embedded)
         yield services
+
+
+async def _lead(stack: AsyncExitStack, core: Core) -> tuple[AdvisoryLeadership, ...]:
+    """`decnet serve` leads its database's projections and fleet, or does not start: a second
+    server (or a split projector or fleet) on the same database would run a second fleet, and
+    its users model would miss commits the other applied (`_session_cache`)."""
+    leads = tuple(leader_lock(core.database_url, role) for role in LEADING_ROLES)
+    for lead in leads:
+        await stack.enter_async_context(lead.hold(wait_s=SESSION_END_S))
+    return leads
 
 
 def _projector(

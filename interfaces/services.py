@@ -37,6 +37,7 @@ from infrastructure.collector.journal import Journal
 from infrastructure.collector.report import IntakeReport
 from infrastructure.collector.servers import SyslogCollector
 from infrastructure.collector.sink import CollectorSink
+from infrastructure.leadership import AdvisoryLeadership
 from infrastructure.settings import AppSettings
 from interfaces.http.stream_shared import StreamShared
 from projections.controller import ReadModelController
@@ -64,6 +65,15 @@ class Role(StrEnum):
 ALL_ROLES = frozenset(Role)
 # `decnet serve`'s main process: the syslog intake (the collector role) runs in its child.
 SERVE_ROLES = ALL_ROLES - {Role.COLLECTOR}
+# The roles one process at a time may run on a database: the projector (one writer per model,
+# and a users model whose commits `decnet serve`'s session cache must all see) and the fleet
+# (one reconciler and mutation scheduler driving the runtime).
+LEADING_ROLES = (Role.PROJECTOR, Role.FLEET)
+
+
+def leader_lock(url: str, role: Role) -> AdvisoryLeadership:
+    """The advisory lock the process running `role` on the database at `url` leads by."""
+    return AdvisoryLeadership(url, f"decnet-es:{role.value}")
 
 
 @dataclass
@@ -158,5 +168,7 @@ class Services:
     controller: ReadModelController | None = None
     collection: Collection | None = None
     fleet_workers: FleetWorkers | None = None
+    # `decnet serve`: the leader locks it holds while it runs (`LEADING_ROLES`).
+    leads: tuple[AdvisoryLeadership, ...] = ()
     # `decnet serve`: its intake process's counters, asked for now (None if it never answered).
     intake: Callable[[], Awaitable[IntakeReport | None]] | None = None

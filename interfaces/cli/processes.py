@@ -15,7 +15,7 @@ from infrastructure.leadership import AdvisoryLeadership, LeadershipLostError
 from infrastructure.settings import AppSettings, ConfigError
 from interfaces.bootstrap import bootstrap
 from interfaces.cli.serve import Shutdown, run_http
-from interfaces.services import Role, Services
+from interfaces.services import Role, Services, leader_lock
 from interfaces.wiring import start_workers
 
 log = structlog.get_logger()
@@ -73,8 +73,7 @@ async def _run_worker_role(services: Services, role: Role, shutdown: Shutdown) -
             return
         settings = services.core.settings
         assert settings.database_url is not None  # require_shared checked it
-        leadership = AdvisoryLeadership(settings.database_url, f"decnet-es:{role.value}")
-        tg.start_soon(_lead, services, leadership)
+        tg.start_soon(_lead, services, leader_lock(settings.database_url, role))
 
 
 async def _lead(services: Services, leadership: AdvisoryLeadership) -> None:

@@ -15,6 +15,7 @@ import structlog
 import uvicorn
 
 from infrastructure.auth.secret_file import load_or_create_secret
+from infrastructure.leadership import LeadershipTakenError
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
 from interfaces.http.app import create_app
@@ -78,21 +79,31 @@ async def serve(settings: AppSettings) -> int:
         # Made (or read) before serving, so a bad data dir fails the start, not a login.
         await anyio.to_thread.run_sync(load_or_create_secret, settings.data_dir)
     status = 0
-    async with bootstrap(settings, SERVE_ROLES) as services:
-        intake = IntakeProcess(services.core.database_url)
-        try:
-            await intake.start()
-            intake.wire(services)
-            if not shutdown.requested.is_set():
-                status = await _serve_beside(intake, services, shutdown)
-        except IntakeStartError as e:
-            print(f"decnet: {e}", file=sys.stderr)
-            status = 1
-        finally:
-            with anyio.CancelScope(shield=True):
-                await intake.stop()
+    try:
+        async with bootstrap(settings, SERVE_ROLES) as services:
+            status = await _serve_with_intake(services, shutdown)
+    except LeadershipTakenError as e:
+        print(f"decnet: {e}", file=sys.stderr)
+        status = 1
     log.info("decnet_stopped", status=status)
     return status
+
+
+async def _serve_with_intake(services: Services, shutdown: Shutdown) -> int:
+    """The intake process beside the HTTP server; stopped before bootstrap tears down."""
+    intake = IntakeProcess(services.core.database_url)
+    try:
+        await intake.start()
+        intake.wire(services)
+        if shutdown.requested.is_set():
+            return 0
+        return await _serve_beside(intake, services, shutdown)
+    except IntakeStartError as e:
+        print(f"decnet: {e}", file=sys.stderr)
+        return 1
+    finally:
+        with anyio.CancelScope(shield=True):
+            await intake.stop()
 
 
 async def _serve_beside(intake: IntakeProcess, services: Services, shutdown: Shutdown) -> int:
@@ -109,8 +120,20 @@ async def _serve_beside(intake: IntakeProcess, services: Services, shutdown: Shu
             died.append(code)
             shutdown.request()
 
+    async def keep_leading() -> None:
+        try:
+            async with anyio.create_task_group() as tg:
+                for lead in services.leads:
+                    tg.start_soon(lead.keep)
+        except* LeadershipTakenError as group:
+            print(f"decnet: {group.exceptions[0]}", file=sys.stderr)
+            log.error("decnet_leadership_taken", error=str(group.exceptions[0]))
+            died.append(1)
+            shutdown.request()
+
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch)
+        tg.start_soon(keep_leading)
         await run_http(services, shutdown)
         tg.cancel_scope.cancel()
     return 1 if died else 0

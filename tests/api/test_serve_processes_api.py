@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 from collections.abc import Iterator
 
 import psutil
 import pytest
 
-from tests.api.harness import Backend
+from tests.api.harness import DECNET_BIN, Backend, DecnetServer
 from tests.api.observations_support import (
     ObservedServer,
     all_logs,
@@ -111,3 +112,30 @@ def test_a_stopped_server_leaves_no_intake_behind(own: ObservedServer) -> None:
     assert own.server.stop() == 0, own.server.log_tail()
     wait_for(lambda: True if not child.is_running() else None, 5, "the intake child gone")
     own.server.start()  # the fixture stops it cleanly
+
+
+def test_a_second_server_on_the_same_database_is_refused(backend: Backend) -> None:
+    """Two servers on one database would run two fleets (every scheduled mutation twice), and a
+    user disabled through one would keep a session on the other (its cache hears only the
+    commits its own runner applies): the second exits 1 saying why; the first keeps serving."""
+    if backend.admin_url is None:
+        pytest.skip("the embedded database belongs to its server's data dir")
+    with (
+        scratch_dir("serve-first") as first_dir,
+        observed_server(backend, first_dir) as first,
+        scratch_dir("serve-second") as data_dir,
+    ):
+        second = DecnetServer(data_dir=data_dir, database_url=first.server.database_url)
+        done = subprocess.run(
+            [str(DECNET_BIN), "serve"],
+            env=second.env(),
+            cwd=data_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "another process leads this database" in done.stderr, done.stderr
+        with first.api() as client:
+            assert client.get("/health", first.token).status_code == 200
