@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 from collections.abc import Iterator
 
 import psutil
 import pytest
 
-from tests.api.harness import DECNET_BIN, Backend, DecnetServer
+from tests.api.harness import Backend, DecnetServer
 from tests.api.observations_support import (
     ObservedServer,
     all_logs,
@@ -126,15 +125,7 @@ def test_a_second_server_on_the_same_database_is_refused(backend: Backend) -> No
         scratch_dir("serve-second") as data_dir,
     ):
         second = DecnetServer(data_dir=data_dir, database_url=first.server.database_url)
-        done = subprocess.run(
-            [str(DECNET_BIN), "serve"],
-            env=second.env(),
-            cwd=data_dir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = second.run_cli("serve", timeout=120)
         assert done.returncode == 1, done.stdout + done.stderr
         assert "another process leads this database" in done.stderr, done.stderr
         with first.api() as client:

@@ -4,13 +4,12 @@ taken from DECNET_SIGNING_KEY_FILE when set, and refused when others may read it
 from __future__ import annotations
 
 import stat
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from infrastructure.audit.signing import SigningKey
 from tests.api.conftest import activate_admin
-from tests.api.harness import DECNET_BIN, Backend, DecnetServer, make_account, scratch_dir
+from tests.api.harness import Backend, DecnetServer, make_account, scratch_dir
 
 
 def _published(server: DecnetServer) -> str:
@@ -59,14 +58,6 @@ def test_a_key_others_may_read_stops_the_start(backend: Backend, tmp_path: Path)
     exposed.chmod(0o644)
     with scratch_dir("key-refused") as data_dir, backend.database_url() as url:
         server = DecnetServer(data_dir, url, extra_env={"DECNET_SIGNING_KEY_FILE": str(exposed)})
-        done = subprocess.run(
-            [str(DECNET_BIN), "serve"],
-            env=server.env(),
-            cwd=data_dir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = server.run_cli("serve", timeout=120)
     assert done.returncode != 0
     assert f"chmod 600 {exposed}" in done.stdout + done.stderr
