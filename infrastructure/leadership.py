@@ -113,8 +113,8 @@ class AdvisoryLeadership:
                 return
             if deadline is not None and anyio.current_time() >= deadline:
                 raise LeadershipTakenError(
-                    f"another process leads this database ({self.name} is held: a second"
-                    " `decnet serve`, or a split projector or fleet, uses the same database)"
+                    f"another process leads this database ({self.name} is held by a"
+                    " `decnet serve`, or by a split projector or fleet, on the same database)"
                 )
             if not waiting_logged:
                 log.info("leadership_standby", lock=self.name)

@@ -14,12 +14,13 @@ from interfaces.cli.local_readmodels import open_local
 
 
 async def run(settings: AppSettings, path: Path) -> int:
-    """Import, then bring the read models up to date so `/logs` shows the records."""
+    """Import, then bring the read models up to date so `/logs` shows the records (left to the
+    leading projector when a server or a split projector runs on the database)."""
     size = await anyio.to_thread.run_sync(lambda: path.stat().st_size if path.is_file() else -1)
     if size < 0:
         print(f"decnet: no such file: {path}", file=sys.stderr)
         return 2
-    async with open_local(settings) as local:
+    async with open_local(settings, must_lead=False) as local:
         ingest = local.ingest
         with tqdm(total=size, unit="B", unit_scale=True, file=sys.stderr) as bar:
 
@@ -27,8 +28,11 @@ async def run(settings: AppSettings, path: Path) -> int:
                 bar.update(offset - bar.n)
 
             summary = await anyio.to_thread.run_sync(import_file, path, ingest, progress)
-        for name in local.runner.projections:
-            await local.runner.catch_up(name)
+        if local.leading:
+            for name in local.runner.projections:
+                await local.runner.catch_up(name)
+        else:
+            print("the projector leading this database projects them", file=sys.stderr)
     print(
         f"accepted {summary.accepted}, dead-lettered {summary.dead_lettered} "
         f"({summary.batches_written} batches written, "

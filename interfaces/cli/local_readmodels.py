@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +12,10 @@ import anyio
 from application.observations.ingest import IngestCommands
 from application.readmodels.commands import ReadModelCommands
 from application.readmodels.status import StatusSources
+from infrastructure.leadership import LeadershipTakenError
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import open_core
+from interfaces.services import Role, leader_lock
 from interfaces.status import status_sources
 from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
@@ -22,6 +24,8 @@ from projections.status import PostgresProjectionFacts
 from projections.views import ViewRegistry, view_key
 
 POLL_S = 0.2
+# A server stopped a moment ago has ended its lock session; one still running is not waited for.
+MAINTENANCE_WAIT_S = 3.0
 
 
 @dataclass
@@ -36,6 +40,7 @@ class LocalReadModels:
     store: Any
     ingest: IngestCommands
     database_url: str  # the database this command opened (rebuild workers connect to it)
+    leading: bool = True  # holds the projector's lock: the runner is this command's to drive
 
     def status_sources(self) -> StatusSources:
         """Where status facts come from, read directly."""
@@ -58,11 +63,28 @@ class LocalReadModels:
 
 
 @asynccontextmanager
-async def open_local(settings: AppSettings) -> AsyncIterator[LocalReadModels]:
-    """Only what read-model maintenance needs: no runtime, no collector, no admin bootstrap."""
-    async with open_core(settings) as core:
+async def open_local(
+    settings: AppSettings, must_lead: bool = True
+) -> AsyncIterator[LocalReadModels]:
+    """Only what read-model maintenance needs: no runtime, no collector, no admin bootstrap.
+
+    The read models are this command's only while it holds the projector's leader lock (ADR
+    0018): with a server or a split projector leading the database, `LeadershipTakenError`, or
+    with `must_lead` False, the store alone (`leading` False: the leader projects).
+    """
+    async with open_core(settings) as core, AsyncExitStack() as lock:
+        leading = True
+        try:
+            await lock.enter_async_context(
+                leader_lock(core.database_url, Role.PROJECTOR).hold(wait_s=MAINTENANCE_WAIT_S)
+            )
+        except LeadershipTakenError:
+            if must_lead:
+                raise
+            leading = False
         runner = ProjectionRunner(core.store, core.pool, all_projections(), factories=FACTORIES)
-        await runner.setup()
+        if leading:
+            await runner.setup()
         controller = ReadModelController(
             runner, core.read_model_commands, core.pool, FACTORIES, VIEW_MODELS
         )
@@ -75,4 +97,5 @@ async def open_local(settings: AppSettings) -> AsyncIterator[LocalReadModels]:
             store=core.store,
             ingest=core.ingest,
             database_url=str(core.pool.conninfo),  # the URL `open_core` gave the pool
+            leading=leading,
         )

@@ -24,6 +24,7 @@ from application.readmodels.status import projection_statuses
 from domain.observations.timeparse import parse_time_param
 from domain.readmodels.control import RebuildInProgressError
 from domain.shared.meta import SYSTEM
+from infrastructure.leadership import LeadershipTakenError
 from infrastructure.settings import AppSettings
 from interfaces.cli.api_client import ApiClient, ApiError, connect
 from interfaces.cli.local_readmodels import LocalReadModels, open_local
@@ -83,6 +84,12 @@ async def run(settings: AppSettings, args: argparse.Namespace) -> int:
             return await anyio.to_thread.run_sync(_remote, client, args)
         async with open_local(settings) as local:
             return await _local(local, args)
+    except LeadershipTakenError as e:
+        print(
+            f"decnet: {e}; no server answers at {args.url}: give its address with --url",
+            file=sys.stderr,
+        )
+        return 1
     except ApiError as e:
         print(f"decnet: {e} ({e.status})" if e.status else f"decnet: {e}", file=sys.stderr)
         return 1

@@ -1,7 +1,13 @@
-"""The leader lock `decnet serve` holds: refused while another session holds it, taken again after
-its session is lost, and given up (an error) when another process took it meanwhile."""
+"""The projector's and the fleet's leader locks beyond the split processes (ADR 0018's addendum):
+`decnet serve` is refused while another session holds one, takes it again after its session is
+lost, and gives up (an error) when another process took it meanwhile; maintenance commands leave
+a leading projector its models."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
 
 import anyio
 import psycopg
@@ -9,6 +15,8 @@ import pytest
 
 from domain.shared.errors import UnavailableError
 from infrastructure.leadership import AdvisoryLeadership, LeadershipTakenError
+from tests.api.harness import DECNET_BIN
+from tests.api.observations_support import syslog_line
 
 pytestmark = pytest.mark.anyio
 POLL_S = 0.05
@@ -76,3 +84,55 @@ async def test_a_lock_taken_by_another_process_meanwhile_is_an_error(database_ur
                     await anyio.sleep(POLL_S / 5)
             with pytest.raises(LeadershipTakenError), anyio.fail_after(10):
                 await lead.keep()
+
+
+def _cli(database_url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
+    env.update(DECNET_DATA_DIR=str(data_dir), DECNET_DATABASE_URL=database_url)
+    return subprocess.run(
+        [str(DECNET_BIN), *args],
+        env=env,
+        cwd=data_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _logs(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM decnet_rm_logs.logs").fetchone()
+        return int(row[0]) if row else 0
+
+
+def test_maintenance_commands_leave_a_leading_projector_its_models(
+    database_url: str, tmp_path: Path
+) -> None:
+    """With a projector leading (a server, whose API the command could not reach), `decnet
+    projections rebuild` refuses and says how to reach it; `decnet ingest` stores the records
+    and leaves them to the leader. With none, ingest projects them itself."""
+    lines = [
+        syslog_line("lead-a", "ssh", "login_attempt", {"src_ip": f"10.9.0.{i}"}) for i in range(3)
+    ]
+    log = tmp_path / "in.log"
+    log.write_text("\n".join(lines) + "\n")
+    assert _cli(database_url, tmp_path, "ingest", str(log)).returncode == 0  # creates the models
+    assert _logs(database_url) == 3
+    with psycopg.connect(database_url, autocommit=True) as leader:
+        assert leader.execute(_lock_sql("decnet-es:projector")).fetchone() == (True,)
+        rebuilt = _cli(
+            database_url, tmp_path, "projections", "rebuild", "logs", "--url", "http://127.0.0.1:9"
+        )
+        assert rebuilt.returncode == 1, rebuilt.stdout + rebuilt.stderr
+        assert "another process leads this database" in rebuilt.stderr
+        assert "--url" in rebuilt.stderr
+        log.write_text(syslog_line("lead-b", "ftp", "connect", {"src_ip": "10.9.1.1"}) + "\n")
+        ingested = _cli(database_url, tmp_path, "ingest", str(log))
+        assert ingested.returncode == 0, ingested.stderr
+        assert "accepted 1" in ingested.stdout
+        assert "the projector leading this database projects them" in ingested.stderr
+        assert _logs(database_url) == 3, "a command projected beside the leader"
+    rebuilt = _cli(database_url, tmp_path, "projections", "rebuild", "logs")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert _logs(database_url) == 4
