@@ -115,6 +115,33 @@ def postgres_processes(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without its `DECNET_*` settings, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
+    env.update(settings)
+    return env
+
+
+def run_decnet(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    stdin: str | None = None,
+    timeout: float = 60.0,
+) -> subprocess.CompletedProcess[str]:
+    """Run a `decnet` command to its end, its output captured as text."""
+    return subprocess.run(
+        [str(DECNET_BIN), *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @dataclass
 class DecnetServer:
     """One `decnet serve` subprocess on a free port with its own data dir."""
@@ -144,7 +171,7 @@ class DecnetServer:
 
     def env(self) -> dict[str, str]:
         """The process environment: cheapest argon2, a real secret outside developer mode."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
+        env = clean_env()
         env.update(
             DECNET_DATA_DIR=str(self.data_dir),
             DECNET_API_HOST="127.0.0.1",
@@ -244,15 +271,7 @@ class DecnetServer:
 
     def run_cli(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run another `decnet` command with the server's environment."""
-        return subprocess.run(
-            [str(DECNET_BIN), *args],
-            env=self.env(),
-            cwd=self.data_dir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_decnet(*args, env=self.env(), cwd=self.data_dir, timeout=timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():

@@ -22,6 +22,8 @@ from tests.api.harness import (
     DECNET_BIN,
     Account,
     DecnetServer,
+    clean_env,
+    run_decnet,
     scratch_dir,
 )
 from tests.api.observations_support import open_stream
@@ -31,17 +33,8 @@ def cli(
     server: DecnetServer, config_home: Path, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """A client command with its own config dir and no token or password in the environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
-    env["XDG_CONFIG_HOME"] = str(config_home)
-    return subprocess.run(
-        [str(DECNET_BIN), *args, "--url", server.base_url],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = clean_env(XDG_CONFIG_HOME=str(config_home))
+    return run_decnet(*args, "--url", server.base_url, env=env, stdin=stdin)
 
 
 def test_login_saves_a_private_session_the_other_commands_use(

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
 
-from tests.api.harness import DECNET_BIN, JWT_SECRET, scratch_dir
+from tests.api.harness import JWT_SECRET, clean_env, run_decnet, scratch_dir
 
 
 def run(command: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`decnet COMMAND` with only these DECNET_ variables set."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
     with scratch_dir("split") as data_dir:
-        return subprocess.run(
-            [str(DECNET_BIN), command],
-            env={**clean, "DECNET_DATA_DIR": str(data_dir), **env},
-            cwd=data_dir,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        return run_decnet(
+            command, env=clean_env(DECNET_DATA_DIR=str(data_dir), **env), cwd=data_dir
         )
 
 

@@ -5,7 +5,6 @@ a leading projector its models."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from domain.shared.errors import UnavailableError
 from infrastructure.leadership import AdvisoryLeadership, LeadershipTakenError
-from tests.api.harness import DECNET_BIN
+from tests.api.harness import clean_env, run_decnet
 from tests.api.observations_support import syslog_line
 
 pytestmark = pytest.mark.anyio
@@ -87,17 +86,8 @@ async def test_a_lock_taken_by_another_process_meanwhile_is_an_error(database_ur
 
 
 def _cli(database_url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
-    env.update(DECNET_DATA_DIR=str(data_dir), DECNET_DATABASE_URL=database_url)
-    return subprocess.run(
-        [str(DECNET_BIN), *args],
-        env=env,
-        cwd=data_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    env = clean_env(DECNET_DATA_DIR=str(data_dir), DECNET_DATABASE_URL=database_url)
+    return run_decnet(*args, env=env, cwd=data_dir, timeout=120)
 
 
 def _logs(database_url: str) -> int:
