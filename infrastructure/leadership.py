@@ -84,18 +84,14 @@ class AdvisoryLeadership:
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+                try:
+                    await self._acquire(conn, self._takeover_s)
+                except BaseException:  # taken by another process, down again, or cancelled
+                    await conn.close()
+                    raise
             except psycopg.OperationalError:
                 await anyio.sleep(self._poll_s)  # the database is still down
                 continue
-            try:
-                await self._acquire(conn, self._takeover_s)
-            except psycopg.OperationalError:
-                await conn.close()
-                await anyio.sleep(self._poll_s)
-                continue
-            except LeadershipTakenError:
-                await conn.close()
-                raise
             self._conn = conn
             return
 

@@ -162,7 +162,7 @@ async def bootstrap(
     """
     async with AsyncExitStack() as stack:
         core = await stack.enter_async_context(open_core(settings))
-        leads = await _lead(stack, core) if roles == SERVE_ROLES else ()
+        leads = await _lead_or_refuse(stack, core) if roles == SERVE_ROLES else ()
         live = await stack.enter_async_context(open_live(settings))
         embedded = roles in (ALL_ROLES, SERVE_ROLES)
         runner = controller = None
@@ -213,7 +213,7 @@ async def bootstrap(
         yield services
 
 
-async def _lead(stack: AsyncExitStack, core: Core) -> tuple[AdvisoryLeadership, ...]:
+async def _lead_or_refuse(stack: AsyncExitStack, core: Core) -> tuple[AdvisoryLeadership, ...]:
     """`decnet serve` leads its database's projections and fleet, or does not start: a second
     server (or a split projector or fleet) on the same database would run a second fleet, and
     its users model would miss commits the other applied (`_session_cache`)."""

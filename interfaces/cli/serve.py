@@ -71,8 +71,9 @@ class Shutdown:
 
 
 async def serve(settings: AppSettings) -> int:
-    """Run until SIGINT/SIGTERM (0) or until the intake process dies (1); everything bootstrap
-    and the intake started is stopped on the way out, the intake before the database."""
+    """Run until SIGINT/SIGTERM (0), or until the intake process dies or another process leads
+    the database (1); everything bootstrap and the intake started is stopped on the way out, the
+    intake before the database."""
     shutdown = Shutdown()
     shutdown.install()
     if settings.jwt_secret is None:
@@ -107,7 +108,8 @@ async def _serve_with_intake(services: Services, shutdown: Shutdown) -> int:
 
 
 async def _serve_beside(intake: IntakeProcess, services: Services, shutdown: Shutdown) -> int:
-    """Serve HTTP while the intake runs; 1 if it exited before a stop was asked."""
+    """Serve HTTP while the intake runs and the leader locks are held; 1 if the intake exited
+    before a stop was asked or another process took a lock (after a database restart)."""
     died: list[int] = []
 
     async def watch() -> None:
