@@ -6,7 +6,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -50,10 +50,13 @@ _encode = msgspec.json.Encoder().encode
 VALUE_KEY = ("decky", "service", "event_type")
 _value_of = attrgetter("timestamp", "decky", "service", "event_type")
 HOUR = timedelta(hours=1)
+ZERO = timedelta(0)
 COPY_COLUMNS = (
-    "id, ts, decky, service, event_type, attacker_ip, msg, fields_text, raw_line, search_text,"
-    " tokens, pairs"
+    "id, ts, decky, service, event_type, attacker_ip, fields_text, search_text, tokens, pairs,"
+    " row_json"
 )
+_COLUMNS = COPY_COLUMNS.split(", ")
+FIELDS_AT, TOKENS_AT, PAIRS_AT = (_COLUMNS.index(c) for c in ("fields_text", "tokens", "pairs"))
 
 
 class LogsProjection(SchemaBound):
@@ -63,8 +66,9 @@ class LogsProjection(SchemaBound):
     # v4: rows per minute for deep pages; v5: and per hour; v6: rows per column values (and per
     # hour and column values) for the totals of column filters; v7: tokens instead of trigrams;
     # v8: key/value pairs for field terms; v9: rows per quarter hour of heavy tokens; v10: rows
-    # per column values of heavy pairs
-    version = 10
+    # per column values of heavy pairs; v11: each row's JSON as `/logs` shows it, instead of its
+    # message and raw line (ADR 0030)
+    version = 11
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8
@@ -121,7 +125,7 @@ class LogsProjection(SchemaBound):
                     inserted.extend(zip(part.observed, part.rows, strict=True))
 
         def live_rows() -> tuple[LiveLog, ...]:
-            return tuple(LiveLog(_api_row(o, row[7]), o.record) for o, row in inserted)
+            return tuple(LiveLog(_api_row(o, row[FIELDS_AT]), o.record) for o, row in inserted)
 
         return LogsCommitted(live_rows, purged)
 
@@ -264,18 +268,22 @@ def _row(o: Observed) -> tuple[Any, ...]:
         r.service,
         r.event_type,
         r.attacker_ip,
-        r.msg,
         text,
-        r.raw_line,
         searched,
         tokens_of(searched),
         pairs_of(r.fields),
+        _encode(_api_row(o, text)).decode(),
     )
 
 
 def _copy_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """`_row` with its tokens and pairs as `text[]` input."""
-    return (*row[:-2], _array_literal(row[-2]), array_literal(row[-1]))
+    return (
+        *row[:TOKENS_AT],
+        _array_literal(row[TOKENS_AT]),
+        array_literal(row[PAIRS_AT]),
+        *row[PAIRS_AT + 1 :],
+    )
 
 
 def _array_literal(tokens: list[str]) -> str:
@@ -296,7 +304,7 @@ def _api_row(o: Observed, fields: str) -> LogRow:
     r = o.record
     return LogRow(
         id=o.log_id,
-        timestamp=iso_z(r.timestamp),
+        timestamp=iso_z(utc(r.timestamp)),
         decky=r.decky,
         service=r.service,
         event_type=r.event_type,
@@ -305,6 +313,14 @@ def _api_row(o: Observed, fields: str) -> LogRow:
         fields=fields,
         raw_line=r.raw_line,
     )
+
+
+def utc(ts: datetime) -> datetime:
+    """The time in UTC, as the table's `timestamptz` holds it (a naive time is taken as UTC,
+    as the projection's UTC sessions take it): `/logs` shows every timestamp with a `Z`."""
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts if ts.utcoffset() == ZERO else ts.astimezone(UTC)
 
 
 def fast_fields_text(fields: dict[str, str]) -> str:
@@ -348,12 +364,12 @@ def _rows_and_counts(
             held = by_quarter.get(key)
             if held is None:
                 held = by_quarter[key] = Counter()
-            held.update(row[-2])
+            held.update(row[TOKENS_AT])
             values = row[2:5]
             paired = by_values.get(values)
             if paired is None:
                 paired = by_values[values] = Counter()
-            paired.update(row[-1])
+            paired.update(row[PAIRS_AT])
             rows.append(_copy_row(row))
     else:
         rows = [_copy_row(_row(o)) for o in observed]

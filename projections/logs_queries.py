@@ -26,31 +26,47 @@ from projections.observed import minute_of
 from projections.rows import iso_z, json_text_of, rows_of, tuples_of
 from projections.schema import LIVE, Namespace
 
-# In `LogRow`'s field order: pages build rows from the tuples positionally.
-LOG_COLUMNS = (
-    "id, ts AS timestamp, decky, service, event_type, attacker_ip, msg,"
-    " fields_text AS fields, raw_line"
-)
-# A page of `LOG_COLUMNS` rows `r` as one JSON array of `LogRow`'s keys in its order (the
-# record `x`'s columns; `json_agg` of a record writes it compactly, `json_build_object` would
-# put spaces around every colon). `fields` stays the JSON object's text, a string; the timestamp
-# is `iso_z`'s text: whole seconds without a fraction, else six digits (`to_char` pads years to
-# four digits, and the rows' times come from Python datetimes, years 1-9999).
-_UTC = "(r.timestamp AT TIME ZONE 'UTC')"
-JSON_ROWS = (
-    "coalesce(json_agg(x ORDER BY r.timestamp DESC, r.id DESC), '[]')",
-    "CROSS JOIN LATERAL (SELECT r.id,"
+# A row as the pages read it: the keys they order by, and the row's JSON as `/logs` shows it,
+# stored when the record was projected (ADR 0030).
+LOG_COLUMNS = "id, ts, row_json"
+# The same three columns from a logs model older than v11 (served while its upgrade rebuilds):
+# the row's JSON built here, `LogRow`'s keys in its order, the timestamp as `iso_z` writes it
+# (whole seconds without a fraction, else six digits).
+_UTC = "(ts AT TIME ZONE 'UTC')"
+LEGACY_LOG_COLUMNS = (
+    "id, ts, json_build_object('id', id, 'timestamp',"
     f" to_char({_UTC}, CASE WHEN {_UTC} = date_trunc('second', {_UTC})"
-    """ THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END) AS timestamp,"""
-    " r.decky, r.service, r.event_type, r.attacker_ip, r.msg, r.fields, r.raw_line) AS x",
+    """ THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END),"""
+    " 'decky', decky, 'service', service, 'event_type', event_type, 'attacker_ip', attacker_ip,"
+    " 'msg', msg, 'fields', fields_text, 'raw_line', raw_line)::text AS row_json"
 )
+# A page of `LOG_COLUMNS` rows `r` as one JSON array, newest first: the stored texts joined.
+JSON_ROWS = (
+    "coalesce('[' || string_agg(r.row_json, ',' ORDER BY r.ts DESC, r.id DESC) || ']', '[]')"
+)
+_decode_row = msgspec.json.Decoder(LogRow).decode
+_PageT = TypeVar("_PageT")
+
+
+def log_rows(rows: list[tuple[Any, ...]]) -> list[LogRow]:
+    """`LogRow`s from the `LOG_COLUMNS` tuples of a statement."""
+    return [_decode_row(r[2]) for r in rows]
+
+
+async def with_columns(read: Callable[[str], Awaitable[_PageT]]) -> _PageT:
+    """`read(LOG_COLUMNS)`; `read(LEGACY_LOG_COLUMNS)` on a logs model older than v11."""
+    try:
+        return await read(LOG_COLUMNS)
+    except psycopg.errors.UndefinedColumn:
+        return await read(LEGACY_LOG_COLUMNS)
+
+
 BUCKET_COLUMNS = frozenset({"decky", "service", "event_type"})
 # From this offset on, a page of every log starts from the rows per minute instead of walking
 # the rows before it (a shallow page walks fewer rows than the minutes' running sum costs).
 DEEP_OFFSET = 2_000
 
 
-_PageT = TypeVar("_PageT")
 # Runs a page's statement: a prefix (a WITH clause or ""), the total's query, the rows' query.
 _Run = Callable[[str, str, str, Any, bool | None], Awaitable[tuple[int, _PageT]]]
 
@@ -80,22 +96,26 @@ class LogQueries:
 
         One statement, so the page and its total come from the same snapshot.
         """
-        return await self._page(f, limit, offset, self._paged)
+        return await with_columns(
+            lambda columns: self._page(f, limit, offset, self._paged, columns)
+        )
 
     async def page_json(self, f: LogFilter, limit: int, offset: int) -> tuple[int, bytes]:
         """`page`'s total and rows, the rows as one JSON array (UTF-8) built by PostgreSQL:
         the same keys in `LogRow`'s order, the same values (ADR 0022)."""
-        return await self._page(f, limit, offset, self._paged_json)
+        return await with_columns(
+            lambda columns: self._page(f, limit, offset, self._paged_json, columns)
+        )
 
     async def _page(
-        self, f: LogFilter, limit: int, offset: int, run: _Run[_PageT]
+        self, f: LogFilter, limit: int, offset: int, run: _Run[_PageT], columns: str
     ) -> tuple[int, _PageT]:
         logs = self._logs.logs
         dictionary = await self._dictionary(f)
         sql, params = where(f, dictionary)
         if f.is_empty and offset >= DEEP_OFFSET:
             try:
-                return await self._deep_page(limit, offset, run)
+                return await self._deep_page(limit, offset, run, columns)
             except psycopg.errors.UndefinedTable:
                 pass  # a model of an older version, served while its rebuild runs: walk
         if f.is_empty:
@@ -103,9 +123,7 @@ class LogQueries:
             total_params: list[Any] = []
         else:
             total_sql, total_params = counted(f, self._logs, dictionary)
-        rows_sql = (
-            f"SELECT {LOG_COLUMNS} FROM {logs}{sql} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
-        )
+        rows_sql = f"SELECT {columns} FROM {logs}{sql} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
         rows_params = [*params, limit, offset]
         prepare = planned_once(f)
         from_counts = counted_total(self._logs, f)
@@ -122,7 +140,7 @@ class LogQueries:
         self, prefix: str, total_sql: str, rows_sql: str, params: Any, prepare: bool | None
     ) -> tuple[int, list[LogRow]]:
         """The total (one row of `total_sql`) then the rows of `rows_sql` (`LOG_COLUMNS`), as
-        tuples with the total last (all None but the total past the last page)."""
+        tuples with the total last (all None but the total past the last page), as `LogRow`s."""
         query = (
             f"{prefix}SELECT p.*, t.total FROM ({total_sql}) AS t(total)"
             f" LEFT JOIN LATERAL ({rows_sql}) AS p ON true"
@@ -132,17 +150,16 @@ class LogQueries:
             await cur.execute(query, params, prepare=prepare)
             rows = await cur.fetchall()
         total = int(rows[0][-1]) if rows else 0
-        return total, [LogRow(*r[:-1]) for r in rows if r[0] is not None]
+        return total, log_rows([r for r in rows if r[0] is not None])
 
     async def _paged_json(
         self, prefix: str, total_sql: str, rows_sql: str, params: Any, prepare: bool | None
     ) -> tuple[int, bytes]:
-        """The same statement as `_paged`'s, but the rows aggregated by PostgreSQL into one
-        JSON array (`JSON_ROWS`), returned as its UTF-8 text."""
+        """The same statement as `_paged`'s, but the rows' stored JSON joined by PostgreSQL into
+        one array (`JSON_ROWS`), returned as its UTF-8 text."""
         query = (
             f"{prefix}SELECT t.total, p.data FROM ({total_sql}) AS t(total)"
-            f" CROSS JOIN LATERAL (SELECT {JSON_ROWS[0]} AS data FROM ({rows_sql}) AS r"
-            f" {JSON_ROWS[1]}) AS p"
+            f" CROSS JOIN LATERAL (SELECT {JSON_ROWS} AS data FROM ({rows_sql}) AS r) AS p"
         )
         async with self._pool.connection() as conn:
             cur = json_text_of(conn)
@@ -152,7 +169,9 @@ class LogQueries:
             return 0, b"[]"
         return int(row[0]), row[1]
 
-    async def _deep_page(self, limit: int, offset: int, run: _Run[_PageT]) -> tuple[int, _PageT]:
+    async def _deep_page(
+        self, limit: int, offset: int, run: _Run[_PageT], columns: str
+    ) -> tuple[int, _PageT]:
         """A deep page of every log, without walking the rows before it (ADR 0021).
 
         The rows per hour and per minute (committed with the rows) give the oldest minute `m`
@@ -185,7 +204,7 @@ class LogQueries:
             # 10,000,000 rows that cost passed `jit_above_cost` (JIT compilation took ~50 ms of
             # a 1 ms query). A lower bound that is also a parameter makes it a range (0.5% of
             # the rows): the estimate stays under the JIT threshold up to ~100,000,000 rows.
-            f"SELECT {LOG_COLUMNS} FROM {t.logs} WHERE ts < (SELECT at FROM skip)"
+            f"SELECT {columns} FROM {t.logs} WHERE ts < (SELECT at FROM skip)"
             " AND ts > (SELECT '-infinity'::timestamptz)"
             " ORDER BY ts DESC, id DESC LIMIT %(limit)s"
             " OFFSET %(offset)s - (SELECT upto FROM skip)"
@@ -197,15 +216,19 @@ class LogQueries:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
         sql, params = where(f, await self._dictionary(f))
         joiner = " AND " if sql else " WHERE "
-        async with self._pool.connection() as conn:
-            cur = rows_of(conn, LogRow)
-            await cur.execute(
-                f"SELECT {LOG_COLUMNS} FROM {self._logs.logs}{sql}{joiner}id > %s"
-                " ORDER BY id LIMIT %s",
-                [*params, last_id, limit],
-                prepare=planned_once(f),
-            )
-            return await cur.fetchall()
+
+        async def read(columns: str) -> list[LogRow]:
+            async with self._pool.connection() as conn:
+                cur = tuples_of(conn)
+                await cur.execute(
+                    f"SELECT {columns} FROM {self._logs.logs}{sql}{joiner}id > %s"
+                    " ORDER BY id LIMIT %s",
+                    [*params, last_id, limit],
+                    prepare=planned_once(f),
+                )
+                return log_rows(await cur.fetchall())
+
+        return await with_columns(read)
 
     async def max_id(self) -> int:
         """The newest log id (0 when there are none): where a live-only stream starts."""
@@ -392,4 +415,4 @@ def _bucket_split(f: LogFilter) -> tuple[datetime | None, datetime | None] | Non
 _LAST_MINUTE = datetime.max.replace(second=0, microsecond=0)
 
 
-__all__ = ["LOG_COLUMNS", "LogQueries", "iso_z"]
+__all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "log_rows", "with_columns"]

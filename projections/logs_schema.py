@@ -25,6 +25,9 @@ DIMENSIONS = ("decky", "service", "event_type")
 # lookups; `search_text` itself is only read to recheck a word that spans a separator.
 # `pairs` holds one entry per searchable field (`key:value`, ADR 0027): a GIN index on them, and
 # the model's dictionary of pairs, serve field terms without reading `fields_text`.
+# `row_json` is the row as `/logs` and the stream show it (`LogRow`, encoded by msgspec when the
+# record is projected): a page is its rows' stored texts joined, and the message and raw line
+# live only there (ADR 0030).
 SEARCH_TEXT = "search_text"
 ASIDE = "_aside"  # the indexes' names while a bulk load builds them on a second connection
 
@@ -109,9 +112,8 @@ class LogTables:
         return (
             f"CREATE TABLE IF NOT EXISTS {logs} (id bigint PRIMARY KEY, ts timestamptz NOT NULL,"
             " decky text NOT NULL, service text NOT NULL, event_type text NOT NULL,"
-            " attacker_ip text, msg text NOT NULL, fields_text text NOT NULL,"
-            " raw_line text NOT NULL, search_text text NOT NULL, tokens text[] NOT NULL,"
-            " pairs text[] NOT NULL)",
+            " attacker_ip text, fields_text text NOT NULL, search_text text NOT NULL,"
+            " tokens text[] NOT NULL, pairs text[] NOT NULL, row_json text NOT NULL)",
             *(statement for _, statement in self.indexes()),
             f"CREATE TABLE IF NOT EXISTS {self.tokens}"
             " (token text PRIMARY KEY, count bigint NOT NULL)",

@@ -69,7 +69,9 @@ def tuples_of(conn: AsyncConnection[Any]) -> AsyncCursor[tuple[Any, ...]]:
 
 
 def json_text_of(conn: AsyncConnection[Any]) -> AsyncCursor[tuple[Any, ...]]:
-    """A cursor yielding plain tuples, `json` values as their UTF-8 text (bytes)."""
+    """A cursor yielding plain tuples, `json` values (and text, JSON stored as text) as their
+    UTF-8 text (bytes)."""
     cur = conn.cursor(row_factory=tuple_row)
     cur.adapters.register_loader("json", JsonTextLoader)
+    cur.adapters.register_loader("text", JsonTextLoader)
     return cur

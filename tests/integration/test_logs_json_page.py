@@ -20,7 +20,10 @@ from application.observations.ingest import IngestCommands
 from application.reads.ports import LogFilter
 from domain.observations.search import parse_search
 from interfaces.http.schemas import LogPage, spliced_log_page
+from projections.attackers_queries import AttackerQueries
 from projections.logs_queries import DEEP_OFFSET, LogQueries
+from projections.logs_schema import LogTables
+from projections.schema import live_schema
 from tests.integration.observations_fixtures import BASE_TIME, record
 from tests.integration.stores import projected_models
 
@@ -119,5 +122,50 @@ def test_an_empty_model_pages_to_an_empty_array(database_url: str) -> None:
             queries = LogQueries(p.pool)
             for search, offset in (("", 0), ("", DEEP_OFFSET), ("decky:x", 0), ("free", 5)):
                 assert await compare(queries, search, 50, offset) == 0
+
+    asyncio.run(run())
+
+
+def test_a_logs_model_older_than_v11_pages_the_same(database_url: str) -> None:
+    """While an upgrade rebuilds the logs model, the v10 tables (message and raw line as
+    columns, no stored row JSON) keep serving: every page shape, the stream's backlog and an
+    attacker's captured files read from them equal what the stored JSON gave."""
+
+    async def pages(queries: LogQueries) -> list[Any]:
+        out: list[Any] = []
+        for search in ("", "decky:decky-1 event_type:login", "é", "nothing-x"):
+            f = LogFilter(parse_search(search))
+            for limit, offset in ((50, 0), (7, 3), (5, 1000), (3, DEEP_OFFSET)):
+                total, rows = await queries.page(f, limit, offset)
+                json_total, rows_json = await queries.page_json(f, limit, offset)
+                out.append((total, rows, json_total, decoded(rows_json)))
+            out.append(await queries.after(5, f, 20))
+        return out
+
+    async def run() -> None:
+        async with projected_models(database_url, ("logs", "attackers"), batch_size=7) as p:
+            ingest = IngestCommands(p.store)
+            files = [
+                record(100 + i, event_type="file_captured", attacker_ip="10.9.9.9", msg=f"f{i}")
+                for i in range(3)
+            ]
+            await asyncio.to_thread(ingest.append, [*awkward_records(), *files], [], None)
+            await p.runner.catch_up("logs")
+            await p.runner.catch_up("attackers")
+            queries = LogQueries(p.pool)
+            attackers = AttackerQueries(p.pool)
+            before = await pages(queries)
+            captured = await attackers.artifacts("10.9.9.9")
+            assert len(captured) == 3
+            logs = LogTables(live_schema("logs")).logs
+            async with p.pool.connection() as conn:
+                await conn.execute(f"ALTER TABLE {logs} ADD msg text, ADD raw_line text")
+                await conn.execute(
+                    f"UPDATE {logs} SET msg = row_json::json->>'msg',"
+                    " raw_line = row_json::json->>'raw_line'"
+                )
+                await conn.execute(f"ALTER TABLE {logs} DROP COLUMN row_json")
+            assert await pages(queries) == before
+            assert await attackers.artifacts("10.9.9.9") == captured
 
     asyncio.run(run())

@@ -1,18 +1,38 @@
-"""Log rows as pages read them: columns in `LogRow`'s order, timestamps as SPEC's ISO-Z text."""
+"""Log rows as pages read them: `LogRow`'s keys in its order, timestamps as SPEC's ISO-Z text."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
+import msgspec
 import pytest
 
 from application.reads.rows import LogRow
-from projections.logs_queries import LOG_COLUMNS
+from domain.observations.records import InteractionRecord
+from projections.logs import FIELDS_AT, _row
+from projections.observed import Observed
 from projections.rows import IsoZLoader
 
 
-def test_log_columns_name_the_row_fields_in_order() -> None:
-    """Each selected column (or its alias) is the `LogRow` field at the same place."""
-    names = [column.split(" AS ")[-1].strip() for column in LOG_COLUMNS.split(",")]
-    assert names == list(LogRow.__struct_fields__)
+def test_a_stored_row_is_the_log_row_in_utc() -> None:
+    """The row's stored JSON is `LogRow` with its time in UTC, whatever zone the record had."""
+    at = datetime(2026, 4, 18, 7, 30, 0, 250, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    record = InteractionRecord(at, "decky-01", "ssh", "login", "10.0.0.1", "msg", {"k": "v"}, "raw")
+    observed = Observed(7, 1, record, at)
+    row = _row(observed)
+    stored = msgspec.json.decode(row[-1], type=LogRow)
+    assert stored == LogRow(
+        7,
+        "2026-04-18T02:00:00.000250Z",
+        "decky-01",
+        "ssh",
+        "login",
+        "10.0.0.1",
+        "msg",
+        '{"k":"v"}',
+        "raw",
+    )
+    assert row[FIELDS_AT] == stored.fields
 
 
 @pytest.mark.parametrize(
