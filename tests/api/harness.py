@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -42,17 +43,33 @@ STOP_TIMEOUT_S = 15.0
 _loopback_hosts = itertools.count(2)
 
 
-def free_port() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 right now (the collector listens on both)."""
+def free_port(count: int = 1) -> int:
+    """The first of `count` consecutive ports free for both TCP and UDP on 127.0.0.1 right now
+    (the collector listens on both), below the kernel's range of ephemeral ports: a port the
+    kernel hands out from that range can be taken by an outgoing connection (the server's own,
+    to PostgreSQL, while it starts) before the server binds it."""
+    top = _ephemeral_low() - count
     while True:
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port: int = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+        port = random.randrange(10_000, top)
+        if all(_bindable(p) for p in range(port, port + count)):
             return port
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        try:
+            tcp.bind(("127.0.0.1", port))
+            udp.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def fresh_source_ip() -> str:

@@ -7,7 +7,6 @@ Unauthenticated by design (interfaces/metrics.py): a scrape needs no token; the 
 from __future__ import annotations
 
 import re
-import socket
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,14 @@ from dataclasses import dataclass
 import pytest
 
 from tests.api.fleet_support import accepts, deckies, deploy, own_server
-from tests.api.harness import ApiClient, Backend, DecnetServer, fresh_source_ip, scratch_dir
+from tests.api.harness import (
+    ApiClient,
+    Backend,
+    DecnetServer,
+    free_port,
+    fresh_source_ip,
+    scratch_dir,
+)
 from tests.api.observations_support import send_tcp, send_udp, syslog_line, wait_for
 
 FAMILIES = {
@@ -35,13 +41,6 @@ FAMILIES = {
     "decnet_emulator_sessions_total": "counter",
     "decnet_runtime_reconcile_errors_total": "counter",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -58,6 +58,7 @@ import psycopg
 
 from infrastructure.collector.framing import octet_count
 from infrastructure.collector.rfc5424 import format_line, parse_line
+from tests.api.harness import free_port as harness_free_port
 from tests.bench.synthetic import records
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -146,17 +147,7 @@ def server_env(data_dir: Path, port: int, db_url: str | None) -> dict[str, str]:
 
 def free_port() -> int:
     """A port whose successor is free too (API, then syslog)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port < 65000:
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-            return port
+    return harness_free_port(2)
 
 
 @contextmanager
