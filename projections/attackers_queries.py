@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from application.reads.rows import Attacker, AttackerCommand, BountyRow, LogRow
 from projections.attackers_schema import AttackerTables
-from projections.logs_queries import log_rows, with_columns
+from projections.logs_queries import read_log_rows
 from projections.logs_schema import LogTables
 from projections.rows import rows_of, tuples_of
 from projections.schema import LIVE, Namespace
@@ -227,18 +227,14 @@ class AttackerQueries:
 
     async def artifacts(self, ip: str) -> list[LogRow]:
         """The attacker's `file_captured` log rows, newest first."""
-
-        async def read(columns: str) -> list[LogRow]:
-            async with self._pool.connection() as conn:
-                cur = tuples_of(conn)
-                await cur.execute(
-                    f"SELECT {columns} FROM {self._logs} WHERE attacker_ip = %s"
-                    " AND event_type = 'file_captured' ORDER BY ts DESC, id DESC",
-                    (ip,),
-                )
-                return log_rows(await cur.fetchall())
-
-        return await with_columns(read)
+        return await read_log_rows(
+            self._pool,
+            lambda columns: (
+                f"SELECT {columns} FROM {self._logs} WHERE attacker_ip = %s"
+                " AND event_type = 'file_captured' ORDER BY ts DESC, id DESC"
+            ),
+            (ip,),
+        )
 
     async def bounty(
         self, bounty_type: str | None, search: str | None, limit: int, offset: int

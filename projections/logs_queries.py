@@ -53,6 +53,23 @@ def log_rows(rows: list[tuple[Any, ...]]) -> list[LogRow]:
     return [_decode_row(r[2]) for r in rows]
 
 
+async def read_log_rows(
+    pool: AsyncConnectionPool[Any],
+    statement: Callable[[str], str],
+    params: Any,
+    prepare: bool | None = None,
+) -> list[LogRow]:
+    """The `LogRow`s of `statement(columns)`, whichever version the logs model is."""
+
+    async def read(columns: str) -> list[LogRow]:
+        async with pool.connection() as conn:
+            cur = tuples_of(conn)
+            await cur.execute(statement(columns), params, prepare=prepare)
+            return log_rows(await cur.fetchall())
+
+    return await with_columns(read)
+
+
 async def with_columns(read: Callable[[str], Awaitable[_PageT]]) -> _PageT:
     """`read(LOG_COLUMNS)`; `read(LEGACY_LOG_COLUMNS)` on a logs model older than v11."""
     try:
@@ -216,19 +233,14 @@ class LogQueries:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
         sql, params = where(f, await self._dictionary(f))
         joiner = " AND " if sql else " WHERE "
-
-        async def read(columns: str) -> list[LogRow]:
-            async with self._pool.connection() as conn:
-                cur = tuples_of(conn)
-                await cur.execute(
-                    f"SELECT {columns} FROM {self._logs.logs}{sql}{joiner}id > %s"
-                    " ORDER BY id LIMIT %s",
-                    [*params, last_id, limit],
-                    prepare=planned_once(f),
-                )
-                return log_rows(await cur.fetchall())
-
-        return await with_columns(read)
+        return await read_log_rows(
+            self._pool,
+            lambda columns: (
+                f"SELECT {columns} FROM {self._logs.logs}{sql}{joiner}id > %s ORDER BY id LIMIT %s"
+            ),
+            [*params, last_id, limit],
+            planned_once(f),
+        )
 
     async def max_id(self) -> int:
         """The newest log id (0 when there are none): where a live-only stream starts."""
@@ -415,4 +427,4 @@ def _bucket_split(f: LogFilter) -> tuple[datetime | None, datetime | None] | Non
 _LAST_MINUTE = datetime.max.replace(second=0, microsecond=0)
 
 
-__all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "log_rows", "with_columns"]
+__all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "read_log_rows"]
