@@ -178,6 +178,12 @@ class Broadcaster(Protocol):
         only, when given: a live client is not woken for commits it would ignore)."""
         ...
 
+    @property
+    def listened(self) -> bool:
+        """Whether an update published now could reach anyone: False only when this adapter
+        knows nobody subscribes anywhere (a publisher may then leave the log rows out)."""
+        ...
+
 
 class TicketStore(Protocol):
     """Single-use, short-lived tickets standing for a token's claims (SSE auth without a URL token).

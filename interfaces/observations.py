@@ -63,7 +63,9 @@ def publish_commits(broadcaster: Broadcaster) -> Listener:
 
     def publish(name: str, position: int, effect: Effect) -> None:
         if name == "logs" and isinstance(effect, LogsCommitted):
-            broadcaster.publish(LiveUpdate(position, effect.rows, effect.purged))
+            # The rows are built on first use: not at all when nobody could receive them.
+            rows = effect.rows if broadcaster.listened else ()
+            broadcaster.publish(LiveUpdate(position, rows, effect.purged))
         else:
             broadcaster.publish(LiveUpdate(position, model=name))
 

@@ -66,6 +66,10 @@ class MemoryBroadcaster:
         """Connected live clients."""
         return len(self._subscribers)
 
+    @property
+    def listened(self) -> bool:
+        return bool(self._subscribers)
+
     def publish(self, update: LiveUpdate) -> None:
         for subscriber in list(self._subscribers):
             subscriber.offer(update)

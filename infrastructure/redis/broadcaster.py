@@ -1,9 +1,15 @@
 """Redis Streams broadcaster: projectors append commits, each API process reads them once.
 
-One stream (bounded by MAXLEN) carries every update. `publish` never blocks: it queues the update
-for this process's writer task. `subscribe` registers a local queue fed by this process's single
-reader task (one XREAD per process, however many clients). A client that reconnects resumes from
-its SSE `Last-Event-ID` through the read model; the stream only carries what is new.
+One stream carries every update. `publish` never blocks: it queues the update for this process's
+writer task. `subscribe` registers a local queue fed by this process's single reader task (one
+XREAD per process, however many clients). A client that reconnects resumes from its SSE
+`Last-Event-ID` through the read model; the stream only carries what is new.
+
+A logs commit carries its rows (~600 bytes a record), so the stream is kept to the last
+`STREAM_RETAIN_MS` of Redis's own clock as well as to `maxlen` entries: its memory follows the
+ingest rate over those seconds, not the ingest so far. Each entry is numbered by one counter
+beside the stream, in the same script as its XADD: a reader that finds a number skipped (entries
+trimmed before it read them) marks its clients lagged, and they catch up from the read model.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from application.ports import LiveUpdate
 from infrastructure.broadcast.memory import QUEUE_LIMIT, QueuedSubscription
 
 log = structlog.get_logger()
-STREAM_MAXLEN = 10_000  # about a minute of commits at full ingest; readers only need the tail
+STREAM_MAXLEN = 10_000  # entries; readers only need the tail
+STREAM_RETAIN_MS = 15_000  # and no older than this: ~90 MB of rows at 10,000 records/s
 OUTBOX_LIMIT = 10_000
 READ_BLOCK_MS = 500  # also how long a close waits for the reader to notice
 READ_COUNT = 500
@@ -32,6 +39,17 @@ RETRY_S = 0.5
 FLUSH_S = 2.0
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(LiveUpdate)
+# KEYS: the stream, its entry counter; ARGV: maxlen, retain ms, then the entry's fields' values.
+# Trimmed by Redis's clock, not the publisher's: a skewed host cannot empty the stream.
+_APPEND = """
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local n = redis.call('INCR', KEYS[2])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+    'u', ARGV[3], 'o', ARGV[4], 's', ARGV[5], 'n', n)
+redis.call('XTRIM', KEYS[1], 'MINID', ms - tonumber(ARGV[2]))
+return id
+"""
 
 
 def _stream_id(raw: bytes | str) -> tuple[int, int]:
@@ -65,10 +83,14 @@ class RedisBroadcaster:
         stream: str,
         maxlen: int = STREAM_MAXLEN,
         capacity: int = QUEUE_LIMIT,
+        retain_ms: int = STREAM_RETAIN_MS,
     ) -> None:
         self._redis = redis
         self._stream = stream
+        self._counter = f"{stream}:n"
         self._maxlen = maxlen
+        self._retain_ms = retain_ms
+        self._append_script = redis.register_script(_APPEND)
         self.capacity = capacity
         self._origin = secrets.token_hex(8).encode()
         self._seq = 0
@@ -77,6 +99,7 @@ class RedisBroadcaster:
         self._flushed = asyncio.Event()
         self._flushed.set()
         self._last_id: tuple[int, int] = (0, 0)
+        self._last_n: int | None = None  # the entry counter's value last read
         self._subscribers: set[RedisSubscription] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -90,6 +113,7 @@ class RedisBroadcaster:
         """Read from the stream's current end; start the writer and the reader."""
         newest: Any = await self._redis.xrevrange(self._stream, count=1)
         self._last_id = _stream_id(newest[0][0]) if newest else (0, 0)
+        self._last_n = _number(newest[0][1]) if newest else None
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="broadcast-writer"),
             asyncio.create_task(self._read_loop(), name="broadcast-reader"),
@@ -115,6 +139,10 @@ class RedisBroadcaster:
             async with asyncio.timeout(FLUSH_S):
                 await reader
         self._tasks = []
+
+    @property
+    def listened(self) -> bool:
+        return True  # readers in other processes are not known here
 
     def publish(self, update: LiveUpdate) -> None:
         self._seq += 1
@@ -156,10 +184,11 @@ class RedisBroadcaster:
             self._flushed.set()
 
     async def _append(self, batch: list[tuple[int, bytes]]) -> None:
+        keys = [self._stream, self._counter]
         async with self._redis.pipeline(transaction=False) as pipe:
             for seq, body in batch:
-                fields: dict[Any, Any] = {"u": body, "o": self._origin, "s": seq}
-                pipe.xadd(self._stream, fields, maxlen=self._maxlen, approximate=True)
+                args: list[bytes | int] = [self._maxlen, self._retain_ms, body, self._origin, seq]
+                await self._append_script(keys, args, client=pipe)
             await pipe.execute()
 
     async def _read_loop(self) -> None:
@@ -185,6 +214,16 @@ class RedisBroadcaster:
                     yield self._last_id, fields
 
     def _deliver(self, entry_id: tuple[int, int], fields: dict[bytes, bytes]) -> None:
+        number = _number(fields)
+        if number is not None:
+            if self._last_n is not None and number != self._last_n + 1:
+                # Trimmed before this process read them (it fell behind by the retention), or
+                # the counter was reset: what was missed is in the read model.
+                log.warning("broadcast_entries_missed", missed=number - self._last_n - 1)
+                self._mark_all_lagged()
+            self._last_n = number
+        if not self._subscribers:
+            return  # nobody here listens: the rows are not decoded
         update = _DECODER.decode(fields[b"u"])
         mine = fields.get(b"o") == self._origin
         seq = int(fields.get(b"s", b"0"))
@@ -192,6 +231,12 @@ class RedisBroadcaster:
             later = seq > subscriber.since_seq if mine else entry_id > subscriber.since_id
             if later:
                 subscriber.offer(update)
+
+
+def _number(fields: dict[bytes, bytes]) -> int | None:
+    """An entry's number (None for one appended without it, by an older version)."""
+    raw = fields.get(b"n")
+    return int(raw) if raw is not None else None
 
 
 @contextlib.asynccontextmanager

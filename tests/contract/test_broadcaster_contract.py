@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import anyio
 import pytest
 from redis.asyncio import Redis
 
@@ -19,6 +20,8 @@ from domain.observations.records import InteractionRecord
 from infrastructure.broadcast.memory import QUEUE_LIMIT, MemoryBroadcaster
 from infrastructure.redis.broadcaster import RedisBroadcaster, open_redis_broadcaster
 from infrastructure.redis.client import RedisKeys
+from interfaces.observations import publish_commits
+from projections.base import LogsCommitted
 
 WAIT_S = 2.0  # long enough for any adapter to deliver; a passing test never waits this long
 QUIET_S = 0.2  # how long "nothing arrives" is watched for
@@ -205,6 +208,28 @@ class TestMemoryBroadcaster(BroadcasterContract):
         return MemoryBroadcaster()
 
 
+@pytest.mark.anyio
+async def test_commits_nobody_could_receive_carry_no_rows() -> None:
+    """In process, a logs commit published while no client listens leaves its rows unbuilt
+    (they cost ~2 µs a record); once a client subscribes, they travel."""
+    broadcaster = MemoryBroadcaster()
+    publish = publish_commits(broadcaster)
+    built: list[int] = []
+
+    def rows() -> tuple[LiveLog, ...]:
+        built.append(1)
+        return full_update().logs
+
+    publish("logs", 41, LogsCommitted(rows))
+    assert built == []
+    assert not broadcaster.listened
+    subscription = broadcaster.subscribe()
+    assert broadcaster.listened
+    publish("logs", 42, LogsCommitted(rows))
+    assert built == [1]
+    assert [u.logs for u in await received(subscription, 1)] == [full_update().logs]
+
+
 def test_a_closed_memory_subscription_is_forgotten() -> None:
     """The in-process broadcaster keeps no reference to a closed subscription (no leak)."""
     broadcaster = MemoryBroadcaster()
@@ -262,3 +287,51 @@ async def test_the_stream_stays_bounded(redis_shared: tuple[Redis, RedisKeys]) -
     finally:
         await broadcaster.aclose()
     assert await client.xlen(keys.live_stream) < 300
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_the_stream_keeps_only_its_last_seconds(
+    redis_shared: tuple[Redis, RedisKeys],
+) -> None:
+    """Entries older than the retention (by Redis's clock) are trimmed at the next append: a
+    logs commit carries its rows, so the stream's memory follows the recent ingest rate."""
+    client, keys = redis_shared
+    broadcaster = RedisBroadcaster(client, keys.live_stream, retain_ms=1_000)
+    await broadcaster.start()
+    try:
+        subscription = broadcaster.subscribe()
+        for position in range(1, 51):
+            broadcaster.publish(update(position))
+        assert len(await received(subscription, 50)) == 50
+        assert await client.xlen(keys.live_stream) == 50
+        await anyio.sleep(1.2)
+        broadcaster.publish(update(51))
+        assert [u.position for u in await received(subscription, 1)] == [51]
+    finally:
+        await broadcaster.aclose()
+    assert await client.xlen(keys.live_stream) == 1
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_a_reader_that_missed_entries_marks_its_clients_lagged(
+    redis_shared: tuple[Redis, RedisKeys],
+) -> None:
+    """Entries are numbered as they are appended; a replica that finds a number skipped (an
+    entry trimmed before it read it) marks its subscribers lagged, so they catch up from the
+    read model instead of silently missing rows."""
+    client, keys = redis_shared
+    async with (
+        open_redis_broadcaster(client, keys.live_stream) as projector,
+        open_redis_broadcaster(client, keys.live_stream) as replica,
+    ):
+        subscription = replica.subscribe()
+        projector.publish(update(1))
+        assert [u.position for u in await received(subscription, 1)] == [1]
+        assert not subscription.lagged
+        # An entry appended and trimmed before the replica read it: its number was taken.
+        await client.incr(f"{keys.live_stream}:n")
+        projector.publish(update(3))
+        assert [u.position for u in await received(subscription, 1)] == [3]
+        assert subscription.lagged
