@@ -173,15 +173,16 @@ class Broadcaster(Protocol):
         """Deliver to every current subscriber without blocking the publisher."""
         ...
 
-    def subscribe(self, models: frozenset[str] | None = None) -> Subscription:
+    def subscribe(self, models: frozenset[str] | None = None, rows: bool = True) -> Subscription:
         """A new subscription that sees every update published after this call (of `models`
-        only, when given: a live client is not woken for commits it would ignore)."""
+        only, when given: a live client is not woken for commits it would ignore). Without
+        `rows` its logs updates may come without their rows (a follower of positions only)."""
         ...
 
     @property
     def listened(self) -> bool:
-        """Whether an update published now could reach anyone: False only when this adapter
-        knows nobody subscribes anywhere (a publisher may then leave the log rows out)."""
+        """Whether an update published now could reach a subscriber wanting rows: False only
+        when this adapter knows none does anywhere (a publisher may then leave the rows out)."""
         ...
 
 

@@ -36,7 +36,7 @@ class PublishedProgress:
 
     async def run(self) -> None:
         """Follow the broadcast until cancelled."""
-        subscription = self._broadcaster.subscribe()
+        subscription = self._broadcaster.subscribe(rows=False)  # positions, not rows
         try:
             while True:
                 update = await subscription.next(1.0)

@@ -29,10 +29,12 @@ class QueuedSubscription:
         owner: Owner[Any],
         capacity: int = QUEUE_LIMIT,
         models: frozenset[str] | None = None,
+        rows: bool = True,
     ) -> None:
         self._owner = owner
         self._queue: asyncio.Queue[LiveUpdate] = asyncio.Queue(capacity)
         self._models = models
+        self.rows = rows
         self.lagged = False
 
     def offer(self, update: LiveUpdate) -> None:
@@ -68,14 +70,16 @@ class MemoryBroadcaster:
 
     @property
     def listened(self) -> bool:
-        return bool(self._subscribers)
+        return any(subscriber.rows for subscriber in self._subscribers)
 
     def publish(self, update: LiveUpdate) -> None:
         for subscriber in list(self._subscribers):
             subscriber.offer(update)
 
-    def subscribe(self, models: frozenset[str] | None = None) -> QueuedSubscription:
-        subscription = QueuedSubscription(self, models=models)
+    def subscribe(
+        self, models: frozenset[str] | None = None, rows: bool = True
+    ) -> QueuedSubscription:
+        subscription = QueuedSubscription(self, models=models, rows=rows)
         self._subscribers.add(subscription)
         return subscription
 

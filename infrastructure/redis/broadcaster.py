@@ -39,14 +39,16 @@ RETRY_S = 0.5
 FLUSH_S = 2.0
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(LiveUpdate)
-# KEYS: the stream, its entry counter; ARGV: maxlen, retain ms, then the entry's fields' values.
+# KEYS: the stream, its entry counter; ARGV: maxlen, retain ms, then the entry's fields' values:
+# the update (`u`), its origin and local sequence, and its model, position and purge flag apart
+# (`m`, `p`, `x`: a logs update without its rows, for subscribers that want none).
 # Trimmed by Redis's clock, not the publisher's: a skewed host cannot empty the stream.
 _APPEND = """
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local n = redis.call('INCR', KEYS[2])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
-    'u', ARGV[3], 'o', ARGV[4], 's', ARGV[5], 'n', n)
+    'u', ARGV[3], 'o', ARGV[4], 's', ARGV[5], 'm', ARGV[6], 'p', ARGV[7], 'x', ARGV[8], 'n', n)
 redis.call('XTRIM', KEYS[1], 'MINID', ms - tonumber(ARGV[2]))
 return id
 """
@@ -68,8 +70,9 @@ class RedisSubscription(QueuedSubscription):
         since_id: tuple[int, int],
         since_seq: int,
         models: frozenset[str] | None = None,
+        rows: bool = True,
     ) -> None:
-        super().__init__(owner, owner.capacity, models)
+        super().__init__(owner, owner.capacity, models, rows)
         self.since_id = since_id
         self.since_seq = since_seq
 
@@ -94,7 +97,7 @@ class RedisBroadcaster:
         self.capacity = capacity
         self._origin = secrets.token_hex(8).encode()
         self._seq = 0
-        self._outbox: deque[tuple[int, bytes]] = deque()
+        self._outbox: deque[tuple[int, LiveUpdate, bytes]] = deque()
         self._outbox_ready = asyncio.Event()
         self._flushed = asyncio.Event()
         self._flushed.set()
@@ -150,12 +153,14 @@ class RedisBroadcaster:
             self._outbox.popleft()
             self._mark_all_lagged()  # local readers can tell; remote ones catch up by position
             log.warning("broadcast_outbox_full", dropped=1)
-        self._outbox.append((self._seq, _ENCODER.encode(update)))
+        self._outbox.append((self._seq, update, _ENCODER.encode(update)))
         self._flushed.clear()
         self._outbox_ready.set()
 
-    def subscribe(self, models: frozenset[str] | None = None) -> RedisSubscription:
-        subscription = RedisSubscription(self, self._last_id, self._seq, models)
+    def subscribe(
+        self, models: frozenset[str] | None = None, rows: bool = True
+    ) -> RedisSubscription:
+        subscription = RedisSubscription(self, self._last_id, self._seq, models, rows)
         self._subscribers.add(subscription)
         return subscription
 
@@ -183,11 +188,20 @@ class RedisBroadcaster:
                     self._outbox.popleft()
             self._flushed.set()
 
-    async def _append(self, batch: list[tuple[int, bytes]]) -> None:
+    async def _append(self, batch: list[tuple[int, LiveUpdate, bytes]]) -> None:
         keys = [self._stream, self._counter]
         async with self._redis.pipeline(transaction=False) as pipe:
-            for seq, body in batch:
-                args: list[bytes | int] = [self._maxlen, self._retain_ms, body, self._origin, seq]
+            for seq, update, body in batch:
+                args: list[bytes | int | str] = [
+                    self._maxlen,
+                    self._retain_ms,
+                    body,
+                    self._origin,
+                    seq,
+                    update.model,
+                    update.position,
+                    int(update.purged),
+                ]
                 await self._append_script(keys, args, client=pipe)
             await pipe.execute()
 
@@ -222,15 +236,28 @@ class RedisBroadcaster:
                 log.warning("broadcast_entries_missed", missed=number - self._last_n - 1)
                 self._mark_all_lagged()
             self._last_n = number
-        if not self._subscribers:
-            return  # nobody here listens: the rows are not decoded
-        update = _DECODER.decode(fields[b"u"])
         mine = fields.get(b"o") == self._origin
         seq = int(fields.get(b"s", b"0"))
+        bare = _bare(fields)  # nothing decoded
+        whole: LiveUpdate | None = None
         for subscriber in list(self._subscribers):
             later = seq > subscriber.since_seq if mine else entry_id > subscriber.since_id
-            if later:
-                subscriber.offer(update)
+            if not later:
+                continue
+            if bare is not None and not subscriber.rows:
+                subscriber.offer(bare)
+                continue
+            if whole is None:
+                whole = _DECODER.decode(fields[b"u"])
+            subscriber.offer(whole)
+
+
+def _bare(fields: dict[bytes, bytes]) -> LiveUpdate | None:
+    """A logs entry's update without its rows, from its own fields: nothing is decoded. None
+    for another model's (small: decoded whole) or an entry written without those fields."""
+    if fields.get(b"m") != b"logs" or b"p" not in fields:
+        return None
+    return LiveUpdate(int(fields[b"p"]), purged=fields.get(b"x") == b"1")
 
 
 def _number(fields: dict[bytes, bytes]) -> int | None:

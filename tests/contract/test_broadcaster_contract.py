@@ -139,6 +139,23 @@ class BroadcasterContract:
         assert not logs_only.lagged
         assert await drained(logs_only) == []
 
+    async def test_a_follower_of_positions_sees_every_commit(
+        self, broadcaster: Broadcaster
+    ) -> None:
+        """A subscription without rows (read-your-writes) still gets each commit's model,
+        position and purge flag, beside a subscription that gets the whole update."""
+        positions = broadcaster.subscribe(rows=False)
+        whole = broadcaster.subscribe()
+        sent = full_update()
+        broadcaster.publish(sent)
+        broadcaster.publish(update(43, model="history"))
+        got = await received(positions, 2)
+        assert [(u.position, u.model, u.purged) for u in got] == [
+            (42, "logs", True),
+            (43, "history", False),
+        ]
+        assert await received(whole, 2) == [sent, update(43, model="history")]
+
     async def test_a_slow_subscriber_lags_without_holding_up_others(
         self, broadcaster: Broadcaster
     ) -> None:
@@ -223,6 +240,9 @@ async def test_commits_nobody_could_receive_carry_no_rows() -> None:
     publish("logs", 41, LogsCommitted(rows))
     assert built == []
     assert not broadcaster.listened
+    broadcaster.subscribe(rows=False)  # read-your-writes follows positions only
+    publish("logs", 41, LogsCommitted(rows))
+    assert built == []
     subscription = broadcaster.subscribe()
     assert broadcaster.listened
     publish("logs", 42, LogsCommitted(rows))
@@ -287,6 +307,20 @@ async def test_the_stream_stays_bounded(redis_shared: tuple[Redis, RedisKeys]) -
     finally:
         await broadcaster.aclose()
     assert await client.xlen(keys.live_stream) < 300
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_a_follower_of_positions_decodes_no_rows(
+    redis_shared: tuple[Redis, RedisKeys],
+) -> None:
+    """Through Redis, a logs commit reaches a subscription without rows as its position and
+    purge flag alone, read from the entry's own fields (nothing of the rows is decoded)."""
+    client, keys = redis_shared
+    async with open_redis_broadcaster(client, keys.live_stream) as broadcaster:
+        positions = broadcaster.subscribe(rows=False)
+        broadcaster.publish(full_update())
+        assert await received(positions, 1) == [LiveUpdate(position=42, purged=True)]
 
 
 @pytest.mark.redis

@@ -185,7 +185,8 @@ async def _follow(
     history: EventHistory, broadcaster: Broadcaster, f: HistoryFilter
 ) -> AsyncIterator[ServerSentEventMessage]:
     """Backlog after the cursor, then each new event as the history model commits it."""
-    subscription = broadcaster.subscribe()
+    # Woken by the history model's commits alone; the events themselves come from its pages.
+    subscription = broadcaster.subscribe(frozenset({"history"}), rows=False)
     try:
         yield ServerSentEventMessage(data=None, comment="decnet-es history")
         sent_at = time.monotonic()
