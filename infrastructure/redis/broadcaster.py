@@ -19,6 +19,7 @@ import contextlib
 import secrets
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -35,11 +36,13 @@ STREAM_RETAIN_MS = 15_000  # and no older than this: ~90 MB of rows at 10,000 re
 OUTBOX_LIMIT = 10_000
 READ_BLOCK_MS = 500  # also how long a close waits for the reader to notice
 READ_COUNT = 500
+APPEND_BYTES = 8 << 20  # one pipeline carries at most this much (and at least one entry)
 RETRY_S = 0.5
 FLUSH_S = 2.0
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(LiveUpdate)
-# KEYS: the stream, its entry counter; ARGV: maxlen, retain ms, then the entry's fields' values:
+# KEYS: the stream, its entry counter, its last id; ARGV: maxlen, retain ms, then the entry's
+# fields' values:
 # the update (`u`), its origin and local sequence, and its model, position and purge flag apart
 # (`m`, `p`, `x`: a logs update without its rows, for subscribers that want none).
 # Trimmed by Redis's clock, not the publisher's: a skewed host cannot empty the stream.
@@ -49,6 +52,7 @@ local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local n = redis.call('INCR', KEYS[2])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
     'u', ARGV[3], 'o', ARGV[4], 's', ARGV[5], 'm', ARGV[6], 'p', ARGV[7], 'x', ARGV[8], 'n', n)
+redis.call('SET', KEYS[3], id)
 redis.call('XTRIM', KEYS[1], 'MINID', ms - tonumber(ARGV[2]))
 return id
 """
@@ -91,19 +95,21 @@ class RedisBroadcaster:
         self._redis = redis
         self._stream = stream
         self._counter = f"{stream}:n"
+        self._newest = f"{stream}:last"
         self._maxlen = maxlen
         self._retain_ms = retain_ms
         self._append_script = redis.register_script(_APPEND)
         self.capacity = capacity
         self._origin = secrets.token_hex(8).encode()
         self._seq = 0
-        self._outbox: deque[tuple[int, LiveUpdate, bytes]] = deque()
+        self._outbox: deque[_Entry] = deque()
         self._outbox_ready = asyncio.Event()
         self._flushed = asyncio.Event()
         self._flushed.set()
         self._last_id: tuple[int, int] = (0, 0)
         self._last_n: int | None = None  # the entry counter's value last read
         self._subscribers: set[RedisSubscription] = set()
+        self._subscribed = asyncio.Event()  # wakes an idle reader
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
 
@@ -114,9 +120,7 @@ class RedisBroadcaster:
 
     async def start(self) -> None:
         """Read from the stream's current end; start the writer and the reader."""
-        newest: Any = await self._redis.xrevrange(self._stream, count=1)
-        self._last_id = _stream_id(newest[0][0]) if newest else (0, 0)
-        self._last_n = _number(newest[0][1]) if newest else None
+        self._last_id, self._last_n = await self._end()
         self._tasks = [
             asyncio.create_task(self._write_loop(), name="broadcast-writer"),
             asyncio.create_task(self._read_loop(), name="broadcast-reader"),
@@ -153,7 +157,9 @@ class RedisBroadcaster:
             self._outbox.popleft()
             self._mark_all_lagged()  # local readers can tell; remote ones catch up by position
             log.warning("broadcast_outbox_full", dropped=1)
-        self._outbox.append((self._seq, update, _ENCODER.encode(update)))
+        self._outbox.append(
+            _Entry(self._seq, update.model, update.position, update.purged, _ENCODER.encode(update))
+        )
         self._flushed.clear()
         self._outbox_ready.set()
 
@@ -162,6 +168,7 @@ class RedisBroadcaster:
     ) -> RedisSubscription:
         subscription = RedisSubscription(self, self._last_id, self._seq, models, rows)
         self._subscribers.add(subscription)
+        self._subscribed.set()
         return subscription
 
     def discard(self, subscription: RedisSubscription) -> None:
@@ -177,7 +184,7 @@ class RedisBroadcaster:
             await self._outbox_ready.wait()
             self._outbox_ready.clear()
             while self._outbox:
-                batch = list(self._outbox)[:READ_COUNT]
+                batch = _first_entries(self._outbox)
                 try:
                     await self._append(batch)
                 except RedisError as e:
@@ -188,19 +195,19 @@ class RedisBroadcaster:
                     self._outbox.popleft()
             self._flushed.set()
 
-    async def _append(self, batch: list[tuple[int, LiveUpdate, bytes]]) -> None:
-        keys = [self._stream, self._counter]
+    async def _append(self, batch: list[_Entry]) -> None:
+        keys = [self._stream, self._counter, self._newest]
         async with self._redis.pipeline(transaction=False) as pipe:
-            for seq, update, body in batch:
+            for e in batch:
                 args: list[bytes | int | str] = [
                     self._maxlen,
                     self._retain_ms,
-                    body,
+                    e.body,
                     self._origin,
-                    seq,
-                    update.model,
-                    update.position,
-                    int(update.purged),
+                    e.seq,
+                    e.model,
+                    e.position,
+                    int(e.purged),
                 ]
                 await self._append_script(keys, args, client=pipe)
             await pipe.execute()
@@ -218,6 +225,21 @@ class RedisBroadcaster:
 
     async def _entries(self) -> AsyncIterator[tuple[tuple[int, int], dict[bytes, bytes]]]:
         while not self._closing:
+            if not self._subscribers:
+                # Nobody here listens (a projector reading its own commits back would fetch
+                # every row it wrote): follow the stream's end, not its entries, until someone
+                # subscribes. A subscription made meanwhile starts at the end last seen, so
+                # it may get the updates of up to `READ_BLOCK_MS` before it (their rows are
+                # older than its cursor; positions only grow).
+                self._subscribed.clear()
+                end = await self._end()
+                if self._subscribers:
+                    continue  # one came meanwhile, at the cursor it found: read from there
+                self._last_id, self._last_n = end
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(READ_BLOCK_MS / 1000):
+                        await self._subscribed.wait()
+                continue
             cursor = f"{self._last_id[0]}-{self._last_id[1]}"
             answer: Any = await self._redis.xread(
                 {self._stream: cursor}, count=READ_COUNT, block=READ_BLOCK_MS
@@ -226,6 +248,17 @@ class RedisBroadcaster:
                 for raw_id, fields in entries:
                     self._last_id = _stream_id(raw_id)
                     yield self._last_id, fields
+
+    async def _end(self) -> tuple[tuple[int, int], int | None]:
+        """The stream's newest id and entry number, from the keys the append script sets (no
+        entry is fetched), or from its newest entry where they are missing."""
+        last, number = await self._redis.mget(self._newest, self._counter)
+        if last is not None and number is not None:
+            return _stream_id(last), int(number)
+        newest: Any = await self._redis.xrevrange(self._stream, count=1)
+        if not newest:
+            return self._last_id, self._last_n
+        return _stream_id(newest[0][0]), _number(newest[0][1])
 
     def _deliver(self, entry_id: tuple[int, int], fields: dict[bytes, bytes]) -> None:
         number = _number(fields)
@@ -250,6 +283,30 @@ class RedisBroadcaster:
             if whole is None:
                 whole = _DECODER.decode(fields[b"u"])
             subscriber.offer(whole)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """An update waiting in the outbox: its encoding and the fields appended beside it."""
+
+    seq: int
+    model: str
+    position: int
+    purged: bool
+    body: bytes
+
+
+def _first_entries(outbox: deque[_Entry]) -> list[_Entry]:
+    """The oldest entries, up to `READ_COUNT` of them and `APPEND_BYTES` (a catch-up commit
+    can hold ~5 MB of rows): one pipeline's worth."""
+    batch: list[_Entry] = []
+    size = 0
+    for entry in outbox:
+        if batch and (len(batch) == READ_COUNT or size + len(entry.body) > APPEND_BYTES):
+            break
+        batch.append(entry)
+        size += len(entry.body)
+    return batch
 
 
 def _bare(fields: dict[bytes, bytes]) -> LiveUpdate | None:

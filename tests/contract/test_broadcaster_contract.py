@@ -6,9 +6,11 @@ many unread updates one subscription holds before it lags (`capacity`).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio
 import pytest
@@ -19,9 +21,10 @@ from application.reads.rows import LogRow, ProjectionStatus
 from domain.observations.records import InteractionRecord
 from infrastructure.broadcast.memory import QUEUE_LIMIT, MemoryBroadcaster
 from infrastructure.redis.broadcaster import RedisBroadcaster, open_redis_broadcaster
-from infrastructure.redis.client import RedisKeys
+from infrastructure.redis.client import RedisKeys, open_redis
 from interfaces.observations import publish_commits
 from projections.base import LogsCommitted
+from tests.contract.conftest import REDIS_URL_ENV
 
 WAIT_S = 2.0  # long enough for any adapter to deliver; a passing test never waits this long
 QUIET_S = 0.2  # how long "nothing arrives" is watched for
@@ -369,3 +372,34 @@ async def test_a_reader_that_missed_entries_marks_its_clients_lagged(
         projector.publish(update(3))
         assert [u.position for u in await received(subscription, 1)] == [3]
         assert subscription.lagged
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_a_process_nobody_listens_in_fetches_no_entries(
+    redis_shared: tuple[Redis, RedisKeys],
+) -> None:
+    """A reader without subscribers (a projector's) follows the stream's end, not its entries,
+    which would be every row it wrote; its first subscriber gets what is published next."""
+    client, keys = redis_shared
+    reads: list[object] = []
+    async with open_redis(os.environ[REDIS_URL_ENV]) as own:
+        xread = own.xread
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            reads.append(args)
+            return await xread(*args, **kwargs)
+
+        own.xread = counted  # type: ignore[method-assign]
+        async with (
+            open_redis_broadcaster(client, keys.live_stream) as projector,
+            open_redis_broadcaster(own, keys.live_stream) as idle,
+        ):
+            for position in range(1, 21):
+                projector.publish(update(position))
+            await anyio.sleep(0.8)  # longer than a reader's idle wait
+            assert reads == []
+            subscription = idle.subscribe()
+            projector.publish(update(21))
+            assert [u.position for u in await received(subscription, 1)] == [21]
+            assert reads
