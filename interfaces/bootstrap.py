@@ -76,11 +76,12 @@ from projections.views import ViewRegistry
 
 log = structlog.get_logger()
 POOL_MAX = 12
-# `decnet serve`: its intake child can run far ahead of the projections. A model reading its
-# default 200 batch events (~200,000 records) per step decodes them on its own, each model a
-# copy (1.5 GB peak at 500,000 records); steps within the runner's decoded-event cache (64) let
-# the models share one decoded copy (ADR 0024 has the figures).
-SERVE_STEP_EVENTS = DECODED_CACHE // 2
+# A live projector (`decnet serve`'s, a split `decnet projector`): the intake or the collector
+# can run far ahead of the projections. A model reading its default 200 batch events (~200,000
+# records) per step decodes them on its own, each model a copy (1.5 GB peak at 500,000 records);
+# steps within the runner's decoded-event cache (64) let the models share one decoded copy
+# (ADR 0024 has the figures).
+LIVE_STEP_EVENTS = DECODED_CACHE // 2
 READY_WAIT_S = 30.0
 
 
@@ -167,8 +168,7 @@ async def bootstrap(
         embedded = roles in (ALL_ROLES, SERVE_ROLES)
         runner = controller = None
         if Role.PROJECTOR in roles:
-            step = SERVE_STEP_EVENTS if roles == SERVE_ROLES else None
-            runner, controller = _projector(core, live, step)
+            runner, controller = _projector(core, live)
             if embedded:
                 await runner.setup()
             if roles == SERVE_ROLES:
@@ -223,13 +223,11 @@ async def _lead_or_refuse(stack: AsyncExitStack, core: Core) -> tuple[AdvisoryLe
     return leads
 
 
-def _projector(
-    core: Core, live: Live, step: int | None
-) -> tuple[ProjectionRunner, ReadModelController]:
-    """Every projection, the read-model controller and the status feed (one leader runs them);
-    `step` caps the events each model reads per transaction (None: each model's own)."""
+def _projector(core: Core, live: Live) -> tuple[ProjectionRunner, ReadModelController]:
+    """Every projection, the read-model controller and the status feed (one leader runs them),
+    each model reading at most `LIVE_STEP_EVENTS` events per transaction."""
     runner = ProjectionRunner(
-        core.store, core.pool, all_projections(), batch_size=step, factories=FACTORIES
+        core.store, core.pool, all_projections(), batch_size=LIVE_STEP_EVENTS, factories=FACTORIES
     )
     core.store.on_saved(runner.wake)
     controller = ReadModelController(
