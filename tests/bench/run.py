@@ -24,6 +24,9 @@ Stages, each measured from this process against real servers it starts:
   four client processes of their own (`tests/bench/sse_clients.py`); bounded in time.
 - `syslog`: N lines over TCP from a sender process into a fresh `decnet serve` until `/stats`
   counts them all; the server's peak RSS.
+- `split`: the same lines into the split topology instead (`decnet collector`, `projector`, `api`
+  and `fleet`, one process each, sharing the database and Redis: `DECNET_BENCH_REDIS_URL`, else
+  `DECNET_TEST_REDIS_URL`); needs a PostgreSQL server (the embedded one is per process).
 """
 
 from __future__ import annotations
@@ -63,7 +66,18 @@ from tests.bench.synthetic import records
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-STAGES = ("parse", "load", "project", "rebuild", "reads", "wrk", "sse", "sse1000", "syslog")
+STAGES = (
+    "parse",
+    "load",
+    "project",
+    "rebuild",
+    "reads",
+    "wrk",
+    "sse",
+    "sse1000",
+    "syslog",
+    "split",
+)
 SAMPLES = int(os.environ.get("DECNET_BENCH_SAMPLES", "60"))  # sequential requests per route
 PASSWORD = "benchpass2"
 
@@ -207,20 +221,20 @@ def _decnet_processes(pid: int) -> dict[str, psutil.Process]:
     return found
 
 
-def server_rss_mb(pid: int) -> dict[str, float]:
-    """Peak resident set (VmHWM) of each of the server's Python processes, in MB."""
+def rss_mb(processes: dict[str, psutil.Process]) -> dict[str, float]:
+    """Peak resident set (VmHWM) of each process by role, in MB."""
     peaks = {}
-    for role, process in _decnet_processes(pid).items():
+    for role, process in processes.items():
         with contextlib.suppress(OSError):
             peaks[role] = peak_rss_mb(process.pid)
     return peaks
 
 
-def cpu_seconds(pid: int, data_dir: Path) -> dict[str, float]:
-    """CPU-seconds (user + system) used so far by the server's Python processes, by role, and
-    by the embedded PostgreSQL's processes (those under `data_dir`, summed)."""
+def cpu_seconds(processes: dict[str, psutil.Process], data_dir: Path) -> dict[str, float]:
+    """CPU-seconds (user + system) used so far by each process by role, and by the embedded
+    PostgreSQL's processes (those under `data_dir`, summed)."""
     used: dict[str, float] = {}
-    for role, process in _decnet_processes(pid).items():
+    for role, process in processes.items():
         with contextlib.suppress(psutil.Error):
             times = process.cpu_times()
             used[role] = times.user + times.system
@@ -655,55 +669,123 @@ def _shares(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    """One end-to-end ingest run: seconds until every line was visible and until the sender
+    had written them all; each process's peak RSS (MB) and CPU-seconds by role."""
+
+    visible: float
+    accepted: float
+    peaks: dict[str, float]
+    used: dict[str, float]
+
+
+def syslog_payload(work: Path, n: int) -> Path:
+    """n synthetic lines, octet-counted, in a file the sender streams (made once per run)."""
+    payload = work / f"syslog-{n}.bin"
+    if not payload.exists():
+        with payload.open("wb") as f:
+            for r in records(n, seed=11):
+                f.write(octet_count(format_line(r)))
+    return payload
+
+
+def feed(
+    client: httpx.Client,
+    port: int,
+    payload: Path,
+    n: int,
+    processes: Callable[[], dict[str, psutil.Process]],
+    data_dir: Path,
+) -> Ingest:
+    """Stream `payload` from a sender process to the syslog `port` until `/stats` counts n
+    logs; the processes' peak RSS sampled meanwhile and their CPU used."""
+    sent = Path(f"{payload}.sent")
+    sent.unlink(missing_ok=True)
+    before = cpu_seconds(processes(), data_dir)
+    start = time.perf_counter()
+    sender = subprocess.Popen([sys.executable, "-m", "tests.bench.sender", str(port), str(payload)])
+    peaks: dict[str, float] = {}
+    seen = 0
+    while seen < n:
+        time.sleep(0.5)
+        seen = int(client.get("/stats").json()["total_logs"])
+        for role, mb in rss_mb(processes()).items():
+            peaks[role] = max(peaks.get(role, 0.0), mb)
+        if time.perf_counter() - start > 3600:
+            raise AssertionError(f"only {seen} of {n} visible after an hour")
+    visible = time.perf_counter() - start
+    spent = cpu_seconds(processes(), data_dir)
+    sender.wait(timeout=600)
+    used = {role: seconds - before.get(role, 0.0) for role, seconds in spent.items()}
+    return Ingest(visible, float(sent.read_text()), peaks, used)
+
+
+def report_ingest(report: Report, run: Ingest, n: int, where: str, target: str) -> None:
+    for role, mb in sorted(run.peaks.items()):
+        report.notes.append(f"{where}: {role} peak RSS {mb:,.0f} MB")
+    for role, seconds in sorted(run.used.items()):
+        report.notes.append(
+            f"{where}: {role} used {seconds:,.1f} CPU-seconds in {run.visible:,.1f} s wall"
+        )
+    report.rate(
+        f"syslog over TCP (1 connection, separate process): accepted by {where}",
+        per_s(n, run.accepted, "lines/s"),
+    )
+    report.rate(
+        f"… {n:,} records visible in `/logs` and `/stats` ({where})", per_s(n, run.visible), target
+    )
+    report.rate(
+        f"{where} peak RSS during that ingest (its Python processes, summed)",
+        f"{sum(run.peaks.values()):,.0f} MB",
+        "bounded",
+    )
+
+
 def stage_syslog(report: Report, fresh_db: str | None, work: Path, n: int) -> None:
     """A fresh server; n lines from a sender process over one TCP connection."""
-    payload = work / "syslog.bin"
-    with payload.open("wb") as f:
-        for r in records(n, seed=11):
-            f.write(octet_count(format_line(r)))
+    payload = syslog_payload(work, n)
     port = free_port()
     data_dir = work / "syslog-data"
     data_dir.mkdir(exist_ok=True)
     env = server_env(data_dir, port, fresh_db)
     with serve(env) as (server, client):
-        start = time.perf_counter()
-        sender = subprocess.Popen(
-            [sys.executable, "-m", "tests.bench.sender", str(port + 1), str(payload)]
-        )
-        peaks: dict[str, float] = {}
-        seen = 0
-        before = cpu_seconds(server.pid, data_dir)
-        while seen < n:
-            time.sleep(0.5)
-            seen = int(client.get("/stats").json()["total_logs"])
-            for role, mb in server_rss_mb(server.pid).items():
-                peaks[role] = max(peaks.get(role, 0.0), mb)
-            if time.perf_counter() - start > 3600:
-                raise AssertionError(f"only {seen} of {n} visible after an hour")
-        visible = time.perf_counter() - start
-        spent = cpu_seconds(server.pid, data_dir)
-        sender.wait(timeout=600)
-        accepted = float((work / "syslog.bin.sent").read_text())
-    for role, mb in sorted(peaks.items()):
-        report.notes.append(f"syslog ingest: {role} peak RSS {mb:,.0f} MB")
-    for role, seconds in sorted(spent.items()):
-        used = seconds - before.get(role, 0.0)
+        run = feed(client, port + 1, payload, n, lambda: _decnet_processes(server.pid), data_dir)
+    report_ingest(report, run, n, "`decnet serve`", "≥ 25,000 records/s")
+
+
+def stage_split(report: Report, work: Path, n: int) -> None:
+    """The split topology on a fresh database: the collector, the projector, one API and the
+    fleet, each `decnet` process on its own, sharing PostgreSQL and a Redis prefix; n lines
+    from a sender process into the collector over one TCP connection."""
+    from tests.topology.harness import admin_token, topology
+
+    pg = admin_url()
+    redis_url = os.environ.get("DECNET_BENCH_REDIS_URL") or os.environ.get("DECNET_TEST_REDIS_URL")
+    if pg is None or redis_url is None:
         report.notes.append(
-            f"syslog ingest: {role} used {used:,.1f} CPU-seconds in {visible:,.1f} s wall"
+            "split topology not measured: it needs a PostgreSQL server (DECNET_BENCH_PG_URL or"
+            " DECNET_TEST_PG_URL) and Redis (DECNET_BENCH_REDIS_URL or DECNET_TEST_REDIS_URL)"
         )
-    report.rate(
-        "syslog over TCP (1 connection, separate process): accepted by `decnet serve`",
-        per_s(n, accepted, "lines/s"),
-    )
-    report.rate(
-        f"… {n:,} records visible in `/logs` and `/stats` (`decnet serve`)",
-        per_s(n, visible),
-        "≥ 25,000 records/s",
-    )
-    report.rate(
-        "`decnet serve` peak RSS during that ingest (its Python processes, summed)",
-        f"{sum(peaks.values()):,.0f} MB",
-        "bounded",
+        return
+    payload = syslog_payload(work, n)
+    with topology(pg, redis_url) as topo:
+        topo.projector("projector")  # waits for its leadership line (logged at info)
+        api = topo.spawn("api", "api", DECNET_LOG_LEVEL="warning")
+        collector = topo.spawn("collector", "collector", DECNET_LOG_LEVEL="warning")
+        topo.fleet("fleet")
+        api.wait_http()
+        collector.wait_tcp(topo.syslog_port)
+        roles = {p.name: psutil.Process(p.popen.pid) for p in topo.processes if p.popen is not None}
+        with httpx.Client(base_url=f"{api.base_url}/api/v1", timeout=60) as client:
+            client.headers["Authorization"] = f"Bearer {admin_token(api, PASSWORD)}"
+            run = feed(client, topo.syslog_port, payload, n, lambda: roles, topo.root)
+    report_ingest(
+        report,
+        run,
+        n,
+        "the split topology (collector, projector, api, fleet)",
+        "≥ 50,000 records/s",
     )
 
 
@@ -777,6 +859,8 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
         if "syslog" in stages:
             n = int(os.environ.get("DECNET_BENCH_SYSLOG_RECORDS", records_n))
             stage_syslog(report, database(f"perf_bench_syslog_{n}", True), work, n)
+        if "split" in stages:
+            stage_split(report, work, int(os.environ.get("DECNET_BENCH_SYSLOG_RECORDS", records_n)))
     elapsed = time.perf_counter() - began
     text = report.markdown(machine(), where, elapsed)
     print("\n" + text + "\n", flush=True)
