@@ -324,9 +324,11 @@ def _number(fields: dict[bytes, bytes]) -> int | None:
 
 
 @contextlib.asynccontextmanager
-async def open_redis_broadcaster(redis: Redis, stream: str) -> AsyncIterator[RedisBroadcaster]:
+async def open_redis_broadcaster(
+    redis: Redis, stream: str, maxlen: int = STREAM_MAXLEN, retain_ms: int = STREAM_RETAIN_MS
+) -> AsyncIterator[RedisBroadcaster]:
     """A started broadcaster on `stream`, stopped on exit."""
-    broadcaster = RedisBroadcaster(redis, stream)
+    broadcaster = RedisBroadcaster(redis, stream, maxlen, retain_ms=retain_ms)
     await broadcaster.start()
     try:
         yield broadcaster

@@ -38,6 +38,7 @@ from interfaces.http.routes.logs import (
 from interfaces.http.routes.readmodels import READ_MODEL_ROUTES
 from interfaces.http.routes.stream import stream
 from interfaces.http.routes.tamper import TAMPER_ROUTES
+from interfaces.http.segments import keep_encoded_slashes
 from interfaces.http.strict_body import decode_strictly
 from interfaces.http.swagger import swagger_plugin
 from interfaces.services import Services
@@ -112,5 +113,5 @@ def create_app(services: Services) -> Litestar:
     document_api(app)
     bind_options_to_routes(app)
     # Outermost, around Litestar's exception handling: sees every response as the client does.
-    app.asgi_handler = observe_requests(app.asgi_handler)
+    app.asgi_handler = observe_requests(keep_encoded_slashes(app.asgi_handler))
     return app

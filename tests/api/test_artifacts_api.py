@@ -178,15 +178,14 @@ def test_encoded_slash_traversal_never_reaches_a_file(
     assert SECRET not in body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (spec deviation): a decky or stored_as containing an encoded slash (%2F) is "
-    "decoded before routing, so no route matches and the answer is 404 'Not Found' instead of "
-    "SPEC's 400 for a name outside the pattern",
-)
 def test_encoded_slash_in_a_name_is_400(vault: Vault, client: ApiClient) -> None:
-    """A decky containing `%2F` breaks the name pattern: 400 like any other bad name."""
+    """A decky or stored_as containing `%2F` breaks the name pattern: 400 like any other bad
+    name (the slash stays inside its segment; it used to split it, and no route matched)."""
     assert fetch(client, vault, f"..%2Felsewhere/{STORED_AS}")[0] == 400
+    assert fetch(client, vault, f"decky-01/..%2F{STORED_AS}")[0] == 400
+    assert fetch(client, vault, f"decky-01%2Fssh/{STORED_AS}")[0] == 400
+    # Still behind authentication, like any route.
+    assert client.get(f"/artifacts/..%2Felsewhere/{STORED_AS}").status_code == 401
 
 
 def test_missing_artifact_is_404(vault: Vault, client: ApiClient) -> None:

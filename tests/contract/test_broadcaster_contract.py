@@ -299,16 +299,12 @@ async def test_one_reader_fans_out_to_another_process(
 async def test_the_stream_stays_bounded(redis_shared: tuple[Redis, RedisKeys]) -> None:
     """The stream is trimmed near MAXLEN however much is published."""
     client, keys = redis_shared
-    broadcaster = RedisBroadcaster(client, keys.live_stream, maxlen=100)
-    await broadcaster.start()
-    try:
+    async with open_redis_broadcaster(client, keys.live_stream, maxlen=100) as broadcaster:
         subscription = broadcaster.subscribe()
         for position in range(1, 1_001):
             broadcaster.publish(update(position))
         while (item := await subscription.next(WAIT_S)) is not None and item.position < 1_000:
             pass
-    finally:
-        await broadcaster.aclose()
     assert await client.xlen(keys.live_stream) < 300
 
 
@@ -334,9 +330,7 @@ async def test_the_stream_keeps_only_its_last_seconds(
     """Entries older than the retention (by Redis's clock) are trimmed at the next append: a
     logs commit carries its rows, so the stream's memory follows the recent ingest rate."""
     client, keys = redis_shared
-    broadcaster = RedisBroadcaster(client, keys.live_stream, retain_ms=1_000)
-    await broadcaster.start()
-    try:
+    async with open_redis_broadcaster(client, keys.live_stream, retain_ms=1_000) as broadcaster:
         subscription = broadcaster.subscribe()
         for position in range(1, 51):
             broadcaster.publish(update(position))
@@ -345,8 +339,6 @@ async def test_the_stream_keeps_only_its_last_seconds(
         await anyio.sleep(1.2)
         broadcaster.publish(update(51))
         assert [u.position for u in await received(subscription, 1)] == [51]
-    finally:
-        await broadcaster.aclose()
     assert await client.xlen(keys.live_stream) == 1
 
 
