@@ -179,12 +179,17 @@ class BroadcasterContract:
     ) -> None:
         """What a lagged subscriber still gets is in order; once drained it receives again."""
         slow = broadcaster.subscribe()
-        for position in range(1, self.capacity + 6):
+        marker = broadcaster.subscribe(frozenset({"history"}))  # hears the last update only
+        total = self.capacity + 5
+        for position in range(1, total + 1):
             broadcaster.publish(update(position))
+        broadcaster.publish(update(total + 1, model="history"))
+        # Delivered in order: once the marker is here, so is everything before it.
+        assert [u.position for u in await received(marker, 1)] == [total + 1]
         kept = [u.position for u in await drained(slow)]
         assert slow.lagged
         assert kept == sorted(kept)
-        assert len(kept) < self.capacity + 5  # something was dropped, and said so
+        assert len(kept) < total  # something was dropped, and said so
         slow.lagged = False  # the client caught up from the read model
         broadcaster.publish(update(1_000))
         assert [u.position for u in await received(slow, 1)] == [1_000]
