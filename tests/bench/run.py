@@ -63,6 +63,7 @@ from infrastructure.collector.framing import octet_count
 from infrastructure.collector.rfc5424 import format_line, parse_line
 from tests.api.harness import free_port as harness_free_port
 from tests.bench.synthetic import records
+from tests.topology.harness import admin_token, topology
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -758,8 +759,6 @@ def stage_split(report: Report, work: Path, n: int) -> None:
     """The split topology on a fresh database: the collector, the projector, one API and the
     fleet, each `decnet` process on its own, sharing PostgreSQL and a Redis prefix; n lines
     from a sender process into the collector over one TCP connection."""
-    from tests.topology.harness import admin_token, topology
-
     pg = admin_url()
     redis_url = os.environ.get("DECNET_BENCH_REDIS_URL") or os.environ.get("DECNET_TEST_REDIS_URL")
     if pg is None or redis_url is None:
