@@ -17,7 +17,13 @@ def test_an_encoded_slash_stays_in_its_segment() -> None:
     assert segments_path(b"/api/v1/deckies/a%20b%2fc/mutate") == "/api/v1/deckies/a b%2Fc/mutate"
 
 
-@given(st.lists(st.text(alphabet=st.characters(exclude_characters="/"), max_size=8), max_size=6))
+# A path arrives as bytes: a lone surrogate has no UTF-8 form, so no client can send one.
+_SEGMENT = st.text(
+    alphabet=st.characters(exclude_characters="/", exclude_categories=["Cs"]), max_size=8
+)
+
+
+@given(st.lists(_SEGMENT, max_size=6))
 def test_without_an_encoded_slash_it_is_the_plain_decoding(segments: list[str]) -> None:
     raw = "/".join(quote(segment, safe="") for segment in ["", "api", *segments])
     assert segments_path(raw.encode()) == unquote(raw)
