@@ -89,14 +89,6 @@ class EmulateSettings:
         )
 
 
-def add_emulate_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`decnet emulate SERVICE`."""
-    emulate = commands.add_parser(
-        "emulate", help="run one service emulator in a Docker decky (set by the Docker runtime)"
-    )
-    emulate.add_argument("service", help="the service to serve, e.g. ssh, http, ftp")
-
-
 def run_emulate(args: argparse.Namespace) -> int:
     """Entry point: settings from the environment, then serve until SIGTERM/SIGINT."""
     try:

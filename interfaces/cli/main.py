@@ -13,7 +13,6 @@ from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings, settings_help
 from interfaces.cli.attack_sim import add_attack_sim_command, run_attack_sim
 from interfaces.cli.dead_letters import add_dead_letters_command, run_dead_letters
-from interfaces.cli.emulate import add_emulate_command, run_emulate
 from interfaces.cli.evidence import add_evidence_commands, run_evidence
 from interfaces.cli.fleet import (
     API_COMMANDS,
@@ -62,14 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_attack_sim_command(commands)
     add_dead_letters_command(commands, remote)
     add_evidence_commands(commands)
-    add_emulate_command(commands)
+    emulate = commands.add_parser(
+        "emulate", help="run one service emulator in a Docker decky (set by the Docker runtime)"
+    )
+    emulate.add_argument("service", help="the service to serve, e.g. ssh, http, ftp")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "emulate":
-        return run_emulate(args)  # inside a Docker decky: its own environment, no server settings
+        # Inside a Docker decky: its own environment, no server settings. Imported here, as the
+        # server's modules are below: the clients of a server start in a fraction of a second.
+        from interfaces.cli.emulate import run_emulate
+
+        return run_emulate(args)
     if args.command == "evidence":
         return run_evidence(args)  # offline: no server, database or settings
     if args.command == "attack-sim":

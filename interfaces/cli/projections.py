@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import msgspec
@@ -27,9 +27,10 @@ from domain.shared.meta import SYSTEM
 from infrastructure.leadership import LeadershipTakenError
 from infrastructure.settings import AppSettings
 from interfaces.cli.api_client import ApiClient, ApiError, connect
-from interfaces.cli.local_readmodels import LocalReadModels, open_local
-from interfaces.cli.rebuild_workers import WorkerFailed, rebuild_in_workers
 from interfaces.cli.tables import print_table
+
+if TYPE_CHECKING:
+    from interfaces.cli.local_readmodels import LocalReadModels
 
 POLL_S = 0.5
 STATUS_COLUMNS = ("name", "state", "position", "head", "lag_events", "lag_seconds", "rebuild")
@@ -82,6 +83,10 @@ async def run(settings: AppSettings, args: argparse.Namespace) -> int:
         if server_up(args.url):
             client = connect(args.url, args.token, args.user, args.password)
             return await anyio.to_thread.run_sync(_remote, client, args)
+        # The server's composition (~1 s of imports) only when this command runs without one:
+        # `decnet --help` and the clients of a server start without it.
+        from interfaces.cli.local_readmodels import open_local
+
         async with open_local(settings) as local:
             return await _local(local, args)
     except LeadershipTakenError as e:
@@ -208,6 +213,8 @@ async def _local(local: LocalReadModels, args: argparse.Namespace) -> int:
 
 async def _local_in_workers(local: LocalReadModels, names: list[str], workers: int) -> int:
     """Every model rebuilt by worker processes, side by side on the cores (ADR 0023)."""
+    from interfaces.cli.rebuild_workers import WorkerFailed, rebuild_in_workers
+
     for name in names:
         with contextlib.suppress(RebuildInProgressError):
             await anyio.to_thread.run_sync(local.commands.request_rebuild, SYSTEM, name)
