@@ -47,7 +47,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -62,6 +62,7 @@ import psycopg
 from infrastructure.collector.framing import octet_count
 from infrastructure.collector.rfc5424 import format_line, parse_line
 from tests.api.harness import free_port as harness_free_port
+from tests.bench import decnet_side
 from tests.bench.synthetic import records
 from tests.topology.harness import admin_token, topology
 
@@ -78,6 +79,7 @@ STAGES = (
     "sse1000",
     "syslog",
     "split",
+    "decnet",
 )
 SAMPLES = int(os.environ.get("DECNET_BENCH_SAMPLES", "60"))  # sequential requests per route
 PASSWORD = "benchpass2"
@@ -90,6 +92,7 @@ class Report:
     records: int
     rates: list[tuple[str, str, str]] = field(default_factory=list)  # measure, figure, target
     reads: list[tuple[str, float, float, str]] = field(default_factory=list)
+    versus: list[tuple[str, float, float, float | None, float | None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def rate(self, measure: str, figure: str, target: str = "") -> None:
@@ -99,6 +102,18 @@ class Report:
     def read(self, route: str, p50: float, p95: float, extra: str = "") -> None:
         self.reads.append((route, p50, p95, extra))
         print(f"  {route:60} p50 {p50:8.2f}  p95 {p95:8.2f} ms {extra}", flush=True)
+
+    def against(self, route: str, ours: list[float], theirs: list[float] | int) -> None:
+        """One route's p50 and p95 here and on DECNET (ms), or the status DECNET answered."""
+        mine = percentiles(ours)
+        its = percentiles(theirs) if isinstance(theirs, list) else (None, None)
+        self.versus.append((route, *mine, *its))
+        there = (
+            f"DECNET p50 {its[0]:8.2f} p95 {its[1]:8.2f} ms"
+            if its[0] is not None and its[1] is not None
+            else f"DECNET answers HTTP {theirs}"
+        )
+        print(f"  {route:48} ours p50 {mine[0]:7.2f} p95 {mine[1]:7.2f} | {there}", flush=True)
 
     def markdown(self, machine: str, database: str, elapsed: float) -> str:
         lines = [
@@ -117,9 +132,31 @@ class Report:
             "|---|---|---|---|",
             *(f"| `{r}` | {p50:.1f} | {p95:.1f} | {x} |" for r, p50, p95, x in self.reads),
         ]
+        if self.versus:
+            lines += [
+                "",
+                f"Side by side with DECNET {decnet_side.VERSION} (its API on uvicorn with SQLite"
+                " and its response caches, the same records in its tables; each route asked of"
+                f" both in turn, {SAMPLES} times; ms; `tests/bench/decnet_side.py`):",
+                "",
+                "| route | ours p50 | ours p95 | DECNET p50 | DECNET p95 | DECNET p95 ÷ ours |",
+                "|---|---|---|---|---|---|",
+                *(
+                    f"| `{r}` | {a:.1f} | {b:.1f} | {c:.1f} | {d:.1f} | {d / b:.1f} |"
+                    if c is not None and d is not None
+                    else f"| `{r}` | {a:.1f} | {b:.1f} | error | error | |"
+                    for r, a, b, c, d in self.versus
+                ),
+            ]
         if self.notes:
             lines += ["", *(f"- {n}" for n in self.notes)]
         return "\n".join(lines)
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    """p50 and p95 of request times."""
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[max(int(len(ordered) * 0.95) - 1, 0)]
 
 
 # -- environment -----------------------------------------------------------------------------
@@ -447,8 +484,7 @@ def timed(client: httpx.Client, path: str, params: dict[str, Any]) -> tuple[floa
         if response.status_code != 200:
             raise AssertionError(f"{path} {params}: {response.status_code} {response.text}")
         body = response
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1], body
+    return (*percentiles(times), body)
 
 
 def read_routes(n: int, uuid: str) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -528,6 +564,25 @@ def stage_reads(report: Report, client: httpx.Client) -> None:
         report.read(label, p50, p95, extra)
     page = client.get("/attackers", params={"limit": 50})
     report.rate("`/attackers` page of 50 rows", f"{len(page.content) / 1024:.1f} KB", "≤ 100 KB")
+
+
+def stage_decnet(report: Report, ours: httpx.Client, work: Path) -> None:
+    """The read routes here and on DECNET, the same records in both (`decnet_side`)."""
+    home = decnet_side.venv(work)
+    if home is None:
+        report.notes.append(f"DECNET {decnet_side.VERSION} could not be installed: not compared")
+        return
+    port, database = free_port(), decnet_side.database_path(home)
+    for stale in (database, *database.parent.glob(f"{database.name}-*")):  # with -wal, -shm
+        stale.unlink(missing_ok=True)  # a new database: its admin is the one set here
+    with decnet_side.serving(home, work, port):
+        pass  # its first start makes its tables
+    began = time.perf_counter()
+    decnet_side.seed(database, report.records)
+    print(f"  DECNET's tables filled in {time.perf_counter() - began:.0f} s", flush=True)
+    with decnet_side.serving(home, work, port), closing(decnet_side.client(port)) as theirs:
+        for route, mine, its in decnet_side.compare(ours, theirs, report.records, SAMPLES):
+            report.against(route, mine, its)
 
 
 def stage_wrk(report: Report, client: httpx.Client) -> None:
@@ -835,7 +890,7 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
         }
         if "parse" in stages:
             steps["parse"]()
-        if {"load", "project", "rebuild", "reads", "wrk", "sse", "sse1000"} & set(stages):
+        if {"load", "project", "rebuild", "reads", "wrk", "sse", "sse1000", "decnet"} & set(stages):
             loaded = stage_load(report, db_url, data_dir, fresh)
             if loaded:
                 stage_project(report, db_url, data_dir, rebuild=False)
@@ -843,7 +898,7 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
                 report.notes.append("first build not measured: the dataset was reused (`--fresh`)")
         if "rebuild" in stages:
             stage_project(report, db_url, data_dir, rebuild=True)
-        if {"reads", "wrk", "sse", "sse1000"} & set(stages):
+        if {"reads", "wrk", "sse", "sse1000", "decnet"} & set(stages):
             port = free_port()
             with serve(server_env(data_dir, port, db_url)) as (_, client):
                 settle(report, client)
@@ -855,6 +910,8 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
                     stage_sse(report, client, port + 1)
                 if "sse1000" in stages:
                     stage_sse_many(report, client, port + 1)
+                if "decnet" in stages:
+                    stage_decnet(report, client, work)
         if "syslog" in stages:
             n = int(os.environ.get("DECNET_BENCH_SYSLOG_RECORDS", records_n))
             stage_syslog(report, database(f"perf_bench_syslog_{n}", True), work, n)

@@ -1,0 +1,225 @@
+"""DECNET itself beside us: the same records in its database, the same routes, alternating.
+
+DECNET 1.0.0 is the release the package index here holds (the issue measured 1.2.1, which it
+does not). It is installed from the index into a virtualenv of its own (`pip install
+decnet==1.0.0`, nothing of it committed) and serves its API (FastAPI on uvicorn, SQLite, its own
+2-5 s response caches) from that venv. Its ingester parses a few hundred records a second, so
+the records go into its `logs` and `bounty` tables directly, in the rows its ingester writes:
+the benchmark's records (`tests/bench/synthetic.py`), each auth record with a password also a
+credential bounty, deduplicated as its repository does. Its attackers are built by a separate
+profiler from those rows, so the attacker routes are not compared.
+
+Each route is asked of both servers in turn, `SAMPLES` times, one request at a time: neither
+server competes with the other for the cores while it answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.bench.synthetic import records
+
+VERSION = "1.0.0"
+ADMIN = "admin"
+FIRST_PASSWORD = "bench-first-pass-1"
+PASSWORD = "bench-second-pass-2"
+READY_S = 120.0
+Route = tuple[str, str, dict[str, str | int]]
+ROUTES: tuple[Route, ...] = (  # (label, path, params): the read routes both serve from these tables
+    ("/logs", "/logs", {}),
+    ("/logs?offset=100000", "/logs", {"offset": "100k"}),
+    ("/logs?offset=0.9·N", "/logs", {"offset": "0.9N"}),
+    ("/logs?search=bot.sh", "/logs", {"search": "bot.sh"}),
+    ("/logs?search=root", "/logs", {"search": "root"}),
+    ("/logs?search=decky:decky-03 service:ssh", "/logs", {"search": "decky:decky-03 service:ssh"}),
+    ("/logs/histogram (default)", "/logs/histogram", {}),
+    (
+        "/logs/histogram 15 min over a day",
+        "/logs/histogram",
+        {
+            "start_time": "2026-11-03T00:00:00Z",
+            "end_time": "2026-11-03T23:59:59Z",
+            "interval_minutes": 15,
+        },
+    ),
+    ("/bounty", "/bounty", {}),
+    ("/bounty?bounty_type=credential", "/bounty", {"bounty_type": "credential"}),
+    ("/stats", "/stats", {}),
+)
+
+
+def venv(work: Path) -> Path | None:
+    """A virtualenv holding DECNET (`DECNET_BENCH_DECNET_VENV`, or made under `work`), or None
+    when it cannot be installed here."""
+    given = os.environ.get("DECNET_BENCH_DECNET_VENV")
+    home = Path(given) if given else work / "decnet-venv"
+    python = home / "bin" / "python"
+    if _has_decnet(python):
+        return home
+    print(f"  installing DECNET {VERSION} into {home}", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(home)], check=True)
+    # greenlet: SQLAlchemy's asyncio needs it and DECNET's metadata does not ask for it.
+    done = subprocess.run(
+        [str(home / "bin" / "pip"), "install", "-q", f"decnet=={VERSION}", "greenlet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not _has_decnet(python):
+        print(f"  DECNET {VERSION} could not be installed:\n{done.stderr[-2000:]}", flush=True)
+        return None
+    return home
+
+
+def _has_decnet(python: Path) -> bool:
+    if not python.exists():
+        return False
+    probe = [
+        str(python),
+        "-c",
+        f"import importlib.metadata as m; assert m.version('decnet') == {VERSION!r}",
+    ]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+
+def database_path(home: Path) -> Path:
+    """Where DECNET keeps its SQLite database: beside its package (`decnet.config._ROOT`)."""
+    where = subprocess.run(
+        [str(home / "bin" / "python"), "-c", "import decnet.config as c; print(c._ROOT)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(where.stdout.strip()) / "decnet.db"
+
+
+@contextmanager
+def serving(home: Path, work: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`uvicorn decnet.web.api:app` on `port` (its migrations run at startup)."""
+    run_dir = work / "decnet-run"
+    run_dir.mkdir(exist_ok=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DECNET_")},
+        "DECNET_JWT_SECRET": "b" * 48,
+        "DECNET_ADMIN_USER": ADMIN,
+        "DECNET_ADMIN_PASSWORD": FIRST_PASSWORD,
+        "DECNET_INGEST_LOG_FILE": str(run_dir / "decnet.log"),
+        "DECNET_SYSTEM_LOGS": str(run_dir / "system.log"),
+        "DECNET_BUS_ENABLED": "false",
+    }
+    command = [str(home / "bin" / "python"), "-m", "uvicorn", "decnet.web.api:app"]
+    with (run_dir / "api.log").open("ab") as log:
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            cwd=run_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + READY_S
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"DECNET exited: see {run_dir / 'api.log'}")
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"DECNET not up in {READY_S:.0f} s") from None
+                time.sleep(0.5)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def client(port: int) -> httpx.Client:
+    """A client of DECNET's API as its admin, its first password replaced."""
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=120)
+    for password in (PASSWORD, FIRST_PASSWORD):
+        answer = api.post("/auth/login", json={"username": ADMIN, "password": password})
+        if answer.status_code == 200:
+            break
+    answer.raise_for_status()
+    token = answer.json()["access_token"]
+    if answer.json().get("must_change_password"):
+        changed = api.post(
+            "/auth/change-password",
+            json={"old_password": FIRST_PASSWORD, "new_password": PASSWORD},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        changed.raise_for_status()
+        api.close()
+        return client(port)
+    api.headers["Authorization"] = f"Bearer {token}"
+    return api
+
+
+def seed(path: Path, n: int) -> None:
+    """The benchmark's `n` records as DECNET's ingester stores them, credentials in its vault."""
+    rows: list[tuple[Any, ...]] = []
+    bounties: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for r in records(n):
+        stamp = r.timestamp.replace(tzinfo=None).isoformat(" ", "microseconds")
+        fields = json.dumps(r.fields)
+        rows.append(
+            (stamp, r.decky, r.service, r.event_type, r.attacker_ip, r.raw_line, fields, r.msg)
+        )
+        if "password" in r.fields:
+            payload = json.dumps(
+                {"username": r.fields["username"], "password": r.fields["password"]}
+            )
+            bounties.setdefault(
+                (r.attacker_ip or "", payload),
+                (stamp, r.decky, r.service, r.attacker_ip, "credential", payload),
+            )
+    with sqlite3.connect(path) as db:
+        db.execute("DELETE FROM logs")
+        db.execute("DELETE FROM bounty")
+        db.executemany(
+            "INSERT INTO logs (timestamp, decky, service, event_type, attacker_ip, raw_line,"
+            " fields, msg) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        db.executemany(
+            "INSERT INTO bounty (timestamp, decky, service, attacker_ip, bounty_type, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            bounties.values(),
+        )
+        db.execute("ANALYZE")
+
+
+def compare(
+    ours: httpx.Client, theirs: httpx.Client, n: int, samples: int
+) -> list[tuple[str, list[float], list[float] | int]]:
+    """Per route, our times and DECNET's (ms), the two asked in turn; DECNET's status code
+    instead of its times where it cannot answer the route (then only ours are timed)."""
+    measured: list[tuple[str, list[float], list[float] | int]] = []
+    for label, path, given in ROUTES:
+        offsets = {"100k": min(100_000, n - 50), "0.9N": int(0.9 * n)}
+        params = {k: offsets.get(v, v) if isinstance(v, str) else v for k, v in given.items()}
+        assert all(isinstance(v, str | int) for v in params.values())
+        failed = theirs.get(path, params=params).status_code
+        servers = [ours] if failed != 200 else [ours, theirs]
+        times: list[list[float]] = [[] for _ in servers]
+        for _ in range(samples):
+            for server, kept in zip(servers, times, strict=True):
+                began = time.perf_counter()
+                answer = server.get(path, params=params)
+                kept.append((time.perf_counter() - began) * 1000)
+                if answer.status_code != 200:
+                    raise AssertionError(f"{server.base_url}{path} {params}: {answer.text[:300]}")
+        measured.append((label, times[0], times[1] if failed == 200 else failed))
+    return measured
