@@ -93,23 +93,29 @@ def _has_decnet(python: Path) -> bool:
     return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
-def database_path(home: Path) -> Path:
+def database_path(home: Path, work: Path) -> Path:
     """Where DECNET keeps its SQLite database: beside its package (`decnet.config._ROOT`)."""
     where = subprocess.run(
         [str(home / "bin" / "python"), "-c", "import decnet.config as c; print(c._ROOT)"],
         capture_output=True,
         text=True,
         check=True,
+        env=_environment(work),
+        cwd=_run_dir(work),  # importing it writes its system log where it runs
     )
     return Path(where.stdout.strip()) / "decnet.db"
 
 
-@contextmanager
-def serving(home: Path, work: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """`uvicorn decnet.web.api:app` on `port` (its migrations run at startup)."""
+def _run_dir(work: Path) -> Path:
     run_dir = work / "decnet-run"
     run_dir.mkdir(exist_ok=True)
-    env = {
+    return run_dir
+
+
+def _environment(work: Path) -> dict[str, str]:
+    """DECNET's settings: its admin, its logs in the run dir, no message bus."""
+    run_dir = _run_dir(work)
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("DECNET_")},
         "DECNET_JWT_SECRET": "b" * 48,
         "DECNET_ADMIN_USER": ADMIN,
@@ -118,6 +124,12 @@ def serving(home: Path, work: Path, port: int) -> Iterator[subprocess.Popen[byte
         "DECNET_SYSTEM_LOGS": str(run_dir / "system.log"),
         "DECNET_BUS_ENABLED": "false",
     }
+
+
+@contextmanager
+def serving(home: Path, work: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """`uvicorn decnet.web.api:app` on `port` (its migrations run at startup)."""
+    run_dir, env = _run_dir(work), _environment(work)
     command = [str(home / "bin" / "python"), "-m", "uvicorn", "decnet.web.api:app"]
     with (run_dir / "api.log").open("ab") as log:
         process = subprocess.Popen(

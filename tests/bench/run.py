@@ -572,7 +572,7 @@ def stage_decnet(report: Report, ours: httpx.Client, work: Path) -> None:
     if home is None:
         report.notes.append(f"DECNET {decnet_side.VERSION} could not be installed: not compared")
         return
-    port, database = free_port(), decnet_side.database_path(home)
+    port, database = free_port(), decnet_side.database_path(home, work)
     for stale in (database, *database.parent.glob(f"{database.name}-*")):  # with -wal, -shm
         stale.unlink(missing_ok=True)  # a new database: its admin is the one set here
     with decnet_side.serving(home, work, port):
