@@ -158,24 +158,19 @@ def serving(home: Path, work: Path, port: int) -> Iterator[subprocess.Popen[byte
 
 
 def client(port: int) -> httpx.Client:
-    """A client of DECNET's API as its admin, its first password replaced."""
+    """A client of DECNET's API as the admin of its new database, its first password replaced."""
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=120)
-    for password in (PASSWORD, FIRST_PASSWORD):
-        answer = api.post("/auth/login", json={"username": ADMIN, "password": password})
-        if answer.status_code == 200:
-            break
-    answer.raise_for_status()
-    token = answer.json()["access_token"]
-    if answer.json().get("must_change_password"):
-        changed = api.post(
+    first = api.post("/auth/login", json={"username": ADMIN, "password": FIRST_PASSWORD})
+    first.raise_for_status()
+    if first.json().get("must_change_password"):
+        api.post(
             "/auth/change-password",
             json={"old_password": FIRST_PASSWORD, "new_password": PASSWORD},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        changed.raise_for_status()
-        api.close()
-        return client(port)
-    api.headers["Authorization"] = f"Bearer {token}"
+            headers={"Authorization": f"Bearer {first.json()['access_token']}"},
+        ).raise_for_status()
+        first = api.post("/auth/login", json={"username": ADMIN, "password": PASSWORD})
+        first.raise_for_status()
+    api.headers["Authorization"] = f"Bearer {first.json()['access_token']}"
     return api
 
 
