@@ -1,4 +1,5 @@
-"""Histogram read model: per-minute counts, in total and per (decky, service, event type).
+"""Histogram read model: per-minute counts, in total and per (decky, service, event type),
+and per UTC quarter hour in total.
 
 Separate from the logs model so its upserts run in parallel with the log COPY (another
 connection, another core); `/logs/histogram` sums these buckets instead of scanning logs.
@@ -14,6 +15,7 @@ import anyio
 from psycopg import AsyncConnection, AsyncCursor
 
 from projections.base import Envelope, Tabled
+from projections.log_quarters import quarter_keys, quarter_of
 from projections.logs_schema import DIMENSIONS, HistogramTables
 from projections.observed import OBSERVED_TOPICS, Observed, Purge, add_counts, minutes_of, walked
 
@@ -22,7 +24,7 @@ class HistogramProjection(Tabled[HistogramTables]):
     """One upsert per table per batch (arrays unnested server-side)."""
 
     name = "histogram"
-    version = 3  # v3: a schema of its own
+    version = 4  # v3: a schema of its own; v4: quarter-hour totals (ADR 0031)
     topics = OBSERVED_TOPICS
 
     def __init__(self, schema: str) -> None:
@@ -42,6 +44,8 @@ class HistogramProjection(Tabled[HistogramTables]):
         cross, totals, per_dimension = await anyio.to_thread.run_sync(_tally, observed)
         tables = self.tables
         await add_counts(cur, tables.totals, ("minute",), ("timestamptz",), totals)
+        quarters = quarter_totals(totals)
+        await add_counts(cur, tables.quarter_totals, ("quarter",), ("timestamptz",), quarters)
         for dimension in DIMENSIONS:
             key = (dimension, "minute")
             table = tables.by_dimension(dimension)
@@ -71,3 +75,11 @@ def _tally(
     cross = Counter(zip(minutes, decky, service, event_type, strict=True))
     per_dimension = {d: Counter(zip(columns[d], minutes, strict=True)) for d in DIMENSIONS}
     return cross, Counter(minutes), per_dimension
+
+
+def quarter_totals(minutes: Counter[Any]) -> Counter[Any]:
+    """Per-minute counts summed per UTC quarter hour (a batch holds a few distinct minutes)."""
+    quarters: Counter[Any] = Counter()
+    for key, n in zip(quarter_keys(list(minutes)), minutes.values(), strict=True):
+        quarters[quarter_of(key)] += n
+    return quarters

@@ -67,6 +67,10 @@ class LogReader(Protocol):
         """Counts per bucket aligned to multiples of the interval since the epoch, ascending."""
         ...
 
+    async def histogram_json(self, f: LogFilter, interval_minutes: int) -> bytes:
+        """`histogram` as one JSON array (UTF-8) with `HistogramBucket`'s keys in order."""
+        ...
+
     async def purged_logs(self, position: int) -> int | None:
         """How many logs the purge at `position` removed (None until projected)."""
         ...

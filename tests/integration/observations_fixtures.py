@@ -7,7 +7,7 @@ import event_store, ...`), which registers the fixtures for that module only.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -81,3 +81,32 @@ async def kept_and_rebuilt(
             await conn.execute(*from_rows)
             rebuilt = await (await conn.execute(order)).fetchall()
     return kept, rebuilt
+
+
+def histogram_ranges() -> list[tuple[datetime | None, datetime | None]]:
+    """Ranges starting and ending on and inside minutes and quarter hours around `BASE_TIME`,
+    naive and zoned, reversed, and at the ends of time."""
+    q = timedelta(minutes=15)
+    m = timedelta(minutes=1)
+    b = BASE_TIME
+    india = timezone(timedelta(hours=5, minutes=30))
+    return [
+        (None, None),
+        (b + q, None),
+        (None, b + 4 * q),
+        (b + q, b + 9 * q),  # whole quarters, the end inclusive
+        (b + q + timedelta(seconds=1), b + 9 * q - timedelta(microseconds=1)),
+        (b + q + m, b + 9 * q - 2 * m),  # whole minutes, not whole quarters
+        (b + 5 * m, None),
+        (None, b + 12 * q + 7 * m),
+        (b + q - m, b + 2 * q + m),  # one whole quarter and a minute either side
+        (b + timedelta(minutes=7, seconds=3), b + timedelta(hours=3, minutes=41, microseconds=3)),
+        (b + timedelta(minutes=16), b + timedelta(minutes=29)),  # inside one quarter
+        (b + timedelta(minutes=16), b + timedelta(minutes=31)),  # two partial quarters
+        (b + timedelta(hours=3), b + timedelta(hours=1)),  # start after end
+        ((b + timedelta(minutes=22)).astimezone(india), (b + 7 * q).astimezone(india)),
+        (datetime(2026, 4, 18, 3, 7), datetime(2026, 4, 18, 5, 0)),  # naive: the session's zone
+        (datetime(1969, 12, 31, 23, 55, tzinfo=UTC), b + 2 * q),
+        (datetime(1, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC)),
+        (datetime.max.replace(tzinfo=UTC) - timedelta(seconds=1), None),
+    ]

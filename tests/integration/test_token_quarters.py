@@ -29,7 +29,12 @@ from projections.logs_schema import LogTables
 from projections.logs_search import Dictionary, escape_like, quarters_histogram, where
 from projections.rows import iso_z
 from projections.schema import live_schema
-from tests.integration.observations_fixtures import BASE_TIME, kept_and_rebuilt, record
+from tests.integration.observations_fixtures import (
+    BASE_TIME,
+    histogram_ranges,
+    kept_and_rebuilt,
+    record,
+)
 from tests.integration.stores import projected_models
 
 TABLES = LogTables(live_schema("logs"))
@@ -64,28 +69,6 @@ def _records(first: int, count: int, seed: int, cross: float) -> list[Any]:
     return out
 
 
-def _ranges() -> list[tuple[datetime | None, datetime | None]]:
-    q = timedelta(minutes=15)
-    b = BASE_TIME
-    india = ZONES[1]
-    return [
-        (None, None),
-        (b + q, None),
-        (None, b + 4 * q),
-        (b + q, b + 9 * q),  # whole quarters, the end inclusive
-        (b + q + timedelta(seconds=1), b + 9 * q - timedelta(microseconds=1)),
-        (b + timedelta(minutes=7, seconds=3), b + timedelta(hours=3, minutes=41, microseconds=3)),
-        (b + timedelta(minutes=16), b + timedelta(minutes=29)),  # inside one quarter
-        (b + timedelta(minutes=16), b + timedelta(minutes=31)),  # two partial quarters
-        (b + timedelta(hours=3), b + timedelta(hours=1)),  # start after end
-        ((b + timedelta(minutes=22)).astimezone(india), (b + 7 * q).astimezone(india)),
-        (datetime(2026, 4, 18, 3, 7), datetime(2026, 4, 18, 5, 0)),  # naive: the session's zone
-        (datetime(1969, 12, 31, 23, 55, tzinfo=UTC), b + 2 * q),
-        (datetime(1, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC)),
-        (datetime.max.replace(tzinfo=UTC) - timedelta(seconds=1), None),
-    ]
-
-
 async def _plain(conn: Any, f: LogFilter, interval: int) -> list[tuple[str, int]]:
     """`date_bin` over the rows whose text holds every word (no column or field term here)."""
     sql, params = where(f, Dictionary(TABLES.tokens, absent=True))
@@ -104,7 +87,7 @@ async def _check(pool: AsyncConnectionPool[Any], quartered: set[str] | None) -> 
     answered = 0
     async with pool.connection() as conn:
         for word in WORDS:
-            for start, end in _ranges():
+            for start, end in histogram_ranges():
                 f = LogFilter(parse_search(word), start, end)
                 for interval in INTERVALS:
                     got = [(b.bucket, b.count) for b in await logs.histogram(f, interval)]

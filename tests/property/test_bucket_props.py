@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.observations.records import InteractionRecord
-from projections.histogram import _tally
+from projections.histogram import _tally, quarter_totals
 from projections.logs import value_counts
 from projections.observed import Observed, hour_of, minute_of, minutes_of, units_since_epoch
 
@@ -116,3 +116,25 @@ def test_value_counts_count_each_record_in_its_utc_hour(
     assert by_decky == Counter((hour_of(ts), d) for ts, d, _, _ in rows)
     assert by_service == Counter((hour_of(ts), s) for ts, _, s, _ in rows)
     assert by_event == Counter((hour_of(ts), e) for ts, _, _, e in rows)
+
+
+@FUZZ
+@given(stamps=st.lists(_STAMPS.filter(_utc_exists), max_size=40))
+def test_quarter_totals_count_each_minute_in_its_utc_quarter(stamps: list[datetime]) -> None:
+    """The quarter-hour totals summed from the minute totals count each minute bucket in the
+    UTC quarter it starts in (a histogram may take whole quarters from one table and the
+    minutes around them from the other); for a record in a zone of whole minutes, as every
+    record is (UTC), that is its own UTC quarter (ADR 0031)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    quarter = timedelta(minutes=15)
+
+    def quarter_of(ts: datetime) -> datetime:
+        return epoch + (ts - epoch) // quarter * quarter
+
+    minutes = Counter(minute_of(ts) for ts in stamps)
+    quarters = quarter_totals(minutes)
+    assert quarters == Counter(quarter_of(minute_of(ts)) for ts in stamps)
+    whole = [
+        ts for ts in stamps if (ts.utcoffset() or timedelta()) % timedelta(minutes=1) == timedelta()
+    ]
+    assert quarter_totals(Counter(minute_of(ts) for ts in whole)) == Counter(map(quarter_of, whole))
