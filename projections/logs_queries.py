@@ -526,9 +526,13 @@ def _binned(source: str, interval_minutes: int, quarters_only: bool = False) -> 
 # Each bucket as `HistogramBucket` encodes it (`iso_z` of a whole-second UTC time), joined in
 # the order the buckets' statement sorts them (nothing above it, no join or grouping, reorders
 # them; an ORDER BY inside the aggregate sorted them again: 0.1 ms a week).
+# A bucket before year 1 (a record in year 1's first minutes, at an interval that does not divide
+# its distance from the epoch) is in 1 BC, ISO 8601's year 0000, as `IsoZLoader` writes it.
 _JSON_BUCKETS = (
-    """SELECT coalesce(string_agg('{"bucket":"' || to_char(bucket AT TIME ZONE 'UTC',"""
-    """ 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '","count":' || count || '}', ','), '')"""
+    """SELECT coalesce(string_agg('{"bucket":"' || CASE WHEN bucket >= '0001-01-01T00:00:00Z'"""
+    """ THEN to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+    """ ELSE '0000' || to_char(bucket AT TIME ZONE 'UTC', '-MM-DD"T"HH24:MI:SS"Z"') END"""
+    """ || '","count":' || count || '}', ','), '')"""
 )
 
 

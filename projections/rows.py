@@ -23,7 +23,12 @@ class IsoZLoader(Loader):
 
     def load(self, data: Buffer) -> str:
         text = bytes(data).decode()
-        if not text.endswith("+00"):  # a session outside UTC: take the slow, exact path
+        if text.endswith("+00 BC"):  # a histogram bucket before year 1: ISO 8601's year 0000
+            year, rest = text[: -len(" BC")].split("-", 1)
+            astronomical = 1 - int(year)
+            sign = "-" if astronomical < 0 else ""
+            text = f"{sign}{abs(astronomical):04d}-{rest}"
+        elif not text.endswith("+00"):  # a session outside UTC: take the slow, exact path
             return iso_z(datetime.fromisoformat(text).astimezone(UTC))
         stamp = text[:-3].replace(" ", "T", 1)
         dot = stamp.find(".", 10)

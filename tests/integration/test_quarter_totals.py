@@ -3,10 +3,11 @@ totals kept batch by batch equal the rows' own, and the JSON PostgreSQL makes of
 is the JSON the buckets encode to.
 
 Records are out of time order, in UTC, +05:30 and +05:45, on quarter bounds and a microsecond
-before them, and a few before the epoch; every histogram of the unfiltered search (the quarter
-totals), of one column (the per-column minutes) and of a word (the rows) is compared with a
-plain `date_bin` over the rows, for ranges on and inside minutes and quarters, before and after
-a purge, and for a model of the previous version (no quarter totals).
+before them, a few before the epoch and a few in year 1's first minutes; every histogram of the
+unfiltered search (the quarter totals), of one column (the per-column minutes) and of a word
+(the rows) is compared with a plain `date_bin` over the rows, for ranges on and inside minutes
+and quarters, before and after a purge, and for a model of the previous version (no quarter
+totals).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from domain.shared.meta import CommandMeta
 from projections.logs_queries import LogQueries
 from projections.logs_schema import HistogramTables, LogTables
 from projections.logs_search import Dictionary, where
-from projections.rows import iso_z
+from projections.rows import tuples_of
 from projections.schema import live_schema
 from tests.integration.observations_fixtures import (
     BASE_TIME,
@@ -59,6 +60,8 @@ def _records(first: int, count: int, seed: int) -> list[Any]:
             ts -= timedelta(microseconds=rng.choice((0, 0, 1)))
         if i % 53 == 0:
             ts = datetime(1969, 12, 31, 23, 50, tzinfo=UTC) + timedelta(minutes=rng.randrange(30))
+        if i % 97 == 0:  # at 7 minutes, in a bucket that starts in 1 BC
+            ts = datetime(1, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(180))
         service = rng.choice(("ssh", "http", "ftp"))
         decky = rng.choice(("decky-01", "decky-02"))
         zoned = ts.astimezone(rng.choice(ZONES))
@@ -69,12 +72,13 @@ def _records(first: int, count: int, seed: int) -> list[Any]:
 async def _plain(conn: Any, f: LogFilter, interval: int) -> list[tuple[str, int]]:
     """`date_bin` over the rows the filter matches."""
     sql, params = where(f, Dictionary(LOGS.tokens, absent=True))
-    cur = await conn.execute(
+    cur = tuples_of(conn)  # buckets as ISO-Z text, 1 BC's too (a datetime has no year 0)
+    await cur.execute(
         f"SELECT date_bin('{interval * 60} seconds', ts, 'epoch'::timestamptz), count(*)"
         f" FROM {LOGS.logs}{sql} GROUP BY 1 ORDER BY 1",
         params,
     )
-    return [(iso_z(bucket), int(n)) for bucket, n in await cur.fetchall()]
+    return [(bucket, int(n)) for bucket, n in await cur.fetchall()]
 
 
 async def _check(pool: AsyncConnectionPool[Any]) -> int:

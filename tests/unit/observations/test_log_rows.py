@@ -43,8 +43,11 @@ def test_a_stored_row_is_the_log_row_in_utc() -> None:
         ("2026-04-18 02:22:56+00", "2026-04-18T02:22:56Z"),
         ("10000-01-01 00:00:00.25+00", "10000-01-01T00:00:00.250000Z"),
         ("2026-04-18 02:22:56.12+05", "2026-04-17T21:22:56.120000Z"),
+        ("0001-12-31 23:55:00+00 BC", "0000-12-31T23:55:00Z"),
+        ("0002-03-01 00:00:00.5+00 BC", "-0001-03-01T00:00:00.500000Z"),
     ],
 )
 def test_timestamps_load_as_iso_z_text(stored: str, shown: str) -> None:
-    """Six fraction digits when there is a fraction, none otherwise; other zones to UTC."""
+    """Six fraction digits when there is a fraction, none otherwise; other zones to UTC; years
+    before 1 as ISO 8601 numbers them (1 BC is 0000)."""
     assert IsoZLoader(0).load(stored.encode()) == shown
