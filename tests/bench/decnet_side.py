@@ -6,8 +6,12 @@ decnet==1.0.0`, nothing of it committed) and serves its API (FastAPI on uvicorn,
 2-5 s response caches) from that venv. Its ingester parses a few hundred records a second, so
 the records go into its `logs` and `bounty` tables directly, in the rows its ingester writes:
 the benchmark's records (`tests/bench/synthetic.py`), each auth record with a password also a
-credential bounty, deduplicated as its repository does. Its attackers are built by a separate
-profiler from those rows, so the attacker routes are not compared.
+credential bounty, deduplicated as its repository does. Its attackers, which its profiler worker
+builds from the logs, go into its `attackers` table as that worker's `_build_record` makes them
+(one row per IP: first and last seen, counts, services, deckies in first-contact order, the
+traversal path over two or more deckies, the credential count, and every command as a JSON list),
+under the uuid our server gives the same IP, so `/attackers/{uuid}` names one attacker on both.
+Its enrichments (GeoIP, ASN, RPKI, PTR) and behaviour rows stay empty: less for it to read.
 
 Each route is asked of both servers in turn, `SAMPLES` times, one request at a time: neither
 server competes with the other for the cores while it answers.
@@ -23,11 +27,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from projections.attackers_schema import attacker_uuid
 from tests.bench.synthetic import records
 
 VERSION = "1.0.0"
@@ -56,7 +62,13 @@ ROUTES: tuple[Route, ...] = (  # (label, path, params): the read routes both ser
     ("/bounty", "/bounty", {}),
     ("/bounty?bounty_type=credential", "/bounty", {"bounty_type": "credential"}),
     ("/stats", "/stats", {}),
+    ("/attackers (sort=recent)", "/attackers", {}),
+    ("/attackers?sort_by=active", "/attackers", {"sort_by": "active"}),
+    ("/attackers?sort_by=traversals", "/attackers", {"sort_by": "traversals"}),
+    ("/attackers/{uuid}", "/attackers/{uuid}", {}),
+    ("/attackers/{uuid}/commands", "/attackers/{uuid}/commands", {}),
 )
+COMMAND_EVENTS = frozenset({"command"})  # of its profiler's command event types, the ones here
 
 
 def venv(work: Path) -> Path | None:
@@ -174,27 +186,86 @@ def client(port: int) -> httpx.Client:
     return api
 
 
-def seed(path: Path, n: int) -> None:
-    """The benchmark's `n` records as DECNET's ingester stores them, credentials in its vault."""
+class _Profile:
+    """One IP's activity as DECNET's profiler gathers it from the logs (records in time order)."""
+
+    def __init__(self, first: datetime) -> None:
+        self.first = self.last = first
+        self.events = 0
+        self.services: set[str] = set()
+        self.deckies: dict[str, None] = {}  # first-contact order
+        self.commands: list[dict[str, str]] = []
+        self.credentials = 0
+
+    def row(self, ip: str) -> tuple[Any, ...]:
+        """Its `attackers` row, as `decnet.profiler.worker._build_record` makes it."""
+        deckies = list(self.deckies)
+        traversal = " → ".join(deckies) if len(deckies) >= 2 else None
+        services = sorted(self.services)
+        return (
+            str(attacker_uuid(ip)),
+            ip,
+            _stamp(self.first),
+            _stamp(self.last),
+            self.events,
+            len(services),
+            len(deckies),
+            json.dumps(services),
+            json.dumps(deckies),
+            traversal,
+            traversal is not None,
+            self.credentials,
+            self.credentials,
+            "[]",
+            json.dumps(self.commands),
+            0,
+            0,
+            _stamp(self.last),
+        )
+
+
+def _stamp(ts: datetime) -> str:
+    return ts.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def seed(path: Path, n: int) -> str:
+    """The benchmark's `n` records as DECNET's ingester stores them, credentials in its vault,
+    and its attackers as its profiler builds them; the uuid of the attacker seen last (on our
+    server the stages before may have added attackers of their own)."""
     rows: list[tuple[Any, ...]] = []
     bounties: dict[tuple[str, str], tuple[Any, ...]] = {}
+    profiles: dict[str, _Profile] = {}
     for r in records(n):
-        stamp = r.timestamp.replace(tzinfo=None).isoformat(" ", "microseconds")
+        stamp = _stamp(r.timestamp)
         fields = json.dumps(r.fields)
         rows.append(
             (stamp, r.decky, r.service, r.event_type, r.attacker_ip, r.raw_line, fields, r.msg)
         )
+        ip = r.attacker_ip or ""
+        profile = profiles.get(ip) or profiles.setdefault(ip, _Profile(r.timestamp))
+        profile.last = r.timestamp
+        profile.events += 1
+        profile.services.add(r.service)
+        profile.deckies.setdefault(r.decky)
+        if r.event_type in COMMAND_EVENTS and r.fields.get("command"):
+            profile.commands.append(
+                {
+                    "service": r.service,
+                    "decky": r.decky,
+                    "command": r.fields["command"],
+                    "timestamp": r.timestamp.isoformat(),
+                }
+            )
         if "password" in r.fields:
             payload = json.dumps(
                 {"username": r.fields["username"], "password": r.fields["password"]}
             )
-            bounties.setdefault(
-                (r.attacker_ip or "", payload),
-                (stamp, r.decky, r.service, r.attacker_ip, "credential", payload),
-            )
+            if (ip, payload) not in bounties:
+                bounties[ip, payload] = (stamp, r.decky, r.service, ip, "credential", payload)
+                profile.credentials += 1
     with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM logs")
-        db.execute("DELETE FROM bounty")
+        for table in ("logs", "bounty", "attackers"):
+            db.execute(f"DELETE FROM {table}")
         db.executemany(
             "INSERT INTO logs (timestamp, decky, service, event_type, attacker_ip, raw_line,"
             " fields, msg) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -205,16 +276,26 @@ def seed(path: Path, n: int) -> None:
             " VALUES (?, ?, ?, ?, ?, ?)",
             bounties.values(),
         )
+        db.executemany(
+            "INSERT INTO attackers (uuid, ip, first_seen, last_seen, event_count, service_count,"
+            " decky_count, services, deckies, traversal_path, is_traversal, bounty_count,"
+            " credential_count, fingerprints, commands, rotation_count, ipv6_leak_count,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [profile.row(ip) for ip, profile in profiles.items()],
+        )
         db.execute("ANALYZE")
+    return str(attacker_uuid(ip))
 
 
 def compare(
-    ours: httpx.Client, theirs: httpx.Client, n: int, samples: int
+    ours: httpx.Client, theirs: httpx.Client, n: int, samples: int, uuid: str
 ) -> list[tuple[str, list[float], list[float] | int]]:
     """Per route, our times and DECNET's (ms), the two asked in turn; DECNET's status code
-    instead of its times where it cannot answer the route (then only ours are timed)."""
+    instead of its times where it cannot answer the route (then only ours are timed).
+    `{uuid}` is the attacker the attacker routes name."""
     measured: list[tuple[str, list[float], list[float] | int]] = []
-    for label, path, given in ROUTES:
+    for label, template, given in ROUTES:
+        path = template.replace("{uuid}", uuid)
         offsets = {"100k": min(100_000, n - 50), "0.9N": int(0.9 * n)}
         params = {k: offsets.get(v, v) if isinstance(v, str) else v for k, v in given.items()}
         assert all(isinstance(v, str | int) for v in params.values())

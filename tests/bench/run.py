@@ -578,11 +578,15 @@ def stage_decnet(report: Report, ours: httpx.Client, work: Path) -> None:
     with decnet_side.serving(home, work, port):
         pass  # its first start makes its tables
     began = time.perf_counter()
-    decnet_side.seed(database, report.records)
+    uuid = decnet_side.seed(database, report.records)
     print(f"  DECNET's tables filled in {time.perf_counter() - began:.0f} s", flush=True)
     with decnet_side.serving(home, work, port), closing(decnet_side.client(port)) as theirs:
-        for route, mine, its in decnet_side.compare(ours, theirs, report.records, SAMPLES):
+        for route, mine, its in decnet_side.compare(ours, theirs, report.records, SAMPLES, uuid):
             report.against(route, mine, its)
+        pages = [len(server.get("/attackers").content) / 1024 for server in (ours, theirs)]
+        report.notes.append(
+            f"`/attackers` page of 50 rows: ours {pages[0]:,.1f} KB, DECNET's {pages[1]:,.1f} KB"
+        )
 
 
 def stage_wrk(report: Report, client: httpx.Client) -> None:
