@@ -22,7 +22,7 @@ from projections.logs_search import (
     quarters_histogram,
     where,
 )
-from projections.logs_totals import counted_total
+from projections.logs_totals import bounds, counted_total
 from projections.observed import EPOCH, minute_of
 from projections.rows import iso_z, json_text_of, rows_of, tuples_of
 from projections.schema import LIVE, Namespace
@@ -415,14 +415,8 @@ class LogQueries:
                 spans.append((table, "minute", q_last, last))
         parts, all_params = [], []
         for source, column, low, high in spans:
-            bounds, bound_params = [], []
-            if low is not None:
-                bounds.append(f"{column} >= %s")
-                bound_params.append(low)
-            if high is not None:
-                bounds.append(f"{column} < %s")
-                bound_params.append(high)
-            bounded = joiner + " AND ".join(bounds) if bounds else ""
+            conditions, bound_params = bounds(column, low, high, inclusive=False)
+            bounded = joiner + " AND ".join(conditions) if conditions else ""
             parts.append(f"SELECT {column} AS t, count AS n FROM {source}{columns}{bounded}")
             all_params += [*params, *bound_params]
         rows = f"SELECT ts AS t, 1 AS n FROM {self._logs.logs}{columns}{joiner}"

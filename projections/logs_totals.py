@@ -46,17 +46,17 @@ def counted_total(t: LogTables, f: LogFilter) -> tuple[str, list[Any]] | None:
         for segment in segments:
             whole, remainder = segment.split(level.unit)
             if whole is not None:
-                bounds, bound_values = _bounds(level.key, *whole, inclusive=False)
+                within, bound_values = bounds(level.key, *whole, inclusive=False)
                 parts.append(
                     _sum_of(
-                        level.source, [*conds, *bounds], [*values, *bound_values], level.counted
+                        level.source, [*conds, *within], [*values, *bound_values], level.counted
                     )
                 )
             rest.extend(remainder)
         segments = rest
     for segment in segments:
-        bounds, bound_values = _bounds("ts", segment.lo, segment.hi, segment.inclusive)
-        parts.append(_sum_of(t.logs, [*conds, *bounds], [*values, *bound_values], None))
+        within, bound_values = bounds("ts", segment.lo, segment.hi, segment.inclusive)
+        parts.append(_sum_of(t.logs, [*conds, *within], [*values, *bound_values], None))
     return (
         "SELECT " + " + ".join(f"({sql})" for sql, _ in parts),
         [v for _, params in parts for v in params],
@@ -113,9 +113,11 @@ def _ceil(t: datetime, unit: timedelta) -> datetime:
     return floor if floor == t else floor + unit
 
 
-def _bounds(
+def bounds(
     column: str, lo: datetime | None, hi: datetime | None, inclusive: bool
 ) -> tuple[list[str], list[Any]]:
+    """`column`'s conditions from `lo` (inclusive) to `hi` (`inclusive` or not), and their
+    values; none for a missing end."""
     conds, values = [], []
     if lo is not None:
         conds.append(f"{column} >= %s")

@@ -6,17 +6,26 @@ import event_store, ...`), which registers the fixtures for that module only.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import msgspec
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from application.reads.ports import LogFilter
 from application.store import EventStoreApp
 from domain.observations.batch import InteractionBatch, RejectedLine
 from domain.observations.records import InteractionRecord
+from domain.observations.search import parse_search
 from domain.shared.topics import topic_of
+from projections.logs_queries import LogQueries
+from projections.logs_schema import LogTables
+from projections.logs_search import Dictionary, where
+from projections.rows import tuples_of
+from projections.schema import live_schema
 from tests.integration import stores
 
 BASE_TIME = datetime(2026, 4, 18, 2, 0, tzinfo=UTC)
@@ -110,3 +119,54 @@ def histogram_ranges() -> list[tuple[datetime | None, datetime | None]]:
         (datetime(1, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC)),
         (datetime.max.replace(tzinfo=UTC) - timedelta(seconds=1), None),
     ]
+
+
+def scattered_time(rng: random.Random, i: int, on_quarters: int) -> datetime:
+    """Record `i`'s time in six hours from `BASE_TIME`, a microsecond off the minute or not; every
+    `on_quarters`-th on a quarter hour or a microsecond before one, every 53rd just before or
+    after the epoch."""
+    ts = BASE_TIME + timedelta(seconds=rng.randrange(6 * 3600), microseconds=rng.choice((0, 3)))
+    if i % on_quarters == 0:
+        ts = BASE_TIME + timedelta(minutes=15 * rng.randrange(24))
+        ts -= timedelta(microseconds=rng.choice((0, 0, 1)))
+    if i % 53 == 0:
+        ts = datetime(1969, 12, 31, 23, 50, tzinfo=UTC) + timedelta(minutes=rng.randrange(30))
+    return ts
+
+
+async def histograms_as_rows(
+    pool: AsyncConnectionPool[Any], searches: tuple[str, ...], intervals: tuple[int, ...]
+) -> int:
+    """Every histogram of the live logs and histogram models, for each search, range of
+    `histogram_ranges` and interval, equals a plain `date_bin` over the rows the search
+    matches, as buckets and as the route's JSON; how many were not empty."""
+    logs = LogQueries(pool)
+    tables = LogTables(live_schema("logs"))
+    answered = 0
+    async with pool.connection() as conn:
+        for search in searches:
+            for start, end in histogram_ranges():
+                f = LogFilter(parse_search(search), start, end)
+                for interval in intervals:
+                    buckets = await logs.histogram(f, interval)
+                    got = [(b.bucket, b.count) for b in buckets]
+                    plain = await _plain_histogram(conn, f, interval, tables)
+                    assert got == plain, (search, start, end, interval)
+                    encoded = await logs.histogram_json(f, interval)
+                    assert encoded == msgspec.json.encode(buckets), (search, start, end, interval)
+                    answered += bool(got)
+    return answered
+
+
+async def _plain_histogram(
+    conn: Any, f: LogFilter, interval: int, tables: LogTables
+) -> list[tuple[str, int]]:
+    """`date_bin` over the rows the filter matches, found without the dictionaries."""
+    sql, params = where(f, Dictionary(tables.tokens, absent=True))
+    cur = tuples_of(conn)  # buckets as ISO-Z text, 1 BC's too (a datetime has no year 0)
+    await cur.execute(
+        f"SELECT date_bin('{interval * 60} seconds', ts, 'epoch'::timestamptz), count(*)"
+        f" FROM {tables.logs}{sql} GROUP BY 1 ORDER BY 1",
+        params,
+    )
+    return [(bucket, int(n)) for bucket, n in await cur.fetchall()]

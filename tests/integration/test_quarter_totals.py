@@ -17,23 +17,17 @@ import random
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import msgspec
 from psycopg_pool import AsyncConnectionPool
 
 from application.observations.ingest import IngestCommands
-from application.reads.ports import LogFilter
-from domain.observations.search import parse_search
 from domain.shared.meta import CommandMeta
-from projections.logs_queries import LogQueries
 from projections.logs_schema import HistogramTables, LogTables
-from projections.logs_search import Dictionary, where
-from projections.rows import tuples_of
 from projections.schema import live_schema
 from tests.integration.observations_fixtures import (
-    BASE_TIME,
-    histogram_ranges,
+    histograms_as_rows,
     kept_and_rebuilt,
     record,
+    scattered_time,
 )
 from tests.integration.stores import projected_models
 
@@ -54,12 +48,7 @@ def _records(first: int, count: int, seed: int) -> list[Any]:
     rng = random.Random(seed)
     out = []
     for i in range(first, first + count):
-        ts = BASE_TIME + timedelta(seconds=rng.randrange(6 * 3600), microseconds=rng.choice((0, 3)))
-        if i % 7 == 0:  # on quarter bounds, and just before them
-            ts = BASE_TIME + timedelta(minutes=15 * rng.randrange(24))
-            ts -= timedelta(microseconds=rng.choice((0, 0, 1)))
-        if i % 53 == 0:
-            ts = datetime(1969, 12, 31, 23, 50, tzinfo=UTC) + timedelta(minutes=rng.randrange(30))
+        ts = scattered_time(rng, i, on_quarters=7)
         if i % 97 == 0:  # at 7 minutes, in a bucket that starts in 1 BC
             ts = datetime(1, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(180))
         service = rng.choice(("ssh", "http", "ftp"))
@@ -67,36 +56,6 @@ def _records(first: int, count: int, seed: int) -> list[Any]:
         zoned = ts.astimezone(rng.choice(ZONES))
         out.append(record(i, timestamp=zoned, service=service, decky=decky))
     return out
-
-
-async def _plain(conn: Any, f: LogFilter, interval: int) -> list[tuple[str, int]]:
-    """`date_bin` over the rows the filter matches."""
-    sql, params = where(f, Dictionary(LOGS.tokens, absent=True))
-    cur = tuples_of(conn)  # buckets as ISO-Z text, 1 BC's too (a datetime has no year 0)
-    await cur.execute(
-        f"SELECT date_bin('{interval * 60} seconds', ts, 'epoch'::timestamptz), count(*)"
-        f" FROM {LOGS.logs}{sql} GROUP BY 1 ORDER BY 1",
-        params,
-    )
-    return [(bucket, int(n)) for bucket, n in await cur.fetchall()]
-
-
-async def _check(pool: AsyncConnectionPool[Any]) -> int:
-    """Every histogram, as buckets and as JSON, equals the plain one."""
-    logs = LogQueries(pool)
-    answered = 0
-    async with pool.connection() as conn:
-        for search in SEARCHES:
-            for start, end in histogram_ranges():
-                f = LogFilter(parse_search(search), start, end)
-                for interval in INTERVALS:
-                    buckets = await logs.histogram(f, interval)
-                    got = [(b.bucket, b.count) for b in buckets]
-                    assert got == await _plain(conn, f, interval), (search, start, end, interval)
-                    encoded = await logs.histogram_json(f, interval)
-                    assert encoded == msgspec.json.encode(buckets), (search, start, end, interval)
-                    answered += bool(got)
-    return answered
 
 
 async def _same_as_rebuilt(pool: AsyncConnectionPool[Any]) -> int:
@@ -109,18 +68,18 @@ async def _scenario(url: str) -> None:
     async with projected_models(url, ("logs", "histogram"), batch_size=3) as p:
         await p.append(_records(0, 400, 1))
         assert await _same_as_rebuilt(p.pool) > 20
-        assert await _check(p.pool) > 500
+        assert await histograms_as_rows(p.pool, SEARCHES, INTERVALS) > 500
         await asyncio.to_thread(IngestCommands(p.store).purge, CommandMeta(request_id="totals"))
         for name in p.runner.slots:
             await p.runner.catch_up(name)
         assert await _same_as_rebuilt(p.pool) == 0
-        await _check(p.pool)
+        await histograms_as_rows(p.pool, SEARCHES, INTERVALS)
         await p.append(_records(400, 200, 2))
         assert await _same_as_rebuilt(p.pool) > 20
-        assert await _check(p.pool) > 500
+        assert await histograms_as_rows(p.pool, SEARCHES, INTERVALS) > 500
         async with p.pool.connection() as conn:  # a model of the previous version: minutes
             await conn.execute(f"DROP TABLE {BUCKETS.quarter_totals}")
-        assert await _check(p.pool) > 500
+        assert await histograms_as_rows(p.pool, SEARCHES, INTERVALS) > 500
 
 
 def test_quarter_totals_answer_as_the_rows(database_url: str) -> None:

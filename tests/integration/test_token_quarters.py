@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -24,16 +24,14 @@ from domain.observations.search import parse_search
 from domain.shared.meta import CommandMeta
 from projections import log_quarters
 from projections.log_quarters import quarters_from_rows
-from projections.logs_queries import LogQueries
 from projections.logs_schema import LogTables
-from projections.logs_search import Dictionary, escape_like, quarters_histogram, where
-from projections.rows import iso_z
+from projections.logs_search import Dictionary, escape_like, quarters_histogram
 from projections.schema import live_schema
 from tests.integration.observations_fixtures import (
-    BASE_TIME,
-    histogram_ranges,
+    histograms_as_rows,
     kept_and_rebuilt,
     record,
+    scattered_time,
 )
 from tests.integration.stores import projected_models
 
@@ -53,12 +51,7 @@ def _records(first: int, count: int, seed: int, cross: float) -> list[Any]:
     rng = random.Random(seed)
     out = []
     for i in range(first, first + count):
-        ts = BASE_TIME + timedelta(seconds=rng.randrange(6 * 3600), microseconds=rng.choice((0, 3)))
-        if i % 17 == 0:  # on quarter bounds, and just before them
-            ts = BASE_TIME + timedelta(minutes=15 * rng.randrange(24))
-            ts -= timedelta(microseconds=rng.choice((0, 0, 1)))
-        if i % 53 == 0:
-            ts = datetime(1969, 12, 31, 23, 50, tzinfo=UTC) + timedelta(minutes=rng.randrange(30))
+        ts = scattered_time(rng, i, on_quarters=17)
         words = ["often"] if rng.random() < 0.6 else []
         if rng.random() < cross:
             words.append("cross")
@@ -69,30 +62,11 @@ def _records(first: int, count: int, seed: int, cross: float) -> list[Any]:
     return out
 
 
-async def _plain(conn: Any, f: LogFilter, interval: int) -> list[tuple[str, int]]:
-    """`date_bin` over the rows whose text holds every word (no column or field term here)."""
-    sql, params = where(f, Dictionary(TABLES.tokens, absent=True))
-    cur = await conn.execute(
-        f"SELECT date_bin('{interval * 60} seconds', ts, 'epoch'::timestamptz), count(*)"
-        f" FROM {TABLES.logs}{sql} GROUP BY 1 ORDER BY 1",
-        params,
-    )
-    return [(iso_z(bucket), int(n)) for bucket, n in await cur.fetchall()]
-
-
 async def _check(pool: AsyncConnectionPool[Any], quartered: set[str] | None) -> int:
     """Every histogram equals the plain one; the words expected to use quarters have them
     (`None`: the model has no quarters)."""
-    logs = LogQueries(pool)
-    answered = 0
+    answered = await histograms_as_rows(pool, WORDS, INTERVALS)
     async with pool.connection() as conn:
-        for word in WORDS:
-            for start, end in histogram_ranges():
-                f = LogFilter(parse_search(word), start, end)
-                for interval in INTERVALS:
-                    got = [(b.bucket, b.count) for b in await logs.histogram(f, interval)]
-                    assert got == await _plain(conn, f, interval), (word, start, end, interval)
-                    answered += bool(got)
         for word in WORDS if quartered is not None else ():
             f = LogFilter(parse_search(word))
             pattern = f"%{escape_like(word)}%"
