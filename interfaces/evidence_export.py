@@ -70,6 +70,23 @@ async def _leaf_indices(core: Core, positions: list[int]) -> dict[int, int]:
         await anyio.sleep(0.2)
 
 
+async def _logs_caught_up(core: Core) -> None:
+    """Wait until the logs model has applied every event the attackers model has.
+
+    The attacker comes from the attackers model and its batches from the logs model's attacker
+    index; the two follow the store separately, so a fresh attacker can be profiled before its
+    records are indexed, and the bundle would miss them (or 404 with none).
+    """
+    deadline = anyio.current_time() + TREE_WAIT_S
+    while True:
+        positions = await core.projection_facts.positions()
+        if positions.get("logs", 0) >= positions.get("attackers", 0):
+            return
+        if anyio.current_time() > deadline:
+            raise UnavailableError("the logs model has not caught up yet; retry")
+        await anyio.sleep(0.2)
+
+
 class EvidenceExporter:
     """Builds one attacker's bundle from the store, the tree model and the artifact store."""
 
@@ -84,6 +101,7 @@ class EvidenceExporter:
         if attacker is None:
             raise NotFoundError(f"attacker {uuid} not found")
         ip = attacker.ip
+        await _logs_caught_up(core)
         positions = await self._queries.batch_positions(ip)
         rows = await self._queries.stored_rows(positions)
         if not rows:

@@ -66,6 +66,14 @@ class PostgresProjectionFacts:
         self._pool = pool
         self._names = list(names)
 
+    async def positions(self) -> dict[str, int]:
+        """Each live model's tracked position (a model without one is absent)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT name, position FROM {POSITIONS} WHERE name = ANY(%s)", (self._names,)
+            )
+            return {str(name): int(position) for name, position in await cur.fetchall()}
+
     async def models(self) -> list[ModelFacts]:
         """Every live model of this build, with its rebuild if one is under way."""
         async with self._pool.connection() as conn:
