@@ -69,7 +69,15 @@ def test_the_audit_trail_names_actor_place_request_action_and_target(
              {"ini_content": "[aud-web]\nservices = http\nip = 127.78.0.1\n"})  # fmt: skip
         _act(admin_api, obs.token, "DELETE", "/deckies/aud-web", "req-down-1")
     with obs.server.client() as api:
-        trail = get_json(api, auditor, "/audit", limit=200)
+        # The commands wait for the settings and fleet models only; the audit model follows the
+        # store on its own and may not have applied them yet.
+        acts = {"req-limit-1", "req-deploy-1", "req-down-1"}
+
+        def all_acts() -> dict[str, Any] | None:
+            page: dict[str, Any] = get_json(api, auditor, "/audit", limit=200)
+            return page if acts <= {row["request_id"] for row in page["data"]} else None
+
+        trail = wait_for(all_acts, 10, "the three acts in the audit trail")
         by_request = {row["request_id"]: row for row in trail["data"]}
         limit = by_request["req-limit-1"]
         assert (limit["action"], limit["detail"], limit["outcome"]) == (

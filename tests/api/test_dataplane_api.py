@@ -389,7 +389,14 @@ def test_attack_sim_touches_every_emulated_service(sim_run: SimRun, fleet: Fleet
     )
     assert set(profile["services"]) == every
     search = f"service:mysql event_type:auth attacker_ip:{sim_run.source}"
-    logins = [fields_of(row) for row in fleet.get("/logs", search=search)["data"]]
+
+    def mysql_logins() -> list[dict[str, str]] | None:
+        # The profile above is the attackers model's; the logs model follows the store on its
+        # own and may not have indexed the logins yet.
+        rows = [fields_of(row) for row in fleet.get("/logs", search=search)["data"]]
+        return rows if len(rows) >= 3 else None
+
+    logins = wait_for(mysql_logins, POLL_S, "the mysql logins in /logs", every=0.1)
     assert len(logins) == 3, logins
     assert all((f["username"], f["client_name"]) == ("root", "pymysql") for f in logins)
     credentials = [row["payload"] for row in bounty_of(fleet, sim_run.source, "credential")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.api.harness import Account, ApiClient, DecnetServer, fresh_source_ip, unique_name
+from tests.api.observations_support import wait_for
 
 
 def trail(api: ApiClient, token: str, expected: int, **params: Any) -> list[dict[str, Any]]:
@@ -21,6 +22,18 @@ def trail(api: ApiClient, token: str, expected: int, **params: Any) -> list[dict
         if len(rows) >= expected or time.monotonic() > deadline:
             return rows
         time.sleep(0.2)
+
+
+def trail_with(api: ApiClient, token: str, request_id: str, **params: Any) -> list[dict[str, Any]]:
+    """`/audit` rows for the filter once one of them is the request `request_id` (≤ 10 s)."""
+
+    def probe() -> list[dict[str, Any]] | None:
+        response = api.get("/audit", token, params={"limit": 200, **params})
+        assert response.status_code == 200, response.text
+        rows: list[dict[str, Any]] = response.json()["data"]
+        return rows if any(r["request_id"] == request_id for r in rows) else None
+
+    return wait_for(probe, 10, f"{request_id} in the audit trail", every=0.2)
 
 
 def test_login_failure_and_logout_are_audited_with_who_where_and_which_request(
@@ -53,7 +66,8 @@ def test_login_failure_and_logout_are_audited_with_who_where_and_which_request(
     assert (failure["client_ip"], failure["request_id"]) == (ip, f"req-fail-{ghost}")
     assert failure["outcome"] == "failure"
 
-    logins = trail(api, admin_token, 1, action="login", actor=user.username)
+    # The user's earlier logins (`make_user`) already satisfy a count: wait for this one.
+    logins = trail_with(api, admin_token, f"req-in-{ghost}", action="login", actor=user.username)
     success = next(r for r in logins if r["request_id"] == f"req-in-{ghost}")
     assert success["actor"] == {"uuid": user.uuid, "username": user.username}
     assert (success["target"], success["client_ip"], success["outcome"]) == (
@@ -77,7 +91,17 @@ def test_login_events_hold_no_secret(
     with server.client(source_ip=fresh_source_ip()) as client:
         assert client.login(user.username, guess).status_code == 401
         token = client.token(user.username, user.password)
-    trail(api, admin_token, 2, actor=user.username, action="login")
+    # `make_user` logged in twice, then this test's login: three (the audit model lags alone).
+    trail(api, admin_token, 3, actor=user.username, action="login")
+
+    def failed_attempt() -> bool | None:
+        params = {"type": "user.login_failed", "limit": 1000}
+        events = api.get("/events", admin_token, params=params).json()["data"]
+        mine = [e for e in events if e["data"].get("username") == user.username]
+        return True if mine else None
+
+    # The history model follows the store on its own too: wait for the failed attempt there.
+    wait_for(failed_attempt, 10, "the failed attempt in the history", every=0.2)
     for path, params in (
         ("/events", {"type": ["user.logged_in", "user.login_failed"], "limit": 1000}),
         ("/audit", {"limit": 1000}),

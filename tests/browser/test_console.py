@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.api.harness import BOOTSTRAP_ADMIN, BOOTSTRAP_PASSWORD, make_account
-from tests.api.observations_support import send_tcp, syslog_line, tag, wait_for
+from tests.api.observations_support import get_json, send_tcp, syslog_line, tag, wait_for
 from tests.browser.conftest import ADMIN_PASSWORD, Console, Tab, shot
 
 pytestmark = pytest.mark.browser
@@ -180,6 +180,21 @@ def test_attack_sim_then_the_attacker_in_detail(
         "--source-ip", console.attacker_ip, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+    # attack-sim waited (bounded) for the attackers model only; the artifacts come from the logs
+    # model, which follows the store on its own. The page reads each once: wait for both.
+    with console.server.client() as api:
+        token = console.admin_token()
+
+        def artifact_listed() -> bool | None:
+            listed = get_json(api, token, "/attackers", search=console.attacker_ip)["data"]
+            found = next((a for a in listed if a["ip"] == console.attacker_ip), None)
+            if found is None:
+                return None
+            artifacts = api.get(f"/attackers/{found['uuid']}/artifacts", token)
+            assert artifacts.status_code == 200, artifacts.text
+            return True if ".attack-sim.sh" in artifacts.text else None
+
+        wait_for(artifact_listed, 30, "the attacker and its artifact")
     page = admin_tab(open_tab, console).page
     go(page, "/attackers", ".attackers-table")
     page.get_by_role("link", name=console.attacker_ip, exact=True).click()
