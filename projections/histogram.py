@@ -24,7 +24,8 @@ class HistogramProjection(Tabled[HistogramTables]):
     """One upsert per table per batch (arrays unnested server-side)."""
 
     name = "histogram"
-    version = 4  # v3: a schema of its own; v4: quarter-hour totals (ADR 0031)
+    # v3: a schema of its own; v4: quarter-hour totals (ADR 0031); v5: key text `COLLATE "C"`
+    version = 5
     topics = OBSERVED_TOPICS
 
     def __init__(self, schema: str) -> None:
