@@ -10,9 +10,10 @@ that would not verify is never sent. The export is recorded as an event (`eviden
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from uuid import UUID
 
 import anyio
@@ -30,6 +31,7 @@ from projections.evidence_queries import EvidenceQueries
 
 log = structlog.get_logger()
 TREE_WAIT_S = 15.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -58,16 +60,27 @@ def _captured_sha256(record: dict[str, Any]) -> str | None:
     return digest if isinstance(digest, str) and fields.get("stored_as") else None
 
 
-async def _leaf_indices(core: Core, positions: list[int]) -> dict[int, int]:
-    """Leaf index of every position, waiting briefly for the tree model to catch up."""
+async def _awaited(check: Callable[[], Awaitable[T | None]], lagging: str) -> T:
+    """`check`'s first answer other than None, asked every 0.2 s; 503 after `TREE_WAIT_S`
+    (`lagging` names the model that has not caught up)."""
     deadline = anyio.current_time() + TREE_WAIT_S
     while True:
-        indices = await core.tree.leaf_indices(positions)
-        if len(indices) == len(positions):
-            return indices
+        answer = await check()
+        if answer is not None:
+            return answer
         if anyio.current_time() > deadline:
-            raise UnavailableError("the tamper-evidence tree has not caught up yet; retry")
+            raise UnavailableError(f"{lagging} has not caught up yet; retry")
         await anyio.sleep(0.2)
+
+
+async def _leaf_indices(core: Core, positions: list[int]) -> dict[int, int]:
+    """Leaf index of every position, waiting briefly for the tree model to catch up."""
+
+    async def complete() -> dict[int, int] | None:
+        indices = await core.tree.leaf_indices(positions)
+        return indices if len(indices) == len(positions) else None
+
+    return await _awaited(complete, "the tamper-evidence tree")
 
 
 async def _logs_caught_up(core: Core) -> None:
@@ -77,14 +90,12 @@ async def _logs_caught_up(core: Core) -> None:
     index; the two follow the store separately, so a fresh attacker can be profiled before its
     records are indexed, and the bundle would miss them (or 404 with none).
     """
-    deadline = anyio.current_time() + TREE_WAIT_S
-    while True:
+
+    async def caught_up() -> bool | None:
         positions = await core.projection_facts.positions()
-        if positions.get("logs", 0) >= positions.get("attackers", 0):
-            return
-        if anyio.current_time() > deadline:
-            raise UnavailableError("the logs model has not caught up yet; retry")
-        await anyio.sleep(0.2)
+        return True if positions.get("logs", 0) >= positions.get("attackers", 0) else None
+
+    await _awaited(caught_up, "the logs model")
 
 
 class EvidenceExporter:

@@ -15,7 +15,7 @@ import signal
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,6 +150,17 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str, every: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout}s: {what}")
         time.sleep(every)
+
+
+def caught_up(api: ApiClient, token: str, names: Sequence[str], timeout: float = 30.0) -> None:
+    """Wait until these read models have applied every stored event: each follows the store at
+    its own pace, so one may still lag behind what another already shows."""
+
+    def probe() -> bool | None:
+        models = {m["name"]: m for m in get_json(api, token, "/projections")}
+        return True if all(models[name]["lag_events"] == 0 for name in names) else None
+
+    wait_for(probe, timeout, f"{', '.join(names)} caught up with the store", every=0.2)
 
 
 # --- a server with a syslog port -----------------------------------------------------------------

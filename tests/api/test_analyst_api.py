@@ -25,6 +25,7 @@ from tests.api.harness import PG_URL_ENV, Backend, fresh_source_ip, unique_name
 from tests.api.observations_support import (
     ObservedServer,
     SseReader,
+    caught_up,
     get_json,
     observed_server,
     scratch_dir,
@@ -133,12 +134,7 @@ def test_rebuilding_any_model_under_load_never_shows_a_gap(
         viewer_frames = StreamRecorder(observed.stream_url, viewer)
         # `_load` waited for the logs model only; the attackers model follows the store on its own
         # and may still be profiling the load, which would raise its total after `before`.
-        wait_for(
-            lambda: all(_projection(api, token, n)["lag_events"] == 0 for n in CAUGHT_UP) or None,
-            timeout=600,
-            what="the logs and attackers models caught up with the load",
-            every=0.5,
-        )
+        caught_up(api, token, CAUGHT_UP, timeout=600)
         before = _totals(api, token)
         assert before[:2] == (LOAD, LOAD)
         assert before[2] > 0

@@ -19,6 +19,7 @@ import pytest
 from tests.api.harness import ApiClient, Backend
 from tests.api.observations_support import (
     ObservedServer,
+    caught_up,
     collector_counts,
     fields_of,
     get_json,
@@ -78,17 +79,6 @@ def wait_for_attacker(
         return found if found and found["event_count"] >= events else None
 
     return wait_for(probe, timeout, f"attacker {ip} with {events} events")
-
-
-def caught_up(client: ApiClient, token: str, *names: str) -> None:
-    """Wait until these read models have applied every stored event: each follows the store at
-    its own pace, so one may still lag behind what another already shows."""
-
-    def probe() -> bool | None:
-        models = {m["name"]: m for m in get_json(client, token, "/projections")}
-        return True if all(models[name]["lag_events"] == 0 for name in names) else None
-
-    wait_for(probe, 30, f"{', '.join(names)} caught up with the store")
 
 
 # --- delivery ------------------------------------------------------------------------------------
@@ -611,7 +601,7 @@ def test_stats_count_logs_and_distinct_attackers(obs: ObservedServer, client: Ap
     # Earlier tests waited for their records in one model only (the attackers model, or the logs
     # and histogram models): the others may still be applying them, which would land after
     # `before` and count as this test's lines.
-    caught_up(client, obs.token, "logs", "attackers")
+    caught_up(client, obs.token, ("logs", "attackers"))
     before = get_json(client, obs.token, "/stats")
     ips = [block + "1", block + "2", block + "3", block + "1", block + "2", None, None]
     lines = [
