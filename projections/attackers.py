@@ -28,6 +28,7 @@ from projections.observed import (
     forget_observations,
     walked,
 )
+from projections.rows import iso_z, utc
 
 BOUNTY_STRIDE = 8  # bounty id = log id * 8 + its index among the record's bounties
 
@@ -104,8 +105,9 @@ class AttackersProjection(Tabled[AttackerTables]):
 
     name = "attackers"
     # v2: a schema of its own; v3: updated_at, fingerprints indexed per attacker; v4: commands
-    # per (attacker, service) and bounties per type, for exact totals without counting rows
-    version = 4
+    # per (attacker, service) and bounties per type, for exact totals without counting rows;
+    # v5: each bounty's JSON as `/bounty` shows it, stored with it
+    version = 5
     topics = OBSERVED_TOPICS
 
     def __init__(self, schema: str) -> None:
@@ -155,7 +157,7 @@ class AttackersProjection(Tabled[AttackerTables]):
             profile.credential_count += row[6] == "credential"
         async with cur.copy(
             f"COPY {vault} (id, dedup, ts, decky, service, attacker_ip, bounty_type, payload,"
-            " payload_text) FROM STDIN"
+            " payload_text, row_json) FROM STDIN"
         ) as copy:
             for row in candidates.values():
                 await copy.write_row(row)
@@ -213,7 +215,7 @@ def _bounty_candidates(observed: list[Observed]) -> dict[str, tuple[Any, ...]]:
             key = dedup_key(bounty.bounty_type, r.attacker_ip, bounty.payload)
             if key not in candidates:
                 payload = msgspec.json.encode(bounty.payload).decode().replace("\\u0000", "")
-                candidates[key] = (
+                row = (
                     o.log_id * BOUNTY_STRIDE + k,
                     key,
                     r.timestamp,
@@ -224,7 +226,29 @@ def _bounty_candidates(observed: list[Observed]) -> dict[str, tuple[Any, ...]]:
                     payload,
                     payload,
                 )
+                candidates[key] = (*row, _bounty_json(row))
     return candidates
+
+
+class _StoredBounty(msgspec.Struct):
+    """`BountyRow` with its payload as the stored JSON text: encodes as `BountyRow` does."""
+
+    id: int
+    timestamp: str
+    decky: str
+    service: str
+    attacker_ip: str | None
+    bounty_type: str
+    payload: msgspec.Raw
+
+
+def _bounty_json(row: tuple[Any, ...]) -> str:
+    """The vault row's JSON as `/bounty` shows it (ADR 0033)."""
+    bounty_id, _, ts, decky, service, ip, bounty_type, payload, _ = row
+    stored = _StoredBounty(
+        bounty_id, iso_z(utc(ts)), decky, service, ip, bounty_type, msgspec.Raw(payload.encode())
+    )
+    return _dumps(stored)
 
 
 def _command_rows(observed: list[Observed], profiles: dict[str, _Profile]) -> list[tuple[Any, ...]]:

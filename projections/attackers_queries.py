@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.errors import UndefinedColumn, UndefinedTable
 from psycopg_pool import AsyncConnectionPool
 
@@ -15,7 +16,7 @@ from application.reads.rows import Attacker, AttackerCommand, BountyRow, LogRow
 from projections.attackers_schema import AttackerTables
 from projections.logs_queries import read_log_rows
 from projections.logs_schema import LogTables
-from projections.rows import rows_of, tuples_of
+from projections.rows import iso_z_sql, json_text_of, rows_of, tuples_of
 from projections.schema import LIVE, Namespace
 
 ORDERS = {
@@ -32,6 +33,16 @@ ATTACKER_COLUMNS = (
 # Tables of version 2 (served while version 3 is rebuilt beside them) have no updated_at.
 LEGACY_UPDATED_AT = "last_seen"
 BOUNTY_COLUMNS = "id, ts AS timestamp, decky, service, attacker_ip, bounty_type, payload"
+# A vault row's JSON as `BountyRow` encodes it (its keys in its order, compact), built here from
+# the columns of a model older than v5 (served while its upgrade rebuilds); v5 stores it.
+LEGACY_BOUNTY_JSON = (
+    """'{"id":' || id || ',"timestamp":"' || """
+    + iso_z_sql("ts")
+    + """ || '","decky":' || to_json(decky) || ',"service":' || to_json(service)"""
+    """ || ',"attacker_ip":' || coalesce(to_json(attacker_ip)::text, 'null')"""
+    """ || ',"bounty_type":' || to_json(bounty_type) || ',"payload":' || payload || '}'"""
+)
+_BOUNTY_ARRAY = "coalesce('[' || string_agg(r.j, ',' ORDER BY r.ts DESC, r.id DESC) || ']', '[]')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,25 +214,33 @@ class AttackerQueries:
         )
         counted = f"SELECT coalesce(sum(count), 0)::bigint FROM {self._t.command_counts}"
         rows = await self._paged(
-            f"SELECT p.*, t.total FROM ({counted} WHERE {where}) AS t(total){rows_sql}",
-            f"SELECT p.*, t.total FROM (SELECT count(*) FROM {self._t.commands} WHERE {where})"
-            f" AS t(total){rows_sql}",
+            (
+                f"SELECT p.*, t.total FROM ({counted} WHERE {where}) AS t(total){rows_sql}",
+                f"SELECT p.*, t.total FROM (SELECT count(*) FROM {self._t.commands}"
+                f" WHERE {where}) AS t(total){rows_sql}",
+            ),
             [*params, *params, limit, offset],
         )
         total = int(rows[0][-1]) if rows else 0
         return total, [AttackerCommand(*r[:-1]) for r in rows if r[0] is not None]
 
-    async def _paged(self, query: str, legacy: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        """The rows of `query`; of `legacy` (which counts rows) on a model of an older version
-        (served while its rebuild runs) that has no counts."""
-        for sql in (query, legacy):
+    async def _paged(
+        self,
+        queries: tuple[str, ...],
+        params: list[Any],
+        cursor: Callable[[AsyncConnection[Any]], AsyncCursor[tuple[Any, ...]]] = tuples_of,
+    ) -> list[tuple[Any, ...]]:
+        """The rows of the first of `queries` this model's tables answer: the later ones read
+        the tables of an older version (served while its rebuild runs), which lack counts or
+        columns the first relies on."""
+        for sql in queries:
             try:
                 async with self._pool.connection() as conn:
-                    cur = tuples_of(conn)
+                    cur = cursor(conn)
                     await cur.execute(sql, params)
                     return await cur.fetchall()
-            except UndefinedTable:
-                if sql is legacy:
+            except (UndefinedTable, UndefinedColumn):
+                if sql is queries[-1]:
                     raise
         raise AssertionError("unreachable")
 
@@ -236,10 +255,11 @@ class AttackerQueries:
             (ip,),
         )
 
-    async def bounty(
+    async def bounty_json(
         self, bounty_type: str | None, search: str | None, limit: int, offset: int
-    ) -> tuple[int, list[BountyRow]]:
-        """The bounty vault, newest first."""
+    ) -> tuple[int, bytes]:
+        """The bounty vault, newest first: the total, and the page as one JSON array (UTF-8) of
+        the rows' stored JSON (ADR 0033), joined by PostgreSQL; no row is decoded here."""
         clauses: list[str] = []
         params: list[Any] = []
         if bounty_type:
@@ -253,27 +273,28 @@ class AttackerQueries:
             params.extend([_like(search)] * 4)
         where = _where(clauses)
         table = self._t.bounty
-        counted = f"SELECT count(*) FROM {table}{where}"
+        rows_counted = f"SELECT count(*) FROM {table}{where}"
+        counted = rows_counted
         if not search:  # the bounties per type, committed with them (ADR 0026)
             counted = f"SELECT coalesce(sum(count), 0)::bigint FROM {self._t.bounty_counts}{where}"
-        rows_sql = (
-            f" LEFT JOIN LATERAL (SELECT {BOUNTY_COLUMNS} FROM {table}{where}"
-            " ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s) AS p ON true"
-        )
-        rows = await self._paged(
-            f"SELECT p.*, t.total FROM ({counted}) AS t(total){rows_sql}",
-            f"SELECT p.*, t.total FROM (SELECT count(*) FROM {table}{where}) AS t(total){rows_sql}",
-            [*params, *params, limit, offset],
-        )
-        total = int(rows[0][-1]) if rows else 0
-        return total, [BountyRow(*r[:-1]) for r in rows if r[0] is not None]
 
-    async def unique_attackers(self) -> int:
-        """Distinct attacker IPs known (a counter)."""
-        async with self._pool.connection() as conn:
-            return await _count(
-                conn, f"SELECT value FROM {self._t.counters} WHERE name = 'unique_attackers'", []
+        def page(total: str, row_json: str) -> str:
+            return (
+                f"SELECT t.total, p.data FROM ({total}) AS t(total) CROSS JOIN LATERAL"
+                f" (SELECT {_BOUNTY_ARRAY} FROM (SELECT ts, id, {row_json} AS j FROM {table}{where}"
+                " ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s) AS r) AS p(data)"
             )
+
+        rows = await self._paged(
+            (
+                page(counted, "row_json"),
+                page(counted, LEGACY_BOUNTY_JSON),  # version 4: no stored JSON
+                page(rows_counted, LEGACY_BOUNTY_JSON),  # version 3: no counts either
+            ),
+            [*params, *params, limit, offset],
+            json_text_of,
+        )
+        return int(rows[0][0]), rows[0][1]
 
     async def purged_bounties(self, position: int) -> int | None:
         """How many bounties the purge at `position` removed (None until projected)."""

@@ -80,7 +80,7 @@ class AttackerTables:
             f"CREATE TABLE IF NOT EXISTS {bounty} (id bigint PRIMARY KEY,"
             " dedup text NOT NULL UNIQUE, ts timestamptz NOT NULL, decky text NOT NULL,"
             " service text NOT NULL, attacker_ip text, bounty_type text NOT NULL,"
-            " payload json NOT NULL, payload_text text NOT NULL)",
+            " payload json NOT NULL, payload_text text NOT NULL, row_json text NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS bounty_type_id ON {bounty}"
             " (bounty_type, ts DESC, id DESC)",
             f"CREATE INDEX IF NOT EXISTS bounty_ts_id ON {bounty} (ts DESC, id DESC)",

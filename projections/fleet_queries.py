@@ -80,16 +80,6 @@ class FleetQueries:
         rows = await self._rows("WHERE d.name = %s", name)
         return decky_view(rows[0]) if rows else None
 
-    async def counts(self) -> tuple[int, int]:
-        """(deployed, active): deckies in the fleet, and those the runtime reports running."""
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE status = 'running') FROM {self._table}"
-            )
-            row = await cur.fetchone()
-        assert row is not None, "an aggregate query returns one row"
-        return int(row[0]), int(row[1])
-
     async def _rows(self, clause: str, *params: Any) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)

@@ -6,7 +6,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -44,13 +44,12 @@ from projections.observed import (
     units_since_epoch,
     walk,
 )
-from projections.rows import iso_z
+from projections.rows import iso_z, utc
 
 _encode = msgspec.json.Encoder().encode
 VALUE_KEY = ("decky", "service", "event_type")
 _value_of = attrgetter("timestamp", "decky", "service", "event_type")
 HOUR = timedelta(hours=1)
-ZERO = timedelta(0)
 COPY_COLUMNS = (
     "id, ts, decky, service, event_type, attacker_ip, fields_text, search_text, tokens, pairs,"
     " row_json"
@@ -313,14 +312,6 @@ def _api_row(o: Observed, fields: str) -> LogRow:
         fields=fields,
         raw_line=r.raw_line,
     )
-
-
-def utc(ts: datetime) -> datetime:
-    """The time in UTC, as the table's `timestamptz` holds it (a naive time is taken as UTC,
-    as the projection's UTC sessions take it): `/logs` shows every timestamp with a `Z`."""
-    if ts.tzinfo is None:
-        return ts.replace(tzinfo=UTC)
-    return ts if ts.utcoffset() == ZERO else ts.astimezone(UTC)
 
 
 def fast_fields_text(fields: dict[str, str]) -> str:

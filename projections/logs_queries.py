@@ -24,7 +24,7 @@ from projections.logs_search import (
 )
 from projections.logs_totals import bounds, counted_total
 from projections.observed import EPOCH, minute_of
-from projections.rows import iso_z, json_text_of, rows_of, tuples_of
+from projections.rows import iso_z, iso_z_sql, json_text_of, rows_of, tuples_of
 from projections.schema import LIVE, Namespace
 
 # A row as the pages read it: the keys they order by, and the row's JSON as `/logs` shows it,
@@ -33,11 +33,8 @@ LOG_COLUMNS = "id, ts, row_json"
 # The same three columns from a logs model older than v11 (served while its upgrade rebuilds):
 # the row's JSON built here, `LogRow`'s keys in its order, the timestamp as `iso_z` writes it
 # (whole seconds without a fraction, else six digits).
-_UTC = "(ts AT TIME ZONE 'UTC')"
 LEGACY_LOG_COLUMNS = (
-    "id, ts, json_build_object('id', id, 'timestamp',"
-    f" to_char({_UTC}, CASE WHEN {_UTC} = date_trunc('second', {_UTC})"
-    """ THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END),"""
+    f"id, ts, json_build_object('id', id, 'timestamp', {iso_z_sql('ts')},"
     " 'decky', decky, 'service', service, 'event_type', event_type, 'attacker_ip', attacker_ip,"
     " 'msg', msg, 'fields', fields_text, 'raw_line', raw_line)::text AS row_json"
 )
@@ -246,12 +243,6 @@ class LogQueries:
     async def max_id(self) -> int:
         """The newest log id (0 when there are none): where a live-only stream starts."""
         return await self._scalar(f"SELECT coalesce(max(id), 0) FROM {self._logs.logs}")
-
-    async def total_logs(self) -> int:
-        """Logs projected (a counter, not a scan)."""
-        return await self._scalar(
-            f"SELECT coalesce(sum(value), 0) FROM {self._logs.counters} WHERE name = 'total_logs'"
-        )
 
     async def histogram(self, f: LogFilter, interval_minutes: int) -> list[HistogramBucket]:
         """Counts per bucket aligned to multiples of the interval since the epoch, ascending."""

@@ -11,6 +11,7 @@ from projections.attackers_queries import AttackerQueries
 from projections.fleet_queries import FleetQueries
 from projections.logs_queries import LogQueries
 from projections.schema import LIVE, Namespace
+from projections.stats_queries import StatsQueries
 
 
 class PostgresReadModels:
@@ -30,4 +31,5 @@ class PostgresReadModels:
             logs=LogQueries(self._pool, ns),
             attackers=AttackerQueries(self._pool, ns),
             fleet=FleetQueries(self._pool, ns),
+            stats=StatsQueries(self._pool, ns),
         )

@@ -7,7 +7,7 @@ sessions run in UTC) without building a datetime per value.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from psycopg import AsyncConnection, AsyncCursor
@@ -51,6 +51,24 @@ class JsonTextLoader(Loader):
         conn = self.connection
         assert conn is not None
         return bytes(data).decode(conn.info.encoding).encode()
+
+
+def iso_z_sql(column: str) -> str:
+    """SQL of a `timestamptz` column as `IsoZLoader` writes it (years 1 and later): whole
+    seconds, or six fraction digits, and a `Z`."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, CASE WHEN {utc} = date_trunc('second', {utc})"
+        """ THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
+    )
+
+
+def utc(ts: datetime) -> datetime:
+    """The time in UTC, as the table's `timestamptz` holds it (a naive time is taken as UTC,
+    as the projection's UTC sessions take it): `/logs` shows every timestamp with a `Z`."""
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts if ts.utcoffset() == timedelta(0) else ts.astimezone(UTC)
 
 
 def iso_z(ts: datetime) -> str:

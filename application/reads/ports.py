@@ -15,12 +15,12 @@ from uuid import UUID
 from application.reads.rows import (
     Attacker,
     AttackerCommand,
-    BountyRow,
     ConfigValues,
     DeadLetter,
     Decky,
     HistogramBucket,
     LogRow,
+    Stats,
     UserSummary,
 )
 from domain.observations.search import SearchQuery
@@ -57,10 +57,6 @@ class LogReader(Protocol):
 
     async def max_id(self) -> int:
         """The newest log id (0 when there are none)."""
-        ...
-
-    async def total_logs(self) -> int:
-        """Logs projected."""
         ...
 
     async def histogram(self, f: LogFilter, interval_minutes: int) -> list[HistogramBucket]:
@@ -103,14 +99,11 @@ class AttackerReader(Protocol):
         """The attacker's `file_captured` log rows, newest first."""
         ...
 
-    async def bounty(
+    async def bounty_json(
         self, bounty_type: str | None, search: str | None, limit: int, offset: int
-    ) -> tuple[int, list[BountyRow]]:
-        """The bounty vault, newest first."""
-        ...
-
-    async def unique_attackers(self) -> int:
-        """Distinct attacker IPs known."""
+    ) -> tuple[int, bytes]:
+        """The bounty vault, newest first: the total and the page as one JSON array of
+        `BountyRow` objects (UTF-8)."""
         ...
 
     async def purged_bounties(self, position: int) -> int | None:
@@ -129,8 +122,12 @@ class FleetReader(Protocol):
         """One decky, or None."""
         ...
 
-    async def counts(self) -> tuple[int, int]:
-        """(deployed, active): deckies in the fleet, and those the runtime reports running."""
+
+class StatsReader(Protocol):
+    """SPEC's `/stats`: counters of the logs, attackers and fleet models, read together."""
+
+    async def stats(self) -> Stats:
+        """Logs projected, distinct attackers, deckies running and deckies in the fleet."""
         ...
 
 
@@ -153,6 +150,7 @@ class Readers:
     logs: LogReader
     attackers: AttackerReader
     fleet: FleetReader
+    stats: StatsReader
 
 
 class ReadModels(Protocol):

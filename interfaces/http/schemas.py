@@ -42,8 +42,10 @@ class LogPage(msgspec.Struct):
     data: list[LogRow]
 
 
-class _SplicedLogPage(msgspec.Struct):
-    """`LogPage` with its rows already JSON: encoded as they are, not decoded first."""
+class _SplicedPage(msgspec.Struct):
+    """A pagination envelope with its rows already JSON: encoded as they are, not decoded first.
+
+    Encodes exactly as `LogPage` and `BountyPage` do (the same keys in the same order)."""
 
     total: int
     limit: int
@@ -52,12 +54,9 @@ class _SplicedLogPage(msgspec.Struct):
 
 
 def spliced_log_page(total: int, limit: int, offset: int, rows_json: bytes) -> LogPage:
-    """A `LogPage` envelope around rows that are already a JSON array of `LogRow` objects.
-
-    Encodes exactly as `LogPage` does (the same keys in the same order); typed as `LogPage`, the
-    route's declared (and documented) response.
-    """
-    return cast(LogPage, _SplicedLogPage(total, limit, offset, msgspec.Raw(rows_json)))
+    """A `LogPage` envelope around rows that are already a JSON array of `LogRow` objects;
+    typed as `LogPage`, the route's declared (and documented) response."""
+    return cast(LogPage, _SplicedPage(total, limit, offset, msgspec.Raw(rows_json)))
 
 
 class DeadLetterPage(msgspec.Struct):
@@ -76,6 +75,12 @@ class BountyPage(msgspec.Struct):
     limit: int
     offset: int
     data: list[BountyRow]
+
+
+def spliced_bounty_page(total: int, limit: int, offset: int, rows_json: bytes) -> BountyPage:
+    """A `BountyPage` envelope around rows that are already a JSON array of `BountyRow`
+    objects; typed as `BountyPage`, the route's declared (and documented) response."""
+    return cast(BountyPage, _SplicedPage(total, limit, offset, msgspec.Raw(rows_json)))
 
 
 class AttackerPage(msgspec.Struct):

@@ -10,7 +10,6 @@ import msgspec
 import structlog
 from litestar.response import ServerSentEventMessage
 
-from application.observations.stats import current_stats
 from application.ports import Broadcaster, LiveUpdate, Subscription
 from application.reads.ports import LogFilter, Readers
 from application.reads.rows import LogRow
@@ -159,6 +158,6 @@ class StreamSession:
         )
 
     async def _read_snapshot(self) -> list[ServerSentEventMessage]:
-        stats = await current_stats(self._readers)
+        stats = await self._readers.stats.stats()
         histogram = await self._readers.logs.histogram(self._filter, HISTOGRAM_INTERVAL)
         return [_frame("stats", stats), _frame("histogram", histogram)]

@@ -70,8 +70,8 @@ async def seed(pool: AsyncConnectionPool[Any], t: AttackerTables, version: int) 
             payload = Json({"fingerprint_type": "http_useragent", "value": f"ua/{i}"})
             await conn.execute(
                 f"INSERT INTO {t.bounty} (id, dedup, ts, decky, service, attacker_ip,"
-                " bounty_type, payload, payload_text)"
-                " VALUES (%s, %s, %s, 'd1', 'ssh', %s, 'fingerprint', %s, '')",
+                " bounty_type, payload, payload_text, row_json)"
+                " VALUES (%s, %s, %s, 'd1', 'ssh', %s, 'fingerprint', %s, '', '')",
                 (i, f"k{i}", T0 + timedelta(seconds=i), IP, payload),
             )
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from psycopg_pool import AsyncConnectionPool
 
 from application.observations.ingest import IngestCommands
@@ -144,9 +145,9 @@ async def check_totals(pool: AsyncConnectionPool[Any]) -> None:
             row = await (
                 await conn.execute(f"SELECT count(*) FROM {ATTACKERS.bounty}{where}", params)
             ).fetchone()
-            total, bounties = await attackers.bounty(bounty_type, None, 4, 0)
+            total, bounties = await attackers.bounty_json(bounty_type, None, 4, 0)
             assert total == row[0], bounty_type
-            assert len(bounties) == min(4, row[0])
+            assert len(msgspec.json.decode(bounties)) == min(4, row[0])
     unknown, none = await attackers.commands(UUID(int=1), None, 5, 0)
     assert (unknown, none) == (0, [])
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any, cast
 import msgspec
 from litestar import Request, get
 
-from application.observations.stats import current_stats
 from application.reads.rows import HistogramBucket, Stats
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import requires_command
@@ -26,7 +25,13 @@ from interfaces.http.params import (
     page,
     query,
 )
-from interfaces.http.schemas import BountyPage, DeadLetterPage, LogPage, spliced_log_page
+from interfaces.http.schemas import (
+    BountyPage,
+    DeadLetterPage,
+    LogPage,
+    spliced_bounty_page,
+    spliced_log_page,
+)
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import BOUNTY_TYPES
 
@@ -102,11 +107,11 @@ async def list_bounty(
     if kind is not None and kind not in BOUNTY_TYPES:
         raise InvalidError(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
     readers = await readers_for(request, view)
-    total, rows = await readers.attackers.bounty(kind, given(search), size, skip)
-    return BountyPage(total, size, skip, list(rows))
+    total, rows = await readers.attackers.bounty_json(kind, given(search), size, skip)
+    return spliced_bounty_page(total, size, skip, rows)
 
 
 @get("/stats", tags=["stats"])
 async def stats(request: Request[Any, Any, Any], view: ViewParam = None) -> Stats:
     """Totals from the read models: logs, attackers, deckies."""
-    return await current_stats(await readers_for(request, view))
+    return await (await readers_for(request, view)).stats.stats()
