@@ -23,7 +23,7 @@ from projections.logs_search import (
     where,
 )
 from projections.logs_totals import bounds, counted_total
-from projections.observed import EPOCH, minute_of
+from projections.observed import ceil_to, floor_to, minute_of
 from projections.rows import iso_z, iso_z_sql, json_text_of, rows_of, tuples_of
 from projections.schema import LIVE, Namespace
 
@@ -473,23 +473,13 @@ def _quarter_split(
     A naive bound is a time in the session's zone, UTC, as PostgreSQL compares it.
     """
     try:
-        q_first = None if first is None else _quarter_ceil(first)
-        q_last = None if last is None else _quarter_floor(last)
+        q_first = None if first is None else ceil_to(first, QUARTER)
+        q_last = None if last is None else floor_to(last, QUARTER)
     except OverflowError:  # the quarter past year 9999's last
         return None
     if q_first is not None and q_last is not None and q_first >= q_last:
         return None
     return q_first, q_last
-
-
-def _quarter_floor(ts: datetime) -> datetime:
-    epoch = EPOCH if ts.tzinfo is not None else EPOCH.replace(tzinfo=None)
-    return epoch + (ts - epoch) // QUARTER * QUARTER
-
-
-def _quarter_ceil(ts: datetime) -> datetime:
-    floor = _quarter_floor(ts)
-    return floor if floor == ts else floor + QUARTER
 
 
 def _binned(source: str, interval_minutes: int, quarters_only: bool = False) -> str:

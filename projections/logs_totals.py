@@ -8,11 +8,12 @@ only the partial ones at the two ends of the range from the rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from application.reads.ports import LogFilter
 from projections.logs_schema import DIMENSIONS, LogTables
+from projections.observed import ceil_to, floor_to
 
 COUNTED_COLUMNS = frozenset(DIMENSIONS)
 HOUR = timedelta(hours=1)
@@ -89,10 +90,10 @@ class _Segment:
         """The whole UTC units inside, as [first, last) (None when there is none), and the
         partial ranges left at either end."""
         try:
-            first = None if self.lo is None else _ceil(self.lo, unit)
+            first = None if self.lo is None else ceil_to(self.lo, unit)
         except OverflowError:  # a start in the last unit there is: nothing whole after it
             return None, [self]
-        last = None if self.hi is None else _floor(self.hi, unit)
+        last = None if self.hi is None else floor_to(self.hi, unit)
         if first is not None and last is not None and first >= last:
             return None, [self]
         rest = []
@@ -101,16 +102,6 @@ class _Segment:
         if self.hi is not None and last is not None and (self.inclusive or last < self.hi):
             rest.append(_Segment(last, self.hi, self.inclusive))
         return (first, last), rest
-
-
-def _floor(t: datetime, unit: timedelta) -> datetime:
-    t = t.astimezone(UTC).replace(second=0, microsecond=0)
-    return t.replace(minute=0) if unit == HOUR else t
-
-
-def _ceil(t: datetime, unit: timedelta) -> datetime:
-    floor = _floor(t, unit)
-    return floor if floor == t else floor + unit
 
 
 def bounds(

@@ -145,6 +145,19 @@ MINUTE = timedelta(minutes=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def floor_to(ts: datetime, unit: timedelta) -> datetime:
+    """The start of `ts`'s `unit` (a minute, quarter hour, hour: whole units since the epoch);
+    in UTC for an aware time, naive for a naive one."""
+    epoch = EPOCH if ts.tzinfo is not None else EPOCH.replace(tzinfo=None)
+    return epoch + (ts - epoch) // unit * unit
+
+
+def ceil_to(ts: datetime, unit: timedelta) -> datetime:
+    """The first start of a `unit` at or after `ts`."""
+    floor = floor_to(ts, unit)
+    return floor if floor == ts else floor + unit
+
+
 def units_since_epoch(stamps: Sequence[datetime], unit: timedelta) -> list[float] | list[int]:
     """Each timestamp's whole `unit`s since the epoch (floor), in C when it can: the float floor
     of `timestamp()` is exact while a double's step stays under 1 µs, i.e. within ±2^33 s of

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from domain.observations.records import InteractionRecord
 from projections.histogram import _tally, quarter_totals
 from projections.logs import value_counts
-from projections.observed import Observed, hour_of, minute_of, minutes_of, units_since_epoch
+from projections.observed import (
+    Observed,
+    ceil_to,
+    floor_to,
+    hour_of,
+    minute_of,
+    minutes_of,
+    units_since_epoch,
+)
 
 FUZZ = settings(max_examples=300, deadline=None)
 _ZONES = st.sampled_from(
@@ -138,3 +146,23 @@ def test_quarter_totals_count_each_minute_in_its_utc_quarter(stamps: list[dateti
         ts for ts in stamps if (ts.utcoffset() or timedelta()) % timedelta(minutes=1) == timedelta()
     ]
     assert quarter_totals(Counter(minute_of(ts) for ts in whole)) == Counter(map(quarter_of, whole))
+
+
+@FUZZ
+@given(
+    ts=_STAMPS,
+    unit=st.sampled_from([timedelta(minutes=1), timedelta(minutes=15), timedelta(hours=1)]),
+)
+def test_floor_and_ceil_bracket_the_time_by_whole_utc_units(ts: datetime, unit: timedelta) -> None:
+    """The floor is the unit holding `ts` (in UTC, whole units since the epoch), the ceiling the
+    first unit start at or after it."""
+    floor = floor_to(ts, unit)
+    assert floor.utcoffset() == timedelta(0)
+    assert timedelta(0) <= ts - floor < unit
+    assert (floor - datetime(1970, 1, 1, tzinfo=UTC)) % unit == timedelta(0)
+    try:
+        ceil = ceil_to(ts, unit)
+    except OverflowError:  # the last unit a datetime has: no start after it
+        return
+    assert ceil == (floor if floor == ts else floor + unit)
+    assert timedelta(0) <= ceil - ts < unit
