@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from psycopg import AsyncConnection, AsyncCursor
+from psycopg.abc import Params
 from psycopg.errors import UndefinedColumn, UndefinedTable
 from psycopg_pool import AsyncConnectionPool
 
-from application.reads.rows import Attacker, AttackerCommand, BountyRow, LogRow
+from application.reads.rows import Attacker, AttackerCommand, LogRow
 from projections.attackers_schema import AttackerTables
 from projections.logs_queries import read_log_rows
 from projections.logs_schema import LogTables
-from projections.rows import iso_z_sql, json_text_of, rows_of, tuples_of
+from projections.rows import iso_z_sql, json_text_of, tuples_of
 from projections.schema import LIVE, Namespace
 
 ORDERS = {
@@ -24,13 +25,13 @@ ORDERS = {
     "active": "event_count DESC, uuid",
     "traversals": "is_traversal DESC, decky_count DESC, last_seen DESC, uuid",
 }
+# What an attacker's JSON is built from; tables of version 2 (served while a later version is
+# rebuilt beside them) have no updated_at, and answer with last_seen.
 ATTACKER_COLUMNS = (
-    "uuid::text AS uuid, ip, first_seen, last_seen, {updated_at} AS updated_at, event_count,"
-    " service_count, decky_count, services, deckies,"
-    " CASE WHEN decky_count >= 2 THEN array_to_string(deckies, ' → ') END AS traversal_path,"
-    " is_traversal, bounty_count, credential_count, command_count, behavior"
+    "uuid, ip, first_seen, last_seen, {updated_at} AS updated_at, event_count, service_count,"
+    " decky_count, services, deckies, is_traversal, bounty_count, credential_count,"
+    " command_count, behavior"
 )
-# Tables of version 2 (served while version 3 is rebuilt beside them) have no updated_at.
 LEGACY_UPDATED_AT = "last_seen"
 BOUNTY_COLUMNS = "id, ts AS timestamp, decky, service, attacker_ip, bounty_type, payload"
 # A vault row's JSON as `BountyRow` encodes it (its keys in its order, compact), built here from
@@ -43,6 +44,13 @@ LEGACY_BOUNTY_JSON = (
     """ || ',"bounty_type":' || to_json(bounty_type) || ',"payload":' || payload || '}'"""
 )
 _BOUNTY_ARRAY = "coalesce('[' || string_agg(r.j, ',' ORDER BY r.ts DESC, r.id DESC) || ']', '[]')"
+# An `AttackerCommand`'s JSON (its keys in its order).
+_COMMAND_JSON = (
+    """'{"service":' || to_json(service) || ',"decky":' || to_json(decky)"""
+    """ || ',"command":' || to_json(command) || ',"timestamp":"' || """
+    + iso_z_sql("ts")
+    + " || '\"}'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +69,48 @@ LIST_CAPS = EmbedCaps(commands=1, fingerprints=1)
 DETAIL_CAPS = EmbedCaps(commands=50, fingerprints=100)
 
 
-class _Embedded(msgspec.Struct, frozen=True):
-    """A command or fingerprint row tagged with the attacker it belongs to."""
-
-    owner: str
-    service: str
-    decky: str
-    timestamp: str
-    command: str = ""
-    id: int = 0
-    attacker_ip: str | None = None
-    bounty_type: str = ""
-    payload: dict[str, Any] = msgspec.field(default_factory=dict)
+def _attacker_json(t: AttackerTables, bounty_json: str) -> str:
+    """SQL of the JSON of the attacker row `a` as `Attacker` encodes it (its keys in its order,
+    compact): its columns, the behaviour block stored as JSON, and its newest commands and
+    fingerprints (`%(commands)s` and `%(fingerprints)s` of each) joined in the same statement."""
+    commands = (
+        f"(SELECT coalesce('[' || string_agg(r.j, ',' ORDER BY r.ts DESC, r.id DESC) || ']',"
+        f" '[]') FROM (SELECT ts, id, {_COMMAND_JSON} AS j FROM {t.commands}"
+        " WHERE attacker = a.uuid ORDER BY ts DESC, id DESC LIMIT %(commands)s) AS r)"
+    )
+    fingerprints = (
+        f"(SELECT {_BOUNTY_ARRAY} FROM (SELECT ts, id, {bounty_json} AS j FROM {t.bounty}"
+        " WHERE attacker_ip = a.ip AND bounty_type = 'fingerprint'"
+        " ORDER BY ts DESC, id DESC LIMIT %(fingerprints)s) AS r)"
+    )
+    parts = [
+        """'{"uuid":"' || a.uuid || '","ip":' || to_json(a.ip)""",
+        *(
+            f"""'"{name}":"' || {iso_z_sql("a." + name)} || '"'"""
+            for name in ("first_seen", "last_seen", "updated_at")
+        ),
+        *(
+            f"""'"{name}":' || a.{name}"""
+            for name in ("event_count", "service_count", "decky_count")
+        ),
+        """'"services":' || to_json(a.services)""",
+        """'"deckies":' || to_json(a.deckies)""",
+        """'"traversal_path":' || CASE WHEN a.decky_count >= 2"""
+        " THEN to_json(array_to_string(a.deckies, ' → '))::text ELSE 'null' END",
+        *(
+            f"""'"{name}":' || a.{name}"""
+            for name in (
+                "is_traversal",
+                "bounty_count",
+                "credential_count",
+                "command_count",
+                "behavior",
+            )
+        ),
+        f"""'"commands":' || {commands}""",
+        f"""'"fingerprints":' || {fingerprints} || '}}'""",
+    ]
+    return " || ',' || ".join(parts)
 
 
 BOUNTY_TYPES = frozenset({"credential", "fingerprint", "artifact"})
@@ -95,108 +133,61 @@ class AttackerQueries:
         self._t = AttackerTables(ns.schema("attackers"))
         self._logs = LogTables(ns.schema("logs")).logs
 
-    async def page(
+    def _versions(self, query: Callable[[str, str], str]) -> tuple[str, ...]:
+        """`query(attacker columns, a vault row's JSON)` on the tables of this version (5), of
+        versions 3 and 4 (no stored vault JSON) and of version 2 (no updated_at either)."""
+        columns = ATTACKER_COLUMNS.format
+        return (
+            query(columns(updated_at="updated_at"), "row_json"),
+            query(columns(updated_at="updated_at"), LEGACY_BOUNTY_JSON),
+            query(columns(updated_at=LEGACY_UPDATED_AT), LEGACY_BOUNTY_JSON),
+        )
+
+    async def page_json(
         self, search: str | None, service: str | None, sort_by: str, limit: int, offset: int
-    ) -> tuple[int, list[Attacker]]:
-        """Attackers in a stable order (every order ends with the uuid)."""
+    ) -> tuple[int, bytes]:
+        """Attackers in a stable order (every order ends with the uuid), with the total: one
+        statement, so one snapshot; the page as one JSON array (UTF-8) built by PostgreSQL."""
         clauses: list[str] = []
-        params: list[Any] = []
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        params.update(commands=LIST_CAPS.commands, fingerprints=LIST_CAPS.fingerprints)
         if search:
-            clauses.append("ip ILIKE %s")
-            params.append(_like(search))
+            clauses.append("ip ILIKE %(search)s")
+            params["search"] = _like(search)
         if service:
-            clauses.append("services @> ARRAY[%s]::text[]")
-            params.append(service)
-        where = _where(clauses)
-        table = self._t.attackers
-        async with self._pool.connection() as conn:
-            rows = await self._select(
-                conn,
-                f"FROM {table}{where} ORDER BY {ORDERS[sort_by]} LIMIT %s OFFSET %s",
-                [*params, limit, offset],
+            clauses.append("services @> ARRAY[%(service)s]::text[]")
+            params["service"] = service
+        where, order, table = _where(clauses), ORDERS[sort_by], self._t.attackers
+
+        def query(columns: str, bounty_json: str) -> str:
+            return (
+                f"SELECT t.total, p.data FROM (SELECT count(*) FROM {table}{where}) AS t(total)"
+                f" CROSS JOIN LATERAL (SELECT coalesce('[' || string_agg(a.j, ',' ORDER BY"
+                f" {order}) || ']', '[]') FROM (SELECT a.*, {_attacker_json(self._t, bounty_json)}"
+                f" AS j FROM (SELECT {columns} FROM {table}{where} ORDER BY {order}"
+                " LIMIT %(limit)s OFFSET %(offset)s) AS a) AS a) AS p(data)"
             )
-            total = await _count(conn, f"SELECT count(*) FROM {table}{where}", params)
-            return total, await self._embed(conn, rows, LIST_CAPS)
+
+        rows = await self._paged(self._versions(query), params, json_text_of)
+        return int(rows[0][0]), rows[0][1]
+
+    async def one_json(self, uuid: UUID) -> bytes | None:
+        """One attacker as JSON (UTF-8) with more of its newest commands and fingerprints."""
+
+        def query(columns: str, bounty_json: str) -> str:
+            return (
+                f"SELECT {_attacker_json(self._t, bounty_json)} FROM"
+                f" (SELECT {columns} FROM {self._t.attackers} WHERE uuid = %(uuid)s) AS a"
+            )
+
+        params = {"uuid": uuid, **asdict(DETAIL_CAPS)}
+        rows = await self._paged(self._versions(query), params, json_text_of)
+        return rows[0][0] if rows else None
 
     async def one(self, uuid: UUID) -> Attacker | None:
         """One attacker, or None."""
-        async with self._pool.connection() as conn:
-            rows = await self._select(conn, f"FROM {self._t.attackers} WHERE uuid = %s", [uuid])
-            embedded = await self._embed(conn, rows, DETAIL_CAPS)
-        return embedded[0] if embedded else None
-
-    async def _select(
-        self, conn: AsyncConnection[Any], tail: str, params: list[Any]
-    ) -> list[Attacker]:
-        """Attacker rows; on version-2 tables (frozen during an upgrade) updated_at = last_seen."""
-        for updated_at in ("updated_at", LEGACY_UPDATED_AT):
-            columns = ATTACKER_COLUMNS.format(updated_at=updated_at)
-            try:
-                cur = rows_of(conn, Attacker)
-                await cur.execute(f"SELECT {columns} {tail}", params)
-                return await cur.fetchall()
-            except UndefinedColumn:
-                continue  # autocommit: the failed statement left no transaction to roll back
-        raise AssertionError("unreachable: the legacy select names only version-2 columns")
-
-    async def _embed(
-        self, conn: AsyncConnection[Any], rows: list[Attacker], caps: EmbedCaps
-    ) -> list[Attacker]:
-        """The rows with their newest commands and fingerprints: two queries for any page size."""
-        if not rows:
-            return rows
-        commands = await self._newest(
-            conn,
-            f"SELECT a.owner, c.service, c.decky, c.command, c.ts AS timestamp"
-            f" FROM unnest(%s::text[]) AS a(owner) CROSS JOIN LATERAL"
-            f" (SELECT service, decky, command, ts FROM {self._t.commands}"
-            " WHERE attacker = a.owner::uuid ORDER BY ts DESC, id DESC LIMIT %s) c",
-            [[r.uuid for r in rows], caps.commands],
-        )
-        fingerprints = await self._newest(
-            conn,
-            f"SELECT a.owner, b.id, b.ts AS timestamp, b.decky, b.service, b.attacker_ip,"
-            f" b.bounty_type, b.payload FROM unnest(%s::text[]) AS a(owner) CROSS JOIN LATERAL"
-            " (SELECT id, ts, decky, service, attacker_ip, bounty_type, payload"
-            f" FROM {self._t.bounty}"
-            " WHERE attacker_ip = a.owner AND bounty_type = 'fingerprint'"
-            " ORDER BY ts DESC, id DESC LIMIT %s) b",
-            [[r.ip for r in rows], caps.fingerprints],
-        )
-        return [
-            msgspec.structs.replace(
-                r,
-                commands=[
-                    AttackerCommand(e.service, e.decky, e.command, e.timestamp)
-                    for e in commands.get(r.uuid, [])
-                ],
-                fingerprints=[
-                    BountyRow(
-                        e.id,
-                        e.timestamp,
-                        e.decky,
-                        e.service,
-                        e.attacker_ip,
-                        e.bounty_type,
-                        e.payload,
-                    )
-                    for e in fingerprints.get(r.ip, [])
-                ],
-            )
-            for r in rows
-        ]
-
-    @staticmethod
-    async def _newest(
-        conn: AsyncConnection[Any], sql: str, params: list[Any]
-    ) -> dict[str, list[_Embedded]]:
-        """Embedded rows grouped by owner, in the query's (newest first) order."""
-        cur = rows_of(conn, _Embedded)
-        await cur.execute(sql, params)
-        grouped: dict[str, list[_Embedded]] = {}
-        for row in await cur.fetchall():
-            grouped.setdefault(row.owner, []).append(row)
-        return grouped
+        body = await self.one_json(uuid)
+        return None if body is None else msgspec.json.decode(body, type=Attacker)
 
     async def commands(
         self, uuid: UUID, service: str | None, limit: int, offset: int
@@ -227,7 +218,7 @@ class AttackerQueries:
     async def _paged(
         self,
         queries: tuple[str, ...],
-        params: list[Any],
+        params: Params,
         cursor: Callable[[AsyncConnection[Any]], AsyncCursor[tuple[Any, ...]]] = tuples_of,
     ) -> list[tuple[Any, ...]]:
         """The rows of the first of `queries` this model's tables answer: the later ones read
@@ -305,8 +296,3 @@ class AttackerQueries:
                 )
             ).fetchone()
         return int(row[0]) if row else None
-
-
-async def _count(conn: Any, sql: str, params: list[Any]) -> int:
-    row = await (await conn.execute(sql, params)).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0

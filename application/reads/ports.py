@@ -79,10 +79,15 @@ class LogReader(Protocol):
 class AttackerReader(Protocol):
     """The attacker profiles, their commands and the bounty vault."""
 
-    async def page(
+    async def page_json(
         self, search: str | None, service: str | None, sort_by: str, limit: int, offset: int
-    ) -> tuple[int, list[Attacker]]:
-        """Attackers in a stable order (every order ends with the uuid)."""
+    ) -> tuple[int, bytes]:
+        """Attackers in a stable order (every order ends with the uuid): the total and the
+        page as one JSON array of `Attacker` objects (UTF-8)."""
+        ...
+
+    async def one_json(self, uuid: UUID) -> bytes | None:
+        """One attacker as the JSON of an `Attacker` (UTF-8), or None."""
         ...
 
     async def one(self, uuid: UUID) -> Attacker | None:

@@ -45,7 +45,8 @@ class LogPage(msgspec.Struct):
 class _SplicedPage(msgspec.Struct):
     """A pagination envelope with its rows already JSON: encoded as they are, not decoded first.
 
-    Encodes exactly as `LogPage` and `BountyPage` do (the same keys in the same order)."""
+    Encodes exactly as `LogPage`, `BountyPage` and `AttackerPage` do (the same keys in the same
+    order)."""
 
     total: int
     limit: int
@@ -90,6 +91,12 @@ class AttackerPage(msgspec.Struct):
     limit: int
     offset: int
     data: list[Attacker]
+
+
+def spliced_attacker_page(total: int, limit: int, offset: int, rows_json: bytes) -> AttackerPage:
+    """An `AttackerPage` envelope around rows that are already a JSON array of `Attacker`
+    objects; typed as `AttackerPage`, the route's declared (and documented) response."""
+    return cast(AttackerPage, _SplicedPage(total, limit, offset, msgspec.Raw(rows_json)))
 
 
 class CommandPage(msgspec.Struct):

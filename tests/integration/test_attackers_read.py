@@ -1,5 +1,5 @@
 """Attacker reads on real PostgreSQL: embedded newest commands and fingerprints, and the
-version-2 tables an upgrade keeps serving while version 3 is rebuilt beside them."""
+version-2 tables an upgrade keeps serving while a later version is rebuilt beside them."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool
 
+from application.reads.rows import Attacker, BountyRow
 from projections.attackers_queries import LIST_CAPS, AttackerQueries
 from projections.attackers_schema import AttackerTables, attacker_uuid
+from projections.rows import iso_z
 from projections.schema import live_schema
 
 pytestmark = pytest.mark.anyio
@@ -35,7 +38,8 @@ async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
 
 
 async def create(pool: AsyncConnectionPool[Any], version: int) -> AttackerTables:
-    """The attacker tables as version 3 makes them, or version 2 (no updated_at)."""
+    """The attacker tables as version 5 makes them, or version 2 (no updated_at, no stored vault
+    row JSON)."""
     schema = live_schema("attackers")
     tables = AttackerTables(schema)
     async with pool.connection() as conn:
@@ -43,6 +47,7 @@ async def create(pool: AsyncConnectionPool[Any], version: int) -> AttackerTables
         for statement in tables.statements():
             if version == 2:
                 statement = statement.replace(", updated_at timestamptz NOT NULL", "")
+                statement = statement.replace(", row_json text NOT NULL", "")
             await conn.execute(statement)
     return tables
 
@@ -54,7 +59,7 @@ async def seed(pool: AsyncConnectionPool[Any], t: AttackerTables, version: int) 
     columns += " behavior, state"
     values = [attacker_uuid(IP), IP, T0, T0 + timedelta(seconds=4), 8, ["ssh"], ["d1"], 1, 1]
     values += [False, 3, 0, 5, Json({}), Json({})]
-    if version == 3:
+    if version == 5:
         columns += ", updated_at"
         values.append(T0 + timedelta(hours=1))
     marks = ", ".join(["%s"] * len(values))
@@ -67,12 +72,18 @@ async def seed(pool: AsyncConnectionPool[Any], t: AttackerTables, version: int) 
                 (i, attacker_uuid(IP), T0 + timedelta(seconds=i), f"cmd-{i}"),
             )
         for i in range(3):
-            payload = Json({"fingerprint_type": "http_useragent", "value": f"ua/{i}"})
+            ts = T0 + timedelta(seconds=i)
+            payload = {"fingerprint_type": "http_useragent", "value": f"ua/{i}"}
+            row = BountyRow(i, iso_z(ts), "d1", "ssh", IP, "fingerprint", payload)
+            stored = {"row_json": msgspec.json.encode(row).decode()} if version == 5 else {}
+            names = ", ".join(stored)
             await conn.execute(
                 f"INSERT INTO {t.bounty} (id, dedup, ts, decky, service, attacker_ip,"
-                " bounty_type, payload, payload_text, row_json)"
-                " VALUES (%s, %s, %s, 'd1', 'ssh', %s, 'fingerprint', %s, '', '')",
-                (i, f"k{i}", T0 + timedelta(seconds=i), IP, payload),
+                f" bounty_type, payload, payload_text{', ' if stored else ''}{names})"
+                " VALUES (%s, %s, %s, 'd1', 'ssh', %s, 'fingerprint', %s, ''"
+                + ", %s" * len(stored)
+                + ")",
+                (i, f"k{i}", ts, IP, Json(payload), *stored.values()),
             )
 
 
@@ -80,10 +91,11 @@ async def test_rows_carry_the_newest_commands_and_fingerprints(
     pool: AsyncConnectionPool[Any],
 ) -> None:
     """A page embeds the capped newest lists; one attacker carries more; updated_at as stored."""
-    tables = await create(pool, 3)
-    await seed(pool, tables, 3)
+    tables = await create(pool, 5)
+    await seed(pool, tables, 5)
     queries = AttackerQueries(pool)
-    total, rows = await queries.page(None, None, "recent", 50, 0)
+    total, body = await queries.page_json(None, None, "recent", 50, 0)
+    rows = msgspec.json.decode(body, type=list[Attacker])
     assert total == 1
     row = rows[0]
     assert [c.command for c in row.commands] == [f"cmd-{i}" for i in (4, 3, 2)][
@@ -104,8 +116,10 @@ async def test_version_two_tables_still_answer(pool: AsyncConnectionPool[Any]) -
     tables = await create(pool, 2)
     await seed(pool, tables, 2)
     queries = AttackerQueries(pool)
-    _, rows = await queries.page(None, None, "recent", 50, 0)
+    _, body = await queries.page_json(None, None, "recent", 50, 0)
+    rows = msgspec.json.decode(body, type=list[Attacker])
     assert rows[0].updated_at == rows[0].last_seen == "2026-04-10T09:00:04Z"
     one = await queries.one(attacker_uuid(IP))
     assert one is not None
     assert one.updated_at == one.last_seen
+    assert [f.payload["value"] for f in one.fingerprints] == ["ua/2", "ua/1", "ua/0"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from uuid import UUID
 
+import msgspec
 from litestar import Request, get
 from litestar.params import Parameter
 
@@ -22,7 +23,12 @@ from interfaces.http.params import (
     page,
     query,
 )
-from interfaces.http.schemas import ArtifactList, AttackerPage, CommandPage
+from interfaces.http.schemas import (
+    ArtifactList,
+    AttackerPage,
+    CommandPage,
+    spliced_attacker_page,
+)
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import ORDERS
 
@@ -53,10 +59,10 @@ async def list_attackers(
     order = given(sort_by) or "recent"
     if order not in ORDERS:
         raise InvalidError(f"sort_by must be one of {', '.join(ORDERS)} (got {order[:32]!r})")
-    total, rows = await (await readers_for(request, view)).attackers.page(
+    total, rows = await (await readers_for(request, view)).attackers.page_json(
         given(search), given(service), order, size, skip
     )
-    return AttackerPage(total, size, skip, list(rows))
+    return spliced_attacker_page(total, size, skip, rows)
 
 
 @get("/attackers/{uuid:str}", tags=["attackers"])
@@ -64,10 +70,10 @@ async def get_attacker(
     request: Request[Any, Any, Any], uuid: AttackerId, view: ViewParam = None
 ) -> Attacker:
     """One attacker with its behaviour block (404 unknown)."""
-    attacker = await (await readers_for(request, view)).attackers.one(_uuid(uuid))
+    attacker = await (await readers_for(request, view)).attackers.one_json(_uuid(uuid))
     if attacker is None:
         raise NotFoundError(f"attacker {uuid} not found")
-    return attacker
+    return cast(Attacker, msgspec.Raw(attacker))  # spliced as built: the declared shape
 
 
 @get("/attackers/{uuid:str}/commands", tags=["attackers"])
