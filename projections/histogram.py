@@ -18,14 +18,16 @@ from projections.base import Envelope, Tabled
 from projections.log_quarters import quarter_keys, quarter_of
 from projections.logs_schema import DIMENSIONS, HistogramTables
 from projections.observed import OBSERVED_TOPICS, Observed, Purge, add_counts, minutes_of, walked
+from projections.rows import bucket_text_sql
 
 
 class HistogramProjection(Tabled[HistogramTables]):
     """One upsert per table per batch (arrays unnested server-side)."""
 
     name = "histogram"
-    # v3: a schema of its own; v4: quarter-hour totals (ADR 0031); v5: key text `COLLATE "C"`
-    version = 5
+    # v3: a schema of its own; v4: quarter-hour totals (ADR 0031); v5: key text `COLLATE "C"`;
+    # v6: each quarter's bucket text, `label` (ADR 0031, addendum)
+    version = 6
     topics = OBSERVED_TOPICS
 
     def __init__(self, schema: str) -> None:
@@ -46,7 +48,14 @@ class HistogramProjection(Tabled[HistogramTables]):
         tables = self.tables
         await add_counts(cur, tables.totals, ("minute",), ("timestamptz",), totals)
         quarters = quarter_totals(totals)
-        await add_counts(cur, tables.quarter_totals, ("quarter",), ("timestamptz",), quarters)
+        await add_counts(
+            cur,
+            tables.quarter_totals,
+            ("quarter",),
+            ("timestamptz",),
+            quarters,
+            made=(("label", bucket_text_sql("quarter")),),
+        )
         for dimension in DIMENSIONS:
             key = (dimension, "minute")
             table = tables.by_dimension(dimension)

@@ -24,7 +24,14 @@ from projections.logs_search import (
 )
 from projections.logs_totals import bounds, counted_total
 from projections.observed import ceil_to, floor_to, minute_of
-from projections.rows import iso_z, iso_z_sql, json_text_of, rows_of, tuples_of
+from projections.rows import (
+    bucket_text_sql,
+    iso_z,
+    iso_z_sql,
+    json_text_of,
+    rows_of,
+    tuples_of,
+)
 from projections.schema import LIVE, Namespace
 
 # A row as the pages read it: the keys they order by, and the row's JSON as `/logs` shows it,
@@ -83,6 +90,8 @@ DEEP_OFFSET = 2_000
 
 
 # Runs a page's statement: a prefix (a WITH clause or ""), the total's query, the rows' query.
+# A histogram's statement (sql, params, prepare) to its answer: buckets, or their JSON.
+Answer = Callable[[str, list[Any], bool | None], Awaitable[Any]]
 _Run = Callable[[str, str, str, Any, bool | None], Awaitable[tuple[int, _PageT]]]
 
 
@@ -260,27 +269,36 @@ class LogQueries:
         """`histogram` as one JSON array (UTF-8) with `HistogramBucket`'s keys in order, made
         by PostgreSQL: no Python per bucket (a week in quarters is 672 of them; ADR 0031)."""
 
-        async def encoded(query: str, params: list[Any], prepare: bool | None) -> Any:
-            async with self._pool.connection() as conn:
-                cur = json_text_of(conn)
-                await cur.execute(f"{_JSON_BUCKETS} FROM ({query}) h", params, prepare=prepare)
-                row = await cur.fetchone()
-            return b"[" + (row[0] if row else b"") + b"]"
+        def encoder(head: str) -> Answer:
+            async def encoded(query: str, params: list[Any], prepare: bool | None) -> Any:
+                async with self._pool.connection() as conn:
+                    cur = json_text_of(conn)
+                    await cur.execute(f"{head} FROM ({query}) h", params, prepare=prepare)
+                    row = await cur.fetchone()
+                return b"[" + (row[0] if row else b"") + b"]"
 
-        result: bytes = await self._histogram(f, interval_minutes, encoded)
+            return encoded
+
+        result: bytes = await self._histogram(
+            f, interval_minutes, encoder(_JSON_BUCKETS), encoder(_JSON_LABELLED)
+        )
         return result
 
     async def _histogram(
-        self,
-        f: LogFilter,
-        interval_minutes: int,
-        answer: Callable[[str, list[Any], bool | None], Awaitable[Any]],
+        self, f: LogFilter, interval_minutes: int, answer: Answer, labelled: Answer | None = None
     ) -> Any:
-        """The buckets' statement (columns `bucket`, `count`, ascending), answered by `answer`."""
+        """The buckets' statement (columns `bucket`, `count`, ascending), answered by `answer`;
+        by `labelled` (columns `bucket`, `count`, `label`: the bucket's text) when the quarter
+        totals alone are the buckets."""
         split = _bucket_split(f)
-        quarters_only = False
+        alone: str | None = None  # the quarter totals' labelled statement, when they answer alone
         if split is not None:
-            source, params, quarters_only = self._from_buckets(f, *split, interval_minutes)
+            source, params, alone = self._from_buckets(f, *split, interval_minutes)
+            if alone is not None and labelled is not None and interval_minutes == QUARTER_MINUTES:
+                try:
+                    return await labelled(alone, params, planned_once(f))
+                except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable):
+                    pass  # a histogram model before the labels, served while it rebuilds
         else:
             dictionary = await self._dictionary(f)
             sql, params = where(f, dictionary)
@@ -294,7 +312,7 @@ class LogQueries:
                 except psycopg.errors.UndefinedTable:
                     pass  # a model of an older version, served while its rebuild runs: rows
         try:
-            query = _binned(source, interval_minutes, quarters_only)
+            query = _binned(source, interval_minutes, alone is not None)
             return await answer(query, params, planned_once(f))
         except psycopg.errors.UndefinedTable:
             if split is None:
@@ -379,14 +397,14 @@ class LogQueries:
         first: datetime | None,
         last: datetime | None,
         interval_minutes: int | None,
-    ) -> tuple[str, list[Any], bool]:
+    ) -> tuple[str, list[Any], str | None]:
         """Whole minutes in [first, last) from the buckets; the partial minutes at either end of
         the range from the rows (under a minute of rows each).
 
         Unfiltered and in buckets of whole quarter hours, the range's whole quarters come from
         the quarter totals and the minutes at either end of them from the minute totals (not
-        with `interval_minutes` None: a model older than the quarter totals). The flag says
-        whether the quarter totals alone answer.
+        with `interval_minutes` None: a model older than the quarter totals). When the quarter
+        totals alone answer, the third value reads them with their labels (the same params).
         """
         columns, params = where(LogFilter(f.query), self._logs.tokens)
         joiner = " AND " if columns else " WHERE "
@@ -404,12 +422,17 @@ class LogQueries:
                 spans.append((table, "minute", first, q_first))
             if last is not None and q_last is not None and q_last < last:
                 spans.append((table, "minute", q_last, last))
-        parts, all_params = [], []
+        parts, all_params, labelled = [], [], None
         for source, column, low, high in spans:
             conditions, bound_params = bounds(column, low, high, inclusive=False)
             bounded = joiner + " AND ".join(conditions) if conditions else ""
             parts.append(f"SELECT {column} AS t, count AS n FROM {source}{columns}{bounded}")
             all_params += [*params, *bound_params]
+            if source == self._buckets.quarter_totals:
+                labelled = (
+                    f"SELECT quarter AS bucket, count, label FROM {source}{columns}{bounded}"
+                    " ORDER BY 1"
+                )
         rows = f"SELECT ts AS t, 1 AS n FROM {self._logs.logs}{columns}{joiner}"
         if f.start is not None and first is not None and f.start < first:
             parts.append(f"{rows}ts >= %s AND ts < %s")
@@ -417,7 +440,7 @@ class LogQueries:
         if f.end is not None and last is not None:
             parts.append(f"{rows}ts >= %s AND ts <= %s")
             all_params += [*params, last, f.end]
-        return " UNION ALL ".join(parts), all_params, quarters is not None and len(parts) == 1
+        return " UNION ALL ".join(parts), all_params, labelled if len(parts) == 1 else None
 
     def _bucket_table(self, f: LogFilter) -> str:
         """Totals without column terms, one column's table, else the cross product."""
@@ -498,17 +521,21 @@ def _binned(source: str, interval_minutes: int, quarters_only: bool = False) -> 
     )
 
 
-# Each bucket as `HistogramBucket` encodes it (`iso_z` of a whole-second UTC time), joined in
-# the order the buckets' statement sorts them (nothing above it, no join or grouping, reorders
-# them; an ORDER BY inside the aggregate sorted them again: 0.1 ms a week).
-# A bucket before year 1 (a record in year 1's first minutes, at an interval that does not divide
-# its distance from the epoch) is in 1 BC, ISO 8601's year 0000, as `IsoZLoader` writes it.
-_JSON_BUCKETS = (
-    """SELECT coalesce(string_agg('{"bucket":"' || CASE WHEN bucket >= '0001-01-01T00:00:00Z'"""
-    """ THEN to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
-    """ ELSE '0000' || to_char(bucket AT TIME ZONE 'UTC', '-MM-DD"T"HH24:MI:SS"Z"') END"""
-    """ || '","count":' || count || '}', ','), '')"""
-)
+# Each bucket as `HistogramBucket` encodes it (`iso_z` of a whole-second UTC time, 1 BC as year
+# 0000: `bucket_text_sql`), joined in the order the buckets' statement sorts them (nothing above
+# it, no join or grouping, reorders them; an ORDER BY inside the aggregate sorted them again:
+# 0.1 ms a week).
+def _json_buckets(text: str) -> str:
+    return (
+        f"""SELECT coalesce(string_agg('{{"bucket":"' || {text} || '","count":' || count"""
+        """ || '}', ','), '')"""
+    )
+
+
+_JSON_BUCKETS = _json_buckets(bucket_text_sql("bucket"))
+# Quarter totals carry their bucket's text, written once when the quarter's row is made: the
+# default histogram (a week, 672 quarters) formats no timestamp per request.
+_JSON_LABELLED = _json_buckets("label")
 
 
 __all__ = ["LOG_COLUMNS", "LogQueries", "iso_z", "read_log_rows"]

@@ -223,8 +223,8 @@ class HistogramTables:
 
     @property
     def quarter_totals(self) -> str:
-        """Counts per UTC quarter hour: an unfiltered histogram of a week reads 672 rows, not
-        10,080 minutes (ADR 0031)."""
+        """Counts per UTC quarter hour, each with its bucket's text (`label`): an unfiltered
+        histogram of a week reads 672 rows, not 10,080 minutes, and formats no time (ADR 0031)."""
         return f"{self.schema}.log_quarter_totals"
 
     def by_dimension(self, dimension: str) -> str:
@@ -240,7 +240,7 @@ class HistogramTables:
             f"CREATE TABLE IF NOT EXISTS {self.totals}"
             " (minute timestamptz PRIMARY KEY, count bigint NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.quarter_totals}"
-            " (quarter timestamptz PRIMARY KEY, count bigint NOT NULL)",
+            " (quarter timestamptz PRIMARY KEY, count bigint NOT NULL, label text NOT NULL)",
             *(
                 f"CREATE TABLE IF NOT EXISTS {self.by_dimension(d)} ({d} {KEY},"
                 f" minute timestamptz NOT NULL, count bigint NOT NULL, PRIMARY KEY ({d}, minute))"

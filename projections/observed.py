@@ -210,31 +210,41 @@ async def add_counts(
     types: tuple[str, ...],
     counts: Counter[Any],
     returning: int | None = None,
+    made: tuple[tuple[str, str], ...] = (),
 ) -> list[tuple[Any, ...]]:
     """Add `counts` (keyed by tuples, or by a single value) to `table` in one statement.
 
     The rows travel as one JSON array encoded in C (a batch can hold 100,000 keys; psycopg's
     array dumper spends ~100 ms of Python on each such column). With `returning`, the keys
-    whose new count is at least that come back with it (key columns, then the count).
+    whose new count is at least that come back with it (key columns, then the count). `made`
+    are columns written once, when a key's row is made: (name, SQL over the key's columns).
     """
     names = ", ".join(key)
     try:
         # Off the event loop: a catch-up batch can hold 100,000 keys.
         payload = await anyio.to_thread.run_sync(_counts_json, counts)
     except (UnicodeEncodeError, msgspec.EncodeError):  # lone surrogates: the array path copes
-        return await _add_counts_arrays(cur, table, key, types, counts, returning)
+        return await _add_counts_arrays(cur, table, key, types, counts, returning, made)
     tupled = len(key) > 1
     fields = ", ".join(
-        f"(e->0->>{i})::{t}" if tupled else f"(e->>0)::{t}" for i, t in enumerate(types)
+        f"(e->0->>{i})::{t} AS {name}" if tupled else f"(e->>0)::{t} AS {name}"
+        for i, (name, t) in enumerate(zip(key, types, strict=True))
     )
-    return await _upsert(
-        cur,
-        f"INSERT INTO {table} ({names}, count) SELECT {fields}, (e->>1)::bigint"
-        f" FROM json_array_elements(%s::json) e"
-        f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
-        [payload],
-        names,
-        returning,
+    rows = f"SELECT {fields}, (e->>1)::bigint AS count FROM json_array_elements(%s::json) e"
+    return await _upsert(cur, _counted(table, names, rows, made), [payload], names, returning)
+
+
+def _counted(table: str, names: str, rows: str, made: tuple[tuple[str, str], ...]) -> str:
+    """The upsert adding `rows` (key columns, then `count`) to `table`, making `made`'s columns
+    for new keys."""
+    if made:
+        made_names = "".join(f", {name}" for name, _ in made)
+        rows = f"SELECT k.*{''.join(f', {sql}' for _, sql in made)} FROM ({rows}) AS k"
+    else:
+        made_names = ""
+    return (
+        f"INSERT INTO {table} ({names}, count{made_names}) {rows}"
+        f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count"
     )
 
 
@@ -266,15 +276,16 @@ async def _add_counts_arrays(
     types: tuple[str, ...],
     counts: Counter[Any],
     returning: int | None = None,
+    made: tuple[tuple[str, str], ...] = (),
 ) -> list[tuple[Any, ...]]:
     keys = sorted(counts)
     columns = [[k[i] for k in keys] for i in range(len(key))] if len(key) > 1 else [keys]
     arrays = ", ".join(f"%s::{t}[]" for t in types)
     names = ", ".join(key)
+    rows = f"SELECT * FROM unnest({arrays}, %s::bigint[]) AS u({names}, count)"
     return await _upsert(
         cur,
-        f"INSERT INTO {table} ({names}, count) SELECT * FROM unnest({arrays}, %s::bigint[])"
-        f" ON CONFLICT ({names}) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+        _counted(table, names, rows, made),
         [*columns, [counts[k] for k in keys]],
         names,
         returning,

@@ -63,6 +63,17 @@ def iso_z_sql(column: str) -> str:
     )
 
 
+def bucket_text_sql(column: str) -> str:
+    """SQL of a whole-second `timestamptz` as `IsoZLoader` writes it, years before 1 too: a
+    histogram bucket before year 1 (a record in year 1's first minutes, at an interval that does
+    not divide its distance from the epoch) is in 1 BC, ISO 8601's year 0000."""
+    return (
+        f"CASE WHEN {column} >= '0001-01-01T00:00:00Z'"
+        f""" THEN to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
+        f""" ELSE '0000' || to_char({column} AT TIME ZONE 'UTC', '-MM-DD"T"HH24:MI:SS"Z"') END"""
+    )
+
+
 def utc(ts: datetime) -> datetime:
     """The time in UTC, as the table's `timestamptz` holds it (a naive time is taken as UTC,
     as the projection's UTC sessions take it): `/logs` shows every timestamp with a `Z`."""

@@ -6,8 +6,8 @@ Records are out of time order, in UTC, +05:30 and +05:45, on quarter bounds and 
 before them, a few before the epoch and a few in year 1's first minutes; every histogram of the
 unfiltered search (the quarter totals), of one column (the per-column minutes) and of a word
 (the rows) is compared with a plain `date_bin` over the rows, for ranges on and inside minutes
-and quarters, before and after a purge, and for a model of the previous version (no quarter
-totals).
+and quarters, before and after a purge, and for models of earlier versions (quarter totals
+without their labels, and no quarter totals).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from application.observations.ingest import IngestCommands
 from domain.shared.meta import CommandMeta
 from projections.logs_schema import HistogramTables, LogTables
+from projections.rows import bucket_text_sql
 from projections.schema import live_schema
 from tests.integration.observations_fixtures import (
     histograms_as_rows,
@@ -37,9 +38,9 @@ ZONES = (UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours
 SEARCHES = ("", "service:ssh", "decky:decky-01", "ssh")
 INTERVALS = (15, 30, 45, 60, 1440, 525_600, 7, 1)
 QUARTERS_FROM_ROWS = (
-    f"INSERT INTO {BUCKETS.quarter_totals} (quarter, count)"
-    f" SELECT date_bin('15 minutes', ts, 'epoch'::timestamptz), count(*) FROM {LOGS.logs}"
-    " GROUP BY 1",
+    f"INSERT INTO {BUCKETS.quarter_totals} (quarter, count, label)"
+    f" SELECT q, n, {bucket_text_sql('q')} FROM (SELECT date_bin('15 minutes', ts,"
+    f" 'epoch'::timestamptz) AS q, count(*) AS n FROM {LOGS.logs} GROUP BY 1) AS r",
     [],
 )
 
@@ -77,7 +78,10 @@ async def _scenario(url: str) -> None:
         await p.append(_records(400, 200, 2))
         assert await _same_as_rebuilt(p.pool) > 20
         assert await histograms_as_rows(p.pool, SEARCHES, INTERVALS) > 500
-        async with p.pool.connection() as conn:  # a model of the previous version: minutes
+        async with p.pool.connection() as conn:  # version 5: no labels, times formatted
+            await conn.execute(f"ALTER TABLE {BUCKETS.quarter_totals} DROP COLUMN label")
+        assert await histograms_as_rows(p.pool, SEARCHES, INTERVALS) > 500
+        async with p.pool.connection() as conn:  # version 3: no quarter totals, minutes
             await conn.execute(f"DROP TABLE {BUCKETS.quarter_totals}")
         assert await histograms_as_rows(p.pool, SEARCHES, INTERVALS) > 500
 
