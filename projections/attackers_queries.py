@@ -184,6 +184,15 @@ class AttackerQueries:
         rows = await self._paged(self._versions(query), params, json_text_of)
         return rows[0][0] if rows else None
 
+    async def ip_of(self, uuid: UUID) -> str | None:
+        """The attacker's IP, or None when there is no such attacker."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT ip FROM {self._t.attackers} WHERE uuid = %s", (uuid,), prepare=True
+            )
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
+
     async def one(self, uuid: UUID) -> Attacker | None:
         """One attacker, or None."""
         body = await self.one_json(uuid)

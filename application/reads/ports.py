@@ -94,6 +94,10 @@ class AttackerReader(Protocol):
         """One attacker, or None."""
         ...
 
+    async def ip_of(self, uuid: UUID) -> str | None:
+        """The attacker's IP, or None when there is no such attacker."""
+        ...
+
     async def commands(
         self, uuid: UUID, service: str | None, limit: int, offset: int
     ) -> tuple[int, list[AttackerCommand]]:

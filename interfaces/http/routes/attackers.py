@@ -90,7 +90,7 @@ async def attacker_commands(
     skip = offset_param(offset)
     queries = (await readers_for(request, view)).attackers
     ident = _uuid(uuid)
-    if await queries.one(ident) is None:
+    if await queries.ip_of(ident) is None:
         raise NotFoundError(f"attacker {uuid} not found")
     total, rows = await queries.commands(ident, given(service), size, skip)
     return CommandPage(total, size, skip, list(rows))
@@ -102,8 +102,8 @@ async def attacker_artifacts(
 ) -> ArtifactList:
     """Captured-file log rows of the attacker, newest first."""
     queries = (await readers_for(request, view)).attackers
-    attacker = await queries.one(_uuid(uuid))
-    if attacker is None:
+    ip = await queries.ip_of(_uuid(uuid))
+    if ip is None:
         raise NotFoundError(f"attacker {uuid} not found")
-    rows = await queries.artifacts(attacker.ip)
+    rows = await queries.artifacts(ip)
     return ArtifactList(len(rows), rows)
