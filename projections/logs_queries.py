@@ -90,9 +90,9 @@ DEEP_OFFSET = 2_000
 
 
 # Runs a page's statement: a prefix (a WITH clause or ""), the total's query, the rows' query.
+_Run = Callable[[str, str, str, Any, bool | None], Awaitable[tuple[int, _PageT]]]
 # A histogram's statement (sql, params, prepare) to its answer: buckets, or their JSON.
 Answer = Callable[[str, list[Any], bool | None], Awaitable[Any]]
-_Run = Callable[[str, str, str, Any, bool | None], Awaitable[tuple[int, _PageT]]]
 
 
 class _PagedDeadLetter(msgspec.Struct, frozen=True):
