@@ -160,7 +160,7 @@ class AttackersProjection(Tabled[AttackerTables]):
             " payload_text, row_json) FROM STDIN"
         ) as copy:
             for row in candidates.values():
-                await copy.write_row(row)
+                await copy.write_row((*row, _bounty_json(row)))
         await cur.execute(
             f"UPDATE {self.tables.counters} SET value = value + %s WHERE name = 'bounties'",
             (len(candidates),),
@@ -201,7 +201,8 @@ def _digest(
     observed: list[Observed], profiles: dict[str, _Profile]
 ) -> tuple[dict[str, tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Observe every record into its profile; return the bounty candidates (one per dedup key,
-    vault rows) and the command rows (counting each attacker's commands)."""
+    vault rows but their JSON, made only for those the vault lacks) and the command rows
+    (counting each attacker's commands)."""
     for o in observed:
         profiles[o.record.attacker_ip or ""].observe(o)
     return _bounty_candidates(observed), _command_rows(observed, profiles)
@@ -215,7 +216,7 @@ def _bounty_candidates(observed: list[Observed]) -> dict[str, tuple[Any, ...]]:
             key = dedup_key(bounty.bounty_type, r.attacker_ip, bounty.payload)
             if key not in candidates:
                 payload = msgspec.json.encode(bounty.payload).decode().replace("\\u0000", "")
-                row = (
+                candidates[key] = (
                     o.log_id * BOUNTY_STRIDE + k,
                     key,
                     r.timestamp,
@@ -226,7 +227,6 @@ def _bounty_candidates(observed: list[Observed]) -> dict[str, tuple[Any, ...]]:
                     payload,
                     payload,
                 )
-                candidates[key] = (*row, _bounty_json(row))
     return candidates
 
 
