@@ -24,7 +24,8 @@ function kv(pairs) {
 function fingerprintText(p) {
   if (p.fingerprint_type === "tcp_syn") return `${p.os_guess || "?"} · ttl ${p.ttl} · win ${p.window} · mss ${p.mss} · ${p.options}`;
   if (p.fingerprint_type === "ja3") return p.ja3 || JSON.stringify(p);
-  if (p.fingerprint_type === "http_useragent") return p.value;
+  // One User-Agent is one bounty per request line it came with: show the line, or the rows repeat.
+  if (p.fingerprint_type === "http_useragent") return [p.value, [p.method, p.path].filter(Boolean).join(" ")].filter(Boolean).join(" · ");
   return p.value || JSON.stringify(p);
 }
 
