@@ -336,6 +336,8 @@ def test_projections_rebuild_and_an_as_of_view(
     send_line(console, marker, f"after the view {marker}")
     view_row.get_by_role("button", name=f"Read the view {label}").click()
     expect(page.locator("#view-banner")).to_contain_text(label)
+    # Reading a view renders the page again: its list, not "Loading…", belongs in the shot.
+    expect(view_row).to_have_attribute("data-state", "ready")
     shot(page, "views")
     go(page, f"/logs?search=mark:{marker}", ".logs-page .results")
     expect(page.locator(".logs-page .results")).to_contain_text("No record matches")
