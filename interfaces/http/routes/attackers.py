@@ -27,7 +27,7 @@ from interfaces.http.schemas import (
     ArtifactList,
     AttackerPage,
     CommandPage,
-    spliced_attacker_page,
+    spliced_page,
 )
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import ORDERS
@@ -62,7 +62,7 @@ async def list_attackers(
     total, rows = await (await readers_for(request, view)).attackers.page_json(
         given(search), given(service), order, size, skip
     )
-    return spliced_attacker_page(total, size, skip, rows)
+    return spliced_page(AttackerPage, total, size, skip, rows)
 
 
 @get("/attackers/{uuid:str}", tags=["attackers"])
