@@ -3,7 +3,7 @@
 
 import { api, reason } from "../api.js";
 import { changePassword } from "../auth.js";
-import { card, chip, field, h, notice, replace } from "../dom.js";
+import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
 import { currentUser, isAdmin } from "../session.js";
 import { confirmDialog, toast } from "../widgets.js";
 
@@ -120,9 +120,7 @@ class ConfigPage {
         h("td", {}, h("div", { class: "row-actions" }, reset, remove)));
     });
     replace(this.users,
-      h("div", { class: "table-wrap" }, h("table", { class: "table users-table" },
-        h("thead", {}, h("tr", {}, ["User", "Role", "State", "Commands"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows))),
+      dataTable(["User", "Role", "State", "Commands"], rows, { className: "users-table" }),
       h("h3", {}, "New user"), create);
   }
 

@@ -2,7 +2,7 @@
 // filtered by type, actor, aggregate and time; each event's data on demand.
 
 import { api, reason } from "../api.js";
-import { card, chip, field, h, notice, replace } from "../dom.js";
+import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
 import { num, toApiTime, toLocalInput, ts } from "../format.js";
 import { setQuery } from "../router.js";
 import { loading } from "../widgets.js";
@@ -127,9 +127,7 @@ class EventsPage {
           h("pre", { class: "raw" }, JSON.stringify(e.data, null, 2)))));
       }
     }
-    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table events-table" },
-      h("thead", {}, h("tr", {}, ["", "Position", "Recorded (UTC)", "Type", "Actor", "Summary"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows))));
+    replace(this.body, dataTable(["", "Position", "Recorded (UTC)", "Type", "Actor", "Summary"], rows, { className: "events-table" }));
   }
 }
 
