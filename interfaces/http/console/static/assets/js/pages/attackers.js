@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { card, chip, dataTable, h, replace } from "../dom.js";
 import { ago, num, ts } from "../format.js";
-import { link, setQuery } from "../router.js";
+import { link, pageModule, setQuery } from "../router.js";
 import { loadPage } from "../widgets.js";
 
 const LIMIT = 50;
@@ -82,11 +82,4 @@ class AttackersPage {
   }
 }
 
-export default {
-  title: "Attackers",
-  async mount(root, { query }) {
-    const page = new AttackersPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Attackers", (root, { query }) => new AttackersPage(root, query));

@@ -4,7 +4,7 @@
 import { api, reason } from "../api.js";
 import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
 import { toApiTime, toLocalInput, ts } from "../format.js";
-import { setQuery } from "../router.js";
+import { pageModule, setQuery } from "../router.js";
 import { loadPage, loading } from "../widgets.js";
 
 const LIMIT = 50;
@@ -130,11 +130,4 @@ class AuditPage {
   }
 }
 
-export default {
-  title: "Audit",
-  async mount(root, { query }) {
-    const page = new AuditPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Audit", (root, { query }) => new AuditPage(root, query));

@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { card, chip, dataTable, h, replace } from "../dom.js";
 import { bytes, ts } from "../format.js";
-import { link, setQuery } from "../router.js";
+import { link, pageModule, setQuery } from "../router.js";
 import { loadPage } from "../widgets.js";
 import { artifactButton } from "./attacker.js";
 
@@ -80,11 +80,4 @@ class BountyPage {
   }
 }
 
-export default {
-  title: "Bounty",
-  async mount(root, { query }) {
-    const page = new BountyPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Bounty", (root, { query }) => new BountyPage(root, query));

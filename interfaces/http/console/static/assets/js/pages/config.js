@@ -4,6 +4,7 @@
 import { api, reason } from "../api.js";
 import { changePassword } from "../auth.js";
 import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
+import { pageModule } from "../router.js";
 import { currentUser, isAdmin } from "../session.js";
 import { confirmDialog, toast } from "../widgets.js";
 
@@ -150,11 +151,4 @@ class ConfigPage {
   }
 }
 
-export default {
-  title: "Config",
-  async mount(root) {
-    const page = new ConfigPage(root);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Config", (root) => new ConfigPage(root));

@@ -4,7 +4,7 @@
 import { api, reason } from "../api.js";
 import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
 import { num, toApiTime, toLocalInput, ts } from "../format.js";
-import { setQuery } from "../router.js";
+import { pageModule, setQuery } from "../router.js";
 import { loading } from "../widgets.js";
 
 const LIMIT = 100;
@@ -131,11 +131,4 @@ class EventsPage {
   }
 }
 
-export default {
-  title: "Events",
-  async mount(root, { query }) {
-    const page = new EventsPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Events", (root, { query }) => new EventsPage(root, query));

@@ -5,6 +5,7 @@ import { api, reason } from "../api.js";
 import { card, chip, dataTable, h, notice, replace } from "../dom.js";
 import { ts } from "../format.js";
 import { EXAMPLE, IniEditor } from "../ini.js";
+import { pageModule } from "../router.js";
 import { isAdmin } from "../session.js";
 import { activeView } from "../view.js";
 import { confirmDialog, statusChip, toast } from "../widgets.js";
@@ -198,11 +199,4 @@ class FleetPage {
   }
 }
 
-export default {
-  title: "Fleet",
-  async mount(root) {
-    const page = new FleetPage(root);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Fleet", (root) => new FleetPage(root));

@@ -5,7 +5,7 @@ import { api, reason } from "../api.js";
 import { card, dataTable, h, notice, replace } from "../dom.js";
 import { fieldsOf, minutesAgo, num, toApiTime, toLocalInput, ts } from "../format.js";
 import { LiveStream } from "../live.js";
-import { link, setQuery } from "../router.js";
+import { link, pageModule, setQuery } from "../router.js";
 import { loading, pager, searchHelp } from "../widgets.js";
 
 const LIMIT = 50;
@@ -196,11 +196,4 @@ class LogsPage {
   }
 }
 
-export default {
-  title: "Logs",
-  async mount(root, { query }) {
-    const page = new LogsPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Logs", (root, { query }) => new LogsPage(root, query));

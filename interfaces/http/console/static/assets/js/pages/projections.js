@@ -5,6 +5,7 @@ import { api, reason } from "../api.js";
 import { card, chip, dataTable, h, replace } from "../dom.js";
 import { num, ts } from "../format.js";
 import { Poll } from "../poll.js";
+import { pageModule } from "../router.js";
 import { isAdmin } from "../session.js";
 import { toast } from "../widgets.js";
 
@@ -78,11 +79,4 @@ class ProjectionsPage {
   }
 }
 
-export default {
-  title: "Projections",
-  async mount(root) {
-    const page = new ProjectionsPage(root);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Projections", (root) => new ProjectionsPage(root));

@@ -5,6 +5,7 @@ import { api, reason } from "../api.js";
 import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
 import { num, toApiTime, ts } from "../format.js";
 import { Poll } from "../poll.js";
+import { pageModule } from "../router.js";
 import { activeView, setView } from "../view.js";
 import { confirmDialog, toast } from "../widgets.js";
 
@@ -103,11 +104,4 @@ class ViewsPage {
   }
 }
 
-export default {
-  title: "Views",
-  async mount(root) {
-    const page = new ViewsPage(root);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Views", (root) => new ViewsPage(root));
