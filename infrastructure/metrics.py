@@ -54,22 +54,16 @@ class SnapshotCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """The snapshot's families (prometheus-client calls this on each render)."""
         s = self.snapshot
-        journaled = CounterMetricFamily(
-            f"{NS}_records_journaled",
+        yield _by_transport(
+            "records_journaled",
             "Records written to the collector's journal, by transport (udp, tcp, emulator)",
-            labels=["transport"],
+            s.journaled,
         )
-        for transport, n in sorted(s.journaled.items()):
-            journaled.add_metric([transport], n)
-        dead = CounterMetricFamily(
-            f"{NS}_records_dead_lettered",
+        yield _by_transport(
+            "records_dead_lettered",
             "Lines the collector could not parse, by transport",
-            labels=["transport"],
+            s.dead_lettered,
         )
-        for transport, n in sorted(s.dead_lettered.items()):
-            dead.add_metric([transport], n)
-        yield journaled
-        yield dead
         if s.accepted is not None:
             yield CounterMetricFamily(
                 f"{NS}_records_accepted", "Records journaled and durable", value=s.accepted
@@ -91,6 +85,13 @@ class SnapshotCollector(Collector):
             yield GaugeMetricFamily(
                 f"{NS}_sse_clients", "Open /stream subscriptions", value=s.sse_clients
             )
+
+
+def _by_transport(name: str, documentation: str, counts: Mapping[str, int]) -> Metric:
+    family = CounterMetricFamily(f"{NS}_{name}", documentation, labels=["transport"])
+    for transport, n in sorted(counts.items()):
+        family.add_metric([transport], n)
+    return family
 
 
 def _model_families(models: Mapping[str, ModelPosition]) -> Iterator[Metric]:

@@ -23,10 +23,9 @@ import anyio.to_thread
 import structlog
 
 from infrastructure.collector.report import ENCODER, IntakeReport
-from infrastructure.logging import configure_logging
-from infrastructure.settings import AppSettings, ConfigError, load_settings
+from infrastructure.settings import AppSettings, ConfigError
 from interfaces.bootstrap import bootstrap
-from interfaces.cli.main import LOOP, startup_failure
+from interfaces.cli.main import LOOP, run_with_settings
 from interfaces.cli.serve import Shutdown
 from interfaces.services import Collection, Role
 from interfaces.wiring import start_workers
@@ -38,20 +37,9 @@ LOCK_FILE = "intake.lock"
 
 def main() -> int:
     """Run the intake until stopped; 2 on a configuration error."""
-    try:
-        settings = load_settings()
-    except ConfigError as e:
-        print(f"decnet intake: {e}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level)
-    try:
-        return int(anyio.run(run_intake, settings, backend_options=LOOP))
-    except (Exception, BaseExceptionGroup) as e:
-        reason = startup_failure(e)
-        if reason is None:
-            raise
-        print(f"decnet intake: {reason}", file=sys.stderr)
-        return 2
+    return run_with_settings(
+        "decnet intake", lambda settings: int(anyio.run(run_intake, settings, backend_options=LOOP))
+    )
 
 
 async def run_intake(settings: AppSettings) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -89,19 +90,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (*API_COMMANDS, *CATALOGUE_COMMANDS):
         # Clients of a running server: they need none of the server's settings.
         return run_fleet_command(args)
+    return run_with_settings("decnet", lambda settings: _run_local(args, settings))
+
+
+def run_with_settings(prog: str, run: Callable[[AppSettings], int]) -> int:
+    """Load the settings, set up logging and `run`; 2 with a one-line reason, after `prog`, on
+    a configuration or startup error."""
     try:
         settings = load_settings()
     except ConfigError as e:
-        print(f"decnet: {e}", file=sys.stderr)
+        print(f"{prog}: {e}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     try:
-        return _run_local(args, settings)
+        return run(settings)
     except (Exception, BaseExceptionGroup) as e:
         reason = startup_failure(e)
         if reason is None:
             raise
-        print(f"decnet: {reason}", file=sys.stderr)
+        print(f"{prog}: {reason}", file=sys.stderr)
         return 2
 
 

@@ -157,12 +157,18 @@ def _duration_pattern() -> str:
 DURATION_PATTERN = _duration_pattern()
 
 
-# `GET /stream` and `GET /events/stream`: frames as SSE text, not a JSON document.
-SSE_ANSWER = {
-    200: ResponseSpec(
-        str,
-        media_type="text/event-stream",
-        description="Server-sent events until the session ends (`data:` JSON, `id:` resumable)",
-        generate_examples=False,
-    )
-}
+def raw_answer(body: type, media_type: str, description: str) -> dict[int, ResponseSpec]:
+    """The success of a route that answers `media_type` text or bytes, not a JSON document."""
+    return {
+        200: ResponseSpec(
+            body, media_type=media_type, description=description, generate_examples=False
+        )
+    }
+
+
+# `GET /stream` and `GET /events/stream`: frames as SSE text.
+SSE_ANSWER = raw_answer(
+    str,
+    "text/event-stream",
+    "Server-sent events until the session ends (`data:` JSON, `id:` resumable)",
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import TypeVar, cast
 
 import msgspec
 
@@ -54,12 +54,6 @@ class _SplicedPage(msgspec.Struct):
     data: msgspec.Raw
 
 
-def spliced_log_page(total: int, limit: int, offset: int, rows_json: bytes) -> LogPage:
-    """A `LogPage` envelope around rows that are already a JSON array of `LogRow` objects;
-    typed as `LogPage`, the route's declared (and documented) response."""
-    return cast(LogPage, _SplicedPage(total, limit, offset, msgspec.Raw(rows_json)))
-
-
 class DeadLetterPage(msgspec.Struct):
     """SPEC's pagination envelope of dead letters."""
 
@@ -78,12 +72,6 @@ class BountyPage(msgspec.Struct):
     data: list[BountyRow]
 
 
-def spliced_bounty_page(total: int, limit: int, offset: int, rows_json: bytes) -> BountyPage:
-    """A `BountyPage` envelope around rows that are already a JSON array of `BountyRow`
-    objects; typed as `BountyPage`, the route's declared (and documented) response."""
-    return cast(BountyPage, _SplicedPage(total, limit, offset, msgspec.Raw(rows_json)))
-
-
 class AttackerPage(msgspec.Struct):
     """SPEC's pagination envelope of attacker profiles."""
 
@@ -93,10 +81,15 @@ class AttackerPage(msgspec.Struct):
     data: list[Attacker]
 
 
-def spliced_attacker_page(total: int, limit: int, offset: int, rows_json: bytes) -> AttackerPage:
-    """An `AttackerPage` envelope around rows that are already a JSON array of `Attacker`
-    objects; typed as `AttackerPage`, the route's declared (and documented) response."""
-    return cast(AttackerPage, _SplicedPage(total, limit, offset, msgspec.Raw(rows_json)))
+Spliced = TypeVar("Spliced", LogPage, BountyPage, AttackerPage)
+
+
+def spliced_page(
+    page: type[Spliced], total: int, limit: int, offset: int, rows_json: bytes
+) -> Spliced:
+    """A `page` envelope around rows that are already a JSON array of its row objects; typed as
+    `page`, the route's declared (and documented) response."""
+    return cast(Spliced, _SplicedPage(total, limit, offset, msgspec.Raw(rows_json)))
 
 
 class CommandPage(msgspec.Struct):

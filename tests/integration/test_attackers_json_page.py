@@ -17,7 +17,7 @@ import msgspec
 
 from application.observations.ingest import IngestCommands
 from application.reads.rows import Attacker, AttackerCommand, BountyRow
-from interfaces.http.schemas import AttackerPage, spliced_attacker_page
+from interfaces.http.schemas import AttackerPage, spliced_page
 from projections.attackers_queries import (
     DETAIL_CAPS,
     LIST_CAPS,
@@ -153,7 +153,7 @@ async def compare_pages(queries: AttackerQueries, pool: Any, updated: bool) -> i
             rows.sort(key=SORT_KEYS[sort_by])
             for limit, offset in ((50, 0), (4, 3), (1, 8), (5, 1000)):
                 total, body = await queries.page_json(search, service, sort_by, limit, offset)
-                new = msgspec.json.encode(spliced_attacker_page(total, limit, offset, body))
+                new = msgspec.json.encode(spliced_page(AttackerPage, total, limit, offset, body))
                 old = msgspec.json.encode(
                     AttackerPage(len(rows), limit, offset, rows[offset : offset + limit])
                 )

@@ -13,7 +13,7 @@ import msgspec
 
 from application.observations.ingest import IngestCommands
 from application.reads.rows import BountyRow
-from interfaces.http.schemas import BountyPage, spliced_bounty_page
+from interfaces.http.schemas import BountyPage, spliced_page
 from projections.attackers_queries import BOUNTY_COLUMNS, AttackerQueries, _like
 from projections.attackers_schema import AttackerTables
 from projections.rows import tuples_of
@@ -89,7 +89,7 @@ async def compare(
     same_bytes: bool,
 ) -> int:
     total, rows_json = await queries.bounty_json(kind, search, limit, offset)
-    new = msgspec.json.encode(spliced_bounty_page(total, limit, offset, rows_json))
+    new = msgspec.json.encode(spliced_page(BountyPage, total, limit, offset, rows_json))
     old = await expected(pool, kind, search, limit, offset)
     assert decoded(new) == decoded(old), (kind, search, limit, offset)
     assert msgspec.json.decode(new, type=BountyPage) == msgspec.json.decode(old, type=BountyPage)

@@ -19,7 +19,7 @@ import msgspec
 from application.observations.ingest import IngestCommands
 from application.reads.ports import LogFilter
 from domain.observations.search import parse_search
-from interfaces.http.schemas import LogPage, spliced_log_page
+from interfaces.http.schemas import LogPage, spliced_page
 from projections.attackers_queries import AttackerQueries
 from projections.logs_queries import DEEP_OFFSET, LogQueries
 from projections.logs_schema import LogTables
@@ -72,7 +72,7 @@ def old_body(total: int, limit: int, offset: int, rows: list[Any]) -> bytes:
 
 
 def new_body(total: int, limit: int, offset: int, rows_json: bytes) -> bytes:
-    return msgspec.json.encode(spliced_log_page(total, limit, offset, rows_json))
+    return msgspec.json.encode(spliced_page(LogPage, total, limit, offset, rows_json))
 
 
 def decoded(body: bytes) -> Any:

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Request, get
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import Parameter
@@ -15,6 +14,7 @@ from litestar.response import File
 from domain.fleet.names import DECKY_NAME_RULE
 from domain.observations.artifacts import SERVICE_RULE, STORED_AS_RULE
 from interfaces.http.auth import requires_command, services_of
+from interfaces.http.openapi import raw_answer
 from interfaces.http.params import given, query
 
 
@@ -22,14 +22,7 @@ from interfaces.http.params import given, query
     "/artifacts/{decky:str}/{stored_as:str}",
     guards=[requires_command],
     tags=["artifacts"],
-    responses={
-        200: ResponseSpec(
-            bytes,
-            media_type="application/octet-stream",
-            description="The captured file, as an attachment",
-            generate_examples=False,
-        )
-    },
+    responses=raw_answer(bytes, "application/octet-stream", "The captured file, as an attachment"),
 )
 async def download_artifact(
     request: Request[Any, Any, Any],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, cast
-from uuid import UUID
 
 import msgspec
 from litestar import Request, get
@@ -22,12 +21,13 @@ from interfaces.http.params import (
     one_of,
     page,
     query,
+    uuid_param,
 )
 from interfaces.http.schemas import (
     ArtifactList,
     AttackerPage,
     CommandPage,
-    spliced_attacker_page,
+    spliced_page,
 )
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import ORDERS
@@ -35,13 +35,6 @@ from projections.attackers_queries import ORDERS
 AttackerId = Annotated[
     str, Parameter(description="The attacker's uuid", schema_extra={"format": "uuid"})
 ]
-
-
-def _uuid(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidError(f"attacker uuid {value[:64]!r} is not a valid UUID") from None
 
 
 @get("/attackers", tags=["attackers"])
@@ -62,7 +55,7 @@ async def list_attackers(
     total, rows = await (await readers_for(request, view)).attackers.page_json(
         given(search), given(service), order, size, skip
     )
-    return spliced_attacker_page(total, size, skip, rows)
+    return spliced_page(AttackerPage, total, size, skip, rows)
 
 
 @get("/attackers/{uuid:str}", tags=["attackers"])
@@ -70,7 +63,8 @@ async def get_attacker(
     request: Request[Any, Any, Any], uuid: AttackerId, view: ViewParam = None
 ) -> Attacker:
     """One attacker with its behaviour block (404 unknown)."""
-    attacker = await (await readers_for(request, view)).attackers.one_json(_uuid(uuid))
+    readers = await readers_for(request, view)  # an unknown view answers before a bad uuid
+    attacker = await readers.attackers.one_json(uuid_param("attacker uuid", uuid))
     if attacker is None:
         raise NotFoundError(f"attacker {uuid} not found")
     return cast(Attacker, msgspec.Raw(attacker))  # spliced as built: the declared shape
@@ -89,7 +83,7 @@ async def attacker_commands(
     size = int_param("limit", limit, 50, 1, 200)
     skip = offset_param(offset)
     queries = (await readers_for(request, view)).attackers
-    ident = _uuid(uuid)
+    ident = uuid_param("attacker uuid", uuid)
     if await queries.ip_of(ident) is None:
         raise NotFoundError(f"attacker {uuid} not found")
     total, rows = await queries.commands(ident, given(service), size, skip)
@@ -102,7 +96,7 @@ async def attacker_artifacts(
 ) -> ArtifactList:
     """Captured-file log rows of the attacker, newest first."""
     queries = (await readers_for(request, view)).attackers
-    ip = await queries.ip_of(_uuid(uuid))
+    ip = await queries.ip_of(uuid_param("attacker uuid", uuid))
     if ip is None:
         raise NotFoundError(f"attacker {uuid} not found")
     rows = await queries.artifacts(ip)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
@@ -15,11 +14,10 @@ from domain.fleet.durations import format_duration, parse_duration
 from domain.fleet.settings import DEPLOYMENT_LIMIT_RANGE
 from domain.identity.roles import PASSWORD_MAX, PASSWORD_MIN, USERNAME_RE, Role, parse_role
 from domain.identity.user import UsernameTakenError
-from domain.shared.errors import InvalidError
 from interfaces.http.auth import command_meta, principal_of, requires_command, services_of
 from interfaces.http.commands import in_thread, settle
 from interfaces.http.openapi import ANSWERS, DURATION_PATTERN, documented
-from interfaces.http.params import whole
+from interfaces.http.params import uuid_param, whole
 from interfaces.http.schemas import (
     ConfigResponse,
     MessageResponse,
@@ -28,14 +26,6 @@ from interfaces.http.schemas import (
 )
 
 UserId = Annotated[str, Parameter(description="The user's uuid", schema_extra={"format": "uuid"})]
-
-
-def parse_user_id(value: str) -> UUID:
-    """A path uuid, or 422 naming the problem."""
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidError(f"user uuid {value[:64]!r} is not a valid UUID") from None
 
 
 ROLE = documented(enum=[r.value for r in Role])
@@ -142,7 +132,7 @@ class ConfigController(Controller):
         """Remove another user; their tokens stop working (403 yourself)."""
         services = services_of(request)
         position = await in_thread(
-            services.core.users.delete, command_meta(request), parse_user_id(user_id)
+            services.core.users.delete, command_meta(request), uuid_param("user uuid", user_id)
         )
         await settle(services, position, ["users"])
         return MessageResponse("User deleted")
@@ -155,7 +145,10 @@ class ConfigController(Controller):
         services = services_of(request)
         role = parse_role(data.role)
         position = await in_thread(
-            services.core.users.change_role, command_meta(request), parse_user_id(user_id), role
+            services.core.users.change_role,
+            command_meta(request),
+            uuid_param("user uuid", user_id),
+            role,
         )
         await settle(services, position, ["users"])
         return MessageResponse("User role updated")
@@ -169,7 +162,7 @@ class ConfigController(Controller):
         position = await in_thread(
             services.core.users.reset_password,
             command_meta(request),
-            parse_user_id(user_id),
+            uuid_param("user uuid", user_id),
             data.new_password,
         )
         await settle(services, position, ["users"])

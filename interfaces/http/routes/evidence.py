@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import IO, Any
-from uuid import UUID
 
 import anyio.to_thread
 from litestar import Request, get
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 
-from domain.shared.errors import InvalidError
 from interfaces.evidence_export import EvidenceExporter
 from interfaces.http.auth import command_meta, requires_audit, services_of
 from interfaces.http.commands import settle
+from interfaces.http.openapi import raw_answer
+from interfaces.http.params import uuid_param
 from interfaces.http.routes.attackers import AttackerId
 
 CHUNK = 1 << 16
@@ -32,21 +31,11 @@ async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
     "/attackers/{uuid:str}/evidence",
     guards=[requires_audit],
     tags=["attackers"],
-    responses={
-        200: ResponseSpec(
-            bytes,
-            media_type="application/zip",
-            description="The evidence bundle, as an attachment",
-            generate_examples=False,
-        )
-    },
+    responses=raw_answer(bytes, "application/zip", "The evidence bundle, as an attachment"),
 )
 async def attacker_evidence(request: Request[Any, Any, Any], uuid: AttackerId) -> Stream:
     """The attacker's evidence bundle (auditor, admin); check it with `decnet evidence verify`."""
-    try:
-        ident = UUID(uuid)
-    except ValueError:
-        raise InvalidError(f"attacker uuid {uuid[:64]!r} is not a valid UUID") from None
+    ident = uuid_param("attacker uuid", uuid)
     exporter = EvidenceExporter(services_of(request).core)
     bundle = await exporter.export(command_meta(request), ident)
     # Read-your-writes: the audit trail shows the export, and the checkpoint list the checkpoint

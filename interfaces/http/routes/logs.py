@@ -29,8 +29,7 @@ from interfaces.http.schemas import (
     BountyPage,
     DeadLetterPage,
     LogPage,
-    spliced_bounty_page,
-    spliced_log_page,
+    spliced_page,
 )
 from interfaces.http.views import ViewParam, readers_for
 from projections.attackers_queries import BOUNTY_TYPES
@@ -60,7 +59,7 @@ async def list_logs(
     total, rows = await (await readers_for(request, view)).logs.page_json(
         log_filter(search, start_time, end_time), size, skip
     )
-    return spliced_log_page(total, size, skip, rows)
+    return spliced_page(LogPage, total, size, skip, rows)
 
 
 @get("/logs/histogram", tags=["logs"])
@@ -108,7 +107,7 @@ async def list_bounty(
         raise InvalidError(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
     readers = await readers_for(request, view)
     total, rows = await readers.attackers.bounty_json(kind, given(search), size, skip)
-    return spliced_bounty_page(total, size, skip, rows)
+    return spliced_page(BountyPage, total, size, skip, rows)
 
 
 @get("/stats", tags=["stats"])

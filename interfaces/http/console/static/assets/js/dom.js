@@ -53,13 +53,18 @@ export function notice(kind, text) {
   return h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
 }
 
-/** A table with a header row; `rows` are arrays of cells (nodes or text). */
-export function table(headers, rows, { caption, className } = {}) {
+/** A table with a header row around ready-made rows (`<tr>` elements with their own cells). */
+export function dataTable(headers, rows, { caption, className } = {}) {
   return h("div", { class: "table-wrap" },
     h("table", { class: ["table", className] },
       caption ? h("caption", { class: "visually-hidden" }, caption) : null,
       h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))))));
+      h("tbody", {}, rows)));
+}
+
+/** A table with a header row; `rows` are arrays of cells (nodes or text). */
+export function table(headers, rows, options) {
+  return dataTable(headers, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))), options);
 }
 
 /** A small pill showing a state or a tag. */

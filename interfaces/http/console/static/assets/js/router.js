@@ -17,6 +17,19 @@ export function route(pattern, page) {
   routes.push({ pattern, regex: new RegExp(`^${source}$`), names, page });
 }
 
+/** A page module for `route`: `make(root, {params, query})` builds the page, whose `mount()`
+ * draws it; the page is the view the router keeps (`update`, `unmount`). */
+export function pageModule(title, make) {
+  return {
+    title,
+    async mount(root, context) {
+      const page = make(root, context);
+      await page.mount();
+      return page;
+    },
+  };
+}
+
 /** The fragment as `{path, query}`. */
 export function location() {
   const raw = window.location.hash.replace(/^#/, "") || "/overview";

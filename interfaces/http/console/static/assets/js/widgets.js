@@ -1,6 +1,8 @@
-// Shared widgets: toasts, a confirm dialog, a pager, status chips and the search language help.
+// Shared widgets: toasts, a confirm dialog, a pager and a paged list, status chips and the search
+// language help.
 
-import { h, replace } from "./dom.js";
+import { reason } from "./api.js";
+import { h, notice, replace } from "./dom.js";
 import { num } from "./format.js";
 
 /** A short message in the corner; errors stay longer. */
@@ -44,6 +46,26 @@ export function pager({ total, limit, offset }, go) {
       on: { click: () => go(Math.max(0, offset - limit)) } }, "‹ Prev"),
     h("button", { type: "button", class: "button ghost small", disabled: last, "aria-label": "Next page",
       on: { click: () => go(offset + limit) } }, "Next ›"));
+}
+
+/**
+ * One page of a list into a page's `status`, `head` and `body` elements: a failure of
+ * `request()` (which answers SPEC's page envelope) into `status`, the pager into `head`
+ * (`go(offset)` loads another page), the rows as `draw(rows)` makes them, or `empty`, into `body`.
+ */
+export async function loadPage({ status, head, body }, request, { go, empty, draw }) {
+  replace(status);
+  loading(body);
+  let page;
+  try {
+    page = await request();
+  } catch (e) {
+    replace(status, notice("error", reason(e)));
+    replace(body);
+    return;
+  }
+  replace(head, pager(page, go));
+  replace(body, page.data.length ? draw(page.data) : h("p", { class: "muted" }, empty));
 }
 
 const STATUS_KINDS = { running: "ok", pending: "warn", failed: "bad", stopped: "muted" };

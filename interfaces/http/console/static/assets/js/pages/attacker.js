@@ -4,7 +4,7 @@
 import { api, download, reason } from "../api.js";
 import { card, chip, h, notice, replace, table } from "../dom.js";
 import { bytes, fieldsOf, num, secs, ts } from "../format.js";
-import { link, navigate } from "../router.js";
+import { link, navigate, pageModule } from "../router.js";
 import { canAudit, isAdmin } from "../session.js";
 import { loading, pager, toast } from "../widgets.js";
 
@@ -198,11 +198,4 @@ class AttackerPage {
   }
 }
 
-export default {
-  title: "Attacker",
-  async mount(root, { params }) {
-    const page = new AttackerPage(root, params.id);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Attacker", (root, { params }) => new AttackerPage(root, params.id));

@@ -1,15 +1,31 @@
 // Attackers: every profile, in each of the API's orders, searchable by IP and service.
 
-import { api, reason } from "../api.js";
-import { card, chip, h, notice, replace } from "../dom.js";
+import { api } from "../api.js";
+import { card, chip, dataTable, h, replace } from "../dom.js";
 import { ago, num, ts } from "../format.js";
-import { link, setQuery } from "../router.js";
-import { loading, pager } from "../widgets.js";
+import { link, pageModule, setQuery } from "../router.js";
+import { loadPage } from "../widgets.js";
 
 const LIMIT = 50;
 const SORTS = [["recent", "Most recent"], ["active", "Most active"], ["traversals", "Traversals first"]];
 const SERVICES = ["", "ssh", "telnet", "http", "https", "ftp", "smtp", "mysql", "postgres", "redis", "smb", "rdp", "ldap",
   "snmp", "sip", "mqtt", "imap", "pop3", "docker_api", "k8s", "llmnr", "sniffer"];
+const HEADERS = ["Attacker", "Last seen", "First seen", "Events", "Services", "Deckies", "Path", "Bounty", "Credentials", "Commands", "Behaviour"];
+
+function row(a) {
+  return h("tr", { dataset: { uuid: a.uuid } },
+    h("td", {}, h("a", { href: link(`/attackers/${a.uuid}`), class: "mono" }, a.ip)),
+    h("td", { class: "nowrap", title: ts(a.last_seen) }, ago(a.last_seen)),
+    h("td", { class: "nowrap mono" }, ts(a.first_seen)),
+    h("td", { class: "num" }, num(a.event_count)),
+    h("td", {}, h("span", { class: "chips" }, a.services.map((x) => chip(x)))),
+    h("td", { class: "num" }, num(a.decky_count)),
+    h("td", {}, a.traversal_path ? h("span", { class: "path" }, a.traversal_path) : h("span", { class: "muted" }, "–")),
+    h("td", { class: "num" }, num(a.bounty_count)),
+    h("td", { class: "num" }, num(a.credential_count)),
+    h("td", { class: "num" }, num(a.command_count)),
+    h("td", {}, chip(a.behavior ? a.behavior.behavior_class : "unknown", "class")));
+}
 
 class AttackersPage {
   constructor(root, query) {
@@ -55,46 +71,15 @@ class AttackersPage {
     return this.#load();
   }
 
-  async #load() {
+  #load() {
     const s = this.state;
-    replace(this.status);
-    loading(this.body);
-    let page;
-    try {
-      page = await api("/attackers", { query: { limit: LIMIT, offset: s.offset, search: s.search, service: s.service, sort_by: s.sort } });
-    } catch (e) {
-      replace(this.status, notice("error", reason(e)));
-      replace(this.body);
-      return;
-    }
-    replace(this.head, pager(page, (offset) => this.#go({ offset })));
-    if (!page.data.length) {
-      replace(this.body, h("p", { class: "muted" }, "No attacker matches."));
-      return;
-    }
-    const headers = ["Attacker", "Last seen", "First seen", "Events", "Services", "Deckies", "Path", "Bounty", "Credentials", "Commands", "Behaviour"];
-    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table attackers-table" },
-      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, page.data.map((a) => h("tr", { dataset: { uuid: a.uuid } },
-        h("td", {}, h("a", { href: link(`/attackers/${a.uuid}`), class: "mono" }, a.ip)),
-        h("td", { class: "nowrap", title: ts(a.last_seen) }, ago(a.last_seen)),
-        h("td", { class: "nowrap mono" }, ts(a.first_seen)),
-        h("td", { class: "num" }, num(a.event_count)),
-        h("td", {}, h("span", { class: "chips" }, a.services.map((x) => chip(x)))),
-        h("td", { class: "num" }, num(a.decky_count)),
-        h("td", {}, a.traversal_path ? h("span", { class: "path" }, a.traversal_path) : h("span", { class: "muted" }, "–")),
-        h("td", { class: "num" }, num(a.bounty_count)),
-        h("td", { class: "num" }, num(a.credential_count)),
-        h("td", { class: "num" }, num(a.command_count)),
-        h("td", {}, chip(a.behavior ? a.behavior.behavior_class : "unknown", "class"))))))));
+    const query = { limit: LIMIT, offset: s.offset, search: s.search, service: s.service, sort_by: s.sort };
+    return loadPage(this, () => api("/attackers", { query }), {
+      go: (offset) => this.#go({ offset }),
+      empty: "No attacker matches.",
+      draw: (rows) => dataTable(HEADERS, rows.map(row), { className: "attackers-table" }),
+    });
   }
 }
 
-export default {
-  title: "Attackers",
-  async mount(root, { query }) {
-    const page = new AttackersPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Attackers", (root, { query }) => new AttackersPage(root, query));

@@ -2,12 +2,24 @@
 // newest first, filtered by actor, action, target and time.
 
 import { api, reason } from "../api.js";
-import { card, chip, field, h, notice, replace } from "../dom.js";
+import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
 import { toApiTime, toLocalInput, ts } from "../format.js";
-import { setQuery } from "../router.js";
-import { loading, pager } from "../widgets.js";
+import { pageModule, setQuery } from "../router.js";
+import { loadPage, loading } from "../widgets.js";
 
 const LIMIT = 50;
+const HEADERS = ["At (UTC)", "Actor", "Action", "Target", "Outcome", "Detail", "From"];
+
+function row(a) {
+  return h("tr", { dataset: { action: a.action, outcome: a.outcome } },
+    h("td", { class: "mono nowrap" }, ts(a.at)),
+    h("td", {}, a.actor ? a.actor.username || a.actor.uuid : h("span", { class: "muted" }, "–")),
+    h("td", {}, chip(a.action)),
+    h("td", { class: "mono" }, a.target || "–"),
+    h("td", {}, chip(a.outcome, a.outcome === "success" || a.outcome === "ok" ? "ok" : a.outcome === "failure" || a.outcome === "denied" ? "bad" : "")),
+    h("td", { class: "msg" }, a.detail),
+    h("td", { class: "mono" }, a.client_ip || "–"));
+}
 
 class AuditPage {
   constructor(root, query) {
@@ -92,10 +104,8 @@ class AuditPage {
     const shown = h("div", {},
       h("p", { class: "muted" }, `Signing key (${key.algorithm}, fingerprint `, h("code", { class: "mono" }, key.fingerprint), `); ${list.total} signed checkpoints.`),
       rows.length
-        ? h("div", { class: "table-wrap" }, h("table", { class: "table" },
-          h("thead", {}, h("tr", {}, ["Signed (UTC)", "Tree size", "Root hash"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, rows.map((c) => h("tr", {},
-            h("td", { class: "mono nowrap" }, ts(c.timestamp)), h("td", {}, String(c.tree_size)), h("td", { class: "mono" }, c.root_hash))))))
+        ? dataTable(["Signed (UTC)", "Tree size", "Root hash"], rows.map((c) => h("tr", {},
+          h("td", { class: "mono nowrap" }, ts(c.timestamp)), h("td", {}, String(c.tree_size)), h("td", { class: "mono" }, c.root_hash))))
         : h("p", { class: "muted" }, "No signed checkpoint yet."));
     if (clear) replace(this.integrity, shown);
     else this.integrity.append(shown);
@@ -108,42 +118,16 @@ class AuditPage {
     return this.#load();
   }
 
-  async #load() {
+  #load() {
     const s = this.state;
-    replace(this.status);
-    loading(this.body);
-    let page;
-    try {
-      page = await api("/audit", { query: { actor: s.actor, action: s.action, target: s.target,
-        start_time: s.start, end_time: s.end, limit: LIMIT, offset: s.offset } });
-    } catch (e) {
-      replace(this.status, notice("error", reason(e)));
-      replace(this.body);
-      return;
-    }
-    replace(this.head, pager(page, (offset) => this.#go({ offset })));
-    if (!page.data.length) {
-      replace(this.body, h("p", { class: "muted" }, "No entry matches."));
-      return;
-    }
-    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table audit-table" },
-      h("thead", {}, h("tr", {}, ["At (UTC)", "Actor", "Action", "Target", "Outcome", "Detail", "From"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, page.data.map((a) => h("tr", { dataset: { action: a.action, outcome: a.outcome } },
-        h("td", { class: "mono nowrap" }, ts(a.at)),
-        h("td", {}, a.actor ? a.actor.username || a.actor.uuid : h("span", { class: "muted" }, "–")),
-        h("td", {}, chip(a.action)),
-        h("td", { class: "mono" }, a.target || "–"),
-        h("td", {}, chip(a.outcome, a.outcome === "success" || a.outcome === "ok" ? "ok" : a.outcome === "failure" || a.outcome === "denied" ? "bad" : "")),
-        h("td", { class: "msg" }, a.detail),
-        h("td", { class: "mono" }, a.client_ip || "–")))))));
+    const query = { actor: s.actor, action: s.action, target: s.target, start_time: s.start, end_time: s.end,
+      limit: LIMIT, offset: s.offset };
+    return loadPage(this, () => api("/audit", { query }), {
+      go: (offset) => this.#go({ offset }),
+      empty: "No entry matches.",
+      draw: (rows) => dataTable(HEADERS, rows.map(row), { className: "audit-table" }),
+    });
   }
 }
 
-export default {
-  title: "Audit",
-  async mount(root, { query }) {
-    const page = new AuditPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Audit", (root, { query }) => new AuditPage(root, query));

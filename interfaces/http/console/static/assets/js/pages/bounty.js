@@ -1,14 +1,15 @@
 // The bounty vault: harvested credentials, fingerprints and captured files, by type.
 
-import { api, reason } from "../api.js";
-import { card, chip, h, notice, replace } from "../dom.js";
+import { api } from "../api.js";
+import { card, chip, dataTable, h, replace } from "../dom.js";
 import { bytes, ts } from "../format.js";
-import { link, setQuery } from "../router.js";
-import { loading, pager } from "../widgets.js";
+import { link, pageModule, setQuery } from "../router.js";
+import { loadPage } from "../widgets.js";
 import { artifactButton } from "./attacker.js";
 
 const LIMIT = 50;
 const TYPES = [["", "All"], ["credential", "Credentials"], ["fingerprint", "Fingerprints"], ["artifact", "Artifacts"]];
+const HEADERS = ["Time (UTC)", "Type", "Decky", "Service", "Attacker", "Payload"];
 
 function payloadCell(b) {
   const p = b.payload || {};
@@ -23,6 +24,15 @@ function payloadCell(b) {
   const rest = Object.entries(p).filter(([k]) => k !== "fingerprint_type")
     .map(([k, v]) => (k === "value" ? String(v) : `${k}=${v}`)).join(" · ");
   return h("span", {}, chip(p.fingerprint_type || "fingerprint"), " ", h("code", { class: "wrap" }, rest));
+}
+
+function row(b) {
+  return h("tr", { dataset: { type: b.bounty_type } },
+    h("td", { class: "mono nowrap" }, ts(b.timestamp)),
+    h("td", {}, chip(b.bounty_type, b.bounty_type)),
+    h("td", {}, b.decky), h("td", {}, b.service),
+    h("td", {}, b.attacker_ip ? h("a", { class: "mono", href: link(`/attackers/${b.attacker_ip}`) }, b.attacker_ip) : "–"),
+    h("td", {}, payloadCell(b)));
 }
 
 class BountyPage {
@@ -59,39 +69,15 @@ class BountyPage {
     return this.#load();
   }
 
-  async #load() {
+  #load() {
     const s = this.state;
-    replace(this.status);
-    loading(this.body);
-    let page;
-    try {
-      page = await api("/bounty", { query: { bounty_type: s.type, search: s.search, limit: LIMIT, offset: s.offset } });
-    } catch (e) {
-      replace(this.status, notice("error", reason(e)));
-      replace(this.body);
-      return;
-    }
-    replace(this.head, pager(page, (offset) => this.#go({ offset })));
-    if (!page.data.length) {
-      replace(this.body, h("p", { class: "muted" }, "Nothing harvested matches."));
-      return;
-    }
-    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table bounty-table" },
-      h("thead", {}, h("tr", {}, ["Time (UTC)", "Type", "Decky", "Service", "Attacker", "Payload"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, page.data.map((b) => h("tr", { dataset: { type: b.bounty_type } },
-        h("td", { class: "mono nowrap" }, ts(b.timestamp)),
-        h("td", {}, chip(b.bounty_type, b.bounty_type)),
-        h("td", {}, b.decky), h("td", {}, b.service),
-        h("td", {}, b.attacker_ip ? h("a", { class: "mono", href: link(`/attackers/${b.attacker_ip}`) }, b.attacker_ip) : "–"),
-        h("td", {}, payloadCell(b))))))));
+    const query = { bounty_type: s.type, search: s.search, limit: LIMIT, offset: s.offset };
+    return loadPage(this, () => api("/bounty", { query }), {
+      go: (offset) => this.#go({ offset }),
+      empty: "Nothing harvested matches.",
+      draw: (rows) => dataTable(HEADERS, rows.map(row), { className: "bounty-table" }),
+    });
   }
 }
 
-export default {
-  title: "Bounty",
-  async mount(root, { query }) {
-    const page = new BountyPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Bounty", (root, { query }) => new BountyPage(root, query));

@@ -3,7 +3,8 @@
 
 import { api, reason } from "../api.js";
 import { changePassword } from "../auth.js";
-import { card, chip, field, h, notice, replace } from "../dom.js";
+import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
+import { pageModule } from "../router.js";
 import { currentUser, isAdmin } from "../session.js";
 import { confirmDialog, toast } from "../widgets.js";
 
@@ -120,9 +121,7 @@ class ConfigPage {
         h("td", {}, h("div", { class: "row-actions" }, reset, remove)));
     });
     replace(this.users,
-      h("div", { class: "table-wrap" }, h("table", { class: "table users-table" },
-        h("thead", {}, h("tr", {}, ["User", "Role", "State", "Commands"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows))),
+      dataTable(["User", "Role", "State", "Commands"], rows, { className: "users-table" }),
       h("h3", {}, "New user"), create);
   }
 
@@ -152,11 +151,4 @@ class ConfigPage {
   }
 }
 
-export default {
-  title: "Config",
-  async mount(root) {
-    const page = new ConfigPage(root);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Config", (root) => new ConfigPage(root));

@@ -2,9 +2,9 @@
 // filtered by type, actor, aggregate and time; each event's data on demand.
 
 import { api, reason } from "../api.js";
-import { card, chip, field, h, notice, replace } from "../dom.js";
+import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
 import { num, toApiTime, toLocalInput, ts } from "../format.js";
-import { setQuery } from "../router.js";
+import { pageModule, setQuery } from "../router.js";
 import { loading } from "../widgets.js";
 
 const LIMIT = 100;
@@ -127,17 +127,8 @@ class EventsPage {
           h("pre", { class: "raw" }, JSON.stringify(e.data, null, 2)))));
       }
     }
-    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table events-table" },
-      h("thead", {}, h("tr", {}, ["", "Position", "Recorded (UTC)", "Type", "Actor", "Summary"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows))));
+    replace(this.body, dataTable(["", "Position", "Recorded (UTC)", "Type", "Actor", "Summary"], rows, { className: "events-table" }));
   }
 }
 
-export default {
-  title: "Events",
-  async mount(root, { query }) {
-    const page = new EventsPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Events", (root, { query }) => new EventsPage(root, query));

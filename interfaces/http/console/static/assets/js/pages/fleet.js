@@ -2,9 +2,10 @@
 // services and ports; admins deploy from an INI, mutate, set intervals and tear down.
 
 import { api, reason } from "../api.js";
-import { card, chip, h, notice, replace } from "../dom.js";
+import { card, chip, dataTable, h, notice, replace } from "../dom.js";
 import { ts } from "../format.js";
 import { EXAMPLE, IniEditor } from "../ini.js";
+import { pageModule } from "../router.js";
 import { isAdmin } from "../session.js";
 import { activeView } from "../view.js";
 import { confirmDialog, statusChip, toast } from "../widgets.js";
@@ -72,9 +73,7 @@ class FleetPage {
     const keep = focused ? [focused.dataset.decky, document.activeElement.dataset.command] : null;
     const headers = ["Decky", "Status", "IP", "Host", "Services and ports", "Mutation", "Deployed"];
     if (this.admin) headers.push("Commands");
-    replace(this.list, h("div", { class: "table-wrap" }, h("table", { class: "table fleet-table" },
-      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, this.deckies.map((d) => this.#row(d))))));
+    replace(this.list, dataTable(headers, this.deckies.map((d) => this.#row(d)), { className: "fleet-table" }));
     if (keep) {
       const again = this.list.querySelector(`[data-decky="${CSS.escape(keep[0])}"] [data-command="${keep[1]}"]`);
       if (again) again.focus();
@@ -200,11 +199,4 @@ class FleetPage {
   }
 }
 
-export default {
-  title: "Fleet",
-  async mount(root) {
-    const page = new FleetPage(root);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Fleet", (root) => new FleetPage(root));

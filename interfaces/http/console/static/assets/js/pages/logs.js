@@ -2,10 +2,10 @@
 // On the first page of an open-ended range, matching records arrive live at the top.
 
 import { api, reason } from "../api.js";
-import { card, h, notice, replace } from "../dom.js";
+import { card, dataTable, h, notice, replace } from "../dom.js";
 import { fieldsOf, minutesAgo, num, toApiTime, toLocalInput, ts } from "../format.js";
 import { LiveStream } from "../live.js";
-import { link, setQuery } from "../router.js";
+import { link, pageModule, setQuery } from "../router.js";
 import { loading, pager, searchHelp } from "../widgets.js";
 
 const LIMIT = 50;
@@ -185,9 +185,7 @@ class LogsPage {
       rows.push(tr);
       if (opened) rows.push(h("tr", { class: "log-detail-row" }, h("td", { colspan: "7" }, detail(row))));
     }
-    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table logs-table" },
-      h("thead", {}, h("tr", {}, ["", "Time (UTC)", "Decky", "Service", "Event", "Attacker", "Message"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows))));
+    replace(this.body, dataTable(["", "Time (UTC)", "Decky", "Service", "Event", "Attacker", "Message"], rows, { className: "logs-table" }));
   }
 
   unmount() {
@@ -198,11 +196,4 @@ class LogsPage {
   }
 }
 
-export default {
-  title: "Logs",
-  async mount(root, { query }) {
-    const page = new LogsPage(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Logs", (root, { query }) => new LogsPage(root, query));

@@ -6,7 +6,7 @@ import { HistogramChart } from "../chart.js";
 import { card, chip, h, notice, replace } from "../dom.js";
 import { ago, num, ts } from "../format.js";
 import { LiveStream } from "../live.js";
-import { link, setQuery } from "../router.js";
+import { link, pageModule, setQuery } from "../router.js";
 import { LiveTail } from "../tail.js";
 import { searchHelp } from "../widgets.js";
 
@@ -219,11 +219,4 @@ class Overview {
   }
 }
 
-export default {
-  title: "Overview",
-  async mount(root, { query }) {
-    const page = new Overview(root, query);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Overview", (root, { query }) => new Overview(root, query));

@@ -2,8 +2,10 @@
 // (beside the live one, swapped in when caught up: reads never see a gap).
 
 import { api, reason } from "../api.js";
-import { card, chip, h, notice, replace } from "../dom.js";
+import { card, chip, dataTable, h, replace } from "../dom.js";
 import { num, ts } from "../format.js";
+import { Poll } from "../poll.js";
+import { pageModule } from "../router.js";
 import { isAdmin } from "../session.js";
 import { toast } from "../widgets.js";
 
@@ -25,8 +27,6 @@ class ProjectionsPage {
   constructor(root) {
     this.root = root;
     this.admin = isAdmin();
-    this.timer = null;
-    this.alive = true;
   }
 
   async mount() {
@@ -35,42 +35,32 @@ class ProjectionsPage {
     replace(this.root, h("div", { class: "projections-page" },
       h("h1", { class: "page-title" }, "Projections"),
       card("Read models", h("span", { class: "muted" }, "refreshed every 2 s"), this.status, this.body)));
-    await this.#refresh();
-  }
-
-  async #refresh() {
-    clearTimeout(this.timer);
-    try {
-      this.#draw(await api("/projections"));
-      replace(this.status);
-    } catch (e) {
-      replace(this.status, notice("error", reason(e)));
-    }
-    if (this.alive) this.timer = setTimeout(() => this.#refresh(), POLL_MS);
+    this.poll = new Poll("/projections", POLL_MS, this.status, (rows) => this.#draw(rows));
+    await this.poll.refresh();
   }
 
   #draw(rows) {
     const headers = ["Read model", "State", "Position", "Lag", "Rate", "Rebuild"];
     if (this.admin) headers.push("Commands");
-    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table projections-table" },
-      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows.map((p) => {
-        const cells = [
-          h("td", {}, h("strong", {}, p.name), h("span", { class: "muted small" }, ` v${p.version}`)),
-          h("td", {}, chip(p.state, STATES[p.state] || ""), p.last_error ? h("div", { class: "muted small wrap" }, p.last_error) : null),
-          h("td", { class: "num" }, `${num(p.position)} / ${num(p.head)}`),
-          h("td", { class: "num" }, `${num(p.lag_events)} events`, h("div", { class: "muted small" }, `${p.lag_seconds.toFixed(1)} s`)),
-          h("td", { class: "num" }, `${num(Math.round(p.events_per_second))}/s`),
-          h("td", {}, progress(p) || h("span", { class: "muted" }, "–")),
-        ];
-        if (this.admin) {
-          const button = h("button", { type: "button", class: "button small", dataset: { command: "rebuild" },
-            disabled: Boolean(p.rebuild), "aria-label": `Rebuild ${p.name}` }, "Rebuild");
-          button.addEventListener("click", () => this.#rebuild(p.name, button));
-          cells.push(h("td", {}, button));
-        }
-        return h("tr", { dataset: { projection: p.name, state: p.state, rebuilding: String(Boolean(p.rebuild)) } }, cells);
-      })))));
+    replace(this.body, dataTable(headers, rows.map((p) => this.#row(p)), { className: "projections-table" }));
+  }
+
+  #row(p) {
+    const cells = [
+      h("td", {}, h("strong", {}, p.name), h("span", { class: "muted small" }, ` v${p.version}`)),
+      h("td", {}, chip(p.state, STATES[p.state] || ""), p.last_error ? h("div", { class: "muted small wrap" }, p.last_error) : null),
+      h("td", { class: "num" }, `${num(p.position)} / ${num(p.head)}`),
+      h("td", { class: "num" }, `${num(p.lag_events)} events`, h("div", { class: "muted small" }, `${p.lag_seconds.toFixed(1)} s`)),
+      h("td", { class: "num" }, `${num(Math.round(p.events_per_second))}/s`),
+      h("td", {}, progress(p) || h("span", { class: "muted" }, "–")),
+    ];
+    if (this.admin) {
+      const button = h("button", { type: "button", class: "button small", dataset: { command: "rebuild" },
+        disabled: Boolean(p.rebuild), "aria-label": `Rebuild ${p.name}` }, "Rebuild");
+      button.addEventListener("click", () => this.#rebuild(p.name, button));
+      cells.push(h("td", {}, button));
+    }
+    return h("tr", { dataset: { projection: p.name, state: p.state, rebuilding: String(Boolean(p.rebuild)) } }, cells);
   }
 
   async #rebuild(name, button) {
@@ -81,21 +71,12 @@ class ProjectionsPage {
     } catch (e) {
       toast(reason(e), "error");
     }
-    await this.#refresh();
+    await this.poll.refresh();
   }
 
   unmount() {
-    this.alive = false;
-    clearTimeout(this.timer);
-    this.timer = null;
+    this.poll.stop();
   }
 }
 
-export default {
-  title: "Projections",
-  async mount(root) {
-    const page = new ProjectionsPage(root);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Projections", (root) => new ProjectionsPage(root));

@@ -2,8 +2,10 @@
 // "Read" switches the whole console to that view; the banner leads back to live.
 
 import { api, reason } from "../api.js";
-import { card, chip, field, h, notice, replace } from "../dom.js";
+import { card, chip, dataTable, field, h, notice, replace } from "../dom.js";
 import { num, toApiTime, ts } from "../format.js";
+import { Poll } from "../poll.js";
+import { pageModule } from "../router.js";
 import { activeView, setView } from "../view.js";
 import { confirmDialog, toast } from "../widgets.js";
 
@@ -13,8 +15,6 @@ const STATES = { ready: "ok", building: "warn", failed: "bad" };
 class ViewsPage {
   constructor(root) {
     this.root = root;
-    this.timer = null;
-    this.alive = true;
   }
 
   async mount() {
@@ -24,7 +24,8 @@ class ViewsPage {
       h("h1", { class: "page-title" }, "As-of views"),
       card("Views", null, this.status, this.body),
       card("New view", null, this.#form())));
-    await this.#refresh();
+    this.poll = new Poll("/views", POLL_MS, this.status, (views) => this.#draw(views));
+    await this.poll.refresh();
   }
 
   #form() {
@@ -48,7 +49,7 @@ class ViewsPage {
       try {
         const result = await api("/views", { method: "POST", body: { label: label.value.trim(), until } });
         replace(status, notice("ok", `${result.message} (as of position ${num(result.until_position)}); it is being built.`));
-        await this.#refresh();
+        await this.poll.refresh();
       } catch (e) {
         replace(status, notice("error", reason(e)));
       } finally {
@@ -58,42 +59,32 @@ class ViewsPage {
     return form;
   }
 
-  async #refresh() {
-    clearTimeout(this.timer);
-    try {
-      this.#draw(await api("/views"));
-      replace(this.status);
-    } catch (e) {
-      replace(this.status, notice("error", reason(e)));
-    }
-    if (this.alive) this.timer = setTimeout(() => this.#refresh(), POLL_MS);
-  }
-
   #draw(views) {
     if (!views.length) {
       replace(this.body, h("p", { class: "muted" }, "No view yet."));
       return;
     }
-    replace(this.body, h("div", { class: "table-wrap" }, h("table", { class: "table views-table" },
-      h("thead", {}, h("tr", {}, ["Label", "State", "As of", "Rows", "Created", ""].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, views.map((v) => {
-        const reading = activeView() === v.label;
-        const use = h("button", { type: "button", class: "button small", disabled: v.state !== "ready" || reading,
-          "aria-label": `Read the view ${v.label}` }, reading ? "Reading" : "Read");
-        use.addEventListener("click", () => {
-          setView(v.label);
-          toast(`Reading the view ${v.label}`);
-        });
-        const drop = h("button", { type: "button", class: "button small danger", "aria-label": `Drop the view ${v.label}` }, "Drop");
-        drop.addEventListener("click", () => this.#drop(v.label));
-        return h("tr", { dataset: { view: v.label, state: v.state } },
-          h("td", {}, h("strong", { class: "mono" }, v.label)),
-          h("td", {}, chip(v.state, STATES[v.state] || ""), v.state === "building" ? h("progress", { max: "1", value: String(v.progress || 0) }) : null),
-          h("td", {}, `position ${num(v.until_position)}`, v.until_time ? h("div", { class: "muted small" }, ts(v.until_time)) : null),
-          h("td", { class: "num" }, num(v.rows)),
-          h("td", {}, ts(v.created_at), v.created_by ? h("div", { class: "muted small" }, v.created_by) : null),
-          h("td", {}, h("div", { class: "row-actions" }, use, drop)));
-      })))));
+    replace(this.body, dataTable(["Label", "State", "As of", "Rows", "Created", ""], views.map((v) => this.#row(v)),
+      { className: "views-table" }));
+  }
+
+  #row(v) {
+    const reading = activeView() === v.label;
+    const use = h("button", { type: "button", class: "button small", disabled: v.state !== "ready" || reading,
+      "aria-label": `Read the view ${v.label}` }, reading ? "Reading" : "Read");
+    use.addEventListener("click", () => {
+      setView(v.label);
+      toast(`Reading the view ${v.label}`);
+    });
+    const drop = h("button", { type: "button", class: "button small danger", "aria-label": `Drop the view ${v.label}` }, "Drop");
+    drop.addEventListener("click", () => this.#drop(v.label));
+    return h("tr", { dataset: { view: v.label, state: v.state } },
+      h("td", {}, h("strong", { class: "mono" }, v.label)),
+      h("td", {}, chip(v.state, STATES[v.state] || ""), v.state === "building" ? h("progress", { max: "1", value: String(v.progress || 0) }) : null),
+      h("td", {}, `position ${num(v.until_position)}`, v.until_time ? h("div", { class: "muted small" }, ts(v.until_time)) : null),
+      h("td", { class: "num" }, num(v.rows)),
+      h("td", {}, ts(v.created_at), v.created_by ? h("div", { class: "muted small" }, v.created_by) : null),
+      h("td", {}, h("div", { class: "row-actions" }, use, drop)));
   }
 
   async #drop(label) {
@@ -105,21 +96,12 @@ class ViewsPage {
     } catch (e) {
       toast(reason(e), "error");
     }
-    await this.#refresh();
+    await this.poll.refresh();
   }
 
   unmount() {
-    this.alive = false;
-    clearTimeout(this.timer);
-    this.timer = null;
+    this.poll.stop();
   }
 }
 
-export default {
-  title: "Views",
-  async mount(root) {
-    const page = new ViewsPage(root);
-    await page.mount();
-    return page;
-  },
-};
+export default pageModule("Views", (root) => new ViewsPage(root));
