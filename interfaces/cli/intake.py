@@ -26,8 +26,7 @@ from infrastructure.collector.report import ENCODER, IntakeReport
 from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings
 from interfaces.bootstrap import bootstrap
-from interfaces.cli.main import LOOP, startup_failure
-from interfaces.cli.serve import Shutdown
+from interfaces.cli.lifecycle import LOOP, Shutdown, startup_failure
 from interfaces.services import Collection, Role
 from interfaces.wiring import start_workers
 

@@ -22,12 +22,9 @@ from interfaces.cli.fleet import (
     run_fleet_command,
 )
 from interfaces.cli.history import HISTORY_COMMANDS, add_history_commands, run_history_command
+from interfaces.cli.lifecycle import LOOP, startup_failure
 from interfaces.cli.login import add_login_command, run_login
 from interfaces.cli.projections import add_projection_commands
-
-# Long-running servers run on uvloop: the HTTP path's event-loop overhead (socket writes, readiness
-# callbacks, timers) is a large part of a `/logs` request's CPU (ADR 0022).
-LOOP = {"use_uvloop": True}
 
 # The split topology: each runs one role beside the others (docs/operations.md).
 PROCESSES = {
@@ -128,23 +125,6 @@ def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
     from interfaces.cli import projections
 
     return int(anyio.run(projections.run, settings, args))
-
-
-def startup_failure(error: BaseException) -> str | None:
-    """A one-line reason for configuration and bind errors (anything else is a bug: re-raise)."""
-    leaves = list(error.exceptions) if isinstance(error, BaseExceptionGroup) else [error]
-    for leaf in leaves:
-        if isinstance(leaf, BaseExceptionGroup):
-            nested = startup_failure(leaf)
-            if nested:
-                return nested
-        if isinstance(leaf, ConfigError):
-            return str(leaf)
-        if isinstance(leaf, OSError):
-            return f"cannot start: {leaf.strerror or leaf}"
-        if isinstance(leaf, SystemExit):  # uvicorn exits after logging a bind failure
-            return "the HTTP server could not start (is the port already in use?)"
-    return None
 
 
 if __name__ == "__main__":

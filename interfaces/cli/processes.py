@@ -14,7 +14,8 @@ import structlog
 from infrastructure.leadership import AdvisoryLeadership, LeadershipLostError
 from infrastructure.settings import AppSettings, ConfigError
 from interfaces.bootstrap import bootstrap
-from interfaces.cli.serve import Shutdown, run_http
+from interfaces.cli.lifecycle import Shutdown
+from interfaces.cli.serve import run_http
 from interfaces.services import Role, Services, leader_lock
 from interfaces.wiring import start_workers
 
