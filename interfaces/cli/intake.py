@@ -27,8 +27,8 @@ from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings
 from interfaces.bootstrap import bootstrap
 from interfaces.cli.lifecycle import LOOP, Shutdown, startup_failure
-from interfaces.services import Collection, Role
-from interfaces.wiring import start_workers
+from interfaces.observations import Collection
+from interfaces.services import Role
 
 log = structlog.get_logger()
 LOCK_WAIT_S = 30.0
@@ -63,7 +63,7 @@ async def run_intake(settings: AppSettings) -> int:
             anyio.create_task_group() as tg,
         ):
             assert services.collection is not None  # the collector role builds it
-            await start_workers(services, tg)
+            await services.core.start_workers(tg)
             _report(services.collection)
             tg.start_soon(_answer_parent, services.collection, tg.cancel_scope)
             await shutdown.requested.wait()

@@ -19,7 +19,6 @@ from interfaces.cli.lifecycle import Shutdown
 from interfaces.http.app import create_app
 from interfaces.intake import IntakeProcess, IntakeStartError
 from interfaces.services import SERVE_ROLES, Services
-from interfaces.wiring import start_workers
 
 log = structlog.get_logger()
 GRACEFUL_SHUTDOWN_S = 5
@@ -125,7 +124,7 @@ async def run_http(services: Services, shutdown: Shutdown) -> None:
             tg.start_soon(services.runner.run)
         if services.controller is not None:
             tg.start_soon(services.controller.run)
-        await start_workers(services, tg)
+        await services.core.start_workers(tg)
         tg.start_soon(_end_streams_on_shutdown, services, shutdown)
         log.info("decnet_serving", host=settings.api_host, port=settings.api_port)
         await server.serve()
