@@ -25,10 +25,9 @@ import structlog
 from infrastructure.collector.report import ENCODER, IntakeReport
 from infrastructure.logging import configure_logging
 from infrastructure.settings import AppSettings, ConfigError, load_settings
-from interfaces.bootstrap import bootstrap
 from interfaces.cli.lifecycle import LOOP, Shutdown, startup_failure
+from interfaces.intake_bootstrap import bootstrap_intake
 from interfaces.observations import Collection
-from interfaces.services import Role
 
 log = structlog.get_logger()
 LOCK_WAIT_S = 30.0
@@ -59,10 +58,9 @@ async def run_intake(settings: AppSettings) -> int:
     shutdown.install()
     with await anyio.to_thread.run_sync(_journal_lock, settings.data_dir):
         async with (
-            bootstrap(settings, frozenset({Role.COLLECTOR})) as services,
+            bootstrap_intake(settings) as services,
             anyio.create_task_group() as tg,
         ):
-            assert services.collection is not None  # the collector role builds it
             await services.core.start_workers(tg)
             _report(services.collection)
             tg.start_soon(_answer_parent, services.collection, tg.cancel_scope)
