@@ -136,7 +136,8 @@ async def bootstrap(
 
     A split projector or fleet process does not start its work here: it must first lead
     (`interfaces.cli.processes`); `decnet serve` (every role but the collector, which its child
-    process runs: `interfaces.intake`) runs everything at once.
+    process runs: `interfaces.intake`, built by `interfaces.intake_bootstrap`) runs everything
+    at once.
     """
     async with AsyncExitStack() as stack:
         core = await stack.enter_async_context(open_core(settings))

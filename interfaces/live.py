@@ -1,4 +1,5 @@
-"""What API processes share: the live broadcast, SSE tickets, the denylist and the throttle.
+"""What API processes share: the live broadcast (fed by the runner through `publish_commits`),
+SSE tickets, the denylist and the throttle.
 
 In process memory for `decnet serve` alone; through Redis (`DECNET_REDIS_URL`) as soon as more
 than one process serves the same fleet, so every replica sees the same frames and logouts.
