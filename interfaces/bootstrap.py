@@ -36,31 +36,28 @@ from infrastructure.audit.signing import SigningKey
 from infrastructure.auth.argon2_hasher import Argon2Hasher
 from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.secret_file import load_or_create_secret
-from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
 from infrastructure.eventstore.notifications import follow_notifications, store_channel
 from infrastructure.leadership import SESSION_END_S, AdvisoryLeadership
 from infrastructure.read_pool import READ_SESSION, AutocommitPool
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
-from interfaces.live import Live, open_live
+from interfaces.live import Live, open_live, publish_commits
 from interfaces.metrics import add_metrics
-from interfaces.observations import build_collection, publish_commits
+from interfaces.observations import Collection, build_collection
 from interfaces.services import (
     ALL_ROLES,
     LEADING_ROLES,
     SERVE_ROLES,
     ApiServices,
-    Collection,
     Core,
     FleetServices,
-    Probe,
     Role,
     Services,
-    Worker,
     leader_lock,
 )
 from interfaces.sniffing import wire_sniffer
 from interfaces.status import status_sources
+from interfaces.store_core import Probe, Worker, open_event_store
 from projections.catalog import FACTORIES, VIEW_MODELS, all_projections
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
@@ -70,7 +67,6 @@ from projections.positions import ensure_control_tables
 from projections.progress import PublishedProgress
 from projections.readers import PostgresReadModels
 from projections.runner import DECODED_CACHE, ProjectionRunner
-from projections.schema import CONTROL_SCHEMA
 from projections.status import PostgresProjectionFacts
 from projections.views import ViewRegistry
 
@@ -86,31 +82,12 @@ READY_WAIT_S = 30.0
 
 
 @asynccontextmanager
-async def open_database(settings: AppSettings) -> AsyncIterator[Database]:
-    """The external database if a URL is set, else the embedded one (stopped on exit)."""
-    if settings.database_url:
-        db = Database(url=settings.database_url)
-        await anyio.to_thread.run_sync(prepare_schemas, db.url, CONTROL_SCHEMA)
-        yield db
-        return
-    embedded = EmbeddedPostgres(settings.data_dir)
-    db = await anyio.to_thread.run_sync(embedded.start)
-    try:
-        await anyio.to_thread.run_sync(prepare_schemas, db.url, CONTROL_SCHEMA)
-        yield db
-    finally:
-        await anyio.to_thread.run_sync(embedded.stop)
-
-
-@asynccontextmanager
 async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
     """The database, the event store and the read-model pool, closed in reverse order."""
     async with AsyncExitStack() as stack:
-        db = await stack.enter_async_context(open_database(settings))
-        store = await anyio.to_thread.run_sync(db.open_store)
-        stack.callback(store.close)
+        url, store = await stack.enter_async_context(open_event_store(settings))
         pool: AsyncConnectionPool[Any] = AutocommitPool(
-            db.url,
+            url,
             min_size=2,
             max_size=POOL_MAX,
             open=False,
@@ -123,7 +100,7 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
         tree = TreeQueries(pool)
         core = Core(
             settings=settings,
-            database_url=db.url,
+            database_url=url,
             store=store,
             pool=pool,
             hasher=hasher,
@@ -159,7 +136,8 @@ async def bootstrap(
 
     A split projector or fleet process does not start its work here: it must first lead
     (`interfaces.cli.processes`); `decnet serve` (every role but the collector, which its child
-    process runs: `interfaces.intake`) runs everything at once.
+    process runs: `interfaces.intake`, built by `interfaces.intake_bootstrap`) runs everything
+    at once.
     """
     async with AsyncExitStack() as stack:
         core = await stack.enter_async_context(open_core(settings))

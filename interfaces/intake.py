@@ -21,7 +21,8 @@ import structlog
 
 from application.ports import ComponentHealth
 from infrastructure.collector.report import DECODER, IntakeReport
-from interfaces.services import Probe, Services
+from interfaces.services import Services
+from interfaces.store_core import Probe
 
 log = structlog.get_logger()
 READY_WAIT_S = 60.0

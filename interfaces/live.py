@@ -1,4 +1,5 @@
-"""What API processes share: the live broadcast, SSE tickets, the denylist and the throttle.
+"""What API processes share: the live broadcast (fed by the runner through `publish_commits`),
+SSE tickets, the denylist and the throttle.
 
 In process memory for `decnet serve` alone; through Redis (`DECNET_REDIS_URL`) as soon as more
 than one process serves the same fleet, so every replica sees the same frames and logouts.
@@ -10,11 +11,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from anyio.abc import TaskGroup
 from redis.asyncio import Redis
 
 from application.identity.throttle import LoginThrottle
-from application.ports import Broadcaster, TicketStore, TokenDenylist
+from application.ports import Broadcaster, LiveUpdate, TicketStore, TokenDenylist
 from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.memory_tickets import MemoryTicketStore
@@ -24,9 +24,11 @@ from infrastructure.redis.client import RedisKeys, open_redis
 from infrastructure.redis.denylist import RedisTokenDenylist
 from infrastructure.redis.throttle import RedisLoginThrottle
 from infrastructure.redis.tickets import RedisTicketStore
-from infrastructure.redis.wakeups import WakeupPublisher, follow_wakeups
 from infrastructure.settings import AppSettings
-from interfaces.services import Core
+from interfaces.store_core import StoreCore
+from interfaces.wakeups import announce_saves, follow_saves
+from projections.base import Effect, LogsCommitted
+from projections.runner import Listener
 
 
 @dataclass
@@ -40,32 +42,30 @@ class Live:
     redis: Redis | None = None
     keys: RedisKeys = field(default_factory=RedisKeys)
 
-    def announce_saves(self, core: Core) -> None:
+    def announce_saves(self, core: StoreCore) -> None:
         """Writers in this process wake projectors in others as soon as they save events."""
-        if self.redis is None:
-            return
-        publisher = WakeupPublisher(self.redis, self.keys.wakeups)
-        core.store.on_saved(publisher.notify)
+        if self.redis is not None:
+            announce_saves(core, self.redis, self.keys.wakeups)
 
-        async def start(tg: TaskGroup) -> None:
-            tg.start_soon(publisher.run)
-
-        core.add_worker(start)
-
-    def follow_saves(self, core: Core, *wakes: Callable[[], None]) -> None:
+    def follow_saves(self, core: StoreCore, *wakes: Callable[[], None]) -> None:
         """Wake this process's projection runner when another process saved events."""
-        if self.redis is None:
-            return
-        redis, channel = self.redis, self.keys.wakeups
+        if self.redis is not None:
+            follow_saves(core, self.redis, self.keys.wakeups, *wakes)
 
-        def wake() -> None:
-            for target in wakes:
-                target()
 
-        async def start(tg: TaskGroup) -> None:
-            tg.start_soon(follow_wakeups, redis, channel, wake)
+def publish_commits(broadcaster: Broadcaster) -> Listener:
+    """A runner listener handing on every live commit: logs with their rows, others as
+    "model M projected up to P" (history streams and other processes' read-your-writes)."""
 
-        core.add_worker(start)
+    def publish(name: str, position: int, effect: Effect) -> None:
+        if name == "logs" and isinstance(effect, LogsCommitted):
+            # The rows are built on first use: not at all when nobody could receive them.
+            rows = effect.rows if broadcaster.listened else ()
+            broadcaster.publish(LiveUpdate(position, rows, effect.purged))
+        else:
+            broadcaster.publish(LiveUpdate(position, model=name))
+
+    return publish
 
 
 @asynccontextmanager

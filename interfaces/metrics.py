@@ -23,8 +23,9 @@ from application.readmodels.status import projection_statuses
 from domain.fleet.decky import DeckySpec
 from infrastructure.collector.report import IntakeReport
 from infrastructure.metrics import METRICS, ModelPosition, Snapshot
-from interfaces.services import Core, Services, Worker
+from interfaces.services import Core, Services
 from interfaces.status import status_sources
+from interfaces.store_core import Worker
 
 log = structlog.get_logger()
 READ_LIMIT = 8192

@@ -1,22 +1,32 @@
-"""Wiring of the observation intake (journal → batcher → store) and of live log fan-out."""
+"""Wiring of the observation intake: syslog listeners → journal → batcher → event store."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import anyio
 from anyio.abc import TaskGroup
 
-from application.ports import Broadcaster, ComponentHealth, LiveUpdate
+from application.ports import ComponentHealth
 from infrastructure.collector.batcher import Batcher
 from infrastructure.collector.journal import Journal
 from infrastructure.collector.limits import CollectorLimits
 from infrastructure.collector.servers import SyslogCollector
 from infrastructure.collector.sink import CollectorSink
-from interfaces.services import Collection, Core
-from projections.base import Effect, LogsCommitted
-from projections.runner import Listener
+from interfaces.store_core import StoreCore
 
 
-def build_collection(core: Core, listen: bool = True, journal: str = "journal") -> Collection:
+@dataclass
+class Collection:
+    """The observation intake: syslog listeners → journal → batcher → event store."""
+
+    journal: Journal
+    sink: CollectorSink
+    batcher: Batcher
+    listeners: SyslogCollector | None
+
+
+def build_collection(core: StoreCore, listen: bool = True, journal: str = "journal") -> Collection:
     """The intake pipeline, its health probes and its workers; `journal` names its directory
     under the data dir (one journal per process: its batcher alone tails it).
 
@@ -55,21 +65,6 @@ def build_collection(core: Core, listen: bool = True, journal: str = "journal") 
     core.health["collector_worker"] = collector
     core.add_worker(start)
     return collection
-
-
-def publish_commits(broadcaster: Broadcaster) -> Listener:
-    """A runner listener handing on every live commit: logs with their rows, others as
-    "model M projected up to P" (history streams and other processes' read-your-writes)."""
-
-    def publish(name: str, position: int, effect: Effect) -> None:
-        if name == "logs" and isinstance(effect, LogsCommitted):
-            # The rows are built on first use: not at all when nobody could receive them.
-            rows = effect.rows if broadcaster.listened else ()
-            broadcaster.publish(LiveUpdate(position, rows, effect.purged))
-        else:
-            broadcaster.publish(LiveUpdate(position, model=name))
-
-    return publish
 
 
 async def _stop_on_cancel(collection: Collection) -> None:

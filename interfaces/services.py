@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
 from application.audit.checkpointer import Checkpointer
@@ -18,28 +17,22 @@ from application.fleet.scheduler import MutationScheduler
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
 from application.identity.users import UserCommands
-from application.observations.ingest import IngestCommands
 from application.observations.purge import PurgeObservations
 from application.ports import (
     Broadcaster,
-    ComponentHealth,
     DeckyRuntime,
     PasswordHasher,
     TicketStore,
 )
 from application.readmodels.commands import ReadModelCommands
 from application.reads.ports import ProjectionProgress
-from application.store import EventStoreApp
 from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.audit.signing import SigningKey
-from infrastructure.collector.batcher import Batcher
-from infrastructure.collector.journal import Journal
 from infrastructure.collector.report import IntakeReport
-from infrastructure.collector.servers import SyslogCollector
-from infrastructure.collector.sink import CollectorSink
 from infrastructure.leadership import AdvisoryLeadership
-from infrastructure.settings import AppSettings
 from interfaces.http.stream_shared import StreamShared
+from interfaces.observations import Collection
+from interfaces.store_core import StoreCore
 from projections.controller import ReadModelController
 from projections.history_queries import HistoryQueries
 from projections.identity_queries import PostgresUserDirectory
@@ -48,9 +41,6 @@ from projections.readers import PostgresReadModels
 from projections.runner import ProjectionRunner
 from projections.status import PostgresProjectionFacts
 from projections.views import ViewRegistry
-
-Probe = Callable[[], Awaitable[ComponentHealth]]
-Worker = Callable[[TaskGroup], Awaitable[None]]
 
 
 class Role(StrEnum):
@@ -76,13 +66,11 @@ def leader_lock(url: str, role: Role) -> AdvisoryLeadership:
     return AdvisoryLeadership(url, f"decnet-es:{role.value}")
 
 
-@dataclass
-class Core:
-    """What every process shares: settings, the event store and the read-model pool."""
+@dataclass(kw_only=True)
+class Core(StoreCore):
+    """What every process of the full composition root shares: the `StoreCore`, the read-model
+    pool, the readers and the command handlers."""
 
-    settings: AppSettings
-    database_url: str  # the external one, or the embedded server this process started
-    store: EventStoreApp
     pool: AsyncConnectionPool[Any]
     hasher: PasswordHasher
     artifacts: ArtifactStore
@@ -90,7 +78,6 @@ class Core:
     directory: PostgresUserDirectory
     users: UserCommands
     config: SettingsCommands
-    ingest: IngestCommands
     read_model_commands: ReadModelCommands
     views: ViewRegistry
     projection_facts: PostgresProjectionFacts
@@ -98,12 +85,6 @@ class Core:
     tree: TreeQueries
     signing_key: SigningKey
     checkpointer: Checkpointer
-    health: dict[str, Probe] = field(default_factory=dict)
-    workers: list[Worker] = field(default_factory=list)
-
-    def add_worker(self, worker: Worker) -> None:
-        """Start `worker` with the process's task group once the process runs."""
-        self.workers.append(worker)
 
 
 @dataclass
@@ -144,16 +125,6 @@ class FleetWorkers:
     runtime: DeckyRuntime
     reconciler: Reconciler
     scheduler: MutationScheduler
-
-
-@dataclass
-class Collection:
-    """The observation intake: syslog listeners → journal → batcher → event store."""
-
-    journal: Journal
-    sink: CollectorSink
-    batcher: Batcher
-    listeners: SyslogCollector | None
 
 
 @dataclass

@@ -24,11 +24,9 @@ import structlog
 
 from infrastructure.collector.report import ENCODER, IntakeReport
 from infrastructure.settings import AppSettings, ConfigError
-from interfaces.bootstrap import bootstrap
-from interfaces.cli.main import LOOP, run_with_settings
-from interfaces.cli.serve import Shutdown
-from interfaces.services import Collection, Role
-from interfaces.wiring import start_workers
+from interfaces.cli.lifecycle import LOOP, Shutdown, run_with_settings
+from interfaces.intake_bootstrap import bootstrap_intake
+from interfaces.observations import Collection
 
 log = structlog.get_logger()
 LOCK_WAIT_S = 30.0
@@ -48,11 +46,10 @@ async def run_intake(settings: AppSettings) -> int:
     shutdown.install()
     with await anyio.to_thread.run_sync(_journal_lock, settings.data_dir):
         async with (
-            bootstrap(settings, frozenset({Role.COLLECTOR})) as services,
+            bootstrap_intake(settings) as services,
             anyio.create_task_group() as tg,
         ):
-            assert services.collection is not None  # the collector role builds it
-            await start_workers(services, tg)
+            await services.core.start_workers(tg)
             _report(services.collection)
             tg.start_soon(_answer_parent, services.collection, tg.cancel_scope)
             await shutdown.requested.wait()

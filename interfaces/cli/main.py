@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 import anyio
 
-from infrastructure.logging import configure_logging
-from infrastructure.settings import AppSettings, ConfigError, load_settings, settings_help
+from infrastructure.settings import AppSettings, settings_help
 from interfaces.cli.attack_sim import add_attack_sim_command, run_attack_sim
 from interfaces.cli.dead_letters import add_dead_letters_command, run_dead_letters
 from interfaces.cli.evidence import add_evidence_commands, run_evidence
@@ -23,12 +21,9 @@ from interfaces.cli.fleet import (
     run_fleet_command,
 )
 from interfaces.cli.history import HISTORY_COMMANDS, add_history_commands, run_history_command
+from interfaces.cli.lifecycle import LOOP, run_with_settings
 from interfaces.cli.login import add_login_command, run_login
 from interfaces.cli.projections import add_projection_commands
-
-# Long-running servers run on uvloop: the HTTP path's event-loop overhead (socket writes, readiness
-# callbacks, timers) is a large part of a `/logs` request's CPU (ADR 0022).
-LOOP = {"use_uvloop": True}
 
 # The split topology: each runs one role beside the others (docs/operations.md).
 PROCESSES = {
@@ -93,25 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     return run_with_settings("decnet", lambda settings: _run_local(args, settings))
 
 
-def run_with_settings(prog: str, run: Callable[[AppSettings], int]) -> int:
-    """Load the settings, set up logging and `run`; 2 with a one-line reason, after `prog`, on
-    a configuration or startup error."""
-    try:
-        settings = load_settings()
-    except ConfigError as e:
-        print(f"{prog}: {e}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level)
-    try:
-        return run(settings)
-    except (Exception, BaseExceptionGroup) as e:
-        reason = startup_failure(e)
-        if reason is None:
-            raise
-        print(f"{prog}: {reason}", file=sys.stderr)
-        return 2
-
-
 def _version() -> str:
     try:
         return metadata.version("decnet-es")
@@ -135,23 +111,6 @@ def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
     from interfaces.cli import projections
 
     return int(anyio.run(projections.run, settings, args))
-
-
-def startup_failure(error: BaseException) -> str | None:
-    """A one-line reason for configuration and bind errors (anything else is a bug: re-raise)."""
-    leaves = list(error.exceptions) if isinstance(error, BaseExceptionGroup) else [error]
-    for leaf in leaves:
-        if isinstance(leaf, BaseExceptionGroup):
-            nested = startup_failure(leaf)
-            if nested:
-                return nested
-        if isinstance(leaf, ConfigError):
-            return str(leaf)
-        if isinstance(leaf, OSError):
-            return f"cannot start: {leaf.strerror or leaf}"
-        if isinstance(leaf, SystemExit):  # uvicorn exits after logging a bind failure
-            return "the HTTP server could not start (is the port already in use?)"
-    return None
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ import structlog
 from infrastructure.leadership import AdvisoryLeadership, LeadershipLostError
 from infrastructure.settings import AppSettings, ConfigError
 from interfaces.bootstrap import bootstrap
-from interfaces.cli.serve import Shutdown, run_http
+from interfaces.cli.lifecycle import Shutdown
+from interfaces.cli.serve import run_http
 from interfaces.services import Role, Services, leader_lock
-from interfaces.wiring import start_workers
 
 log = structlog.get_logger()
 PROCESSES: dict[str, Role] = {
@@ -68,7 +68,7 @@ async def _run_worker_role(services: Services, role: Role, shutdown: Shutdown) -
     async with anyio.create_task_group() as tg:
         tg.start_soon(_cancel_on_shutdown, shutdown, tg.cancel_scope)
         if role is Role.COLLECTOR:
-            await start_workers(services, tg)
+            await services.core.start_workers(tg)
             log.info("decnet_collecting", port=services.core.settings.syslog_port)
             return
         settings = services.core.settings
@@ -83,7 +83,7 @@ async def _lead(services: Services, leadership: AdvisoryLeadership) -> None:
             tg.start_soon(services.runner.run)
         if services.controller is not None:
             tg.start_soon(services.controller.run)
-        await start_workers(services, tg)
+        await services.core.start_workers(tg)
         log.info("decnet_leading", lock=leadership.name)
         await leadership.watch()
 

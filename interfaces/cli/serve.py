@@ -3,12 +3,9 @@ its child process (`interfaces.intake`), with clean shutdown of both."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import signal
 import sys
 from collections.abc import Iterator
-from types import FrameType
 
 import anyio
 import structlog
@@ -18,10 +15,10 @@ from infrastructure.auth.secret_file import load_or_create_secret
 from infrastructure.leadership import LeadershipTakenError
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
+from interfaces.cli.lifecycle import Shutdown
 from interfaces.http.app import create_app
 from interfaces.intake import IntakeProcess, IntakeStartError
 from interfaces.services import SERVE_ROLES, Services
-from interfaces.wiring import start_workers
 
 log = structlog.get_logger()
 GRACEFUL_SHUTDOWN_S = 5
@@ -35,39 +32,6 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-class Shutdown:
-    """SIGINT/SIGTERM: ask the server to stop (a second SIGINT forces it)."""
-
-    def __init__(self) -> None:
-        self.requested = asyncio.Event()
-        self.server: _Server | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def install(self) -> None:
-        """Called on the running loop: the handler wakes this loop, not the policy's default.
-
-        (Under uvloop, anyio's runner never sets its loop on the policy, so the policy's
-        `get_event_loop()` is another, idle loop: the stop was never seen and open streams
-        outlived uvicorn's graceful timeout.)
-        """
-        self._loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._handle)
-
-    def _handle(self, sig: int, _frame: FrameType | None) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self.requested.set)
-        if self.server is not None:
-            self.server.force_exit = self.server.should_exit and sig == signal.SIGINT
-            self.server.should_exit = True
-
-    def request(self) -> None:
-        """Stop from inside (on the event loop), as a SIGTERM would."""
-        self.requested.set()
-        if self.server is not None:
-            self.server.should_exit = True
 
 
 async def serve(settings: AppSettings) -> int:
@@ -160,7 +124,7 @@ async def run_http(services: Services, shutdown: Shutdown) -> None:
             tg.start_soon(services.runner.run)
         if services.controller is not None:
             tg.start_soon(services.controller.run)
-        await start_workers(services, tg)
+        await services.core.start_workers(tg)
         tg.start_soon(_end_streams_on_shutdown, services, shutdown)
         log.info("decnet_serving", host=settings.api_host, port=settings.api_port)
         await server.serve()

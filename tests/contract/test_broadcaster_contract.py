@@ -22,7 +22,7 @@ from domain.observations.records import InteractionRecord
 from infrastructure.broadcast.memory import QUEUE_LIMIT, MemoryBroadcaster
 from infrastructure.redis.broadcaster import RedisBroadcaster, open_redis_broadcaster
 from infrastructure.redis.client import RedisKeys, open_redis
-from interfaces.observations import publish_commits
+from interfaces.live import publish_commits
 from projections.base import LogsCommitted
 from tests.contract.conftest import REDIS_URL_ENV
 

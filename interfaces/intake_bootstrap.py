@@ -1,0 +1,48 @@
+"""The composition root of `decnet serve`'s intake child (`interfaces.cli.intake`, ADR 0024):
+the database, the event store and the syslog intake, nothing else.
+
+The child runs the collector role only, so it is built here rather than by `bootstrap()`, whose
+imports (HTTP, projections, fleet, emulators, live streams: ~1 s) the child would pay at every
+start — time in which syslog senders are refused. What the two share is built by the same
+functions (`open_event_store`, `build_collection`, `announce_saves`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from application.observations.ingest import IngestCommands
+from infrastructure.redis.client import RedisKeys, open_redis
+from infrastructure.settings import AppSettings
+from interfaces.observations import Collection, build_collection
+from interfaces.store_core import StoreCore, open_event_store
+from interfaces.wakeups import announce_saves
+
+
+@dataclass
+class IntakeServices:
+    """The intake child's services: its event store and workers, and the collection."""
+
+    core: StoreCore
+    collection: Collection
+
+
+@asynccontextmanager
+async def bootstrap_intake(settings: AppSettings) -> AsyncIterator[IntakeServices]:
+    """The syslog intake on the database of `settings`, torn down in reverse order on exit.
+
+    With `DECNET_REDIS_URL` set its appends wake projectors through Redis, as every writer's do;
+    without, the store's own PostgreSQL notification wakes `decnet serve`'s runner.
+    """
+    async with AsyncExitStack() as stack:
+        url, store = await stack.enter_async_context(open_event_store(settings))
+        core = StoreCore(
+            settings=settings, database_url=url, store=store, ingest=IngestCommands(store)
+        )
+        if settings.redis_url:
+            redis = await stack.enter_async_context(open_redis(settings.redis_url))
+            announce_saves(core, redis, RedisKeys(settings.redis_prefix).wakeups)
+        # The data dir's `journal`: the main process's emulators write `journal-fleet`.
+        yield IntakeServices(core, build_collection(core))

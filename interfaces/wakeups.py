@@ -1,0 +1,36 @@
+"""Wake-ups between processes through Redis (ADR 0017): a writer announces that it saved
+events, a projector elsewhere follows the announcements instead of waiting for its next poll."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from anyio.abc import TaskGroup
+from redis.asyncio import Redis
+
+from infrastructure.redis.wakeups import WakeupPublisher, follow_wakeups
+from interfaces.store_core import StoreCore
+
+
+def announce_saves(core: StoreCore, redis: Redis, channel: str) -> None:
+    """Writers in this process wake projectors in others as soon as they save events."""
+    publisher = WakeupPublisher(redis, channel)
+    core.store.on_saved(publisher.notify)
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(publisher.run)
+
+    core.add_worker(start)
+
+
+def follow_saves(core: StoreCore, redis: Redis, channel: str, *wakes: Callable[[], None]) -> None:
+    """Wake this process's projection runner when another process saved events."""
+
+    def wake() -> None:
+        for target in wakes:
+            target()
+
+    async def start(tg: TaskGroup) -> None:
+        tg.start_soon(follow_wakeups, redis, channel, wake)
+
+    core.add_worker(start)
