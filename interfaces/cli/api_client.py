@@ -14,9 +14,26 @@ from typing import Any
 
 from interfaces.cli.session_file import SavedSession, load_session, save_session
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
 TIMEOUT_S = 120.0  # a deploy waits for the runtime (DECNET_DEPLOY_WAIT_S) before answering
+
+
+# A server listening on every address is reached on loopback.
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 - mapped away, never bound
+
+
+def default_url() -> str:
+    """`$DECNET_CLI_URL`, else the API that `decnet serve` started with this environment
+    listens on (`DECNET_API_HOST` / `DECNET_API_PORT`, by default 127.0.0.1:8000): a command
+    run beside its server finds it, and never mistakes another one on the default port for it."""
+    given = os.environ.get("DECNET_CLI_URL")
+    if given:
+        return given
+    host = os.environ.get("DECNET_API_HOST") or "127.0.0.1"
+    host = _WILDCARDS.get(host, host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{os.environ.get('DECNET_API_PORT') or 8000}"
 
 
 class ApiError(Exception):

@@ -11,14 +11,13 @@ import argparse
 import ftplib
 import http.client
 import ipaddress
-import os
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from domain.fleet.secrets import REDACTED
-from interfaces.cli.api_client import DEFAULT_URL, ApiClient, ApiError, connect
+from interfaces.cli.api_client import ApiClient, ApiError, connect, default_url
 from interfaces.cli.attack_clients import (
     Sim,
     Target,
@@ -37,7 +36,7 @@ PROJECTION_WAIT_S = 8.0  # how long to wait for the attacker profile before prin
 def add_attack_sim_command(commands: Any) -> None:
     """Register `decnet attack-sim` on the `decnet` parser."""
     sim = commands.add_parser("attack-sim", help="drive real attack clients against the fleet")
-    sim.add_argument("--url", default=os.environ.get("DECNET_CLI_URL", DEFAULT_URL))
+    sim.add_argument("--url", default=default_url())
     sim.add_argument("--token", help="bearer token (default: $DECNET_CLI_TOKEN)")
     sim.add_argument("--user", help="log in as this user (default: $DECNET_CLI_USER or admin)")
     sim.add_argument("--password", help="password (default: $DECNET_CLI_PASSWORD or a prompt)")

@@ -11,7 +11,7 @@ from typing import Any
 
 from domain.fleet.catalogue import ARCHETYPES, SERVICES
 from domain.fleet.distros import DISTROS
-from interfaces.cli.api_client import DEFAULT_URL, ApiError, connect
+from interfaces.cli.api_client import ApiError, connect, default_url
 
 API_COMMANDS = ("deploy", "deckies", "mutate", "teardown")
 CATALOGUE_COMMANDS = ("services", "archetypes", "distros")
@@ -20,7 +20,7 @@ CATALOGUE_COMMANDS = ("services", "archetypes", "distros")
 def remote_options() -> argparse.ArgumentParser:
     """The options of every command that talks to a running server."""
     remote = argparse.ArgumentParser(add_help=False)
-    remote.add_argument("--url", default=os.environ.get("DECNET_CLI_URL", DEFAULT_URL))
+    remote.add_argument("--url", default=default_url())
     remote.add_argument("--token", help="bearer token (default: $DECNET_CLI_TOKEN)")
     remote.add_argument("--user", help="log in as this user (default: $DECNET_CLI_USER or admin)")
     remote.add_argument("--password", help="password (default: $DECNET_CLI_PASSWORD or a prompt)")
