@@ -225,16 +225,8 @@ def _follow_intake_appends(core: Core, live: Live, *wakes: Callable[[], None]) -
     PostgreSQL notification (no Redis there), else at the runner's next poll (1 s)."""
     if live.redis is not None:
         return  # the intake announces its saves on Redis, which `follow_saves` hears
-    url, channel = core.database_url, store_channel(core.store.recorder)
-
-    def wake() -> None:
-        for target in wakes:
-            target()
-
-    async def start(tg: TaskGroup) -> None:
-        tg.start_soon(follow_notifications, url, channel, wake)
-
-    core.add_worker(start)
+    channel = store_channel(core.store.recorder)
+    core.add_follower(follow_notifications, core.database_url, channel, wakes=wakes)
 
 
 def _published_progress(core: Core, live: Live) -> PublishedProgress:

@@ -8,9 +8,11 @@ composition root (`interfaces.intake_bootstrap`) is built on this module alone, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import anyio.to_thread
 from anyio.abc import TaskGroup
@@ -40,6 +42,24 @@ class StoreCore:
     def add_worker(self, worker: Worker) -> None:
         """Start `worker` with the process's task group once the process runs."""
         self.workers.append(worker)
+
+    def add_follower(
+        self,
+        follow: Callable[..., Coroutine[Any, Any, None]],
+        *args: object,
+        wakes: Sequence[Callable[[], None]],
+    ) -> None:
+        """Run `follow(*args, wake)` as a worker: it hears another process's saves and calls
+        `wake`, which wakes each of `wakes` (this process's runner and controller)."""
+
+        def wake() -> None:
+            for target in wakes:
+                target()
+
+        async def start(tg: TaskGroup) -> None:
+            tg.start_soon(partial(follow, *args, wake))
+
+        self.add_worker(start)
 
     async def start_workers(self, tg: TaskGroup) -> None:
         """Start every worker the process's roles registered."""

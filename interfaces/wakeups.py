@@ -25,12 +25,4 @@ def announce_saves(core: StoreCore, redis: Redis, channel: str) -> None:
 
 def follow_saves(core: StoreCore, redis: Redis, channel: str, *wakes: Callable[[], None]) -> None:
     """Wake this process's projection runner when another process saved events."""
-
-    def wake() -> None:
-        for target in wakes:
-            target()
-
-    async def start(tg: TaskGroup) -> None:
-        tg.start_soon(follow_wakeups, redis, channel, wake)
-
-    core.add_worker(start)
+    core.add_follower(follow_wakeups, redis, channel, wakes=wakes)
