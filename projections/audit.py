@@ -59,7 +59,8 @@ class AuditProjection(Tabled[AuditTables]):
     """Maps the audited event types to trail rows."""
 
     name = "audit"
-    version = 1
+    # v2: evidence exports count in the singular where one (`1 artifact`)
+    version = 2
     topics = tuple(topics_of_names(set(AUDITED_TYPES)))
 
     def __init__(self, schema: str) -> None:

@@ -20,6 +20,7 @@ from domain.identity.login import LoginAttempt
 from domain.identity.user import User
 from domain.observations.batch import ObservationsPurge
 from domain.readmodels.control import ReadModelControl
+from domain.shared.text import counted
 
 NameOf = Callable[[UUID], str | None]
 
@@ -87,10 +88,15 @@ def audit_entry(event: Any, name_of: NameOf) -> list[AuditEntry]:
         case ReadModelControl.ViewDropped():
             return [AuditEntry("view_dropped", event.label)]
         case EvidenceExport.Exported():
-            detail = (
-                f"{event.attacker_ip}: {event.events} events, {event.records} records,"
-                f" {event.artifacts} artifacts against tree size {event.tree_size}"
+            counts = ", ".join(
+                counted(n, noun)
+                for n, noun in (
+                    (event.events, "event"),
+                    (event.records, "record"),
+                    (event.artifacts, "artifact"),
+                )
             )
+            detail = f"{event.attacker_ip}: {counts} against tree size {event.tree_size}"
             return [AuditEntry("evidence_exported", event.attacker_uuid, detail=detail)]
     return []
 

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from domain.audit.checkpoint import Checkpoint
+from domain.shared.text import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,8 @@ class VerificationReport:
                 f"checkpoint  tree_size {cp.tree_size} root {cp.root_hash} at {cp.timestamp}"
             )
         out.append(
-            f"verified    {self.events} events, {self.records} records, {self.artifacts} artifacts"
+            f"verified    {counted(self.events, 'event')}, {counted(self.records, 'record')},"
+            f" {counted(self.artifacts, 'artifact')}"
         )
         out += [f"WARN {w}" for w in self.warnings]
         out += [f.line() for f in self.failures]

@@ -32,7 +32,7 @@ def test_verify_passes_offline_without_any_settings(tmp_path: Path) -> None:
     done = _decnet("evidence", "verify", str(path), "--public-key", "trusted.pem", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "OK"
-    assert "4 events, 6 records, 1 artifacts" in done.stdout
+    assert "4 events, 6 records, 1 artifact" in done.stdout
 
 
 def test_verify_fails_and_names_what_was_altered(tmp_path: Path) -> None:

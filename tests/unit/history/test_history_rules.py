@@ -17,6 +17,7 @@ from domain.history.audit import AUDITED_TYPES, audit_entry
 from domain.history.catalog import EVENT_TYPES, TYPE_NAMES, topics_of_names, type_name
 from domain.history.redaction import REDACTED, event_data, without_nul
 from domain.history.summary import batch_digest, summarize
+from domain.history.tamper import EvidenceExport
 from domain.identity.login import LoginAttempt
 from domain.identity.roles import Role
 from domain.identity.user import User
@@ -120,6 +121,20 @@ def test_user_acts_read_as_audit_entries_naming_their_target() -> None:
     entry = audit_entry(changed, names.get)[0]
     assert (entry.action, entry.target, entry.detail) == ("role_changed", "bob", "to admin")
     assert type_name(changed) == "user.role_changed"
+
+
+def test_an_evidence_export_counts_what_it_held_in_the_right_number() -> None:
+    """One artifact reads `1 artifact`; none or several take the plural."""
+    meta = CommandMeta(actor_id=uuid4(), client_ip="10.0.0.9", request_id="r1")
+    uuid = str(uuid4())
+    [one] = EvidenceExport.record(meta, uuid, "1.2.3.4", 9, (1, 3, 1)).collect_events()
+    [none] = EvidenceExport.record(meta, uuid, "1.2.3.4", 9, (2, 0, 0)).collect_events()
+    [entry] = audit_entry(one, {}.get)
+    assert (entry.action, entry.target) == ("evidence_exported", uuid)
+    assert entry.detail == "1.2.3.4: 1 event, 3 records, 1 artifact against tree size 9"
+    assert audit_entry(none, {}.get)[0].detail == (
+        "1.2.3.4: 2 events, 0 records, 0 artifacts against tree size 9"
+    )
 
 
 def test_login_outcomes_read_as_audit_entries() -> None:
