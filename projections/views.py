@@ -13,7 +13,8 @@ from psycopg_pool import AsyncConnectionPool
 from application.reads.rows import ViewInfo
 from projections.positions import POSITIONS, VIEWS
 from projections.rows import IsoZLoader
-from projections.schema import view_schema
+from projections.schema import live_schema, view_schema
+from projections.users import UserTables
 
 
 def view_key(label: str, model: str) -> str:
@@ -36,6 +37,7 @@ class ViewRegistry:
 
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
+        self._users = UserTables(live_schema("users")).users
 
     async def rows(self) -> list[ViewRow]:
         """Every registered view."""
@@ -108,8 +110,10 @@ class ViewRegistry:
                 " least(1.0, coalesce((SELECT min(p.position) FROM"
                 f" {POSITIONS} p WHERE p.name LIKE 'view:' || v.label || ':%%'), 0)"
                 " ::float8 / v.until_position) END AS progress,"
-                " v.created_by::text AS created_by, v.created_at, v.rows"
-                f" FROM {VIEWS} v ORDER BY v.created_at, v.label"
+                " v.created_by::text AS created_by, v.created_at, v.rows,"
+                " u.username AS created_by_username"
+                f" FROM {VIEWS} v LEFT JOIN {self._users} u ON u.uuid = v.created_by"
+                " ORDER BY v.created_at, v.label"
             )
             rows: list[ViewInfo] = await cur.fetchall()
             return rows

@@ -176,6 +176,7 @@ class ViewInfo(msgspec.Struct, frozen=True):
     created_by: str | None
     created_at: str
     rows: int
+    created_by_username: str | None = None  # the creator's name now; null once deleted
 
 
 class Actor(msgspec.Struct, frozen=True):

@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
 POLL_S = 0.5
 STATUS_COLUMNS = ("name", "state", "position", "head", "lag_events", "lag_seconds", "rebuild")
-VIEW_COLUMNS = ("label", "state", "until_position", "until_time", "progress", "rows")
+VIEW_COLUMNS = (
+    "label",
+    "state",
+    "until_position",
+    "until_time",
+    "progress",
+    "rows",
+    "created_by_username",
+)
 
 
 def add_projection_commands(commands: Any, remote: argparse.ArgumentParser) -> None:

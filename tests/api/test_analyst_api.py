@@ -279,13 +279,14 @@ def test_a_view_until_a_time_equals_what_the_live_models_said_then() -> None:
             "/views", token, json={"label": "at-moment", "until": moment.isoformat()}
         )
         assert created.status_code == 202, created.text
-        wait_for(
+        ready = wait_for(
             lambda: next(
                 (v for v in get_json(api, token, "/views") if v["state"] == "ready"), None
             ),
             60,
             "view ready",
         )
+        assert ready["created_by_username"] == "admin", ready
         assert _view(api, token, "at-moment") == then
         assert api.get("/stats", token, params={"view": "nope"}).status_code == 404
         assert api.delete("/views/at-moment", token).status_code == 204

@@ -83,7 +83,7 @@ class ViewsPage {
       h("td", {}, chip(v.state, STATES[v.state] || ""), v.state === "building" ? h("progress", { max: "1", value: String(v.progress || 0) }) : null),
       h("td", {}, `position ${num(v.until_position)}`, v.until_time ? h("div", { class: "muted small" }, ts(v.until_time)) : null),
       h("td", { class: "num" }, num(v.rows)),
-      h("td", {}, ts(v.created_at), v.created_by ? h("div", { class: "muted small" }, v.created_by) : null),
+      h("td", {}, ts(v.created_at), v.created_by ? h("div", { class: "muted small", title: v.created_by }, v.created_by_username || v.created_by) : null),
       h("td", {}, h("div", { class: "row-actions" }, use, drop)));
   }
 
