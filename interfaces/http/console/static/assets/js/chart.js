@@ -73,6 +73,8 @@ export class HistogramChart {
       width,
       height: this.height,
       legend: { show: false },
+      // Room on the right for half of the last time label, which is centred on its tick.
+      padding: [12, 40, 0, 0],
       tzDate: (t) => uPlot.tzDate(new Date(t * 1000), "Etc/UTC"),
       cursor: { y: false, points: { show: false } },
       scales: {
