@@ -8,6 +8,7 @@ keeps the ingest path (1,000-record batch events) cheap.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import typing
 from functools import cache
 from typing import Any
@@ -51,9 +52,26 @@ def _state_type(cls: type) -> type[msgspec.Struct]:
     return msgspec.defstruct(f"{cls.__qualname__}State", ordered)
 
 
-@cache
+_decoders: dict[type, msgspec.json.Decoder[Any]] = {}
+_decoders_made = threading.Lock()
+
+
 def _decoder(cls: type) -> msgspec.json.Decoder[Any]:
-    return msgspec.json.Decoder(_state_type(cls))
+    """The typed decoder of an event class, made once, by one thread at a time.
+
+    msgspec builds a struct type's decoding information on its first use and publishes it before
+    it is complete (so recursive types can refer to it); a second thread decoding the same type
+    meanwhile reads the unfinished information and the process dies (SIGSEGV in msgspec 0.22:
+    `decnet serve` decodes store pages in worker threads, and crashed so once at a start). Every
+    typed use of an event's state type goes through here first, and is then thread-safe.
+    """
+    decoder = _decoders.get(cls)
+    if decoder is None:
+        with _decoders_made:
+            decoder = _decoders.get(cls)
+            if decoder is None:
+                decoder = _decoders[cls] = msgspec.json.Decoder(_state_type(cls))
+    return decoder
 
 
 class MsgspecMapper(Mapper[Any]):
@@ -106,4 +124,4 @@ class MsgspecMapper(Mapper[Any]):
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(raw)
             from_version += 1
-        return msgspec.structs.asdict(msgspec.convert(raw, _state_type(cls), strict=False))
+        return msgspec.structs.asdict(msgspec.convert(raw, _decoder(cls).type, strict=False))
