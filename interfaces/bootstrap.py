@@ -42,7 +42,7 @@ from infrastructure.read_pool import READ_SESSION, AutocommitPool
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
 from interfaces.live import Live, open_live, publish_commits
-from interfaces.metrics import add_metrics
+from interfaces.metrics_snapshot import add_metrics
 from interfaces.observations import Collection, build_collection
 from interfaces.services import (
     ALL_ROLES,
