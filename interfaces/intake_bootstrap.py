@@ -17,12 +17,10 @@ from functools import partial
 
 from application.observations.ingest import IngestCommands
 from infrastructure.metrics import Snapshot
-from infrastructure.redis.client import RedisKeys, open_redis
 from infrastructure.settings import AppSettings
 from interfaces.metrics import collection_snapshot, serve_metrics
 from interfaces.observations import Collection, build_collection
 from interfaces.store_core import StoreCore, open_event_store
-from interfaces.wakeups import announce_saves
 
 
 @dataclass
@@ -48,8 +46,13 @@ async def bootstrap_intake(settings: AppSettings) -> AsyncIterator[IntakeService
             settings=settings, database_url=url, store=store, ingest=IngestCommands(store)
         )
         if settings.redis_url:
-            redis = await stack.enter_async_context(open_redis(settings.redis_url))
-            announce_saves(core, redis, RedisKeys(settings.redis_prefix).wakeups)
+            # Imported only then: the Redis client is ~60 ms of the start of an intake that
+            # never talks to Redis (`decnet serve` alone).
+            from interfaces.wakeups import announcing_saves
+
+            await stack.enter_async_context(
+                announcing_saves(core, settings.redis_url, settings.redis_prefix)
+            )
         # The data dir's `journal`: `decnet serve`'s emulators write `journal-fleet`.
         collection = build_collection(core)
         serve_metrics(core, partial(_snapshot, collection))
