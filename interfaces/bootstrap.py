@@ -42,7 +42,7 @@ from infrastructure.read_pool import READ_SESSION, AutocommitPool
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
 from interfaces.live import Live, open_live, publish_commits
-from interfaces.metrics import add_metrics
+from interfaces.metrics_snapshot import add_metrics
 from interfaces.observations import Collection, build_collection
 from interfaces.services import (
     ALL_ROLES,
@@ -136,8 +136,9 @@ async def bootstrap(
 
     A split projector or fleet process does not start its work here: it must first lead
     (`interfaces.cli.processes`); `decnet serve` (every role but the collector, which its child
-    process runs: `interfaces.intake`, built by `interfaces.intake_bootstrap`) runs everything
-    at once.
+    process runs: `interfaces.intake`) runs everything at once. The processes that run the
+    collector role alone, that child and the split `decnet collector`, are built by
+    `interfaces.intake_bootstrap`; here the role comes only with all the others.
     """
     async with AsyncExitStack() as stack:
         core = await stack.enter_async_context(open_core(settings))
@@ -241,8 +242,8 @@ def _published_progress(core: Core, live: Live) -> PublishedProgress:
 
 
 def _collection(core: Core, roles: frozenset[Role], journal: str) -> Collection | None:
-    """The syslog intake in a collector; a fleet process alone journals its own emulators
-    (`decnet serve` in a journal of their own: its intake child owns `journal`)."""
+    """The syslog intake in a process of every role; a fleet process alone journals its own
+    emulators (`decnet serve` in a journal of their own: its intake child owns `journal`)."""
     if Role.COLLECTOR in roles:
         return build_collection(core, journal=journal)
     if Role.FLEET in roles:

@@ -5,6 +5,10 @@ token in a scrape config is one more long-lived secret; the families hold counts
 no attacker data and no credentials. The port binds `DECNET_METRICS_HOST` (127.0.0.1 by
 default): expose it only to the monitoring network. Unset `DECNET_METRICS_PORT`: no listener.
 
+What a scrape shows is the snapshot its composition root hands `serve_metrics`: a collection's
+counters alone in `decnet collector` (`interfaces.intake_bootstrap`), everything a process of
+`bootstrap()` knows in the others (`interfaces.metrics_snapshot`).
+
 Also here: the runtime wrapper counting failed applies, feeding `infrastructure.metrics.METRICS`
 (HTTP requests are timed per route template by `interfaces.http.request_id`).
 """
@@ -12,69 +16,41 @@ Also here: the runtime wrapper counting failed applies, feeding `infrastructure.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import structlog
 from anyio.abc import TaskGroup
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from application.ports import ComponentHealth, DeckyRuntime, RuntimeReport
-from application.readmodels.status import projection_statuses
 from domain.fleet.decky import DeckySpec
-from infrastructure.collector.report import IntakeReport
-from infrastructure.metrics import METRICS, ModelPosition, Snapshot
-from interfaces.services import Core, Services
-from interfaces.status import status_sources
-from interfaces.store_core import Worker
+from infrastructure.metrics import METRICS, Snapshot
+from interfaces.observations import Collection
+from interfaces.store_core import StoreCore, Worker
 
 log = structlog.get_logger()
 READ_LIMIT = 8192
 SCRAPE_TIMEOUT_S = 10.0
+Snapshotter = Callable[[], Awaitable[Snapshot]]
 
 
-async def snapshot_of(services: Services) -> Snapshot:
-    """What this process knows right now: collector counters, projections, SSE clients."""
-    snapshot = Snapshot(sse_clients=_subscribers(services))
-    collection = services.collection
-    if collection is not None:
-        stats = collection.sink.stats
-        snapshot.journaled = dict(stats.journaled_by_transport)
-        snapshot.dead_lettered = dict(stats.rejected_by_transport)
-        snapshot.accepted = stats.accepted
-        snapshot.udp_overflow = stats.udp_overflow
-        snapshot.journal_backlog_bytes = collection.sink.lag_bytes
-    report = await services.intake() if services.intake is not None else None
-    if report is not None:
-        _add_intake(snapshot, report)
-    core = services.core
-    statuses = await projection_statuses(status_sources(core.store, core.projection_facts))
-    snapshot.models = {
-        s.name: ModelPosition(s.position, s.lag_events, s.lag_seconds) for s in statuses
-    }
-    return snapshot
-
-
-def _add_intake(snapshot: Snapshot, report: IntakeReport) -> None:
-    """`decnet serve`: its intake process's counters added to this process's own."""
-    snapshot.journaled = dict(Counter(snapshot.journaled) + Counter(report.journaled))
-    snapshot.dead_lettered = dict(Counter(snapshot.dead_lettered) + Counter(report.dead_lettered))
-    snapshot.accepted = (snapshot.accepted or 0) + report.accepted
-    snapshot.udp_overflow = (snapshot.udp_overflow or 0) + report.udp_overflow
-    snapshot.journal_backlog_bytes = (snapshot.journal_backlog_bytes or 0) + report.backlog_bytes
-
-
-def _subscribers(services: Services) -> int | None:
-    # Not part of the Broadcaster port: an adapter that counts its subscribers (the in-process
-    # one does) exposes `subscribers`; one that does not exports no SSE gauge.
-    count = getattr(services.api.broadcaster, "subscribers", None)
-    return count if isinstance(count, int) else None
+def collection_snapshot(collection: Collection) -> Snapshot:
+    """The counters of a process's collection (listeners, journal, batcher) right now."""
+    stats = collection.sink.stats
+    return Snapshot(
+        journaled=dict(stats.journaled_by_transport),
+        dead_lettered=dict(stats.rejected_by_transport),
+        accepted=stats.accepted,
+        udp_overflow=stats.udp_overflow,
+        journal_backlog_bytes=collection.sink.lag_bytes,
+    )
 
 
 class MetricsServer:
     """A minimal HTTP/1.1 endpoint: `GET /metrics` renders, anything else is 404."""
 
-    def __init__(self, services: Services, host: str, port: int) -> None:
-        self._services = services
+    def __init__(self, snapshot: Snapshotter, host: str, port: int) -> None:
+        self._snapshot = snapshot
         self._host = host
         self._port = port
         self.port = 0
@@ -100,7 +76,7 @@ class MetricsServer:
                 method, _, rest = head.decode("latin-1").partition(" ")
                 path = rest.partition(" ")[0].partition("?")[0]
                 if method == "GET" and path == "/metrics":
-                    body = METRICS.render(await snapshot_of(self._services))
+                    body = METRICS.render(await self._snapshot())
                     await _respond(writer, "200 OK", CONTENT_TYPE_PLAIN_0_0_4, body)
                 else:
                     await _respond(writer, "404 Not Found", "text/plain", b"GET /metrics\n")
@@ -122,11 +98,11 @@ async def _respond(writer: asyncio.StreamWriter, status: str, kind: str, body: b
     await writer.drain()
 
 
-def metrics_worker(services: Services, host: str, port: int) -> Worker:
+def metrics_worker(snapshot: Snapshotter, host: str, port: int) -> Worker:
     """Serve `/metrics` for the process's lifetime."""
 
     async def start(tg: TaskGroup) -> None:
-        server = MetricsServer(services, host, port)
+        server = MetricsServer(snapshot, host, port)
         await server.start()
 
         async def run() -> None:
@@ -140,11 +116,12 @@ def metrics_worker(services: Services, host: str, port: int) -> Worker:
     return start
 
 
-def add_metrics(core: Core, services: Services) -> None:
-    """Start the metrics listener with the process when `DECNET_METRICS_PORT` is set."""
+def serve_metrics(core: StoreCore, snapshot: Snapshotter) -> None:
+    """Start the metrics listener with the process when `DECNET_METRICS_PORT` is set; each
+    scrape renders the process's families with `snapshot()`'s values."""
     settings = core.settings
     if settings.metrics_port is not None:
-        core.add_worker(metrics_worker(services, settings.metrics_host, settings.metrics_port))
+        core.add_worker(metrics_worker(snapshot, settings.metrics_host, settings.metrics_port))
 
 
 class CountingRuntime:

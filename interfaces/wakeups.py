@@ -3,11 +3,13 @@ events, a projector elsewhere follows the announcements instead of waiting for i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from anyio.abc import TaskGroup
 from redis.asyncio import Redis
 
+from infrastructure.redis.client import RedisKeys, open_redis
 from infrastructure.redis.wakeups import WakeupPublisher, follow_wakeups
 from interfaces.store_core import StoreCore
 
@@ -21,6 +23,15 @@ def announce_saves(core: StoreCore, redis: Redis, channel: str) -> None:
         tg.start_soon(publisher.run)
 
     core.add_worker(start)
+
+
+@asynccontextmanager
+async def announcing_saves(core: StoreCore, url: str, prefix: str) -> AsyncIterator[None]:
+    """Redis at `url`, open for the block, on which this process's writers announce their saves
+    (the intake processes, which share nothing else through Redis)."""
+    async with open_redis(url) as redis:
+        announce_saves(core, redis, RedisKeys(prefix).wakeups)
+        yield
 
 
 def follow_saves(core: StoreCore, redis: Redis, channel: str, *wakes: Callable[[], None]) -> None:

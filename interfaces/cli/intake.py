@@ -11,26 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import os
 import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
-import anyio.to_thread
 import structlog
 
 from infrastructure.collector.report import ENCODER, IntakeReport
-from infrastructure.settings import AppSettings, ConfigError
+from infrastructure.settings import AppSettings
+from interfaces.cli.collecting import collecting
 from interfaces.cli.lifecycle import LOOP, Shutdown, run_with_settings
-from interfaces.intake_bootstrap import bootstrap_intake
 from interfaces.observations import Collection
 
 log = structlog.get_logger()
-LOCK_WAIT_S = 30.0
-LOCK_FILE = "intake.lock"
 
 
 def main() -> int:
@@ -41,43 +33,15 @@ def main() -> int:
 
 
 async def run_intake(settings: AppSettings) -> int:
-    """Own the data dir's journal, collect until stopped, then close the journal."""
+    """Collect until stopped, answering the parent's requests for reports."""
     shutdown = Shutdown()
     shutdown.install()
-    with await anyio.to_thread.run_sync(_journal_lock, settings.data_dir):
-        async with (
-            bootstrap_intake(settings) as services,
-            anyio.create_task_group() as tg,
-        ):
-            await services.core.start_workers(tg)
-            _report(services.collection)
-            tg.start_soon(_answer_parent, services.collection, tg.cancel_scope)
-            await shutdown.requested.wait()
-            tg.cancel_scope.cancel()
+    async with collecting(settings) as (services, tg):
+        _report(services.collection)
+        tg.start_soon(_answer_parent, services.collection, tg.cancel_scope)
+        await shutdown.requested.wait()
     log.info("decnet_intake_stopped")
     return 0
-
-
-@contextlib.contextmanager
-def _journal_lock(data_dir: Path) -> Iterator[None]:
-    """One intake per data dir: a child of a killed server may still be closing the journal."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.monotonic() + LOCK_WAIT_S
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ConfigError(
-                        f"another intake holds {data_dir / LOCK_FILE}: is a server running?"
-                    ) from None
-                time.sleep(0.1)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _report(collection: Collection) -> None:

@@ -1,6 +1,7 @@
 """What every long-running `decnet` process shares: its event loop, its stop on SIGINT/SIGTERM
-and its one-line start-up failures. Kept apart from `main` and `serve`, so that `decnet serve`'s
-intake child (`interfaces.cli.intake`) imports neither the command line nor the HTTP server."""
+and its one-line start-up failures (a split process's missing shared settings among them). Kept
+apart from `main`, `serve` and `processes`, so that the intake processes (`decnet collector`,
+`decnet serve`'s child) import neither the command line nor the HTTP server."""
 
 from __future__ import annotations
 
@@ -74,6 +75,24 @@ def startup_failure(error: BaseException) -> str | None:
         if isinstance(leaf, SystemExit):  # uvicorn exits after logging a bind failure
             return "the HTTP server could not start (is the port already in use?)"
     return None
+
+
+def require_shared(settings: AppSettings, command: str) -> None:
+    """A split process refuses to start without the database and Redis it shares."""
+    if not settings.redis_url:
+        raise ConfigError(
+            f"decnet {command} runs beside other processes and needs DECNET_REDIS_URL "
+            "(or run everything in one process with `decnet serve`)"
+        )
+    if command == "api" and not settings.jwt_secret:
+        raise ConfigError(
+            "decnet api replicas must sign tokens with one secret: set DECNET_JWT_SECRET"
+        )
+    if not settings.database_url:
+        raise ConfigError(
+            f"decnet {command} runs beside other processes and needs DECNET_DATABASE_URL "
+            "(the embedded database serves `decnet serve` alone)"
+        )
 
 
 def run_with_settings(prog: str, run: Callable[[AppSettings], int]) -> int:

@@ -100,6 +100,11 @@ def _run_local(args: argparse.Namespace, settings: AppSettings) -> int:
         from interfaces.cli.serve import serve
 
         return int(anyio.run(serve, settings, backend_options=LOOP))
+    if args.command == "collector":
+        # The syslog intake alone: none of the server stacks `processes` imports (ADR 0024).
+        from interfaces.cli.collector import run_collector
+
+        return int(anyio.run(run_collector, settings, backend_options=LOOP))
     if args.command in PROCESSES:
         from interfaces.cli.processes import run_process
 

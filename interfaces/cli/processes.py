@@ -1,4 +1,5 @@
-"""The split processes: `decnet api`, `projector`, `collector`, `fleet` (one role each).
+"""The split processes built by `bootstrap()`: `decnet api`, `projector`, `fleet` (one role
+each; `decnet collector` is `interfaces.cli.collector`, built from the intake's slim root).
 
 They share one PostgreSQL (`DECNET_DATABASE_URL`) and one Redis (`DECNET_REDIS_URL`); the
 projector and the fleet each lead by advisory lock, so extra copies wait as hot standbys.
@@ -12,9 +13,9 @@ import anyio
 import structlog
 
 from infrastructure.leadership import AdvisoryLeadership, LeadershipLostError
-from infrastructure.settings import AppSettings, ConfigError
+from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
-from interfaces.cli.lifecycle import Shutdown
+from interfaces.cli.lifecycle import Shutdown, require_shared
 from interfaces.cli.serve import run_http
 from interfaces.services import Role, Services, leader_lock
 
@@ -22,27 +23,8 @@ log = structlog.get_logger()
 PROCESSES: dict[str, Role] = {
     "api": Role.API,
     "projector": Role.PROJECTOR,
-    "collector": Role.COLLECTOR,
     "fleet": Role.FLEET,
 }
-
-
-def require_shared(settings: AppSettings, command: str) -> None:
-    """A split process refuses to start without the database and Redis it shares."""
-    if not settings.redis_url:
-        raise ConfigError(
-            f"decnet {command} runs beside other processes and needs DECNET_REDIS_URL "
-            "(or run everything in one process with `decnet serve`)"
-        )
-    if command == "api" and not settings.jwt_secret:
-        raise ConfigError(
-            "decnet api replicas must sign tokens with one secret: set DECNET_JWT_SECRET"
-        )
-    if not settings.database_url:
-        raise ConfigError(
-            f"decnet {command} runs beside other processes and needs DECNET_DATABASE_URL "
-            "(the embedded database serves `decnet serve` alone)"
-        )
 
 
 async def run_process(settings: AppSettings, command: str) -> int:
@@ -67,10 +49,6 @@ async def run_process(settings: AppSettings, command: str) -> int:
 async def _run_worker_role(services: Services, role: Role, shutdown: Shutdown) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(_cancel_on_shutdown, shutdown, tg.cancel_scope)
-        if role is Role.COLLECTOR:
-            await services.core.start_workers(tg)
-            log.info("decnet_collecting", port=services.core.settings.syslog_port)
-            return
         settings = services.core.settings
         assert settings.database_url is not None  # require_shared checked it
         tg.start_soon(_lead, services, leader_lock(settings.database_url, role))
