@@ -48,7 +48,8 @@ class UserCommands:
             if not self._hasher.verify(user.password_hash, old):
                 raise AuthenticationError("old password is incorrect")
             check_password(new)
-            hashed[:] = hashed or [self._hasher.hash(new)]
+            if not hashed:
+                hashed.append(self._hasher.hash(new))
             user.change_password(meta, hashed[0])
 
         return self._change(user_id, change)
