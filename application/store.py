@@ -6,12 +6,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError
 
-__all__ = ["EventStoreApp", "IntegrityError", "Position"]
+from domain.shared.errors import ConflictError
+
+__all__ = ["AggregateBusyError", "EventStoreApp", "IntegrityError", "Position"]
 
 Position = int
+SAVE_ATTEMPTS = 20  # as the fleet's: contention on one aggregate is a handful of admins at most
+
+log = structlog.get_logger()
+
+
+class AggregateBusyError(ConflictError):
+    """Other commands kept saving the same aggregate first; the caller may retry (409)."""
 
 
 class EventStoreApp(Application[UUID]):
@@ -39,6 +49,17 @@ class EventStoreApp(Application[UUID]):
             for listener in self._listeners:
                 listener(position)
         return position
+
+    def save_decided(self, decide: Callable[[], Sequence[Any]], what: str) -> Position:
+        """Save what `decide` returns (it loads the aggregates afresh and applies one command);
+        when another command saved one of them first, decide again on what that one left."""
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            aggregates = decide()
+            try:
+                return self.save_all(*aggregates)
+            except IntegrityError:
+                log.info("command_retried", aggregate=what, attempt=attempt)
+        raise AggregateBusyError(f"{what} changed too often while deciding; retry the request")
 
     def head(self) -> Position:
         """The highest position in the store."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
+from application.store import EventStoreApp
 from domain.observations.records import InteractionRecord
 from infrastructure.collector.framing import TcpDeframer
 from infrastructure.collector.rfc5424 import parse_line
@@ -126,3 +128,15 @@ class SyslogTcpCollector:
         finally:
             self._writers.discard(writer)
             writer.close()
+
+
+class InterleavedStore(EventStoreApp):
+    """Runs `interloper` once, just before the first save: a concurrent command that wins."""
+
+    interloper: Any = None
+
+    def save_all(self, *objs: Any) -> int:
+        interloper, self.interloper = self.interloper, None
+        if interloper is not None:
+            interloper()
+        return super().save_all(*objs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from application.store import EventStoreApp, Position
 from domain.fleet.settings import SETTINGS_ID, Settings
 from domain.shared.meta import CommandMeta
@@ -22,12 +24,16 @@ class SettingsCommands:
 
     def set_deployment_limit(self, meta: CommandMeta, limit: int) -> Position:
         """Cap the fleet size."""
-        settings = self.current()
-        settings.set_deployment_limit(meta, limit)
-        return self._store.save_all(settings)
+        return self._change(lambda settings: settings.set_deployment_limit(meta, limit))
 
     def set_global_mutation_interval(self, meta: CommandMeta, minutes: int) -> Position:
         """Set how often deckies without their own interval mutate."""
-        settings = self.current()
-        settings.set_global_mutation_interval(meta, minutes)
-        return self._store.save_all(settings)
+        return self._change(lambda settings: settings.set_global_mutation_interval(meta, minutes))
+
+    def _change(self, change: Callable[[Settings], None]) -> Position:
+        def decide() -> list[Settings]:
+            settings = self.current()
+            change(settings)
+            return [settings]
+
+        return self._store.save_decided(decide, "the settings")

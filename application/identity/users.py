@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -41,43 +42,59 @@ class UserCommands:
 
     def change_password(self, meta: CommandMeta, user_id: UUID, old: str, new: str) -> Position:
         """The caller proves the old password and picks a new one."""
-        user = self._get(user_id)
-        if not self._hasher.verify(user.password_hash, old):
-            raise AuthenticationError("old password is incorrect")
-        check_password(new)
-        user.change_password(meta, self._hasher.hash(new))
-        return self._store.save_all(user)
+        hashed: list[str] = []  # hashed once, however often the change is decided
+
+        def change(user: User) -> None:
+            if not self._hasher.verify(user.password_hash, old):
+                raise AuthenticationError("old password is incorrect")
+            check_password(new)
+            if not hashed:
+                hashed.append(self._hasher.hash(new))
+            user.change_password(meta, hashed[0])
+
+        return self._change(user_id, change)
 
     def reset_password(self, meta: CommandMeta, user_id: UUID, new: str) -> Position:
         """An admin sets a password the user must change."""
         check_password(new)
-        user = self._get(user_id)
-        user.reset_password(meta, self._hasher.hash(new))
-        return self._store.save_all(user)
+        self._get(user_id)  # 404 before paying for the hash
+        password_hash = self._hasher.hash(new)
+        return self._change(user_id, lambda user: user.reset_password(meta, password_hash))
 
     def change_role(self, meta: CommandMeta, user_id: UUID, role: Role) -> Position:
         """An admin changes another user's role."""
-        user = self._get(user_id)
-        user.change_role(meta, role)
-        return self._store.save_all(user)
+        return self._change(user_id, lambda user: user.change_role(meta, role))
 
     def delete(self, meta: CommandMeta, user_id: UUID) -> Position:
         """An admin deletes another user and frees the username."""
-        user = self._get(user_id)
-        user.delete(meta)
-        claim = self._find_claim(user.username)
-        if claim is None or claim.user_id != user.id:
-            return self._store.save_all(user)  # nothing holds the name for this user
-        claim.release(meta)
-        return self._store.save_all(user, claim)
+
+        def decide() -> list[User | UsernameClaim]:
+            user = self._get(user_id)
+            user.delete(meta)
+            claim = self._find_claim(user.username)
+            if claim is None or claim.user_id != user.id:
+                return [user]  # nothing holds the name for this user
+            claim.release(meta)
+            return [user, claim]
+
+        return self._store.save_decided(decide, "the user")
 
     def revoke_token(
         self, meta: CommandMeta, user_id: UUID, jti: str, expires_at: datetime
     ) -> Position:
         """Logout: end one token before it expires."""
-        user = self._get(user_id)
-        user.revoke_token(meta, jti, expires_at)
-        return self._store.save_all(user)
+        return self._change(user_id, lambda user: user.revoke_token(meta, jti, expires_at))
+
+    def _change(self, user_id: UUID, change: Callable[[User], None]) -> Position:
+        """Apply `change` to the user as stored and save it, again on the user another command
+        left when that one saved first (two admins, or a logout beside a reset)."""
+
+        def decide() -> list[User]:
+            user = self._get(user_id)
+            change(user)
+            return [user]
+
+        return self._store.save_decided(decide, "the user")
 
     def exists(self, username: str) -> bool:
         """Whether a live user holds `username`."""

@@ -4,7 +4,7 @@ Grammar, precisely:
 - tokens are split with POSIX shell rules (`shlex`): quotes group words, a backslash escapes
   outside single quotes; an unterminated quote runs to the end of the text and a trailing
   backslash is literal, so no input is ever rejected;
-- all tokens are ANDed;
+- all tokens are ANDed (a repeated term is kept once);
 - `decky:X`, `service:X`, `event_type:X` (alias `event:X`), `attacker_ip:X` (alias
   `attacker:X`) compare that column exactly — the keys are the column names exactly as `/logs`
   rows spell them, plus the two short aliases; an attacker value that is an IP is canonicalised,
@@ -91,7 +91,10 @@ def parse_search(text: str | None) -> SearchQuery:
             columns.append((column, _canonical_ip(value) if column == "attacker_ip" else value))
         else:
             fields.append((key, value))
-    return SearchQuery(tuple(columns), tuple(fields), tuple(words))
+    # ANDing a term with itself changes nothing, but the SQL would evaluate it once per copy.
+    return SearchQuery(
+        tuple(dict.fromkeys(columns)), tuple(dict.fromkeys(fields)), tuple(dict.fromkeys(words))
+    )
 
 
 def matches(query: SearchQuery, record: InteractionRecord) -> bool:

@@ -33,6 +33,13 @@ class FrameError:
     reason: str
     size: int | None = None  # the declared or observed size, when known
 
+    @property
+    def detail(self) -> str:
+        """The dead letter's detail: the size when known, else why it is not."""
+        if self.size is not None:
+            return f"frame {self.reason} ({self.size} bytes)"
+        return f"frame {self.reason} (no end of line within the cap)"
+
 
 Frame = bytes | FrameError
 

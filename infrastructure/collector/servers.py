@@ -154,8 +154,6 @@ class SyslogCollector:
     def _accept_frames(self, frames: list[bytes | FrameError]) -> None:
         for frame in frames:
             if isinstance(frame, FrameError):
-                self._sink.reject(
-                    b"", frame.reason, f"frame {frame.reason} ({frame.size} bytes)", "tcp"
-                )
+                self._sink.reject(b"", frame.reason, frame.detail, "tcp")
             else:
                 self._sink.accept_line(frame, "tcp")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
+import math
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +37,40 @@ def default_url() -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{os.environ.get('DECNET_API_PORT') or 8000}"
+
+
+def server_url(text: str) -> str:
+    """`--url` (an argparse type): an http(s) URL with a host and a valid port, else a usage
+    error naming it — urllib would raise on it mid-command, or not reach it and run locally."""
+    try:
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 - parsing the port is the check (out of range, not a number)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a server URL: {e}") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() or not c.isprintable() for c in text)
+    ):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a server URL (http[s]://host[:port])")
+    return text
+
+
+def positive_seconds(text: str) -> float:
+    """A finite number of seconds above zero (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def segment(name: str) -> str:
+    """A name typed on the command line as one path segment: `/`, `?`, spaces escaped, so the
+    server judges the name instead of the request reaching another route."""
+    return urllib.parse.quote(name, safe="")
 
 
 class ApiError(Exception):

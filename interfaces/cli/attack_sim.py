@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.fleet.secrets import REDACTED
-from interfaces.cli.api_client import ApiClient, ApiError, connect, default_url
+from interfaces.cli.api_client import ApiClient, ApiError, connect, default_url, server_url
 from interfaces.cli.attack_clients import (
     Sim,
     Target,
@@ -36,7 +36,7 @@ PROJECTION_WAIT_S = 8.0  # how long to wait for the attacker profile before prin
 def add_attack_sim_command(commands: Any) -> None:
     """Register `decnet attack-sim` on the `decnet` parser."""
     sim = commands.add_parser("attack-sim", help="drive real attack clients against the fleet")
-    sim.add_argument("--url", default=default_url())
+    sim.add_argument("--url", type=server_url, default=default_url())
     sim.add_argument("--token", help="bearer token (default: $DECNET_CLI_TOKEN)")
     sim.add_argument("--user", help="log in as this user (default: $DECNET_CLI_USER or admin)")
     sim.add_argument("--password", help="password (default: $DECNET_CLI_PASSWORD or a prompt)")

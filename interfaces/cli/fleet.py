@@ -11,7 +11,7 @@ from typing import Any
 
 from domain.fleet.catalogue import ARCHETYPES, SERVICES
 from domain.fleet.distros import DISTROS
-from interfaces.cli.api_client import ApiError, connect, default_url
+from interfaces.cli.api_client import ApiError, connect, default_url, segment, server_url
 
 API_COMMANDS = ("deploy", "deckies", "mutate", "teardown")
 CATALOGUE_COMMANDS = ("services", "archetypes", "distros")
@@ -20,7 +20,7 @@ CATALOGUE_COMMANDS = ("services", "archetypes", "distros")
 def remote_options() -> argparse.ArgumentParser:
     """The options of every command that talks to a running server."""
     remote = argparse.ArgumentParser(add_help=False)
-    remote.add_argument("--url", default=default_url())
+    remote.add_argument("--url", type=server_url, default=default_url())
     remote.add_argument("--token", help="bearer token (default: $DECNET_CLI_TOKEN)")
     remote.add_argument("--user", help="log in as this user (default: $DECNET_CLI_USER or admin)")
     remote.add_argument("--password", help="password (default: $DECNET_CLI_PASSWORD or a prompt)")
@@ -78,10 +78,10 @@ def _remote(client: Any, args: argparse.Namespace) -> int:
         print(json.dumps(deckies, indent=2) if args.json else format_deckies(deckies))
         return 0
     if args.command == "mutate":
-        _, body = client.request("POST", f"/deckies/{args.name}/mutate")
+        _, body = client.request("POST", f"/deckies/{segment(args.name)}/mutate")
         print(f"{body['message']}: {', '.join(body['services'])}")
         return 0
-    client.request("DELETE", f"/deckies/{args.name}")
+    client.request("DELETE", f"/deckies/{segment(args.name)}")
     print(f"Tore down {args.name}")
     return 0
 

@@ -9,7 +9,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from interfaces.cli.api_client import ApiClient, ApiError, connect
+from interfaces.cli.api_client import ApiClient, ApiError, connect, positive_seconds
 from interfaces.cli.tables import print_table
 
 FOLLOW_POLL_S = 1.0
@@ -43,7 +43,7 @@ def add_history_commands(commands: Any, remote: argparse.ArgumentParser) -> None
     )
     audit.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=3600.0,
         help="seconds to wait for `verify` (about a minute per million events)",
     )

@@ -26,7 +26,7 @@ from domain.readmodels.control import RebuildInProgressError
 from domain.shared.meta import SYSTEM
 from infrastructure.leadership import LeadershipTakenError
 from infrastructure.settings import AppSettings
-from interfaces.cli.api_client import ApiClient, ApiError, connect
+from interfaces.cli.api_client import ApiClient, ApiError, connect, segment
 from interfaces.cli.tables import print_table
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def _remote(client: ApiClient, args: argparse.Namespace) -> int:
     listed = client.request("GET", "/projections")[1]
     names = [args.name] if args.name else [p["name"] for p in listed]
     for name in names:
-        client.request("POST", f"/projections/{name}/rebuild")
+        client.request("POST", f"/projections/{segment(name)}/rebuild")
         _follow_rebuild(name, lambda n=name: _status_of(client, n))
     return 0
 
@@ -135,7 +135,7 @@ def _remote_views(client: ApiClient, args: argparse.Namespace) -> int:
         if not args.label:
             print("decnet: views drop LABEL", file=sys.stderr)
             return 2
-        client.request("DELETE", f"/views/{args.label}")
+        client.request("DELETE", f"/views/{segment(args.label)}")
         print(f"dropped view {args.label}")
         return 0
     print_table(client.request("GET", "/views")[1], VIEW_COLUMNS)

@@ -24,6 +24,7 @@ from domain.shared.errors import (
     RateLimitedError,
     UnavailableError,
 )
+from interfaces.http.params import given
 
 log = structlog.get_logger()
 
@@ -84,6 +85,16 @@ def unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     return _body("Internal server error", HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def vanished_table_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A read of a view whose schema was dropped after `?view=` was checked: the 404 the same
+    request gets a moment later. Without a view, a missing table is a bug (500)."""
+    label = given(request.query_params.get("view"))
+    if label is None:
+        return unexpected_handler(request, exc)
+    log.info("view_dropped_during_read", view=label[:48], path=request.url.path)
+    return _body(f"no view labelled {label[:48]!r}", 404)
+
+
 def _describe(extra: Any) -> str:
     if isinstance(extra, list):
         return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in extra)
@@ -95,6 +106,7 @@ def exception_handlers() -> dict[Any, Any]:
     handlers: dict[Any, Any] = {
         DecnetError: domain_error_handler,
         HTTPException: http_error_handler,
+        psycopg.errors.UndefinedTable: vanished_table_handler,
         Exception: unexpected_handler,
     }
     for cls in UNAVAILABLE:

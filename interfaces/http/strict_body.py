@@ -6,8 +6,8 @@ lets the last of two equal keys win; SPEC §2 wants a wrong JSON type to be a 40
 before Litestar decodes it for the handler:
 
 - a declared media type other than JSON (`application/json`, `application/*+json`) is a 415;
-- bytes that are not UTF-8, a NUL character in any string (PostgreSQL cannot store one) and a
-  key given twice in one object are 400s;
+- bytes that are not UTF-8, a NUL character in any string (PostgreSQL cannot store one), a
+  key given twice in one object and nesting deeper than the decoder follows are 400s;
 - the document must match the handler's `data` struct exactly (strict types, no unknown keys).
 """
 
@@ -69,6 +69,9 @@ def check_document(body: bytes) -> None:
         _check_value(json.loads(text, object_pairs_hook=_unique_object))
     except _RefusedDocumentError as e:
         raise ValidationException(f"Invalid request body: {e}") from None
+    except RecursionError:
+        # No body a route takes nests deeper than a few levels; the checks recurse per level.
+        raise ValidationException("Request body is nested too deeply") from None
     except ValueError:
         return  # not JSON at all: the strict decoder names the syntax error
 

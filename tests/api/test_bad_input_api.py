@@ -128,6 +128,26 @@ def test_duplicate_keys_are_400_on_every_json_route(hostile: ApiClient, admin_to
     assert send(hostile, "PUT", "/config/deployment-limit", admin_token, body) == 400
 
 
+DEEP = 50_000  # far past Python's recursion limit, well inside the body size limit
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * DEEP + b"]" * DEEP,
+        b'{"a":' * DEEP + b"1" + b"}" * DEEP,
+        b'{"username": ' + b"[" * DEEP + b"]" * DEEP + b', "password": "pw-pw-pw-pw"}',
+        b'{"username": ' + b"[" * 900 + b"]" * 900 + b', "password": "pw-pw-pw-pw"}',
+    ],
+    ids=["array", "object", "in-a-field", "just-under-the-limit"],
+)
+def test_deeply_nested_json_is_400(hostile: ApiClient, body: bytes) -> None:
+    """A body nested deeper than a decoder can follow is a 400 naming it, not a 500."""
+    response = hostile.post("/auth/login", content=body, headers=JSON)
+    assert response.status_code == 400, response.text
+    assert "detail" in response.json()
+
+
 @pytest.mark.parametrize("path", GET_PATHS)
 @pytest.mark.parametrize(
     "query",

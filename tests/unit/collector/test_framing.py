@@ -73,6 +73,12 @@ def test_oversized_line_is_discarded_up_to_the_next_newline() -> None:
     assert frames == [MSG_A]
 
 
+def test_error_detail_names_the_size_only_when_known() -> None:
+    """The dead letter's detail gives the declared or observed size, never "None bytes"."""
+    assert FrameError("too_long", 21).detail == "frame too_long (21 bytes)"
+    assert FrameError("too_long", None).detail == "frame too_long (no end of line within the cap)"
+
+
 def test_oversized_line_in_one_chunk_is_reported() -> None:
     """A complete line above the cap is an error, not a message."""
     deframer = TcpDeframer(max_message_size=10)

@@ -14,6 +14,7 @@ from domain.fleet.catalogue import ARCHETYPES
 from domain.fleet.errors import FleetConflictError, IniInvalidError
 from domain.fleet.fleet import DeckyNotFoundError, Fleet
 from domain.shared.meta import CommandMeta
+from tests.fakes import InterleavedStore
 from tests.unit.fleet.fakes import FakeClock, events_of, fleet_commands, memory_store
 
 META = CommandMeta(request_id="r-1")
@@ -147,18 +148,6 @@ def test_record_status_writes_only_changes(store: EventStoreApp, fleet: FleetCom
     assert fleet.record_status("web", report) == store.head()
     assert fleet.record_status("web", report) == 0
     assert len(events_of(store, Fleet.RuntimeStatusChanged)) == 1
-
-
-class InterleavedStore(EventStoreApp):
-    """Runs `interloper` once, just before the first save: a concurrent command that wins."""
-
-    interloper: Any = None
-
-    def save_all(self, *objs: Any) -> int:
-        interloper, self.interloper = self.interloper, None
-        if interloper is not None:
-            interloper()
-        return super().save_all(*objs)
 
 
 def test_lost_race_for_last_slot_is_conflict() -> None:

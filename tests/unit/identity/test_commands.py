@@ -26,6 +26,7 @@ from domain.shared.meta import SYSTEM, CommandMeta
 from infrastructure.auth.jwt_tokens import JwtTokens
 from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
+from tests.fakes import InterleavedStore
 from tests.unit.identity.fakes import FakeHasher, MemoryUserDirectory
 
 MEMORY_STORE = {
@@ -305,6 +306,43 @@ def test_ids_of_other_aggregates_are_not_users(
         users.delete(admin, other)
 
 
+RIVALS = {
+    "change_password": lambda u, m, i: u.change_password(m, i, "password-1", "password-2"),
+    "reset_password": lambda u, m, i: u.reset_password(m, i, "password-3"),
+    "change_role": lambda u, m, i: u.change_role(m, i, Role.AUDITOR),
+    "revoke_token": lambda u, m, i: u.revoke_token(m, i, "jti-rival", EXPIRES),
+}
+
+
+@pytest.mark.parametrize("rival", sorted(RIVALS))
+@pytest.mark.parametrize("command", ["reset_password", "change_role", "revoke_token"])
+def test_a_command_that_loses_the_race_is_decided_again(
+    hasher: FakeHasher, admin: CommandMeta, command: str, rival: str
+) -> None:
+    """Another command on the same user saved first: this one is applied to what it left and
+    saved after it, instead of failing on the version the other took (a 500 before)."""
+    store = InterleavedStore(env=MEMORY_STORE)
+    users = UserCommands(store, hasher)
+    user, _ = users.register(admin, "alice", "password-1", Role.VIEWER)
+    store.interloper = lambda: RIVALS[rival](UserCommands(store, hasher), admin, user.id)
+    position = COMMANDS[command](users, admin, user.id)
+    assert position == store.head()
+    assert load(store, user.id).version == 3  # registered, the rival's event, this one
+
+
+def test_a_delete_that_loses_to_a_delete_is_not_found(
+    hasher: FakeHasher, admin: CommandMeta
+) -> None:
+    """Two deletes of one user at once: one deletes it, the other finds no such user (404)."""
+    store = InterleavedStore(env=MEMORY_STORE)
+    users = UserCommands(store, hasher)
+    user, _ = users.register(admin, "alice", "password-1", Role.VIEWER)
+    store.interloper = lambda: UserCommands(store, hasher).delete(admin, user.id)
+    with pytest.raises(UserNotFoundError):
+        users.delete(admin, user.id)
+    assert load(store, user.id).deleted
+
+
 # --- SettingsCommands ----------------------------------------------------------------------------
 
 
@@ -327,6 +365,18 @@ def test_settings_changes_are_stored(store: EventStoreApp, settings: SettingsCom
     assert 0 < first < second == store.head()
     current = settings.current()
     assert (current.deployment_limit, current.global_mutation_interval_minutes) == (42, 1440)
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-ever", "later"])
+def test_a_settings_change_that_loses_the_race_is_decided_again(first: bool) -> None:
+    """Two settings changes at once (even the very first two): both are stored, in order."""
+    store = InterleavedStore(env=MEMORY_STORE)
+    if not first:
+        SettingsCommands(store).set_deployment_limit(SYSTEM, 5)
+    store.interloper = lambda: SettingsCommands(store).set_global_mutation_interval(SYSTEM, 60)
+    assert SettingsCommands(store).set_deployment_limit(SYSTEM, 42) == store.head()
+    current = SettingsCommands(store).current()
+    assert (current.deployment_limit, current.global_mutation_interval_minutes) == (42, 60)
 
 
 @pytest.mark.parametrize("limit", [0, 501])

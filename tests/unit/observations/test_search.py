@@ -110,6 +110,16 @@ def test_unbalanced_quotes_run_to_the_end(text: str, expected: SearchQuery) -> N
     assert parse_search(text) == expected
 
 
+def test_repeated_terms_are_kept_once() -> None:
+    """A term said twice (a word in any case, a column or field term) is one condition, not two:
+    the SQL does the work of each, so `x x x ...` must not cost a thousand scans."""
+    query = parse_search("x X x decky:d1 decky:d1 user:root user:root " + "x " * 1000)
+    assert query == SearchQuery(
+        columns=(("decky", "d1"),), fields=(("user", "root"),), words=("x",)
+    )
+    assert parse_search("a b a") == SearchQuery(words=("a", "b"))
+
+
 def test_nul_characters_are_dropped() -> None:
     """NUL never reaches a term, since stored text cannot contain it."""
     assert parse_search("ro\x00ot") == SearchQuery(words=("root",))
