@@ -28,6 +28,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from domain.observations.addresses import canonical_ip
 from domain.observations.records import InteractionRecord
 
 __all__ = [
@@ -146,7 +147,5 @@ def _is_ip(token: str) -> bool:
 
 
 def _canonical_ip(value: str) -> str:
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return value
+    canonical = canonical_ip(value)
+    return value if canonical is None else canonical

@@ -16,12 +16,12 @@ Parsing choices, all deliberate:
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
 
+from domain.observations.addresses import canonical_ip
 from domain.observations.records import InteractionRecord
 
 __all__ = ["IP_KEYS", "SyslogParseError", "format_line", "parse_line"]
@@ -208,12 +208,7 @@ def attacker_ip_of(fields: dict[str, str], msg: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=8192)  # attacker IPs repeat heavily; validation is the costly part
-def _canonical_ip(value: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
+_canonical_ip = lru_cache(maxsize=8192)(canonical_ip)  # IPs repeat; validating is the cost
 
 
 def _format_timestamp(timestamp: datetime) -> str:

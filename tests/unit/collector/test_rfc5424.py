@@ -153,6 +153,9 @@ def test_msg_keeps_inner_spacing() -> None:
         ('[id ip="3.3.3.3" remote_addr="4.4.4.4"]', "", "4.4.4.4"),
         ('[id src_ip="not-an-ip" client_ip="5.5.5.5"]', "", "5.5.5.5"),
         ('[id src_ip="2001:DB8:0:0::1"]', "", "2001:db8::1"),
+        ('[id src_ip="::ffff:1.2.3.4"]', "", "1.2.3.4"),  # a dual-stack socket's IPv4 peer
+        ("-", "conn src_ip=::FFFF:0102:0304", "1.2.3.4"),
+        ('[id src_ip="::1.2.3.4"]', "", "::102:304"),  # IPv4-compatible: not mapped
         ('[id src_ip="bogus"]', "login from src_ip=6.6.6.6 port=22", "6.6.6.6"),
         ("-", 'conn ip="7.7.7.7"', "7.7.7.7"),
         ("-", "conn ip=8.8.8.8, remote_ip=9.9.9.9", "9.9.9.9"),

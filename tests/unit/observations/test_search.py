@@ -63,6 +63,8 @@ def test_event_type_and_event_are_the_same_term() -> None:
 def test_attacker_ip_value_is_canonicalised() -> None:
     """An IPv6 attacker term is compared in the collector's canonical form."""
     assert parse_search("attacker:2001:DB8:0::1").columns == (("attacker_ip", "2001:db8::1"),)
+    # An IPv4 address mapped into IPv6 is the IPv4 attacker the collector records.
+    assert parse_search("attacker:::ffff:1.2.3.4").columns == (("attacker_ip", "1.2.3.4"),)
 
 
 def test_other_keys_are_field_terms_and_words_are_lowercased() -> None:
