@@ -39,6 +39,27 @@ def default_url() -> str:
     return f"http://{host}:{os.environ.get('DECNET_API_PORT') or 8000}"
 
 
+class NamedServer(argparse.Action):
+    """`--url`: the server's address, and that the operator named one (`url_named`): a command
+    that can also work without a server (`projections`, `views`) then never works locally
+    instead of on the server it was pointed at."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        namespace.url = values
+        namespace.url_named = True
+
+
+def url_named_by_environment() -> bool:
+    """Whether `$DECNET_CLI_URL` names the server (the default of `url_named`)."""
+    return bool(os.environ.get("DECNET_CLI_URL"))
+
+
 def server_url(text: str) -> str:
     """`--url` (an argparse type): an http(s) URL with a host and a valid port, else a usage
     error naming it — urllib would raise on it mid-command, or not reach it and run locally."""

@@ -11,7 +11,15 @@ from typing import Any
 
 from domain.fleet.catalogue import ARCHETYPES, SERVICES
 from domain.fleet.distros import DISTROS
-from interfaces.cli.api_client import ApiError, connect, default_url, segment, server_url
+from interfaces.cli.api_client import (
+    ApiError,
+    NamedServer,
+    connect,
+    default_url,
+    segment,
+    server_url,
+    url_named_by_environment,
+)
 
 API_COMMANDS = ("deploy", "deckies", "mutate", "teardown")
 CATALOGUE_COMMANDS = ("services", "archetypes", "distros")
@@ -20,7 +28,8 @@ CATALOGUE_COMMANDS = ("services", "archetypes", "distros")
 def remote_options() -> argparse.ArgumentParser:
     """The options of every command that talks to a running server."""
     remote = argparse.ArgumentParser(add_help=False)
-    remote.add_argument("--url", type=server_url, default=default_url())
+    remote.add_argument("--url", type=server_url, default=default_url(), action=NamedServer)
+    remote.set_defaults(url_named=url_named_by_environment())
     remote.add_argument("--token", help="bearer token (default: $DECNET_CLI_TOKEN)")
     remote.add_argument("--user", help="log in as this user (default: $DECNET_CLI_USER or admin)")
     remote.add_argument("--password", help="password (default: $DECNET_CLI_PASSWORD or a prompt)")

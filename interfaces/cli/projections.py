@@ -91,6 +91,13 @@ async def run(settings: AppSettings, args: argparse.Namespace) -> int:
         if server_up(args.url):
             client = connect(args.url, args.token, args.user, args.password)
             return await anyio.to_thread.run_sync(_remote, client, args)
+        if args.url_named:
+            print(
+                f"decnet: no server answers at {args.url} (named by --url or DECNET_CLI_URL);"
+                " leave both unset to work on this machine's data directory without a server",
+                file=sys.stderr,
+            )
+            return 1
         # The server's composition (~1 s of imports) only when this command runs without one:
         # `decnet --help` and the clients of a server start without it.
         from interfaces.cli.local_readmodels import open_local

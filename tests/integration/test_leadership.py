@@ -91,7 +91,10 @@ async def test_a_lock_taken_by_another_process_meanwhile_is_an_error(database_ur
 
 
 def _cli(database_url: str, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = clean_env(DECNET_DATA_DIR=str(data_dir), DECNET_DATABASE_URL=database_url)
+    # The default server address is a port nothing listens on (9, discard): no server answers.
+    env = clean_env(
+        DECNET_DATA_DIR=str(data_dir), DECNET_DATABASE_URL=database_url, DECNET_API_PORT="9"
+    )
     return run_decnet(*args, env=env, cwd=data_dir, timeout=120)
 
 
@@ -116,9 +119,7 @@ def test_maintenance_commands_leave_a_leading_projector_its_models(
     assert _logs(database_url) == 3
     with psycopg.connect(database_url, autocommit=True) as leader:
         assert leader.execute(_lock_sql("decnet-es:projector")).fetchone() == (True,)
-        rebuilt = _cli(
-            database_url, tmp_path, "projections", "rebuild", "logs", "--url", "http://127.0.0.1:9"
-        )
+        rebuilt = _cli(database_url, tmp_path, "projections", "rebuild", "logs")
         assert rebuilt.returncode == 1, rebuilt.stdout + rebuilt.stderr
         assert "another process leads this database" in rebuilt.stderr
         assert "--url" in rebuilt.stderr

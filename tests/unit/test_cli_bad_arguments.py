@@ -126,3 +126,30 @@ def test_a_typed_view_label_is_one_path_segment(recorder: str, tmp_path: Path) -
     assert Recorder.paths[-1] == "/api/v1/views/BAD%20LABEL"
     assert "not here (404)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("named_by", ["--url", "DECNET_CLI_URL"])
+@pytest.mark.parametrize("command", [["projections", "status"], ["views"]])
+def test_a_named_server_that_does_not_answer_is_not_replaced_by_local_data(
+    tmp_path: Path, command: list[str], named_by: str
+) -> None:
+    """`projections`/`views` work on the data directory only when no server was named: pointed
+    at one that does not answer, they say so and exit 1, opening nothing locally."""
+    unreachable = "http://127.0.0.1:9"  # discard: nothing listens
+    env = {"PATH": "/usr/bin:/bin", "DECNET_DATA_DIR": str(tmp_path / "data")}
+    if named_by == "--url":
+        command = [*command, "--url", unreachable]
+    else:
+        env["DECNET_CLI_URL"] = unreachable
+    done = subprocess.run(
+        [Path(sys.executable).with_name("decnet"), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"no server answers at {unreachable}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "data").exists(), "a local database was opened"
