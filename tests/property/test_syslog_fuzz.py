@@ -48,7 +48,11 @@ _SD_NAME_CHARS = st.characters(min_codepoint=33, max_codepoint=126, exclude_char
 _FIELD_KEY = st.text(_SD_NAME_CHARS, min_size=1, max_size=10).filter(lambda k: k not in IP_KEYS)
 _LINE_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\r\n\x00"))
 _VALUE = st.one_of(_LINE_TEXT, st.text(st.sampled_from('"\\]é✓ a'), max_size=12))
-_IP = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
+# Addresses as the collector records them: an IPv4 address mapped into IPv6 is recorded as the
+# IPv4 address (`test_rfc5424.py`), so it does not round-trip by design.
+_IP = st.one_of(
+    st.ip_addresses(v=4), st.ip_addresses(v=6).filter(lambda a: a.ipv4_mapped is None)
+).map(str)
 _OFFSETS = st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59).map(
     lambda minutes: timezone(timedelta(minutes=minutes))
 )
