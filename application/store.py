@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
@@ -15,7 +15,8 @@ from domain.shared.errors import ConflictError
 __all__ = ["AggregateBusyError", "EventStoreApp", "IntegrityError", "Position"]
 
 Position = int
-SAVE_ATTEMPTS = 20  # as the fleet's: contention on one aggregate is a handful of admins at most
+SAVE_ATTEMPTS = 20  # contention on one aggregate is a handful of admins or workers at most
+T = TypeVar("T")
 
 log = structlog.get_logger()
 
@@ -50,13 +51,18 @@ class EventStoreApp(Application[UUID]):
                 listener(position)
         return position
 
-    def save_decided(self, decide: Callable[[], Sequence[Any]], what: str) -> Position:
-        """Save what `decide` returns (it loads the aggregates afresh and applies one command);
-        when another command saved one of them first, decide again on what that one left."""
+    def save_decided(
+        self, decide: Callable[[], tuple[T, Sequence[Any]]], what: str
+    ) -> tuple[T, Position]:
+        """Run one command: `decide` loads its aggregates afresh, applies the command and returns
+        its result with the aggregates to save (none when it changed nothing: position 0). When
+        another command saved one of them first, decide again on what that one left."""
         for attempt in range(1, SAVE_ATTEMPTS + 1):
-            aggregates = decide()
+            result, aggregates = decide()
+            if not aggregates:
+                return result, 0
             try:
-                return self.save_all(*aggregates)
+                return result, self.save_all(*aggregates)
             except IntegrityError:
                 log.info("command_retried", aggregate=what, attempt=attempt)
         raise AggregateBusyError(f"{what} changed too often while deciding; retry the request")

@@ -14,27 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-import structlog
-
 from application.fleet.repository import FleetRepository, utc_now
 from application.fleet.settings import SettingsCommands
 from application.ports import RuntimeReport
-from application.store import EventStoreApp, IntegrityError, Position
+from application.store import EventStoreApp, Position
 from domain.fleet.fleet import Fleet, Trigger
 from domain.fleet.ini import FleetPlan, parse_fleet_ini
 from domain.fleet.mutation import choose_mutation
 from domain.fleet.placement import require_loopback
-from domain.shared.errors import ConflictError
 from domain.shared.meta import SYSTEM, CommandMeta
 
-log = structlog.get_logger()
 T = TypeVar("T")
 Clock = Callable[[], datetime]
-MAX_ATTEMPTS = 20
-
-
-class FleetBusyError(ConflictError):
-    """The fleet kept changing under a command; the caller may simply retry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +137,12 @@ class FleetCommands:
         return self._decide(decide)[1]
 
     def _decide(self, decide: Callable[[Fleet], T]) -> tuple[T, Position]:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        def attempt() -> tuple[T, list[Fleet]]:
             stored = self.repository.load()
             # Before the first deployment an unsaved, empty fleet answers every question.
             fleet = stored or Fleet.start(SYSTEM, self._clock())
             result = decide(fleet)
-            if len(fleet.pending_events) == (0 if stored else 1):
-                return result, 0  # the decision changed nothing
-            try:
-                return result, self._store.save_all(fleet)
-            except IntegrityError:
-                # Another command saved first: decide again on the fleet it left.
-                log.info("fleet_command_retried", attempt=attempt)
-        raise FleetBusyError("the fleet changed too often while deciding; retry the request")
+            changed = len(fleet.pending_events) > (0 if stored else 1)
+            return result, [fleet] if changed else []
+
+        return self._store.save_decided(attempt, "the fleet")

@@ -31,9 +31,9 @@ class SettingsCommands:
         return self._change(lambda settings: settings.set_global_mutation_interval(meta, minutes))
 
     def _change(self, change: Callable[[Settings], None]) -> Position:
-        def decide() -> list[Settings]:
+        def decide() -> tuple[None, list[Settings]]:
             settings = self.current()
             change(settings)
-            return [settings]
+            return None, [settings]
 
-        return self._store.save_decided(decide, "the settings")
+        return self._store.save_decided(decide, "the settings")[1]

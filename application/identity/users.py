@@ -68,16 +68,16 @@ class UserCommands:
     def delete(self, meta: CommandMeta, user_id: UUID) -> Position:
         """An admin deletes another user and frees the username."""
 
-        def decide() -> list[User | UsernameClaim]:
+        def decide() -> tuple[None, list[User | UsernameClaim]]:
             user = self._get(user_id)
             user.delete(meta)
             claim = self._find_claim(user.username)
             if claim is None or claim.user_id != user.id:
-                return [user]  # nothing holds the name for this user
+                return None, [user]  # nothing holds the name for this user
             claim.release(meta)
-            return [user, claim]
+            return None, [user, claim]
 
-        return self._store.save_decided(decide, "the user")
+        return self._store.save_decided(decide, "the user")[1]
 
     def revoke_token(
         self, meta: CommandMeta, user_id: UUID, jti: str, expires_at: datetime
@@ -89,12 +89,12 @@ class UserCommands:
         """Apply `change` to the user as stored and save it, again on the user another command
         left when that one saved first (two admins, or a logout beside a reset)."""
 
-        def decide() -> list[User]:
+        def decide() -> tuple[None, list[User]]:
             user = self._get(user_id)
             change(user)
-            return [user]
+            return None, [user]
 
-        return self._store.save_decided(decide, "the user")
+        return self._store.save_decided(decide, "the user")[1]
 
     def exists(self, username: str) -> bool:
         """Whether a live user holds `username`."""

@@ -6,16 +6,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import structlog
-
-from application.store import EventStoreApp, IntegrityError, Position
+from application.store import EventStoreApp, Position
 from domain.readmodels.control import CONTROL_ID, ReadModelControl
-from domain.shared.errors import ConflictError, InvalidError
+from domain.shared.errors import InvalidError
 from domain.shared.meta import CommandMeta
 
-log = structlog.get_logger()
 T = TypeVar("T")
-MAX_ATTEMPTS = 10
 PositionAt = Callable[[datetime], int]
 
 
@@ -73,17 +69,14 @@ class ReadModelCommands:
         return self._decide(lambda c: c.drop_view(meta, label))[1]
 
     def _decide(self, decide: Callable[[ReadModelControl], T]) -> tuple[T, Position]:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        def attempt() -> tuple[T, list[ReadModelControl]]:
             stored = CONTROL_ID in self._store.repository
             control = self.control()
             result = decide(control)
-            if len(control.pending_events) == (0 if stored else 1):
-                return result, 0
-            try:
-                return result, self._store.save_all(control)
-            except IntegrityError:
-                log.info("read_model_command_retried", attempt=attempt)
-        raise ConflictError("read-model control changed too often; retry the request")
+            changed = len(control.pending_events) > (0 if stored else 1)
+            return result, [control] if changed else []
+
+        return self._store.save_decided(attempt, "the read-model control")
 
 
 def _iso(moment: datetime) -> str:
