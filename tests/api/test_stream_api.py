@@ -316,14 +316,17 @@ def test_stream_requires_a_token(live: ObservedServer, client: ApiClient) -> Non
         ({"lastEventId": "abc"}, {}),
         ({"lastEventId": "-1"}, {}),
         ({"lastEventId": "1.5"}, {}),
+        ({"lastEventId": "9" * 40}, {}),
         ({}, {"Last-Event-ID": "abc"}),
+        ({}, {"Last-Event-ID": str(2**63)}),
         ({"start_time": "yesterday"}, {}),
     ],
 )
 def test_bad_stream_parameters_are_422(
     live: ObservedServer, params: dict[str, str], headers: dict[str, str]
 ) -> None:
-    """A cursor that is not a non-negative integer, or a bad time, is 422."""
+    """A cursor that is not a non-negative integer (or past PostgreSQL's bigint, as on
+    `/events/stream`), or a bad time, is 422."""
     status = stream_status(live.stream_url, {"token": live.token, **params}, headers)
     assert status == 422
 

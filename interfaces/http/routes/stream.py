@@ -53,7 +53,7 @@ async def stream(
     """
     services = services_of(request)
     cursor = given(lastEventId) or request.headers.get("last-event-id")
-    last_id = int_param("lastEventId", cursor, 0, 0)
+    last_id = int_param("lastEventId", cursor, 0, 0, MAX_OFFSET)
     f = log_filter(search, start_time, end_time)
     frames = int_param("maxOutput", maxOutput, 0, 1, MAX_OFFSET)  # checked in any mode
     max_frames = frames if services.core.settings.developer and frames else None
