@@ -29,7 +29,6 @@ from interfaces.observations import Collection
 from interfaces.store_core import StoreCore, Worker
 
 log = structlog.get_logger()
-READ_LIMIT = 8192
 SCRAPE_TIMEOUT_S = 10.0
 Snapshotter = Callable[[], Awaitable[Snapshot]]
 
