@@ -857,10 +857,12 @@ def machine() -> str:
             cpu = line.split(":", 1)[1].strip()
             break
     mem = int(re.findall(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[0]) / 2**20
-    load = os.getloadavg()
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    shared = ": the machine was shared" if load >= 0.5 * cores else ""
     return (
-        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.system()}"
-        f" (load average {load[0]:.1f} at the start: the machine was shared)"
+        f"{cores} cores ({cpu}), {mem:.0f} GiB, {platform.system()}"
+        f" (load average {load:.1f} at the start{shared})"
     )
 
 
@@ -882,7 +884,8 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
     )
     with pg_version_of(pg) as version:
         where += f" ({version})" if version else ""
-    print(f"\n  benchmark at {records_n:,} records; {machine()}; {where}\n", flush=True)
+    host = machine()  # read before the run loads the machine
+    print(f"\n  benchmark at {records_n:,} records; {host}; {where}\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="perf-bench-") as tmp:
         work = Path(tmp)
         data_dir = Path(os.environ.get("DECNET_BENCH_DATA_DIR", work / "data"))
@@ -922,7 +925,7 @@ def run(records_n: int, stages: list[str], readme: bool, fresh: bool) -> Report:
         if "split" in stages:
             stage_split(report, work, int(os.environ.get("DECNET_BENCH_SYSLOG_RECORDS", records_n)))
     elapsed = time.perf_counter() - began
-    text = report.markdown(machine(), where, elapsed)
+    text = report.markdown(host, where, elapsed)
     print("\n" + text + "\n", flush=True)
     if readme:
         rewrite_readme(text)
