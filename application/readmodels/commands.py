@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from application.store import EventStoreApp, Position
@@ -51,6 +51,10 @@ class ReadModelCommands:
         """A new view until a position or a time; returns (event position, until position)."""
         head = self._store.head()
         if isinstance(until, datetime):
+            if until > datetime.now(UTC):
+                # Its events are still to come: a view of it built now would hold only today's
+                # and still claim the later moment.
+                raise InvalidError(f"until {_iso(until)} is in the future")
             until_position, until_time = self._position_at(until), _iso(until)
         else:
             until_position, until_time = until, None

@@ -294,12 +294,15 @@ def test_a_view_until_a_time_equals_what_the_live_models_said_then() -> None:
 
 
 def test_views_are_bounded_and_labels_checked(analyst_server: ObservedServer) -> None:
-    """409 beyond DECNET_MAX_VIEWS or for a taken label, 422 for a bad label or position."""
+    """409 beyond DECNET_MAX_VIEWS or for a taken label, 422 for a bad label, a position past
+    the head or a time still to come."""
     with analyst_server.server.client(fresh_source_ip()) as api:
         token = analyst_server.token
         assert api.post("/views", token, json={"label": "Bad_Label", "until": 1}).status_code == 422
         assert api.post("/views", token, json={"label": "ok", "until": -1}).status_code == 422
         assert api.post("/views", token, json={"label": "ok", "until": 10**12}).status_code == 422
+        future = {"label": "ok", "until": "2999-01-01T00:00:00Z"}
+        assert api.post("/views", token, json=future).status_code == 422
         assert api.post("/views", token, json={"label": "ok", "until": True}).status_code == 400
         made = []
         for n in range(5):
