@@ -44,6 +44,10 @@ class ReadModelController:
         self._registry = ViewRegistry(pool)
         self._factories = factories
         self._view_models = tuple(view_models)
+        # What a view's tables must have been built by; any other version is rebuilt (ADR 0011).
+        self._view_versions = {
+            m: factories[m](view_schema("versions")).version for m in view_models
+        }
         self._wakeup = Wakeup()
 
     def wake(self, *_: Any) -> None:
@@ -79,8 +83,17 @@ class ReadModelController:
             row = registered.get(label)
             if row is None:
                 await self._registry.register(
-                    label, spec.until_position, spec.until_time, spec.created_by, spec.created_at
+                    label,
+                    spec.until_position,
+                    spec.until_time,
+                    spec.created_by,
+                    spec.created_at,
+                    self._view_versions,
                 )
+                await self._build(label, spec)
+            elif row.versions != self._view_versions:
+                # Tables of another version of a model's code: its reads would fail or mislead.
+                await self._rebuild_view(label, row.versions)
                 await self._build(label, spec)
             elif row.state == "building":
                 await self._build(label, spec)
@@ -102,6 +115,12 @@ class ReadModelController:
                 await self._runner.index_slot(key, vacuum=False)
             await self._runner.vacuum_schema(view_schema(label))  # one pass for every model
             await self._finish(label, keys, "ready")
+
+    async def _rebuild_view(self, label: str, built_by: dict[str, int] | None) -> None:
+        for model in self._view_models:
+            await self._runner.remove_slot(view_key(label, model))
+        await self._registry.restart(label, self._view_versions)
+        log.info("view_rebuilding", label=label, built_by=built_by, now=self._view_versions)
 
     async def _finish(
         self, label: str, keys: list[str], state: str, error: str | None = None

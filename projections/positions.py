@@ -65,6 +65,8 @@ async def _create_control_tables(conn: AsyncConnection[Any]) -> None:
         " created_by uuid, created_at timestamptz NOT NULL, error text,"
         " rows bigint NOT NULL DEFAULT 0)"
     )
+    # The version of each model's code that built a view (null: registered before they were kept).
+    await conn.execute(f"ALTER TABLE {VIEWS} ADD COLUMN IF NOT EXISTS versions jsonb")
 
 
 async def read_position(conn: AsyncConnection[Any], key: str) -> StoredPosition | None:

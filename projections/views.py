@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from application.reads.rows import ViewInfo
@@ -30,6 +31,7 @@ class ViewRow:
     until_position: int
     state: str
     error: str | None
+    versions: dict[str, int] | None  # each model's code version that built it
 
 
 class ViewRegistry:
@@ -43,7 +45,7 @@ class ViewRegistry:
         """Every registered view."""
         async with self._pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(ViewRow))
-            await cur.execute(f"SELECT label, until_position, state, error FROM {VIEWS}")
+            await cur.execute(f"SELECT label, until_position, state, error, versions FROM {VIEWS}")
             rows: list[ViewRow] = await cur.fetchall()
             return rows
 
@@ -62,14 +64,27 @@ class ViewRegistry:
         until_time: str | None,
         created_by: UUID | None,
         created_at: datetime,
+        versions: dict[str, int],
     ) -> None:
-        """A new view, building."""
+        """A new view, building with the models of these versions."""
         async with self._pool.connection() as conn:
             await conn.execute(
                 f"INSERT INTO {VIEWS} (label, until_position, until_time, state, created_by,"
-                " created_at) VALUES (%s, %s, %s, 'building', %s, %s)"
+                " created_at, versions) VALUES (%s, %s, %s, 'building', %s, %s, %s)"
                 " ON CONFLICT (label) DO NOTHING",
-                (label, until_position, until_time, created_by, created_at),
+                (label, until_position, until_time, created_by, created_at, Jsonb(versions)),
+            )
+
+    async def restart(self, label: str, versions: dict[str, int]) -> None:
+        """Build a view again from position 0 (its tables and positions dropped), with the
+        models of these versions: one transaction, so readers see it built or building."""
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(f"DROP SCHEMA IF EXISTS {view_schema(label)} CASCADE")
+            await conn.execute(f"DELETE FROM {POSITIONS} WHERE name LIKE %s", (f"view:{label}:%",))
+            await conn.execute(
+                f"UPDATE {VIEWS} SET state = 'building', error = NULL, rows = 0, versions = %s"
+                " WHERE label = %s",
+                (Jsonb(versions), label),
             )
 
     async def finish(self, label: str, state: str, error: str | None = None) -> None:

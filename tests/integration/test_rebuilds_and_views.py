@@ -217,6 +217,38 @@ async def test_an_upgrade_swaps_in_although_the_old_model_stopped_behind_the_hea
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("left_by", ["older code", "code before versions were kept"])
+async def test_an_upgrade_builds_views_of_older_models_again(
+    database_url: str, left_by: str
+) -> None:
+    """A view whose tables an older release built (another shape: its reads failed with a 500)
+    is built again, to the same position, by the models that read it now."""
+    async with world(database_url) as w:
+        for seq in range(6):
+            w.ingest.append([record(seq)], [], None)
+        until = await w.catch_up_all()
+        expected = await dump_live(w.pool, VIEW_MODELS)
+        w.commands.create_view(ADMIN, "old", until)
+        await w.build_views()
+        assert await dump_view(w.pool, "old") == expected
+        versions = None if left_by.endswith("kept") else '{"logs": 0}'
+        async with w.pool.connection() as conn:  # what an older release left
+            await conn.execute("ALTER TABLE decnet_view_old.logs DROP COLUMN row_json")
+            await conn.execute("UPDATE decnet_read.read_views SET versions = %s", (versions,))
+        for _ in range(3):
+            w.ingest.append([record(100)], [], None)
+    async with world(database_url) as upgraded:
+        await upgraded.controller.reconcile()
+        assert [v.state for v in await upgraded.views.infos()] == ["building"]
+        await upgraded.build_views()
+        (info,) = await upgraded.views.infos()
+        assert (info.state, info.until_position) == ("ready", until)
+        assert await dump_view(upgraded.pool, "old") == expected
+        await upgraded.controller.reconcile()  # built by these models: left alone
+        assert [v.state for v in await upgraded.views.infos()] == ["ready"]
+
+
+@pytest.mark.anyio
 async def test_worker_processes_rebuild_every_model_identically_and_resume(
     database_url: str, tmp_path: Path
 ) -> None:
