@@ -84,8 +84,9 @@ def test_login_failure_and_logout_are_audited_with_who_where_and_which_request(
 def test_login_events_hold_no_secret(
     server: DecnetServer, api: ApiClient, admin_token: str, make_user: Callable[..., Account]
 ) -> None:
-    """`/events?type=user.logged_in|user.login_failed` and `/audit` never show the password
-    tried, the right password or the token issued."""
+    """`/events?type=user.logged_in|user.login_failed`, `/audit` and the server's own log never
+    show the password tried, the right password or the token issued (also when the token rides
+    in a stream's query string, as EventSource sends it)."""
     user = make_user("viewer")
     guess = "wrong-" + unique_name("pw")
     with server.client(source_ip=fresh_source_ip()) as client:
@@ -113,6 +114,12 @@ def test_login_events_hold_no_secret(
     tried = [e for e in events.json()["data"] if e["data"].get("username") == user.username]
     assert tried, "the failed attempt is a stored event"
     assert not {k for k in tried[-1]["data"] if "password" in k or "token" in k}
+    with server.client() as client:  # refused before streaming: logged with its path
+        bad = {"token": token, "lastEventId": "abc"}
+        assert client.get("/stream", None, params=bad).status_code == 422
+    log = server.log_path.read_text(errors="replace")
+    for secret in (guess, user.password, token):
+        assert secret not in log
 
 
 def test_a_flood_writes_no_more_events_than_the_throttle_admits(
