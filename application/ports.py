@@ -131,6 +131,11 @@ class UserDirectory(Protocol):
         """The live user and whether the token id was revoked, in one round trip."""
         ...
 
+    async def caught_up(self, user_id: str) -> bool:
+        """Whether the users model has applied every event of this user saved so far (then
+        `session` knows each of its revocations: the denylist has nothing more to add)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class LiveLog:

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from infrastructure.redis.client import RedisKeys
+from infrastructure.redis.client import RedisKeys, shared_state
 
 MARGIN_MS = 1_000
+WHAT = "token denylist"
 
 
 class RedisTokenDenylist:
@@ -27,9 +28,11 @@ class RedisTokenDenylist:
         ttl_ms = int((expires_at - self._clock()) * 1000)
         if ttl_ms <= 0:
             return  # already expired: every replica refuses it anyway
-        await self._redis.set(self._keys.denied(jti), repr(expires_at), px=ttl_ms + MARGIN_MS)
+        with shared_state(WHAT):
+            await self._redis.set(self._keys.denied(jti), repr(expires_at), px=ttl_ms + MARGIN_MS)
 
     async def denied(self, jti: str) -> bool:
         """True while `jti`'s token has not expired."""
-        raw = await self._redis.get(self._keys.denied(jti))
+        with shared_state(WHAT):
+            raw = await self._redis.get(self._keys.denied(jti))
         return raw is not None and float(raw) > self._clock()
