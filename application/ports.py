@@ -190,6 +190,12 @@ class Broadcaster(Protocol):
         when this adapter knows none does anywhere (a publisher may then leave the rows out)."""
         ...
 
+    @property
+    def unreachable(self) -> str | None:
+        """Why live updates cannot arrive now (the shared channel does not answer; its
+        subscribers are marked lagged and woken), or None while they can."""
+        ...
+
 
 class TicketStore(Protocol):
     """Single-use, short-lived tickets standing for a token's claims (SSE auth without a URL token).

@@ -12,9 +12,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from application.identity.throttle import LoginThrottle
-from application.ports import Broadcaster, LiveUpdate, TicketStore, TokenDenylist
+from application.ports import (
+    Broadcaster,
+    ComponentHealth,
+    LiveUpdate,
+    TicketStore,
+    TokenDenylist,
+)
 from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.memory_tickets import MemoryTicketStore
@@ -51,6 +58,20 @@ class Live:
         """Wake this process's projection runner when another process saved events."""
         if self.redis is not None:
             follow_saves(core, self.redis, self.keys.wakeups, *wakes)
+
+    async def probe(self) -> ComponentHealth:
+        """The `redis` component of `/health`: not critical (reads and writes go on without
+        it), but logins, tickets and live streams wait for it."""
+        if self.redis is None:
+            return ComponentHealth("disabled", "no DECNET_REDIS_URL: live state is in process")
+        try:
+            await self.redis.ping()
+        except RedisError as e:
+            return ComponentHealth(
+                "failing",
+                f"unreachable ({type(e).__name__}): logins, SSE tickets and /stream answer 503",
+            )
+        return ComponentHealth("ok", "shared live state reachable")
 
 
 def publish_commits(broadcaster: Broadcaster) -> Listener:

@@ -41,6 +41,7 @@ RETRY_S = 0.5
 FLUSH_S = 2.0
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(LiveUpdate)
+_WAKE = LiveUpdate(0)  # an empty logs update: wakes a waiting client to find itself lagged
 # KEYS: the stream, its entry counter, its last id; ARGV: maxlen, retain ms, then the entry's
 # fields' values:
 # the update (`u`), its origin and local sequence, and its model, position and purge flag apart
@@ -112,6 +113,7 @@ class RedisBroadcaster:
         self._subscribed = asyncio.Event()  # wakes an idle reader
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._unreachable: str | None = None  # set by a failed read, cleared by the next good one
 
     @property
     def subscribers(self) -> int:
@@ -150,6 +152,10 @@ class RedisBroadcaster:
     @property
     def listened(self) -> bool:
         return True  # readers in other processes are not known here
+
+    @property
+    def unreachable(self) -> str | None:
+        return self._unreachable
 
     def publish(self, update: LiveUpdate) -> None:
         self._seq += 1
@@ -218,9 +224,13 @@ class RedisBroadcaster:
                 async for entry_id, fields in self._entries():
                     self._deliver(entry_id, fields)
             except RedisError as e:
-                # Entries may have been missed while Redis was away: every client re-reads.
+                # Entries may have been missed while Redis was away: every client re-reads,
+                # woken now to see it (a live client may be waiting for its next keepalive).
                 log.warning("broadcast_read_failed", error=str(e))
+                self._unreachable = "live updates unavailable: Redis unreachable"
                 self._mark_all_lagged()
+                for subscriber in list(self._subscribers):
+                    subscriber.offer(_WAKE)
                 await asyncio.sleep(RETRY_S)
 
     async def _entries(self) -> AsyncIterator[tuple[tuple[int, int], dict[bytes, bytes]]]:
@@ -233,6 +243,7 @@ class RedisBroadcaster:
                 # older than its cursor; positions only grow).
                 self._subscribed.clear()
                 end = await self._end()
+                self._unreachable = None
                 if self._subscribers:
                     continue  # one came meanwhile, at the cursor it found: read from there
                 self._last_id, self._last_n = end
@@ -244,6 +255,7 @@ class RedisBroadcaster:
             answer: Any = await self._redis.xread(
                 {self._stream: cursor}, count=READ_COUNT, block=READ_BLOCK_MS
             )
+            self._unreachable = None
             for _stream, entries in answer or []:
                 for raw_id, fields in entries:
                     self._last_id = _stream_id(raw_id)
