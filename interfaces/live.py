@@ -27,7 +27,7 @@ from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.memory_tickets import MemoryTicketStore
 from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.redis.broadcaster import open_redis_broadcaster
-from infrastructure.redis.client import RedisKeys, open_redis
+from infrastructure.redis.client import Reachability, RedisKeys, open_redis
 from infrastructure.redis.denylist import RedisTokenDenylist
 from infrastructure.redis.throttle import RedisLoginThrottle
 from infrastructure.redis.tickets import RedisTicketStore
@@ -98,15 +98,16 @@ async def open_live(settings: AppSettings) -> AsyncIterator[Live]:
         )
         return
     keys = RedisKeys(settings.redis_prefix)
+    reach = Reachability()  # one outage seen by one adapter is seen by all
     async with (
         open_redis(settings.redis_url) as redis,
         open_redis_broadcaster(redis, keys.live_stream) as broadcaster,
     ):
         yield Live(
             broadcaster,
-            RedisTicketStore(redis, keys),
-            RedisTokenDenylist(redis, keys),
-            RedisLoginThrottle(redis, keys),
+            RedisTicketStore(redis, keys, reach=reach),
+            RedisTokenDenylist(redis, keys, reach=reach),
+            RedisLoginThrottle(redis, keys, reach=reach),
             redis=redis,
             keys=keys,
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ DEFAULT_PREFIX = "decnet:"
 # wait 0.5 s (`XREAD BLOCK`); pub/sub waits without a timeout of its own.
 COMMAND_TIMEOUT_S = 2.0
 RETRIES = 1
+HOLD_S = 1.0  # after a call found Redis unreachable, calls fail at once for this long
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
@@ -68,13 +70,29 @@ def redis_client(url: str) -> Redis:
     )
 
 
-@contextmanager
-def shared_state(what: str) -> Iterator[None]:
-    """Turn "Redis does not answer" into `UnavailableError` (503) naming what is missing."""
-    try:
-        yield
-    except UNREACHABLE as e:
-        raise UnavailableError(f"{what} unavailable: Redis unreachable") from e
+class Reachability:
+    """Whether Redis answered lately, shared by the adapters of one client.
+
+    Each authenticated request asks the denylist: on a silent Redis every one of them would wait
+    out the timeout (and hold a connection attempt). After a call finds Redis unreachable, the
+    calls of the next `hold_s` fail at once; the first after it tries again.
+    """
+
+    def __init__(self, hold_s: float = HOLD_S, clock: Callable[[], float] = time.monotonic):
+        self._hold_s = hold_s
+        self._clock = clock
+        self._held_until = float("-inf")
+
+    @contextmanager
+    def call(self, what: str) -> Iterator[None]:
+        """Turn "Redis does not answer" into `UnavailableError` (503) naming what is missing."""
+        if self._clock() < self._held_until:
+            raise UnavailableError(f"{what} unavailable: Redis unreachable")
+        try:
+            yield
+        except UNREACHABLE as e:
+            self._held_until = self._clock() + self._hold_s
+            raise UnavailableError(f"{what} unavailable: Redis unreachable") from e
 
 
 @asynccontextmanager

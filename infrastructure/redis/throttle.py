@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from application.errors import RateLimitedError
 from application.identity.throttle import LoginReservation, ThrottlePolicy, username_key
 from infrastructure.auth.memory_throttle import REFUSAL
-from infrastructure.redis.client import RedisKeys, shared_state
+from infrastructure.redis.client import Reachability, RedisKeys
 
 STALE_S = 60.0  # far longer than one verification takes
 # Without it no login is admitted: a throttle that cannot count would let guessing run free.
@@ -79,8 +79,10 @@ class RedisLoginThrottle:
         keys: RedisKeys,
         policy: ThrottlePolicy | None = None,
         clock: Callable[[], float] = time.time,
+        reach: Reachability | None = None,
     ) -> None:
         self._redis = redis
+        self._reach = reach or Reachability()
         self._keys = keys
         self._policy = policy or ThrottlePolicy()
         self._clock = clock  # wall time: replicas compare times another process wrote
@@ -90,7 +92,7 @@ class RedisLoginThrottle:
     async def reserve(self, client_ip: str, username: str) -> LoginReservation:
         policy = self._policy
         attempt = uuid4().hex
-        with shared_state(WHAT):
+        with self._reach.call(WHAT):
             admitted, value = await self._reserve(
                 keys=self._key_list(client_ip, username),
                 args=[
@@ -108,7 +110,7 @@ class RedisLoginThrottle:
         return LoginReservation(attempt, client_ip, username, policy.user_delay(int(value)))
 
     async def settle(self, reservation: LoginReservation, failed: bool) -> None:
-        with shared_state(WHAT):
+        with self._reach.call(WHAT):
             await self._settle(
                 keys=self._key_list(reservation.client_ip, reservation.username),
                 args=[

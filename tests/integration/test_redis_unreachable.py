@@ -14,10 +14,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from application.errors import UnavailableError
 from application.ports import TokenClaims
-from infrastructure.redis.client import COMMAND_TIMEOUT_S, RedisKeys, redis_client
+from infrastructure.redis.client import (
+    COMMAND_TIMEOUT_S,
+    HOLD_S,
+    Reachability,
+    RedisKeys,
+    redis_client,
+)
 from infrastructure.redis.denylist import RedisTokenDenylist
 from infrastructure.redis.throttle import RedisLoginThrottle
 from infrastructure.redis.tickets import RedisTicketStore
@@ -83,3 +90,50 @@ async def test_an_unreachable_redis_is_a_prompt_unavailable_error(
     with pytest.raises(UnavailableError, match="Redis"):
         await _calls(dead_redis)[call]()
     assert time.monotonic() - began < BOUND_S
+
+
+@pytest.fixture
+async def silent_redis() -> AsyncIterator[Redis]:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        client = redis_client(f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_once_redis_is_found_silent_the_next_calls_fail_at_once(silent_redis: Redis) -> None:
+    """One call waits out the timeout; the calls after it, through any adapter sharing its
+    `Reachability`, fail at once for `HOLD_S` (every read of a silent Redis would otherwise pay
+    the timeout: each authenticated request asks the denylist)."""
+    keys = RedisKeys("decnet-test-unreachable:")
+    reach = Reachability()
+    denylist = RedisTokenDenylist(silent_redis, keys, reach=reach)
+    tickets = RedisTicketStore(silent_redis, keys, reach=reach)
+    with pytest.raises(UnavailableError):
+        await denylist.denied("jti-1")
+    began = time.monotonic()
+    for _ in range(5):
+        with pytest.raises(UnavailableError, match="token denylist"):
+            await denylist.denied("jti-1")
+        with pytest.raises(UnavailableError, match="SSE tickets"):
+            await tickets.consume("some-ticket")
+    assert time.monotonic() - began < 0.2
+
+
+def test_a_held_failure_is_tried_again_after_the_hold() -> None:
+    """Past `HOLD_S` the next call goes to Redis again (the one that finds it back clears it)."""
+    now = [100.0]
+    reach = Reachability(clock=lambda: now[0])
+    with pytest.raises(UnavailableError), reach.call("token denylist"):
+        raise RedisConnectionError("refused")
+    with pytest.raises(UnavailableError), reach.call("token denylist"):
+        pytest.fail("tried while held")
+    now[0] += HOLD_S
+    with reach.call("token denylist"):
+        pass
+    with reach.call("token denylist"):
+        pass
