@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from application.errors import UnavailableError
-from application.ports import TokenClaims
+from application.ports import LiveUpdate, TokenClaims
+from infrastructure.redis.broadcaster import OUTBOX_BYTES, RedisBroadcaster
 from infrastructure.redis.client import (
     COMMAND_TIMEOUT_S,
     HOLD_S,
@@ -137,3 +138,19 @@ def test_a_held_failure_is_tried_again_after_the_hold() -> None:
         pass
     with reach.call("token denylist"):
         pass
+
+
+@pytest.mark.anyio
+async def test_the_broadcast_outbox_stays_bounded_in_bytes_while_redis_is_away(
+    dead_redis: Redis,
+) -> None:
+    """A projector keeps publishing commits (rows and all) while its Redis is away: the outbox
+    keeps at most `OUTBOX_BYTES` of them, dropping the oldest and marking local clients lagged
+    (remote ones found their reads failing: they catch up from the read model)."""
+    broadcaster = RedisBroadcaster(dead_redis, "decnet-test-unreachable:live")
+    subscription = broadcaster.subscribe()
+    big = LiveUpdate(1, model="m" * 1_000_000)  # ~1 MB encoded, as a catch-up commit's rows
+    for _ in range(OUTBOX_BYTES // 1_000_000 + 20):
+        broadcaster.publish(big)
+    assert broadcaster.outbox_bytes <= OUTBOX_BYTES
+    assert subscription.lagged
