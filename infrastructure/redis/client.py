@@ -96,11 +96,13 @@ class Reachability:
 
 
 @asynccontextmanager
-async def open_redis(url: str) -> AsyncIterator[Redis]:
-    """A connected client (checked with PING), closed on exit."""
+async def open_redis(url: str, check: bool = True) -> AsyncIterator[Redis]:
+    """A client, checked with PING unless `check` is off (for a process that works without
+    Redis and must start while it is down), closed on exit."""
     client = redis_client(url)
     try:
-        await client.ping()
+        if check:
+            await client.ping()
         yield client
     finally:
         await client.aclose()

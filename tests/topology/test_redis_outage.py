@@ -225,6 +225,19 @@ def test_records_sent_while_redis_is_down_are_all_stored_and_read(world: World) 
     wait_total(world.api("api-1"), world.token, decky, RECORDS + 20)
 
 
+def test_a_collector_restarted_while_redis_is_down_starts_and_stores(world: World) -> None:
+    """A collector restarted during the outage (an upgrade, a crash) listens and stores at once:
+    it needs Redis only to wake the projector, which polls meanwhile."""
+    decky = f"restart-{secrets.token_hex(3)}"
+    old = world.topo.by_name("collector")
+    with world.outage("kill"):
+        assert old.stop() == 0
+        world.topo.processes.remove(old)
+        world.topo.collector("collector")  # waits until it listens, alive meanwhile
+        send_tcp(world.topo.syslog_port, records(decky, 50))
+        wait_total(world.api("api-1"), world.token, decky, 50)
+
+
 @pytest.mark.parametrize("kind", ["kill", "stop"])
 def test_redis_dependent_routes_answer_503_promptly_while_it_is_down(
     world: World, kind: str
