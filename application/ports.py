@@ -131,6 +131,11 @@ class UserDirectory(Protocol):
         """The live user and whether the token id was revoked, in one round trip."""
         ...
 
+    async def caught_up(self, user_id: str) -> bool:
+        """Whether the users model has applied every event of this user saved so far (then
+        `session` knows each of its revocations: the denylist has nothing more to add)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class LiveLog:
@@ -183,6 +188,12 @@ class Broadcaster(Protocol):
     def listened(self) -> bool:
         """Whether an update published now could reach a subscriber wanting rows: False only
         when this adapter knows none does anywhere (a publisher may then leave the rows out)."""
+        ...
+
+    @property
+    def unreachable(self) -> str | None:
+        """Why live updates cannot arrive now (the shared channel does not answer; its
+        subscribers are marked lagged and woken), or None while they can."""
         ...
 
 

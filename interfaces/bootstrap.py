@@ -144,6 +144,7 @@ async def bootstrap(
         core = await stack.enter_async_context(open_core(settings))
         leads = await _lead_or_refuse(stack, core) if roles == SERVE_ROLES else ()
         live = await stack.enter_async_context(open_live(settings))
+        core.health["redis"] = live.probe
         embedded = roles in (ALL_ROLES, SERVE_ROLES)
         runner = controller = None
         if Role.PROJECTOR in roles:

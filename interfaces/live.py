@@ -12,15 +12,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from application.identity.throttle import LoginThrottle
-from application.ports import Broadcaster, LiveUpdate, TicketStore, TokenDenylist
+from application.ports import (
+    Broadcaster,
+    ComponentHealth,
+    LiveUpdate,
+    TicketStore,
+    TokenDenylist,
+)
 from infrastructure.auth.memory_denylist import MemoryTokenDenylist
 from infrastructure.auth.memory_throttle import MemoryLoginThrottle
 from infrastructure.auth.memory_tickets import MemoryTicketStore
 from infrastructure.broadcast.memory import MemoryBroadcaster
 from infrastructure.redis.broadcaster import open_redis_broadcaster
-from infrastructure.redis.client import RedisKeys, open_redis
+from infrastructure.redis.client import Reachability, RedisKeys, open_redis
 from infrastructure.redis.denylist import RedisTokenDenylist
 from infrastructure.redis.throttle import RedisLoginThrottle
 from infrastructure.redis.tickets import RedisTicketStore
@@ -52,6 +59,20 @@ class Live:
         if self.redis is not None:
             follow_saves(core, self.redis, self.keys.wakeups, *wakes)
 
+    async def probe(self) -> ComponentHealth:
+        """The `redis` component of `/health`: not critical (reads and writes go on without
+        it), but logins, tickets and live streams wait for it."""
+        if self.redis is None:
+            return ComponentHealth("disabled", "no DECNET_REDIS_URL: live state is in process")
+        try:
+            await self.redis.ping()
+        except RedisError as e:
+            return ComponentHealth(
+                "failing",
+                f"unreachable ({type(e).__name__}): logins, SSE tickets and /stream answer 503",
+            )
+        return ComponentHealth("ok", "shared live state reachable")
+
 
 def publish_commits(broadcaster: Broadcaster) -> Listener:
     """A runner listener handing on every live commit: logs with their rows, others as
@@ -77,15 +98,16 @@ async def open_live(settings: AppSettings) -> AsyncIterator[Live]:
         )
         return
     keys = RedisKeys(settings.redis_prefix)
+    reach = Reachability()  # one outage seen by one adapter is seen by all
     async with (
         open_redis(settings.redis_url) as redis,
         open_redis_broadcaster(redis, keys.live_stream) as broadcaster,
     ):
         yield Live(
             broadcaster,
-            RedisTicketStore(redis, keys),
-            RedisTokenDenylist(redis, keys),
-            RedisLoginThrottle(redis, keys),
+            RedisTicketStore(redis, keys, reach=reach),
+            RedisTokenDenylist(redis, keys, reach=reach),
+            RedisLoginThrottle(redis, keys, reach=reach),
             redis=redis,
             keys=keys,
         )

@@ -28,8 +28,9 @@ def announce_saves(core: StoreCore, redis: Redis, channel: str) -> None:
 @asynccontextmanager
 async def announcing_saves(core: StoreCore, url: str, prefix: str) -> AsyncIterator[None]:
     """Redis at `url`, open for the block, on which this process's writers announce their saves
-    (the intake processes, which share nothing else through Redis)."""
-    async with open_redis(url) as redis:
+    (the intake processes, which share nothing else through Redis). Not checked at start: a
+    collector started while Redis is down must still collect (the projector polls meanwhile)."""
+    async with open_redis(url, check=False) as redis:
         announce_saves(core, redis, RedisKeys(prefix).wakeups)
         yield
 

@@ -9,6 +9,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from application.ports import UserRecord
 from application.reads.rows import ConfigValues, UserSummary
+from projections.merkle_verify import EVENTS_TABLE
+from projections.positions import POSITIONS
 from projections.rows import rows_of
 from projections.schema import live_schema
 from projections.settings import settings_table
@@ -55,6 +57,20 @@ class PostgresUserDirectory:
             return None, False
         revoked = bool(row.pop("revoked"))
         return UserRecord(**row), revoked
+
+    async def caught_up(self, user_id: str) -> bool:
+        """The users model's position against the position of the user's newest event (one
+        primary-key probe of the event store: its key is the aggregate id and version)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT coalesce((SELECT position FROM {POSITIONS} WHERE name = 'users'), 0)"
+                " >= coalesce((SELECT notification_id"
+                f" FROM {EVENTS_TABLE} WHERE originator_id = %s::uuid"
+                " ORDER BY originator_version DESC LIMIT 1), 0)",
+                (user_id,),
+            )
+            row = await cur.fetchone()
+        return bool(row and row[0])
 
     async def list_users(self) -> list[UserSummary]:
         """Every live user, oldest first, without password hashes."""

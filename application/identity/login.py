@@ -9,7 +9,7 @@ from uuid import UUID
 import anyio
 import anyio.to_thread
 
-from application.errors import AuthenticationError
+from application.errors import AuthenticationError, UnavailableError
 from application.identity.login_events import LoginJournal
 from application.identity.sessions import Session, SessionCache
 from application.identity.throttle import LoginThrottle
@@ -25,6 +25,12 @@ from domain.identity.roles import Capability, can
 from domain.shared.meta import CommandMeta
 
 BAD_CREDENTIALS = "Incorrect username or password"
+REVOCATION_WAIT_S = 3.0  # how long a request waits for the users model while the denylist is down
+REVOCATION_RECHECK_S = 0.25
+UNCHECKABLE = (
+    "token revocation cannot be checked: the token denylist is unreachable and the users model"
+    " has not applied this user's latest change yet"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,7 @@ class Authenticator:
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         journal: LoginJournal | None = None,
         sessions: SessionCache | None = None,
+        revocation_wait_s: float = REVOCATION_WAIT_S,
     ) -> None:
         self._directory = directory
         self._hasher = hasher
@@ -77,6 +84,7 @@ class Authenticator:
         self._sleep = sleep
         self._journal = journal
         self._sessions = sessions
+        self._revocation_wait_s = revocation_wait_s
         self._dummy_hash: str | None = None
 
     async def login(
@@ -129,7 +137,7 @@ class Authenticator:
 
     async def authenticate_claims(self, claims: TokenClaims) -> Principal:
         """The principal for already-verified claims, if the session is still valid now."""
-        if await self.denylist.denied(claims.jti):
+        if await self._denied(claims):
             raise AuthenticationError("token has been revoked")
         user, revoked = await self._session(claims)
         if user is None:
@@ -145,6 +153,20 @@ class Authenticator:
             must_change_password=user.must_change_password,
             claims=claims,
         )
+
+    async def _denied(self, claims: TokenClaims) -> bool:
+        """The denylist's answer; while it is unreachable, the users model's alone, once that
+        model has applied every event of the token's user (fail closed: a revocation saved but
+        not applied yet could be among them, so after `revocation_wait_s` it is a 503)."""
+        try:
+            return await self.denylist.denied(claims.jti)
+        except UnavailableError:
+            deadline = anyio.current_time() + self._revocation_wait_s
+            while not await self._directory.caught_up(claims.user_id):
+                if anyio.current_time() >= deadline:
+                    raise UnavailableError(UNCHECKABLE) from None
+                await anyio.sleep(REVOCATION_RECHECK_S)
+            return False
 
     async def _session(self, claims: TokenClaims) -> Session:
         """The directory's answer, from the session cache when this process keeps one."""

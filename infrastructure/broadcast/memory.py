@@ -72,6 +72,10 @@ class MemoryBroadcaster:
     def listened(self) -> bool:
         return any(subscriber.rows for subscriber in self._subscribers)
 
+    @property
+    def unreachable(self) -> str | None:
+        return None  # in this process: nothing to lose
+
     def publish(self, update: LiveUpdate) -> None:
         for subscriber in list(self._subscribers):
             subscriber.offer(update)

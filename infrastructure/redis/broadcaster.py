@@ -34,6 +34,10 @@ log = structlog.get_logger()
 STREAM_MAXLEN = 10_000  # entries; readers only need the tail
 STREAM_RETAIN_MS = 15_000  # and no older than this: ~90 MB of rows at 10,000 records/s
 OUTBOX_LIMIT = 10_000
+# And in bytes: while Redis is away a projector goes on committing, and each logs commit carries
+# its rows (a catch-up commit ~5 MB); 10,000 of them held gigabytes. What is dropped is in the
+# read model: every reader of a stream it could not read marks its clients lagged.
+OUTBOX_BYTES = 64 << 20
 READ_BLOCK_MS = 500  # also how long a close waits for the reader to notice
 READ_COUNT = 500
 APPEND_BYTES = 8 << 20  # one pipeline carries at most this much (and at least one entry)
@@ -41,15 +45,17 @@ RETRY_S = 0.5
 FLUSH_S = 2.0
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(LiveUpdate)
+_WAKE = LiveUpdate(0)  # an empty logs update: wakes a waiting client to find itself lagged
 # KEYS: the stream, its entry counter, its last id; ARGV: maxlen, retain ms, then the entry's
 # fields' values:
 # the update (`u`), its origin and local sequence, and its model, position and purge flag apart
-# (`m`, `p`, `x`: a logs update without its rows, for subscribers that want none).
+# (`m`, `p`, `x`: a logs update without its rows, for subscribers that want none), and how many
+# numbers to skip first (updates this publisher dropped from a full outbox: readers see a gap).
 # Trimmed by Redis's clock, not the publisher's: a skewed host cannot empty the stream.
 _APPEND = """
 local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local n = redis.call('INCR', KEYS[2])
+local n = redis.call('INCRBY', KEYS[2], 1 + (tonumber(ARGV[9]) or 0))
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
     'u', ARGV[3], 'o', ARGV[4], 's', ARGV[5], 'm', ARGV[6], 'p', ARGV[7], 'x', ARGV[8], 'n', n)
 redis.call('SET', KEYS[3], id)
@@ -103,6 +109,8 @@ class RedisBroadcaster:
         self._origin = secrets.token_hex(8).encode()
         self._seq = 0
         self._outbox: deque[_Entry] = deque()
+        self.outbox_bytes = 0  # the bodies waiting in the outbox
+        self._dropped = 0  # updates dropped from it since the last append: numbers to skip
         self._outbox_ready = asyncio.Event()
         self._flushed = asyncio.Event()
         self._flushed.set()
@@ -112,6 +120,7 @@ class RedisBroadcaster:
         self._subscribed = asyncio.Event()  # wakes an idle reader
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._unreachable: str | None = None  # set by a failed read, cleared by the next good one
 
     @property
     def subscribers(self) -> int:
@@ -151,15 +160,26 @@ class RedisBroadcaster:
     def listened(self) -> bool:
         return True  # readers in other processes are not known here
 
+    @property
+    def unreachable(self) -> str | None:
+        return self._unreachable
+
     def publish(self, update: LiveUpdate) -> None:
         self._seq += 1
-        if len(self._outbox) >= OUTBOX_LIMIT:
-            self._outbox.popleft()
-            self._mark_all_lagged()  # local readers can tell; remote ones catch up by position
-            log.warning("broadcast_outbox_full", dropped=1)
-        self._outbox.append(
-            _Entry(self._seq, update.model, update.position, update.purged, _ENCODER.encode(update))
-        )
+        body = _ENCODER.encode(update)
+        dropped = 0
+        while self._outbox and (
+            len(self._outbox) >= OUTBOX_LIMIT or self.outbox_bytes + len(body) > OUTBOX_BYTES
+        ):
+            self._pop()
+            dropped += 1
+        if dropped:
+            # Local readers are told here; remote ones by the numbers the next append skips.
+            self._dropped += dropped
+            self._mark_all_lagged()
+            log.warning("broadcast_outbox_full", dropped=dropped)
+        self._outbox.append(_Entry(self._seq, update.model, update.position, update.purged, body))
+        self.outbox_bytes += len(body)
         self._flushed.clear()
         self._outbox_ready.set()
 
@@ -175,6 +195,9 @@ class RedisBroadcaster:
         """Forget a subscriber (idempotent)."""
         self._subscribers.discard(subscription)
 
+    def _pop(self) -> None:
+        self.outbox_bytes -= len(self._outbox.popleft().body)
+
     def _mark_all_lagged(self) -> None:
         for subscriber in self._subscribers:
             subscriber.lagged = True
@@ -185,20 +208,23 @@ class RedisBroadcaster:
             self._outbox_ready.clear()
             while self._outbox:
                 batch = _first_entries(self._outbox)
+                skip = self._dropped
                 try:
-                    await self._append(batch)
+                    await self._append(batch, skip)
                 except RedisError as e:
                     log.warning("broadcast_publish_failed", error=str(e))
                     await asyncio.sleep(RETRY_S)
                     continue
-                for _ in batch:
-                    self._outbox.popleft()
+                self._dropped -= skip
+                # By sequence: `publish` may have dropped some of this batch meanwhile.
+                while self._outbox and self._outbox[0].seq <= batch[-1].seq:
+                    self._pop()
             self._flushed.set()
 
-    async def _append(self, batch: list[_Entry]) -> None:
+    async def _append(self, batch: list[_Entry], skip: int) -> None:
         keys = [self._stream, self._counter, self._newest]
         async with self._redis.pipeline(transaction=False) as pipe:
-            for e in batch:
+            for i, e in enumerate(batch):
                 args: list[bytes | int | str] = [
                     self._maxlen,
                     self._retain_ms,
@@ -208,6 +234,7 @@ class RedisBroadcaster:
                     e.model,
                     e.position,
                     int(e.purged),
+                    0 if i else skip,
                 ]
                 await self._append_script(keys, args, client=pipe)
             await pipe.execute()
@@ -218,9 +245,13 @@ class RedisBroadcaster:
                 async for entry_id, fields in self._entries():
                     self._deliver(entry_id, fields)
             except RedisError as e:
-                # Entries may have been missed while Redis was away: every client re-reads.
+                # Entries may have been missed while Redis was away: every client re-reads,
+                # woken now to see it (a live client may be waiting for its next keepalive).
                 log.warning("broadcast_read_failed", error=str(e))
+                self._unreachable = "live updates unavailable: Redis unreachable"
                 self._mark_all_lagged()
+                for subscriber in list(self._subscribers):
+                    subscriber.offer(_WAKE)
                 await asyncio.sleep(RETRY_S)
 
     async def _entries(self) -> AsyncIterator[tuple[tuple[int, int], dict[bytes, bytes]]]:
@@ -233,6 +264,7 @@ class RedisBroadcaster:
                 # older than its cursor; positions only grow).
                 self._subscribed.clear()
                 end = await self._end()
+                self._unreachable = None
                 if self._subscribers:
                     continue  # one came meanwhile, at the cursor it found: read from there
                 self._last_id, self._last_n = end
@@ -244,6 +276,7 @@ class RedisBroadcaster:
             answer: Any = await self._redis.xread(
                 {self._stream: cursor}, count=READ_COUNT, block=READ_BLOCK_MS
             )
+            self._unreachable = None
             for _stream, entries in answer or []:
                 for raw_id, fields in entries:
                     self._last_id = _stream_id(raw_id)

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ConstantBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from application.errors import UnavailableError
 
 DEFAULT_PREFIX = "decnet:"
+# redis-py's defaults wait 5 s for an answer and retry 10 times: a Redis that stopped answering
+# (SIGSTOP, a dropped network) held a request for 5 s or more. Here a try waits 2 s and is not
+# repeated after a timeout (a connection and its handshake retry apart, so retries multiply);
+# a connection error is retried once, so a pooled connection that a restarted Redis closed is
+# replaced at once. A request that needs Redis gets its 503 within about 2 s. Blocking reads
+# wait 0.5 s (`XREAD BLOCK`); pub/sub waits without a timeout of its own.
+COMMAND_TIMEOUT_S = 2.0
+RETRIES = 1
+HOLD_S = 1.0  # after a call found Redis unreachable, calls fail at once for this long
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +57,52 @@ class RedisKeys:
         return f"{self.prefix}throttle:{key}"
 
 
+def redis_client(url: str) -> Redis:
+    """A client on `url` that gives up on an unreachable Redis within seconds (not connected
+    yet: the first command connects)."""
+    return Redis.from_url(
+        url,
+        decode_responses=False,
+        health_check_interval=30,
+        socket_timeout=COMMAND_TIMEOUT_S,
+        socket_connect_timeout=COMMAND_TIMEOUT_S,
+        retry=Retry(ConstantBackoff(0.05), RETRIES, supported_errors=(RedisConnectionError,)),
+    )
+
+
+class Reachability:
+    """Whether Redis answered lately, shared by the adapters of one client.
+
+    Each authenticated request asks the denylist: on a silent Redis every one of them would wait
+    out the timeout (and hold a connection attempt). After a call finds Redis unreachable, the
+    calls of the next `hold_s` fail at once; the first after it tries again.
+    """
+
+    def __init__(self, hold_s: float = HOLD_S, clock: Callable[[], float] = time.monotonic):
+        self._hold_s = hold_s
+        self._clock = clock
+        self._held_until = float("-inf")
+
+    @contextmanager
+    def call(self, what: str) -> Iterator[None]:
+        """Turn "Redis does not answer" into `UnavailableError` (503) naming what is missing."""
+        if self._clock() < self._held_until:
+            raise UnavailableError(f"{what} unavailable: Redis unreachable")
+        try:
+            yield
+        except UNREACHABLE as e:
+            self._held_until = self._clock() + self._hold_s
+            raise UnavailableError(f"{what} unavailable: Redis unreachable") from e
+
+
 @asynccontextmanager
-async def open_redis(url: str) -> AsyncIterator[Redis]:
-    """A connected client (checked with PING), closed on exit."""
-    client = Redis.from_url(url, decode_responses=False, health_check_interval=30)
+async def open_redis(url: str, check: bool = True) -> AsyncIterator[Redis]:
+    """A client, checked with PING unless `check` is off (for a process that works without
+    Redis and must start while it is down), closed on exit."""
+    client = redis_client(url)
     try:
-        await client.ping()
+        if check:
+            await client.ping()
         yield client
     finally:
         await client.aclose()

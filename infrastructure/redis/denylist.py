@@ -7,18 +7,24 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from infrastructure.redis.client import RedisKeys
+from infrastructure.redis.client import Reachability, RedisKeys
 
 MARGIN_MS = 1_000
+WHAT = "token denylist"
 
 
 class RedisTokenDenylist:
     """Every replica sees a logout at once; Redis forgets the id once the token has expired."""
 
     def __init__(
-        self, redis: Redis, keys: RedisKeys, clock: Callable[[], float] = time.time
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        clock: Callable[[], float] = time.time,
+        reach: Reachability | None = None,
     ) -> None:
         self._redis = redis
+        self._reach = reach or Reachability()
         self._keys = keys
         self._clock = clock
 
@@ -27,9 +33,11 @@ class RedisTokenDenylist:
         ttl_ms = int((expires_at - self._clock()) * 1000)
         if ttl_ms <= 0:
             return  # already expired: every replica refuses it anyway
-        await self._redis.set(self._keys.denied(jti), repr(expires_at), px=ttl_ms + MARGIN_MS)
+        with self._reach.call(WHAT):
+            await self._redis.set(self._keys.denied(jti), repr(expires_at), px=ttl_ms + MARGIN_MS)
 
     async def denied(self, jti: str) -> bool:
         """True while `jti`'s token has not expired."""
-        raw = await self._redis.get(self._keys.denied(jti))
+        with self._reach.call(WHAT):
+            raw = await self._redis.get(self._keys.denied(jti))
         return raw is not None and float(raw) > self._clock()

@@ -17,9 +17,11 @@ from redis.asyncio import Redis
 from application.errors import RateLimitedError
 from application.identity.throttle import LoginReservation, ThrottlePolicy, username_key
 from infrastructure.auth.memory_throttle import REFUSAL
-from infrastructure.redis.client import RedisKeys
+from infrastructure.redis.client import Reachability, RedisKeys
 
 STALE_S = 60.0  # far longer than one verification takes
+# Without it no login is admitted: a throttle that cannot count would let guessing run free.
+WHAT = "login throttle"
 
 # KEYS: ip fail/flight, ip-user fail/flight, user fail/flight.
 # ARGV: now, window, per_ip, per_ip_user, attempt id, stale after, ttl ms.
@@ -77,8 +79,10 @@ class RedisLoginThrottle:
         keys: RedisKeys,
         policy: ThrottlePolicy | None = None,
         clock: Callable[[], float] = time.time,
+        reach: Reachability | None = None,
     ) -> None:
         self._redis = redis
+        self._reach = reach or Reachability()
         self._keys = keys
         self._policy = policy or ThrottlePolicy()
         self._clock = clock  # wall time: replicas compare times another process wrote
@@ -88,32 +92,34 @@ class RedisLoginThrottle:
     async def reserve(self, client_ip: str, username: str) -> LoginReservation:
         policy = self._policy
         attempt = uuid4().hex
-        admitted, value = await self._reserve(
-            keys=self._key_list(client_ip, username),
-            args=[
-                repr(self._clock()),
-                repr(policy.window_s),
-                policy.per_ip,
-                policy.per_ip_user,
-                attempt,
-                repr(STALE_S),
-                self._ttl_ms(),
-            ],
-        )
+        with self._reach.call(WHAT):
+            admitted, value = await self._reserve(
+                keys=self._key_list(client_ip, username),
+                args=[
+                    repr(self._clock()),
+                    repr(policy.window_s),
+                    policy.per_ip,
+                    policy.per_ip_user,
+                    attempt,
+                    repr(STALE_S),
+                    self._ttl_ms(),
+                ],
+            )
         if not admitted:
             raise RateLimitedError(REFUSAL, int(value))
         return LoginReservation(attempt, client_ip, username, policy.user_delay(int(value)))
 
     async def settle(self, reservation: LoginReservation, failed: bool) -> None:
-        await self._settle(
-            keys=self._key_list(reservation.client_ip, reservation.username),
-            args=[
-                reservation.attempt_id,
-                "1" if failed else "0",
-                repr(self._clock()),
-                self._ttl_ms(),
-            ],
-        )
+        with self._reach.call(WHAT):
+            await self._settle(
+                keys=self._key_list(reservation.client_ip, reservation.username),
+                args=[
+                    reservation.attempt_id,
+                    "1" if failed else "0",
+                    repr(self._clock()),
+                    self._ttl_ms(),
+                ],
+            )
 
     def _key_list(self, client_ip: str, username: str) -> list[str]:
         name = username_key(username)

@@ -11,7 +11,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from application.ports import TokenClaims
-from infrastructure.redis.client import RedisKeys
+from infrastructure.redis.client import Reachability, RedisKeys
 
 
 class _Stored(msgspec.Struct, array_like=True):
@@ -27,9 +27,14 @@ class RedisTicketStore:
     """Any API replica may redeem a ticket another issued; Redis expires it (TTL) as well."""
 
     def __init__(
-        self, redis: Redis, keys: RedisKeys, clock: Callable[[], float] = time.time
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        clock: Callable[[], float] = time.time,
+        reach: Reachability | None = None,
     ) -> None:
         self._redis = redis
+        self._reach = reach or Reachability()
         self._keys = keys
         self._clock = clock  # wall time: replicas compare deadlines another process wrote
 
@@ -37,14 +42,18 @@ class RedisTicketStore:
         """A 256-bit random ticket, valid once until `ttl_s` seconds from now."""
         ticket = secrets.token_urlsafe(32)
         body = _ENCODER.encode(_Stored(claims, self._clock() + ttl_s))
-        await self._redis.set(self._keys.ticket(ticket), body, px=max(1, int(ttl_s * 1000) + 1000))
+        with self._reach.call("SSE tickets"):
+            await self._redis.set(
+                self._keys.ticket(ticket), body, px=max(1, int(ttl_s * 1000) + 1000)
+            )
         return ticket
 
     async def consume(self, ticket: str) -> TokenClaims | None:
         """The claims if the ticket is live; GETDEL spends it atomically on every replica."""
         if not ticket:
             return None
-        body: Any = await self._redis.getdel(self._keys.ticket(ticket))
+        with self._reach.call("SSE tickets"):
+            body: Any = await self._redis.getdel(self._keys.ticket(ticket))
         if body is None:
             return None
         stored = _DECODER.decode(body)

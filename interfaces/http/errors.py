@@ -12,6 +12,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from psycopg_pool import PoolTimeout
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from domain.shared.errors import (
     AuthenticationError,
@@ -40,6 +42,9 @@ STATUS_BY_FAMILY: tuple[tuple[type[DecnetError], int], ...] = (
     (UnavailableError, 503),
 )
 UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, StoreOperationalError, StoreInterfaceError)
+# The Redis adapters say which shared state is missing (UnavailableError); anything that still
+# reaches here unwrapped is the same outage, never a 500.
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 
 def _body(detail: Any, status: int, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -79,6 +84,11 @@ def unavailable_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[A
     return _body("database unavailable", 503)
 
 
+def redis_unavailable_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("redis_unavailable", error=type(exc).__name__)
+    return _body("shared live state unavailable: Redis unreachable", 503)
+
+
 def unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Never a stack trace in the body; the log has the event with the request id bound.
     log.error("unhandled_error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
@@ -111,4 +121,6 @@ def exception_handlers() -> dict[Any, Any]:
     }
     for cls in UNAVAILABLE:
         handlers[cls] = unavailable_handler
+    for redis_error in REDIS_UNAVAILABLE:
+        handlers[redis_error] = redis_unavailable_handler
     return handlers

@@ -4,7 +4,8 @@ Every failure body is `{"detail": "..."}` (`errors.py`), documented once as `Err
 Which statuses a route can answer follows from what it is, so it is derived here rather than
 repeated on 37 decorators; a route adds its own (409, 429, ...) with `opt={ANSWERS: (...)}`:
 
-- every route can answer 503 (the database is unreachable: `errors.unavailable_handler`);
+- every route can answer 503 (the database is unreachable: `errors.unavailable_handler`; or, in
+  the split topology, the Redis a login, ticket, stream or revocation check needs);
 - a route behind the bearer middleware answers 401 (no or bad token) and 403 (a guard, or a
   pending password change);
 - a route with a JSON body answers 400 (not JSON, wrong types, unknown or duplicate keys, NUL),
@@ -46,7 +47,8 @@ DESCRIPTIONS = {
     415: "The body is not declared as `application/json`",
     422: "A value is out of its bounds, pattern or set",
     429: "Too many attempts; `Retry-After` says when to try again",
-    503: "The database is unreachable; try again",
+    503: "A dependency is unreachable (the database; Redis for logins, tickets and streams in"
+    " the split topology); `detail` says which; try again",
 }
 
 

@@ -19,7 +19,7 @@ import msgspec
 import structlog
 from litestar.response import ServerSentEventMessage
 
-from application.errors import AuthenticationError
+from application.errors import AuthenticationError, UnavailableError
 from application.identity.login import Authenticator, Principal
 
 RECHECK_S = 5.0
@@ -93,7 +93,7 @@ async def _invalid(principal: Principal, auth: Authenticator) -> str | None:
     """Why the session no longer holds (revoked, user deleted, credentials changed), or None."""
     try:
         await auth.authenticate_claims(principal.claims)
-    except AuthenticationError as e:
+    except (AuthenticationError, UnavailableError) as e:  # fail closed: unchecked is ended
         return str(e)
     return None
 

@@ -27,6 +27,12 @@ def _frame(kind: str, data: Any, ident: int | None = None) -> ServerSentEventMes
     return encoded_frame(kind, data, ident)
 
 
+def error_frame(message: str) -> ServerSentEventMessage:
+    """`event: error` with `{"type": "error", "message": ...}`: the last frame of a stream."""
+    body = {"type": "error", "message": message}
+    return ServerSentEventMessage(data=msgspec.json.encode(body).decode(), event="error")
+
+
 class StreamSession:
     """Yields SSE messages; `max_frames` (developer mode) ends it after that many frames."""
 
@@ -71,10 +77,7 @@ class StreamSession:
                     return
         except Exception as e:  # a failure mid-stream is reported to the client, then closed
             log.warning("stream_failed", error=type(e).__name__)
-            yield ServerSentEventMessage(
-                data=msgspec.json.encode({"type": "error", "message": "stream failed"}).decode(),
-                event="error",
-            )
+            yield error_frame("stream failed")
         finally:
             subscription.close()
 
@@ -95,6 +98,11 @@ class StreamSession:
                 continue
             if update is not None and update.model != "logs":
                 continue  # another model's commit (history): nothing for this stream
+            if subscription.lagged and (outage := self._broadcaster.unreachable):
+                # No live update can come (Redis is down): say so and end; the client resumes
+                # by its last id once /stream answers again (503 meanwhile).
+                yield error_frame(f"{outage}; reconnect with Last-Event-ID")
+                return
             if subscription.lagged:
                 # Updates were dropped for this slow client: catch up from the read model.
                 subscription.lagged = False

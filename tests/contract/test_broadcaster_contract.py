@@ -6,6 +6,7 @@ many unread updates one subscription holds before it lags (`capacity`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,11 @@ from application.ports import Broadcaster, LiveLog, LiveUpdate, Subscription
 from application.reads.rows import LogRow, ProjectionStatus
 from domain.observations.records import InteractionRecord
 from infrastructure.broadcast.memory import QUEUE_LIMIT, MemoryBroadcaster
-from infrastructure.redis.broadcaster import RedisBroadcaster, open_redis_broadcaster
+from infrastructure.redis.broadcaster import (
+    OUTBOX_LIMIT,
+    RedisBroadcaster,
+    open_redis_broadcaster,
+)
 from infrastructure.redis.client import RedisKeys, open_redis
 from interfaces.live import publish_commits
 from projections.base import LogsCommitted
@@ -400,3 +405,30 @@ async def test_a_process_nobody_listens_in_fetches_no_entries(
             projector.publish(update(21))
             assert [u.position for u in await received(subscription, 1)] == [21]
             assert reads
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_updates_dropped_from_a_full_outbox_mark_other_replicas_lagged(
+    redis_shared: tuple[Redis, RedisKeys],
+) -> None:
+    """A publisher whose outbox overflowed (Redis away or slow) drops its oldest updates; the
+    next entry it appends skips their numbers, so a reader elsewhere marks its clients lagged
+    (they catch up from the read model) instead of silently missing them."""
+    client, keys = redis_shared
+    async with open_redis_broadcaster(client, keys.live_stream) as earlier:
+        earlier.publish(LiveUpdate(1, model="users"))  # the stream's first entry, flushed on exit
+    async with open_redis_broadcaster(client, keys.live_stream) as replica:
+        # Only "other" reaches its queue: the lag can come from the numbering alone.
+        subscription = replica.subscribe(frozenset({"other"}))
+        projector = RedisBroadcaster(client, keys.live_stream)
+        for position in range(1, OUTBOX_LIMIT + 2):  # one more than the outbox holds
+            projector.publish(LiveUpdate(position, model="users"))
+        await projector.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not subscription.lagged:
+                assert time.monotonic() < deadline, "the gap went unnoticed"
+                await asyncio.sleep(0.05)
+        finally:
+            await projector.aclose()

@@ -46,6 +46,14 @@ class DirectoryDriver(Protocol):
 
     async def revoke(self, user_id: str, jti: str) -> None: ...
 
+    async def revoke_unapplied(self, user_id: str, jti: str) -> None:
+        """Save a revocation the directory's model has not applied yet."""
+        ...
+
+    async def apply(self) -> None:
+        """Apply what was saved."""
+        ...
+
 
 @pytest.mark.anyio
 class UserDirectoryContract:
@@ -94,6 +102,28 @@ class UserDirectoryContract:
         await driver.revoke(alice.uuid, "jti-1")
         assert await directory.session(alice.uuid, "jti-1") == (alice, True)
         assert await directory.session(alice.uuid, "jti-2") == (alice, False)
+
+    async def test_caught_up_says_whether_every_event_of_the_user_is_applied(
+        self, driver: DirectoryDriver, directory: UserDirectory
+    ) -> None:
+        """A revocation saved but not applied makes its user (only) not caught up; once applied,
+        the user is caught up and the session shows the revocation."""
+        alice = await driver.register("alice", "password-1", Role.VIEWER)
+        bob = await driver.register("bob", "password-2", Role.VIEWER)
+        assert await directory.caught_up(alice.uuid)
+        await driver.revoke_unapplied(alice.uuid, "jti-1")
+        assert not await directory.caught_up(alice.uuid)
+        assert await directory.caught_up(bob.uuid)
+        await driver.apply()
+        assert await directory.caught_up(alice.uuid)
+        assert await directory.session(alice.uuid, "jti-1") == (alice, True)
+
+    async def test_an_unknown_user_is_caught_up(
+        self, driver: DirectoryDriver, directory: UserDirectory
+    ) -> None:
+        """Nobody's id has no event to wait for (its session finds no user anyway)."""
+        await driver.register("alice", "password-1", Role.VIEWER)
+        assert await directory.caught_up(str(uuid4()))
 
     async def test_a_deleted_user_is_gone_by_name_and_by_session(
         self, driver: DirectoryDriver, directory: UserDirectory
@@ -152,6 +182,7 @@ class MemoryDriver:
     def __init__(self, directory: MemoryUserDirectory) -> None:
         self._directory = directory
         self._hasher = FakeHasher()
+        self._unapplied: list[str] = []
 
     async def register(self, username: str, password: str, role: Role) -> UserRecord:
         return self._directory.add(
@@ -174,6 +205,14 @@ class MemoryDriver:
 
     async def revoke(self, user_id: str, jti: str) -> None:
         self._directory.revoked.add(jti)
+
+    async def revoke_unapplied(self, user_id: str, jti: str) -> None:
+        self._unapplied.append(jti)
+        self._directory.pending.add(user_id)
+
+    async def apply(self) -> None:
+        self._directory.revoked.update(self._unapplied)
+        self._directory.pending.clear()
 
     def _update(self, user_id: str, **changes: Any) -> None:
         users = self._directory.users
@@ -230,6 +269,12 @@ class ProjectedDriver:
 
     async def revoke(self, user_id: str, jti: str) -> None:
         self._users.revoke_token(self._admin, UUID(user_id), jti, EXPIRES)
+        await self._runner.catch_up("users")
+
+    async def revoke_unapplied(self, user_id: str, jti: str) -> None:
+        self._users.revoke_token(self._admin, UUID(user_id), jti, EXPIRES)
+
+    async def apply(self) -> None:
         await self._runner.catch_up("users")
 
 

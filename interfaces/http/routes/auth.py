@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 
-from application.errors import AuthenticationError, RateLimitedError
+from application.errors import AuthenticationError, RateLimitedError, UnavailableError
 from domain.identity.roles import PASSWORD_MAX, PASSWORD_MIN
 from infrastructure.metrics import METRICS
 from interfaces.http.auth import (
@@ -111,7 +111,14 @@ class AuthController(Controller):
             expires,
         )
         # The event is the record; the denylist makes every replica refuse the token now.
-        await services.api.auth.denylist.deny(p.claims.jti, p.claims.expires_at)
+        try:
+            await services.api.auth.denylist.deny(p.claims.jti, p.claims.expires_at)
+        except UnavailableError:
+            # Without the denylist, the users model (which every replica asks) must hold the
+            # revocation before the logout is confirmed; else 503 (the event stays saved).
+            if not await services.api.progress.wait_for(position, ["users"]):
+                raise
+            return
         await settle(services, position, ["users"])
 
     @post("/sse-ticket", status_code=200)

@@ -20,6 +20,7 @@ COMPONENTS = (
     "collector_worker",
     "attacker_worker",
     "sniffer_worker",
+    "redis",
 )
 CRITICAL = frozenset({"database", "docker", "ingestion_worker"})
 CHECK_TIMEOUT_S = 3.0

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.response import ServerSentEvent
 
+from application.errors import UnavailableError
 from interfaces.http.auth import QUERY_TOKEN, principal_of, services_of
 from interfaces.http.openapi import SSE_ANSWER
 from interfaces.http.params import (
@@ -52,6 +53,9 @@ async def stream(
     or is revoked.
     """
     services = services_of(request)
+    outage = services.api.broadcaster.unreachable
+    if outage is not None:
+        raise UnavailableError(f"{outage}; GET /logs still answers")
     cursor = given(lastEventId) or request.headers.get("last-event-id")
     last_id = int_param("lastEventId", cursor, 0, 0, MAX_OFFSET)
     f = log_filter(search, start_time, end_time)

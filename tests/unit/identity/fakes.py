@@ -29,6 +29,7 @@ class MemoryUserDirectory:
     def __init__(self) -> None:
         self.users: dict[str, UserRecord] = {}
         self.revoked: set[str] = set()
+        self.pending: set[str] = set()  # users with events the model has not applied yet
 
     def add(self, username: str, password: str, hasher: FakeHasher, **kw: object) -> UserRecord:
         record = UserRecord(
@@ -50,3 +51,6 @@ class MemoryUserDirectory:
         user = self.users.get(user_id)
         # As the read model: a deleted user's revocations go with its row.
         return user, user is not None and jti in self.revoked
+
+    async def caught_up(self, user_id: str) -> bool:
+        return user_id not in self.pending
