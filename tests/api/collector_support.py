@@ -4,6 +4,7 @@ from chosen loopback addresses and what they observe, and a syscall tracer for t
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import socket
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.api.observations_support import SYSLOG_HOST, ObservedServer, syslog_line
 
@@ -205,3 +207,34 @@ def traced(pid: int, syscalls: str) -> Iterator[list[Trace]]:
 def strace_available() -> bool:
     """strace is installed (the syscall-level test needs it)."""
     return shutil.which("strace") is not None
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `path` for the block (unmounted even when the test fails)."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write a filler file until the disk refuses more; return it."""
+    filler = directory / "filler"
+    with filler.open("wb", buffering=0) as f:
+        for size in (65536, 512):  # big blocks, then the last few bytes
+            with contextlib.suppress(OSError):
+                while True:
+                    f.write(b"\0" * size)
+    free = os.statvfs(directory)
+    assert free.f_bavail == 0, f"{free.f_bavail} blocks still free"
+    return filler

@@ -1,0 +1,166 @@
+"""A full disk under the collector's journal: the intake stops acknowledging instead of dying or
+losing what it took, says so on /health and /metrics, and resumes by itself when space returns.
+
+The journal directory is a small tmpfs mounted for the test (root only; skipped otherwise).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.collector_support import fill, small_disk
+from tests.api.harness import Backend, free_port
+from tests.api.observations_support import (
+    SYSLOG_HOST,
+    ObservedServer,
+    all_logs,
+    fields_of,
+    observed_server,
+    scratch_dir,
+    send_udp,
+    syslog_line,
+    tag,
+    wait_for,
+)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+
+
+def numbered(t: str, count: int) -> list[bytes]:
+    return [
+        syslog_line("dfull", "ssh", "connect", {"run": t, "seq": str(i)}, msg="m" * 200).encode()
+        for i in range(count)
+    ]
+
+
+class Sender(threading.Thread):
+    """Sends lines over one connection, half-closes, and waits for the server's FIN."""
+
+    def __init__(self, port: int, lines: list[bytes]) -> None:
+        super().__init__(daemon=True)
+        self._port, self._lines = port, lines
+        self.outcome = ""
+
+    def run(self) -> None:
+        try:
+            with socket.create_connection((SYSLOG_HOST, self._port), timeout=60) as sock:
+                sock.sendall(b"".join(line + b"\n" for line in self._lines))
+                sock.shutdown(socket.SHUT_WR)
+                self.outcome = "fin" if sock.recv(1) == b"" else "data"
+        except OSError as e:
+            self.outcome = f"error: {e}"
+
+
+def collector(server: ObservedServer) -> dict[str, str]:
+    with server.api() as api:
+        health = api.get("/health", server.token)
+        assert health.status_code in (200, 503), health.text
+        component: dict[str, str] = health.json()["components"]["collector_worker"]
+        return component
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return str(response.read().decode())
+
+
+def stored_once(server: ObservedServer, t: str, count: int) -> None:
+    """Every one of the `count` TCP lines tagged `t` is stored exactly once."""
+    with server.api() as api:
+
+        def probe() -> Counter[str] | None:
+            rows = all_logs(api, server.token, f"run:{t}")
+            seqs = Counter(fields_of(r)["seq"] for r in rows)
+            return seqs if len(rows) >= count else None
+
+        seqs = wait_for(probe, 30, f"{count} rows of run:{t}", every=0.3)
+    assert set(seqs) == {str(i) for i in range(count)}
+    assert max(seqs.values()) == 1, seqs.most_common(3)
+
+
+@pytest.fixture
+def journal_disk(backend: Backend) -> Iterator[tuple[ObservedServer, Path, int]]:
+    """A server whose journal directory is a 2 MiB tmpfs, with a metrics port."""
+    if backend.name != "embedded":
+        pytest.skip("one backend is enough: the journal is the same on both")
+    metrics_port = free_port()
+    with (
+        scratch_dir("disk-full") as data_dir,
+        small_disk(data_dir / "journal", "2m") as journal,
+        observed_server(
+            backend, data_dir, extra_env={"DECNET_METRICS_PORT": str(metrics_port)}
+        ) as server,
+    ):
+        yield server, journal, metrics_port
+
+
+def test_full_journal_disk_holds_senders_and_resumes_when_space_returns(
+    journal_disk: tuple[ObservedServer, Path, int],
+) -> None:
+    """Disk full: TCP senders wait (no FIN), UDP drops are counted, health says why; freeing space
+    stores every held line once, without a restart."""
+    server, journal, metrics_port = journal_disk
+    filler = fill(journal)
+    t = tag()
+    sender = Sender(server.syslog_port, numbered(t, 2000))
+    sender.start()
+    send_udp(server.syslog_port, numbered(tag(), 20))
+
+    def full() -> dict[str, str] | None:
+        component = collector(server)
+        return component if "disk full" in component["detail"] else None
+
+    component = wait_for(full, 15, "the collector reporting a full disk", every=0.2)
+    assert component["status"] == "failing", component
+    assert "No space left on device" in component["detail"], component
+    metrics = scrape(metrics_port)
+    assert re.search(r"^decnet_journal_disk_full 1\.0$", metrics, re.M), metrics
+    dropped = re.search(r"^decnet_records_udp_disk_full_total (\S+)$", metrics, re.M)
+    assert dropped, metrics
+    assert float(dropped.group(1)) > 0, metrics
+    sender.join(timeout=2)
+    assert sender.is_alive(), f"the sender was answered on a full disk: {sender.outcome}"
+    assert server.server.process is not None
+    assert server.server.process.poll() is None, "the server died on a full disk"
+
+    filler.unlink()
+    sender.join(timeout=30)
+    assert sender.outcome == "fin", sender.outcome
+    stored_once(server, t, 2000)
+    wait_for(
+        lambda: True if collector(server)["status"] == "ok" else None, 15, "the collector ok again"
+    )
+    assert re.search(r"^decnet_journal_disk_full 0\.0$", scrape(metrics_port), re.M)
+
+
+def test_journal_larger_than_its_disk_frees_what_the_store_holds(
+    journal_disk: tuple[ObservedServer, Path, int],
+) -> None:
+    """More lines than the journal's disk holds, with the store up: segments the store already
+    holds are given back, so every line is stored once and the server stays up."""
+    server, _, _ = journal_disk
+    t = tag()
+    senders = [Sender(server.syslog_port, numbered(t, 9000)[i::3]) for i in range(3)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=60)
+        assert sender.outcome == "fin", sender.outcome
+    with server.api() as api:
+        rows = wait_for(
+            lambda: rows if len(rows := all_logs(api, server.token, f"run:{t}")) >= 9000 else None,
+            30,
+            "9000 rows",
+            every=0.5,
+        )
+    assert Counter(fields_of(r)["seq"] for r in rows) == Counter(str(i) for i in range(9000))
+    assert collector(server)["status"] == "ok"
