@@ -1,0 +1,74 @@
+"""PostgreSQL unreachable when `decnet serve` starts: it waits for it with a log line, or exits
+with one line (no traceback). The outage is a proxy of the test's own: the machine's
+PostgreSQL is shared and never stopped."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.api.harness import (
+    EXTERNAL_SKIP_REASON,
+    PG_URL_ENV,
+    DecnetServer,
+    fresh_database,
+    run_decnet,
+    scratch_dir,
+)
+from tests.api.pg_proxy import PgProxy, pg_proxy
+
+pytestmark = pytest.mark.external_pg
+
+
+@pytest.fixture
+def proxied() -> Iterator[tuple[PgProxy, str]]:
+    """A fresh database and its URL through a proxy that does not listen yet."""
+    admin_url = os.environ.get(PG_URL_ENV)
+    if not admin_url:
+        pytest.skip(EXTERNAL_SKIP_REASON)
+    parts = urlsplit(admin_url)
+    with (
+        fresh_database(admin_url) as url,
+        pg_proxy((parts.hostname or "127.0.0.1", parts.port or 5432), listening=False) as proxy,
+    ):
+        via = urlsplit(url)._replace(
+            netloc=f"{parts.username or 'postgres'}@127.0.0.1:{proxy.port}"
+        )
+        yield proxy, urlunsplit(via)
+
+
+def test_unreachable_database_at_start_exits_with_one_line(proxied: tuple[PgProxy, str]) -> None:
+    """Nothing answers for the database: exit 2 after the wait, one line on stderr."""
+    proxy, url = proxied
+    with scratch_dir("db-down") as data_dir:
+        server = DecnetServer(data_dir, database_url=url, extra_env={"DECNET_DATABASE_WAIT_S": "2"})
+        done = run_decnet("serve", env=server.env(), cwd=data_dir, timeout=30)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert "Traceback" not in output, output
+    last = output.strip().splitlines()[-1]
+    where = f"127.0.0.1:{proxy.port}{urlsplit(url).path}"
+    assert last.startswith(f"decnet: cannot reach the database at {where} (waited 2 s): "), last
+    assert "Connection refused" in last, last
+    assert output.count('"database_unreachable"') >= 2, output
+
+
+def test_start_waits_for_a_database_that_comes_up(proxied: tuple[PgProxy, str]) -> None:
+    """The database answers 3 s after the start: the server logs the wait, then serves."""
+    proxy, url = proxied
+    with scratch_dir("db-late") as data_dir:
+        server = DecnetServer(data_dir, database_url=url)
+        later = threading.Timer(3.0, proxy.restore)
+        later.start()
+        try:
+            server.start()
+            assert '"database_unreachable"' in server.log_path.read_text()
+            with server.client() as api:
+                assert api.get("/health").status_code == 401  # up, and asking for a token
+        finally:
+            later.cancel()
+            server.stop_cleanly()
