@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +20,15 @@ from tests.api.harness import (
     fresh_database,
     run_decnet,
     scratch_dir,
+)
+from tests.api.observations_support import (
+    ObservedServer,
+    all_logs,
+    fields_of,
+    send_tcp,
+    syslog_line,
+    tag,
+    wait_for,
 )
 from tests.api.pg_proxy import PgProxy, pg_proxy
 
@@ -72,3 +83,74 @@ def test_start_waits_for_a_database_that_comes_up(proxied: tuple[PgProxy, str]) 
         finally:
             later.cancel()
             server.stop_cleanly()
+
+
+OUTAGE_S = float(os.environ.get("DECNET_TEST_OUTAGE_S", "8"))
+READS = ("/logs", "/stats", "/attackers", "/bounty", "/deckies", "/logs/histogram", "/config")
+
+
+def test_database_cut_mid_ingest_gives_503s_and_loses_nothing(
+    proxied: tuple[PgProxy, str],
+) -> None:
+    """The database goes away mid-ingest: reads answer 503 with a detail (never 500), /health
+    503; when it returns every line sent is stored once."""
+    proxy, url = proxied
+    proxy.restore()
+    with scratch_dir("db-cut") as data_dir:
+        server = ObservedServer(DecnetServer(data_dir, database_url=url))
+        server.server.start()
+        try:
+            server.login()
+            t = tag()
+            sent = 0
+
+            def send(n: int) -> None:
+                nonlocal sent
+                send_tcp(server.syslog_port, numbered(t, sent, n))
+                sent += n
+
+            send(200)
+            proxy.cut()
+            statuses: Counter[tuple[str, int]] = Counter()
+            deadline = time.monotonic() + OUTAGE_S
+            with server.api() as api:
+                while time.monotonic() < deadline:
+                    send(50)
+                    for path in (*READS, "/health"):
+                        response = api.get(path, server.token)
+                        statuses[path, response.status_code] += 1
+                    time.sleep(0.2)
+            proxy.restore()
+            with server.api() as api:
+                wait_for(
+                    lambda: True if api.get("/stats", server.token).status_code == 200 else None,
+                    15,
+                    "reads answering again",
+                    every=0.5,
+                )
+            send(200)
+            assert not [k for k in statuses if k[1] >= 500 and k[1] != 503], statuses
+            assert ("/health", 503) in statuses, statuses
+            stored_once(server, t, sent)
+        finally:
+            server.close()
+            server.server.stop_cleanly()
+
+
+def numbered(t: str, start: int, count: int) -> list[str]:
+    return [
+        syslog_line("dbcut", "ssh", "connect", {"run": t, "seq": str(i)})
+        for i in range(start, start + count)
+    ]
+
+
+def stored_once(server: ObservedServer, t: str, count: int) -> None:
+    """Every one of `count` lines tagged `t` stored exactly once."""
+    with server.api() as api:
+
+        def probe() -> Counter[str] | None:
+            rows = all_logs(api, server.token, f"run:{t}")
+            return Counter(fields_of(r)["seq"] for r in rows) if len(rows) >= count else None
+
+        seqs = wait_for(probe, 60, f"{count} rows of run:{t}", every=0.5)
+    assert seqs == Counter(str(i) for i in range(count))
