@@ -376,7 +376,9 @@ def _projection_probe(services: Services, name: str) -> Probe:
         error = runner.errors.get(name)
         if error:
             return ComponentHealth("failing", error)
-        head = await anyio.to_thread.run_sync(services.core.store.head)
+        # Abandoned when /health's deadline passes: a store waiting for a connection slot
+        # must not hold the route.
+        head = await anyio.to_thread.run_sync(services.core.store.head, abandon_on_cancel=True)
         lag = head - runner.positions.get(name, 0)
         return ComponentHealth("ok", f"attacker profiles {lag} events behind the store")
 

@@ -5,12 +5,14 @@ PostgreSQL is shared and never stopped."""
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 from tests.api.harness import (
@@ -154,3 +156,65 @@ def stored_once(server: ObservedServer, t: str, count: int) -> None:
 
         seqs = wait_for(probe, 60, f"{count} rows of run:{t}", every=0.5)
     assert seqs == Counter(str(i) for i in range(count))
+
+
+@pytest.fixture
+def limited() -> Iterator[tuple[str, str, str]]:
+    """A fresh database owned by a role of its own (superusers ignore connection limits):
+    the admin URL, the database's name and its URL as that role."""
+    admin_url = os.environ.get(PG_URL_ENV)
+    if not admin_url:
+        pytest.skip(EXTERNAL_SKIP_REASON)
+    role = f"decnet_test_role_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        with fresh_database(admin_url) as url:
+            name = urlsplit(url).path.lstrip("/")
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f"ALTER DATABASE {name} OWNER TO {role}")
+            parts = urlsplit(url)
+            yield (
+                admin_url,
+                name,
+                urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}")),
+            )
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_connection_slots_exhausted_answer_503_or_200_promptly(
+    limited: tuple[str, str, str],
+) -> None:
+    """The database allows 3 connections and every session is cut: each request (/health too)
+    answers within its deadline, 503 with a detail or 200, and ingest resumes without loss."""
+    admin_url, name, url = limited
+    with scratch_dir("db-slots") as data_dir:
+        server = ObservedServer(DecnetServer(data_dir, database_url=url))
+        server.server.start()
+        try:
+            server.login()
+            t = tag()
+            send_tcp(server.syslog_port, numbered(t, 0, 100))
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f"ALTER DATABASE {name} CONNECTION LIMIT 3")
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+            with server.api() as api:
+                for i in range(5):
+                    send_tcp(server.syslog_port, numbered(t, 100 + 10 * i, 10))
+                    for path in ("/logs", "/stats", "/health"):
+                        started = time.monotonic()
+                        status = api.get(path, server.token).status_code
+                        took = time.monotonic() - started
+                        assert status in (200, 503), (path, status)
+                        assert took < 12, f"{path} took {took:.1f} s"
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f"ALTER DATABASE {name} CONNECTION LIMIT -1")
+            stored_once(server, t, 150)
+        finally:
+            server.close()
+            server.server.stop_cleanly()
