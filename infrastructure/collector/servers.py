@@ -141,8 +141,15 @@ class SyslogCollector:
 
     async def _read_stream(self, reader: asyncio.StreamReader, ip: str) -> None:
         deframer = TcpDeframer()
-        while data := await self._read_or_idle(reader, ip):
-            await self._accept_frames(deframer.feed(data))
+        # Idle is counted from the last complete message, not the last byte: a peer dripping
+        # bytes that never finish a line would otherwise hold its slot for ever.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._limits.tcp_idle_timeout_s
+        while data := await self._read_or_idle(reader, ip, deadline):
+            frames = deframer.feed(data)
+            await self._accept_frames(frames)  # may wait for disk space: count idle after it
+            if frames:
+                deadline = loop.time() + self._limits.tcp_idle_timeout_s
             # Group commit: read on while a sync runs, but never far ahead of the disk.
             await self._sink.durable(slack=UNSYNCED_WINDOW)
             # Back-pressure: stop reading this socket while the store is far behind.
@@ -150,10 +157,10 @@ class SyslogCollector:
         await self._accept_frames(deframer.close())
         await self._sink.durable()  # the FIN a sender may wait for comes after its lines are synced
 
-    async def _read_or_idle(self, reader: asyncio.StreamReader, ip: str) -> bytes:
-        """The next chunk; b"" at end of stream or after the idle timeout (which frees the slot)."""
+    async def _read_or_idle(self, reader: asyncio.StreamReader, ip: str, deadline: float) -> bytes:
+        """The next chunk; b"" at end of stream or at `deadline` (which frees the slot)."""
         try:
-            async with asyncio.timeout(self._limits.tcp_idle_timeout_s):
+            async with asyncio.timeout_at(deadline):
                 return await reader.read(READ_CHUNK)
         except TimeoutError:
             self._sink.stats.tcp_idle_closed += 1
