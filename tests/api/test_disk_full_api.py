@@ -6,9 +6,11 @@ The journal directory is a small tmpfs mounted for the test (root only; skipped 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
+import subprocess
 import threading
 import urllib.request
 from collections import Counter
@@ -26,6 +28,7 @@ from tests.api.observations_support import (
     fields_of,
     observed_server,
     scratch_dir,
+    send_tcp,
     send_udp,
     syslog_line,
     tag,
@@ -164,3 +167,37 @@ def test_journal_larger_than_its_disk_frees_what_the_store_holds(
         )
     assert Counter(fields_of(r)["seq"] for r in rows) == Counter(str(i) for i in range(9000))
     assert collector(server)["status"] == "ok"
+
+
+def test_evidence_export_on_a_full_temporary_disk_is_507(backend: Backend) -> None:
+    """The evidence bundle is built in a temporary file: with that disk full the export answers
+    507 with a detail, not 500, and works again once space returns."""
+    if backend.name != "embedded":
+        pytest.skip("one backend is enough: the temporary directory is the same on both")
+    dropped = os.urandom(3 * 1024 * 1024)  # incompressible: the bundle outgrows the 2 MiB disk
+    digest = hashlib.sha256(dropped).hexdigest()
+    stored_as = f"2026-04-18T02:00:00Z_{digest[:12]}_dropper.bin"
+    ip = "10.93.0.7"
+    with scratch_dir("disk-full-export") as scratch, small_disk(scratch / "tmp", "2m") as tmp:
+        (scratch / "artifacts" / "fx-decky" / "ssh").mkdir(parents=True)
+        (scratch / "artifacts" / "fx-decky" / "ssh" / stored_as).write_bytes(dropped)
+        env = {"DECNET_ARTIFACTS_ROOT": str(scratch / "artifacts"), "TMPDIR": str(tmp)}
+        with (
+            observed_server(backend, scratch / "data", extra_env=env) as server,
+            server.api() as api,
+        ):
+            fields = {"src_ip": ip, "sha256": digest, "stored_as": stored_as, "size": "3145728"}
+            send_tcp(server.syslog_port, [syslog_line("fx-decky", "ssh", "file_captured", fields)])
+
+            def attacker() -> str | None:
+                rows = api.get("/attackers", server.token, params={"search": ip}).json()["data"]
+                return str(rows[0]["uuid"]) if rows else None
+
+            uuid = wait_for(attacker, 30, "the attacker's profile", every=0.3)
+            response = api.get(f"/attackers/{uuid}/evidence", server.token)
+            assert response.status_code == 507, response.text
+            assert "No space left on device" in response.json()["detail"], response.text
+            assert os.statvfs(tmp).f_bfree == os.statvfs(tmp).f_blocks, "temporary file left"
+            subprocess.run(["mount", "-o", "remount,size=16m", str(tmp)], check=True)
+            response = api.get(f"/attackers/{uuid}/evidence", server.token)
+            assert response.status_code == 200, response.text
