@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.api.observations_support import SYSLOG_HOST, ObservedServer, syslog_line
+from tests.api.observations_support import (
+    SYSLOG_HOST,
+    ObservedServer,
+    all_logs,
+    fields_of,
+    syslog_line,
+    wait_for,
+)
 
 # Counters of the collector_worker /health detail, by the words in front of each number.
 COUNTERS = (
@@ -238,3 +246,20 @@ def fill(directory: Path) -> Path:
     free = os.statvfs(directory)
     assert free.f_bavail == 0, f"{free.f_bavail} blocks still free"
     return filler
+
+
+def stored_once(server: ObservedServer, t: str, count: int, timeout: float = 60.0) -> None:
+    """The lines tagged `run:<t>` with `seq` 0..count-1 are each stored exactly once."""
+    with server.api() as api:
+
+        def probe() -> dict[int, dict[str, str]] | None:
+            # Offset pages shift while rows arrive and repeat rows across pages: count distinct
+            # rows, and trust a pass only when it saw as many as the total says (a stored
+            # duplicate is a distinct row, so it is kept).
+            rows = {r["id"]: r for r in all_logs(api, server.token, f"run:{t}")}
+            page = api.get("/logs", server.token, params={"search": f"run:{t}", "limit": 1})
+            return rows if len(rows) >= count and len(rows) == page.json()["total"] else None
+
+        rows = wait_for(probe, timeout, f"{count} rows of run:{t}", every=0.5)
+    seqs = Counter(fields_of(r)["seq"] for r in rows.values())
+    assert seqs == Counter(str(i) for i in range(count)), seqs.most_common(3)

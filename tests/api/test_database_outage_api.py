@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from tests.api.collector_support import stored_once
 from tests.api.harness import (
     EXTERNAL_SKIP_REASON,
     PG_URL_ENV,
@@ -25,8 +26,6 @@ from tests.api.harness import (
 )
 from tests.api.observations_support import (
     ObservedServer,
-    all_logs,
-    fields_of,
     send_tcp,
     syslog_line,
     tag,
@@ -144,18 +143,6 @@ def numbered(t: str, start: int, count: int) -> list[str]:
         syslog_line("dbcut", "ssh", "connect", {"run": t, "seq": str(i)})
         for i in range(start, start + count)
     ]
-
-
-def stored_once(server: ObservedServer, t: str, count: int) -> None:
-    """Every one of `count` lines tagged `t` stored exactly once."""
-    with server.api() as api:
-
-        def probe() -> Counter[str] | None:
-            rows = all_logs(api, server.token, f"run:{t}")
-            return Counter(fields_of(r)["seq"] for r in rows) if len(rows) >= count else None
-
-        seqs = wait_for(probe, 60, f"{count} rows of run:{t}", every=0.5)
-    assert seqs == Counter(str(i) for i in range(count))
 
 
 @pytest.fixture

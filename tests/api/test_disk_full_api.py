@@ -13,19 +13,16 @@ import socket
 import subprocess
 import threading
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.api.collector_support import fill, small_disk
+from tests.api.collector_support import fill, small_disk, stored_once
 from tests.api.harness import Backend, free_port
 from tests.api.observations_support import (
     SYSLOG_HOST,
     ObservedServer,
-    all_logs,
-    fields_of,
     observed_server,
     scratch_dir,
     send_tcp,
@@ -74,20 +71,6 @@ def collector(server: ObservedServer) -> dict[str, str]:
 def scrape(port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         return str(response.read().decode())
-
-
-def stored_once(server: ObservedServer, t: str, count: int) -> None:
-    """Every one of the `count` TCP lines tagged `t` is stored exactly once."""
-    with server.api() as api:
-
-        def probe() -> Counter[str] | None:
-            rows = all_logs(api, server.token, f"run:{t}")
-            seqs = Counter(fields_of(r)["seq"] for r in rows)
-            return seqs if len(rows) >= count else None
-
-        seqs = wait_for(probe, 30, f"{count} rows of run:{t}", every=0.3)
-    assert set(seqs) == {str(i) for i in range(count)}
-    assert max(seqs.values()) == 1, seqs.most_common(3)
 
 
 @pytest.fixture
@@ -158,14 +141,7 @@ def test_journal_larger_than_its_disk_frees_what_the_store_holds(
     for sender in senders:
         sender.join(timeout=60)
         assert sender.outcome == "fin", sender.outcome
-    with server.api() as api:
-        rows = wait_for(
-            lambda: rows if len(rows := all_logs(api, server.token, f"run:{t}")) >= 9000 else None,
-            30,
-            "9000 rows",
-            every=0.5,
-        )
-    assert Counter(fields_of(r)["seq"] for r in rows) == Counter(str(i) for i in range(9000))
+    stored_once(server, t, 9000)
     assert collector(server)["status"] == "ok"
 
 
