@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -14,6 +15,7 @@ import psycopg
 import structlog
 
 from application.store import EventStoreApp
+from infrastructure.settings import ConfigError
 
 log = structlog.get_logger()
 
@@ -72,6 +74,35 @@ def schema_lock(url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (SCHEMA_LOCK,))
         yield conn
+
+
+def prepare_when_reachable(
+    url: str, wait_s: float, *schemas: str, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """`prepare_schemas` once the database answers, retrying connection failures for `wait_s`
+    (a database starting beside us); then a one-line `ConfigError` instead of a traceback."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            prepare_schemas(url, *schemas)
+            return
+        except psycopg.OperationalError as e:
+            reason = str(e).strip().splitlines()[0]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ConfigError(
+                    f"cannot reach the database at {_where(url)} (waited {wait_s:g} s): {reason}"
+                ) from None
+            log.warning("database_unreachable", at=_where(url), error=reason, retry_in_s=delay)
+            sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+
+
+def _where(url: str) -> str:
+    """host:port/database of a URL, without its credentials."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
 
 
 def prepare_schemas(url: str, *schemas: str) -> None:

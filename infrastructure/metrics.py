@@ -40,6 +40,8 @@ class Snapshot:
     dead_lettered: Mapping[str, int] = field(default_factory=dict)  # by transport
     accepted: int | None = None  # journaled and durable (the collector's `accepted`)
     udp_overflow: int | None = None
+    udp_disk_full: int | None = None
+    journal_disk_full: bool | None = None
     journal_backlog_bytes: int | None = None
     models: Mapping[str, ModelPosition] = field(default_factory=dict)
     sse_clients: int | None = None
@@ -73,6 +75,18 @@ class SnapshotCollector(Collector):
                 f"{NS}_records_udp_overflow",
                 "UDP records counted instead of journaled (store far behind)",
                 value=s.udp_overflow,
+            )
+        if s.udp_disk_full is not None:
+            yield CounterMetricFamily(
+                f"{NS}_records_udp_disk_full",
+                "UDP records dropped because the journal's disk was full",
+                value=s.udp_disk_full,
+            )
+        if s.journal_disk_full is not None:
+            yield GaugeMetricFamily(
+                f"{NS}_journal_disk_full",
+                "1 while the journal's disk refuses writes (TCP senders and emulators wait)",
+                value=int(s.journal_disk_full),
             )
         if s.journal_backlog_bytes is not None:
             yield GaugeMetricFamily(

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 # The read pool's session settings. Timestamps are read and written in UTC whatever the server's
 # default zone. A broad search's bitmap of matching rows stays exact (no lossy pages whose every
@@ -27,6 +27,10 @@ from psycopg_pool import AsyncConnectionPool
 # histogram of a field term held by 10% of 1M rows scanned every row (450 ms) rather than
 # visit them through the pair index (136 ms).
 READ_SESSION = "-c TimeZone=UTC -c work_mem=32MB -c jit=off -c random_page_cost=1.1"
+# After a wait for a connection timed out (the database unreachable, or out of slots), the next
+# requests wait this long at most: they answer 503 at once instead of each waiting the full
+# timeout, until one gets a connection again.
+FAILING_WAIT_S = 1.0
 
 
 class AutocommitPool(AsyncConnectionPool[AsyncConnection[Any]]):
@@ -36,6 +40,7 @@ class AutocommitPool(AsyncConnectionPool[AsyncConnection[Any]]):
         if not (options.get("kwargs") or {}).get("autocommit"):
             raise ValueError("AutocommitPool needs kwargs={'autocommit': True, ...}")
         super().__init__(conninfo, **options)
+        self.failing = False  # the last wait for a connection timed out
 
     def connection(  # type: ignore[override]
         self, timeout: float | None = None
@@ -53,7 +58,15 @@ class _Lent:
         self._conn: AsyncConnection[Any] | None = None
 
     async def __aenter__(self) -> AsyncConnection[Any]:
-        self._conn = await self._pool.getconn(self._timeout)
+        pool, timeout = self._pool, self._timeout
+        if pool.failing:
+            timeout = min(timeout or pool.timeout, FAILING_WAIT_S)
+        try:
+            self._conn = await pool.getconn(timeout)
+        except PoolTimeout:
+            pool.failing = True
+            raise
+        pool.failing = False
         return self._conn
 
     async def __aexit__(

@@ -41,6 +41,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     docker_artifacts_volume: str | None = None  # volume name or host path; default artifacts_dir
     docker_name_prefix: str = "decnet"
     deploy_wait_s: float = 20.0
+    database_wait_s: float = 30.0  # how long a start waits for an external database to answer
     syslog_host: str = "127.0.0.1"
     syslog_port: int = 5514
     syslog_tcp_idle_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0

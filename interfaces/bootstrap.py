@@ -72,6 +72,8 @@ from projections.views import ViewRegistry
 
 log = structlog.get_logger()
 POOL_MAX = 12
+POOL_WAIT_S = 10.0  # a request waits this long for a read connection, then answers 503
+POOL_RECONNECT_S = 8.0
 # A live projector (`decnet serve`'s, a split `decnet projector`): the intake or the collector
 # can run far ahead of the projections. A model reading its default 200 batch events (~200,000
 # records) per step decodes them on its own, each model a copy (1.5 GB peak at 500,000 records);
@@ -90,6 +92,11 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
             url,
             min_size=2,
             max_size=POOL_MAX,
+            timeout=POOL_WAIT_S,
+            # psycopg_pool doubles its delay between reconnection attempts until this passes,
+            # then gives up on that connection; the next request that waits starts a fresh
+            # attempt. Short, so a database back after an outage is used within seconds.
+            reconnect_timeout=POOL_RECONNECT_S,
             open=False,
             kwargs={"autocommit": True, "options": READ_SESSION},
         )
@@ -370,7 +377,9 @@ def _projection_probe(services: Services, name: str) -> Probe:
         error = runner.errors.get(name)
         if error:
             return ComponentHealth("failing", error)
-        head = await anyio.to_thread.run_sync(services.core.store.head)
+        # Abandoned when /health's deadline passes: a store waiting for a connection slot
+        # must not hold the route.
+        head = await anyio.to_thread.run_sync(services.core.store.head, abandon_on_cancel=True)
         lag = head - runner.positions.get(name, 0)
         return ComponentHealth("ok", f"attacker profiles {lag} events behind the store")
 

@@ -41,6 +41,8 @@ def collection_snapshot(collection: Collection) -> Snapshot:
         dead_lettered=dict(stats.rejected_by_transport),
         accepted=stats.accepted,
         udp_overflow=stats.udp_overflow,
+        udp_disk_full=stats.udp_disk_full,
+        journal_disk_full=bool(collection.sink.disk_full),
         journal_backlog_bytes=collection.sink.lag_bytes,
     )
 

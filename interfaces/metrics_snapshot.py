@@ -36,6 +36,8 @@ def _add_intake(snapshot: Snapshot, report: IntakeReport) -> None:
     snapshot.dead_lettered = dict(Counter(snapshot.dead_lettered) + Counter(report.dead_lettered))
     snapshot.accepted = (snapshot.accepted or 0) + report.accepted
     snapshot.udp_overflow = (snapshot.udp_overflow or 0) + report.udp_overflow
+    snapshot.udp_disk_full = (snapshot.udp_disk_full or 0) + report.udp_disk_full
+    snapshot.journal_disk_full = bool(snapshot.journal_disk_full) or report.journal_disk_full
     snapshot.journal_backlog_bytes = (snapshot.journal_backlog_bytes or 0) + report.backlog_bytes
 
 

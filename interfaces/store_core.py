@@ -20,7 +20,12 @@ from anyio.abc import TaskGroup
 from application.observations.ingest import IngestCommands
 from application.ports import ComponentHealth
 from application.store import EventStoreApp
-from infrastructure.database import Database, EmbeddedPostgres, prepare_schemas
+from infrastructure.database import (
+    Database,
+    EmbeddedPostgres,
+    prepare_schemas,
+    prepare_when_reachable,
+)
 from infrastructure.settings import AppSettings
 from projections.schema import CONTROL_SCHEMA
 
@@ -72,7 +77,9 @@ async def open_database(settings: AppSettings) -> AsyncIterator[Database]:
     """The external database if a URL is set, else the embedded one (stopped on exit)."""
     if settings.database_url:
         db = Database(url=settings.database_url)
-        await anyio.to_thread.run_sync(prepare_schemas, db.url, CONTROL_SCHEMA)
+        await anyio.to_thread.run_sync(
+            prepare_when_reachable, db.url, settings.database_wait_s, CONTROL_SCHEMA
+        )
         yield db
         return
     embedded = EmbeddedPostgres(settings.data_dir)

@@ -5,6 +5,8 @@ Every method touches the disk: call them from a worker thread, never on the even
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -19,6 +21,13 @@ from infrastructure.artifacts.budget import UploadBudget
 
 class QuotaExceeded(Exception):
     """An upload passed the per-upload or per-decky cap; it is discarded."""
+
+
+class StorageFull(QuotaExceeded):
+    """The disk refused the upload's bytes (ENOSPC/EDQUOT); it is discarded like one over a cap."""
+
+
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +79,21 @@ class ArtifactWriter:
                 raise QuotaExceeded(f"upload {self.orig_path!r} exceeds the storage cap")
             self.size += len(data)
             self._hash.update(data)
-            self._file.write(data)
+            try:
+                self._file.write(data)
+            except OSError as e:
+                self._refused(e)
 
     def finish(self, now: datetime | None = None) -> CapturedFile:
         """Close and move into place under its final name."""
         with self._lock:
             if self._settled:
                 raise ValueError(f"upload {self.orig_path!r} was already settled")
+            try:
+                self._file.close()  # flushes: the disk may refuse the last bytes here
+            except OSError as e:
+                self._refused(e)
             self._settled = True
-            self._file.close()
             digest = self._hash.hexdigest()
             stored_as = stored_as_name(now or datetime.now(UTC), digest, self.orig_path)
             final = self._tmp.parent / stored_as
@@ -90,10 +105,18 @@ class ArtifactWriter:
         with self._lock:
             self._discard()
 
+    def _refused(self, error: OSError) -> None:
+        """A write failed: discard the partial file; a full disk is `StorageFull`."""
+        self._discard()
+        if error.errno in DISK_FULL:
+            raise StorageFull(f"upload {self.orig_path!r}: {error.strerror}") from error
+        raise error
+
     def _discard(self) -> None:
         if self._settled:
             return
         self._settled = True
-        self._file.close()
+        with contextlib.suppress(OSError):  # a flush the full disk refuses: the file goes anyway
+            self._file.close()
         self._tmp.unlink(missing_ok=True)
         self._budget.release(self._decky, self.size)

@@ -113,6 +113,9 @@ class Batcher:
         if finished and self._exhausted(segment, offset):
             later = [n for n in names if n > segment]
             if later:
+                # Checkpointing here deletes the finished segment now, not after the next
+                # append: a journal that filled its disk gets its space back (ADR 0004).
+                self._journal.save_checkpoint(Checkpoint(later[0], 0))
                 return later[0], 0
         return segment, offset
 

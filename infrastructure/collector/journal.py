@@ -11,6 +11,7 @@ log, the spool during a database outage, and the bounded queue between the socke
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import struct
 import threading
@@ -35,6 +36,12 @@ DATASYNC: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 Entry = InteractionRecord | RejectedLine
 FsyncPolicy = Literal["batch", "off"]
 log = structlog.get_logger()
+# The disk refused to grow the journal: wait for space rather than lose or fail anything.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class JournalFull(Exception):
+    """The disk refused a journal write (ENOSPC/EDQUOT); nothing of that entry was kept."""
 
 
 class _Frame(msgspec.Struct, array_like=True):
@@ -108,14 +115,36 @@ class Journal:
         )
         payload = _encoder.encode(frame)
         data = _HEADER.pack(len(payload)) + payload
-        if self._fd is None or self._size + len(data) > self._segment_bytes:
-            self._rotate()
-        assert self._fd is not None
-        view = memoryview(data)
-        while view:  # a short write would tear the frame: finish it
-            view = view[os.write(self._fd, view) :]
+        try:
+            if self._fd is None or self._size + len(data) > self._segment_bytes:
+                self._rotate()
+            assert self._fd is not None
+            self._write(self._fd, data)
+        except OSError as e:
+            if e.errno not in DISK_FULL:
+                raise
+            if self._size > 0:
+                # What this segment holds may already be in the store: a new segment lets the
+                # batcher delete it once read (when the journal itself filled the disk).
+                self._rotate()
+            raise JournalFull(e.strerror or str(e)) from e
         self._size += len(data)
         self.bytes_written += len(data)
+
+    def _write(self, fd: int, data: bytes) -> None:
+        """All of `data` or, on an error, none of it (a torn frame would stop the reader)."""
+        view = memoryview(data)
+        try:
+            while view:  # a short write would tear the frame: finish it
+                view = view[os.write(fd, view) :]
+        except OSError:
+            if len(view) < len(data):
+                try:
+                    os.ftruncate(fd, self._size)
+                except OSError:
+                    self._fd, self._size = None, 0  # a torn tail of a finished segment is skipped
+                    self._retire(fd)
+            raise
 
     @property
     def unsynced(self) -> bool:
@@ -222,10 +251,20 @@ class Journal:
             return None
 
     def save_checkpoint(self, checkpoint: Checkpoint) -> None:
-        """Atomically replace the checkpoint, then delete segments wholly before it."""
+        """Atomically replace the checkpoint, then delete segments wholly before it.
+
+        A checkpoint the disk refuses is only logged: the store holds those batches, so a replay
+        from an older checkpoint (or from the first segment left) skips them, and deleting the
+        segments still gives the space back.
+        """
         tmp = self.directory / f"{CHECKPOINT}.tmp"
-        tmp.write_bytes(msgspec.json.encode(checkpoint))
-        os.replace(tmp, self.directory / CHECKPOINT)
+        try:
+            tmp.write_bytes(msgspec.json.encode(checkpoint))
+            os.replace(tmp, self.directory / CHECKPOINT)
+        except OSError as e:
+            log.warning("journal_checkpoint_not_saved", error=str(e), segment=checkpoint.segment)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         for name in self.segments():
             if name < checkpoint.segment and name != self._segment:
                 with contextlib.suppress(FileNotFoundError):
@@ -233,17 +272,23 @@ class Journal:
 
     def _rotate(self) -> None:
         if self._fd is not None:
-            if self.fsync == "batch":
-                self._retired.append(self._fd)  # closed once a group commit synced it
-            else:
-                os.close(self._fd)
+            self._retire(self._fd)
             self._fd = None
         self._segment = f"{time.time_ns():020d}-{os.getpid()}.jnl"
+        self._size = 0
+        self._dir_dirty = True  # the new file's name must reach the disk too
         self._fd = os.open(
             self.directory / self._segment, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
         )
-        self._size = 0
-        self._dir_dirty = True  # the new file's name must reach the disk too
+
+    def _retire(self, fd: int) -> None:
+        """A segment is no longer written: close it once a group commit synced its last writes
+        (at once when nothing is unsynced: an open file keeps a deleted segment's space)."""
+        if self.unsynced:
+            self._retired.append(fd)
+        else:
+            with self._lock:  # never under a sync in a worker thread
+                os.close(fd)
 
 
 def _decode(payload: bytes) -> _Frame | None:

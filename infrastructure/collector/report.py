@@ -19,6 +19,8 @@ class IntakeReport(msgspec.Struct, frozen=True, kw_only=True):
     dead_lettered: dict[str, int]
     accepted: int
     udp_overflow: int
+    udp_disk_full: int = 0
+    journal_disk_full: bool = False
     backlog_bytes: int
     collector_status: HealthState
     collector_detail: str
@@ -36,6 +38,8 @@ class IntakeReport(msgspec.Struct, frozen=True, kw_only=True):
             dead_lettered=dict(stats.rejected_by_transport),
             accepted=stats.accepted,
             udp_overflow=stats.udp_overflow,
+            udp_disk_full=stats.udp_disk_full,
+            journal_disk_full=bool(sink.disk_full),
             backlog_bytes=sink.lag_bytes,
             collector_status=collector.status,
             collector_detail=collector.detail,

@@ -106,6 +106,12 @@ class SyslogCollector:
         )
         if group.error:
             return ComponentHealth("failing", f"{group.error}; {detail}")
+        if self._sink.disk_full:
+            return ComponentHealth(
+                "failing",
+                f"{self._sink.disk_full} (TCP senders held, {s.udp_disk_full} UDP lines dropped, "
+                f"{s.journal_write_failures} writes refused); {detail}",
+            )
         return ComponentHealth("ok", detail)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -123,6 +129,9 @@ class SyslogCollector:
             pass
         except JournalSyncFailed:
             reset(writer)  # what we read may not be on disk: the sender must not think it is
+        except OSError as e:  # the journal failed otherwise (EIO, ...): not journaled, no FIN
+            log.error("collector_tcp_journal_failed", peer=ip, error=str(e))
+            reset(writer)
         except asyncio.CancelledError:
             pass  # `stop` ends this connection; asyncio would log a cancelled handler as an error
         finally:
@@ -132,28 +141,40 @@ class SyslogCollector:
 
     async def _read_stream(self, reader: asyncio.StreamReader, ip: str) -> None:
         deframer = TcpDeframer()
-        while data := await self._read_or_idle(reader, ip):
-            self._accept_frames(deframer.feed(data))
+        # Idle is counted from the last complete message, not the last byte: a peer dripping
+        # bytes that never finish a line would otherwise hold its slot for ever.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._limits.tcp_idle_timeout_s
+        while data := await self._read_or_idle(reader, ip, deadline):
+            frames = deframer.feed(data)
+            await self._accept_frames(frames)  # may wait for disk space: count idle after it
+            if frames:
+                deadline = loop.time() + self._limits.tcp_idle_timeout_s
             # Group commit: read on while a sync runs, but never far ahead of the disk.
             await self._sink.durable(slack=UNSYNCED_WINDOW)
             # Back-pressure: stop reading this socket while the store is far behind.
             await self._sink.wait_for_capacity()
-        self._accept_frames(deframer.close())
+        await self._accept_frames(deframer.close())
         await self._sink.durable()  # the FIN a sender may wait for comes after its lines are synced
 
-    async def _read_or_idle(self, reader: asyncio.StreamReader, ip: str) -> bytes:
-        """The next chunk; b"" at end of stream or after the idle timeout (which frees the slot)."""
+    async def _read_or_idle(self, reader: asyncio.StreamReader, ip: str, deadline: float) -> bytes:
+        """The next chunk; b"" at end of stream or at `deadline` (which frees the slot)."""
         try:
-            async with asyncio.timeout(self._limits.tcp_idle_timeout_s):
+            async with asyncio.timeout_at(deadline):
                 return await reader.read(READ_CHUNK)
         except TimeoutError:
             self._sink.stats.tcp_idle_closed += 1
             log.debug("collector_tcp_idle_closed", peer=ip, after_s=self._limits.tcp_idle_timeout_s)
             return b""
 
-    def _accept_frames(self, frames: list[bytes | FrameError]) -> None:
+    async def _accept_frames(self, frames: list[bytes | FrameError]) -> None:
+        """Journal each frame in order; while the disk is full, hold the rest (and, by not
+        reading, the sender) until a retry succeeds."""
         for frame in frames:
-            if isinstance(frame, FrameError):
-                self._sink.reject(b"", frame.reason, frame.detail, "tcp")
-            else:
-                self._sink.accept_line(frame, "tcp")
+            while not self._accept_frame(frame):
+                await self._sink.wait_for_disk()
+
+    def _accept_frame(self, frame: bytes | FrameError) -> bool:
+        if isinstance(frame, FrameError):
+            return self._sink.reject(b"", frame.reason, frame.detail, "tcp")
+        return self._sink.accept_line(frame, "tcp")

@@ -8,10 +8,12 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import structlog
+
 from domain.observations.batch import RejectedLine
 from domain.observations.records import InteractionRecord
 from infrastructure.collector.group_commit import GroupCommit
-from infrastructure.collector.journal import Journal
+from infrastructure.collector.journal import Journal, JournalFull
 from infrastructure.collector.rfc5424 import SyslogParseError, parse_line
 from infrastructure.collector.stats import CollectorStats
 
@@ -20,6 +22,8 @@ __all__ = ["CollectorSink", "CollectorStats"]
 SOFT_LAG_BYTES = 64 * 1024 * 1024
 HARD_LAG_BYTES = 1024 * 1024 * 1024
 RAW_KEEP = 8192
+DISK_RETRY_S = 0.25  # how often a writer held by a full disk tries the journal again
+log = structlog.get_logger()
 
 
 class CollectorSink:
@@ -29,7 +33,9 @@ class CollectorSink:
     and emulators feel. `accept_line` never waits (UDP cannot be paused); beyond the hard limit it
     counts the overflow instead of growing the journal without bound. With the `batch` fsync
     policy a record counts as accepted once the group commit put it on disk, and `submit` and
-    `durable` wait for that.
+    `durable` wait for that. When the disk refuses a journal write, nothing is acknowledged:
+    `submit` and TCP readers wait until a retry succeeds, UDP lines are dropped and counted
+    (`disk_full` says why meanwhile).
     """
 
     def __init__(
@@ -50,6 +56,7 @@ class CollectorSink:
         self._drained = asyncio.Event()
         self._journaled = 0  # records journaled; `stats.accepted` of them are on disk
         self._unsynced: deque[tuple[int, int]] = deque()  # (journal position, records up to it)
+        self.disk_full = ""  # why the last journal write was refused; empty once one succeeds
 
     @property
     def lag_bytes(self) -> int:
@@ -59,7 +66,8 @@ class CollectorSink:
     async def submit(self, record: InteractionRecord) -> None:
         """An emulator's record (RecordSink port)."""
         await self.wait_for_capacity()
-        self._append(record)
+        while not self._append(record):
+            await self.wait_for_disk()
         self._accepted("emulator")
         await self.durable()
 
@@ -76,31 +84,43 @@ class CollectorSink:
                 async with asyncio.timeout(0.5):
                     await self._drained.wait()
 
+    async def wait_for_disk(self) -> None:
+        """A journal write was refused for want of space: pause before trying again."""
+        await asyncio.sleep(DISK_RETRY_S)
+
     def committed(self) -> None:
         """The batcher moved records into the store: waiting writers may proceed."""
         self._drained.set()
 
     def accept_line(self, raw: bytes, source: str) -> bool:
-        """Parse and journal one syslog message; False if it had to be counted as overflow."""
+        """Parse and journal one syslog message; False if it was not journaled (UDP overflow, or
+        a full disk: a TCP reader tries again later, a UDP line is counted as dropped)."""
         if source == "udp" and self.lag_bytes > self._hard:
             self.stats.udp_overflow += 1
             return False
         try:
             record = parse_line(raw)
         except SyslogParseError as e:
-            self._append(_rejected(raw, e.reason, str(e), source))
-            self.stats.rejected += 1
-            self.stats.rejected_by_transport[source] += 1
-            return True
-        self._append(record)
+            return self.reject(raw, e.reason, str(e), source)
+        if not self._append(record):
+            self._refused(source)
+            return False
         self._accepted(source)
         return True
 
-    def reject(self, raw: bytes, reason: str, detail: str, source: str) -> None:
-        """Dead-letter a message that never reached the parser (e.g. a frame too long)."""
-        self._append(_rejected(raw, reason, detail, source))
+    def reject(self, raw: bytes, reason: str, detail: str, source: str) -> bool:
+        """Dead-letter a message that never reached the parser (e.g. a frame too long); False if
+        the disk refused it (as `accept_line`)."""
+        if not self._append(_rejected(raw, reason, detail, source)):
+            self._refused(source)
+            return False
         self.stats.rejected += 1
         self.stats.rejected_by_transport[source] += 1
+        return True
+
+    def _refused(self, source: str) -> None:
+        if source == "udp":
+            self.stats.udp_disk_full += 1
 
     def _accepted(self, transport: str) -> None:
         self._journaled += 1
@@ -115,10 +135,24 @@ class CollectorSink:
         while self._unsynced and self._unsynced[0][0] <= position:
             self.stats.accepted = self._unsynced.popleft()[1]
 
-    def _append(self, entry: InteractionRecord | RejectedLine) -> None:
-        self._journal.append(entry)
+    def _append(self, entry: InteractionRecord | RejectedLine) -> bool:
+        """Journal one entry; False (and `disk_full` set) when the disk refused it."""
+        try:
+            self._journal.append(entry)
+        except JournalFull as e:
+            self.stats.journal_write_failures += 1
+            if not self.disk_full:
+                log.error("journal_disk_full", error=str(e), directory=str(self._journal.directory))
+            self.disk_full = f"journal disk full: {e}"
+            return False
+        if self.disk_full:
+            log.warning(
+                "journal_disk_space_returned", refused_writes=self.stats.journal_write_failures
+            )
+            self.disk_full = ""
         self.group_commit.appended()
         self._wake()
+        return True
 
 
 def _rejected(raw: bytes, reason: str, detail: str, source: str) -> RejectedLine:

@@ -25,3 +25,5 @@ class CollectorStats:
     journal_syncs: int = 0
     journal_sync_seconds: float = 0.0
     journal_sync_failures: int = 0
+    journal_write_failures: int = 0  # journal writes the disk refused (full): retried or dropped
+    udp_disk_full: int = 0  # UDP lines dropped because the journal's disk was full

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 import psycopg
@@ -95,6 +96,15 @@ def unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
     return _body("Internal server error", HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def storage_full_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A write the disk refused (a full temporary directory while building an evidence bundle):
+    507 with the reason, which the operator can fix; any other OSError is a bug (500)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        log.error("storage_full", path=request.url.path, error=str(exc))
+        return _body(f"insufficient storage: {exc.strerror}", 507)
+    return unexpected_handler(request, exc)
+
+
 def vanished_table_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A read of a view whose schema was dropped after `?view=` was checked: the 404 the same
     request gets a moment later. Without a view, a missing table is a bug (500)."""
@@ -117,6 +127,7 @@ def exception_handlers() -> dict[Any, Any]:
         DecnetError: domain_error_handler,
         HTTPException: http_error_handler,
         psycopg.errors.UndefinedTable: vanished_table_handler,
+        OSError: storage_full_handler,
         Exception: unexpected_handler,
     }
     for cls in UNAVAILABLE:

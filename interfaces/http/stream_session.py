@@ -112,10 +112,10 @@ class StreamSession:
                 yield ServerSentEventMessage(data=None, comment="keepalive")
             elif update is not None:
                 self._position = max(self._position, update.position)
-                frame = self._live(update)
-                if frame is not None:
+                frames = self._live(update)
+                for frame in frames:
                     yield frame
-                self._snapshot_due = self._snapshot_due or frame is not None or update.purged
+                self._snapshot_due = self._snapshot_due or bool(frames) or update.purged
             if self._snapshot_due and time.monotonic() - self._snapshot_at >= SNAPSHOT_MIN_GAP_S:
                 for message in await self._snapshot():
                     yield message
@@ -131,7 +131,9 @@ class StreamSession:
             return KEEPALIVE_S
         return max(0.0, SNAPSHOT_MIN_GAP_S - (time.monotonic() - self._snapshot_at))
 
-    def _live(self, update: LiveUpdate) -> ServerSentEventMessage | None:
+    def _live(self, update: LiveUpdate) -> list[ServerSentEventMessage]:
+        """The update's matching rows in frames of at most BACKLOG_FRAME: a commit can hold tens
+        of thousands, and a client that stops reading keeps one frame's copy in its transport."""
         f = self._filter
         rows: list[LogRow] = [
             live.row
@@ -142,9 +144,12 @@ class StreamSession:
             and (f.end is None or live.record.timestamp <= f.end)
         ]
         if not rows:
-            return None
+            return []
         self._last_id = rows[-1].id
-        return self._shared.logs_frame(rows)
+        return [
+            self._shared.logs_frame(rows[i : i + BACKLOG_FRAME])
+            for i in range(0, len(rows), BACKLOG_FRAME)
+        ]
 
     async def _backlog(self) -> AsyncIterator[ServerSentEventMessage]:
         while True:

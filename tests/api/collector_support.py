@@ -4,19 +4,29 @@ from chosen loopback addresses and what they observe, and a syscall tracer for t
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import pytest
 
-from tests.api.observations_support import SYSLOG_HOST, ObservedServer, syslog_line
+from tests.api.observations_support import (
+    SYSLOG_HOST,
+    ObservedServer,
+    all_logs,
+    fields_of,
+    syslog_line,
+    wait_for,
+)
 
 # Counters of the collector_worker /health detail, by the words in front of each number.
 COUNTERS = (
@@ -205,3 +215,51 @@ def traced(pid: int, syscalls: str) -> Iterator[list[Trace]]:
 def strace_available() -> bool:
     """strace is installed (the syscall-level test needs it)."""
     return shutil.which("strace") is not None
+
+
+@contextlib.contextmanager
+def small_disk(path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `path` for the block (unmounted even when the test fails)."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write a filler file until the disk refuses more; return it."""
+    filler = directory / "filler"
+    with filler.open("wb", buffering=0) as f:
+        for size in (65536, 512):  # big blocks, then the last few bytes
+            with contextlib.suppress(OSError):
+                while True:
+                    f.write(b"\0" * size)
+    free = os.statvfs(directory)
+    assert free.f_bavail == 0, f"{free.f_bavail} blocks still free"
+    return filler
+
+
+def stored_once(server: ObservedServer, t: str, count: int, timeout: float = 60.0) -> None:
+    """The lines tagged `run:<t>` with `seq` 0..count-1 are each stored exactly once."""
+    with server.api() as api:
+
+        def probe() -> dict[int, dict[str, str]] | None:
+            # Offset pages shift while rows arrive and repeat rows across pages: count distinct
+            # rows, and trust a pass only when it saw as many as the total says (a stored
+            # duplicate is a distinct row, so it is kept).
+            rows = {r["id"]: r for r in all_logs(api, server.token, f"run:{t}")}
+            page = api.get("/logs", server.token, params={"search": f"run:{t}", "limit": 1})
+            return rows if len(rows) >= count and len(rows) == page.json()["total"] else None
+
+        rows = wait_for(probe, timeout, f"{count} rows of run:{t}", every=0.5)
+    seqs = Counter(fields_of(r)["seq"] for r in rows.values())
+    assert seqs == Counter(str(i) for i in range(count)), seqs.most_common(3)

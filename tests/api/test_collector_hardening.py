@@ -168,6 +168,35 @@ def test_idle_connections_are_closed_and_free_their_slots(tight_collector: Obser
             sock.close()
 
 
+def test_a_peer_dripping_bytes_without_a_line_is_closed_as_idle(
+    tight_collector: ObservedServer,
+) -> None:
+    """One byte every half second that never completes a line does not hold a slot forever: the
+    idle timeout counts from the last complete message, not the last byte."""
+    server, port = tight_collector, tight_collector.syslog_port
+    before = counters(server)
+    drip = connect(port, fresh_source_ip())
+    started = time.monotonic()
+    try:
+        line = syslog_line("decky-lim", "ssh", "connect", {"run": tag()}, msg="z" * 200).encode()
+        outcome = "open"
+        for byte in line:
+            if time.monotonic() - started > IDLE_S + 3:
+                break
+            try:
+                drip.send(bytes([byte]))
+            except OSError:
+                outcome = "closed"
+                break
+            if (outcome := state(drip)) != "open":
+                break
+            time.sleep(0.5)
+        assert outcome == "closed", f"still {outcome} after {time.monotonic() - started:.1f} s"
+        assert counters(server)["idle-closed"] - before["idle-closed"] == 1
+    finally:
+        drip.close()
+
+
 # --- item 11: UDP bursts --------------------------------------------------------------------------
 
 

@@ -29,6 +29,8 @@ FAMILIES = {
     "decnet_records_dead_lettered_total": "counter",
     "decnet_records_accepted_total": "counter",
     "decnet_journal_backlog_bytes": "gauge",
+    "decnet_journal_disk_full": "gauge",
+    "decnet_records_udp_disk_full_total": "counter",
     "decnet_ingest_batch_records": "histogram",
     "decnet_ingest_append_seconds": "histogram",
     "decnet_projection_position": "gauge",

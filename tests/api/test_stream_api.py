@@ -293,6 +293,22 @@ def test_backlog_comes_in_frames_of_at_most_500(live: ObservedServer, client: Ap
     assert [r["id"] for r in log_rows(events)] == ids
 
 
+def test_live_frames_carry_at_most_500_rows(live: ObservedServer) -> None:
+    """3,000 lines arriving at once (commits of up to 1,000 rows) reach a live client in frames of
+    ≤ 500 rows: a client that stops reading holds one bounded frame in the server's memory, not
+    a whole commit (200 stalled clients grew the server by 3.8 MB each at 80,000 records)."""
+    t = tag()
+    params = {"token": live.token, "search": f"run:{t}"}
+    with open_stream(live.stream_url, params) as sse:
+        opening(sse)
+        send_tcp(live.syslog_port, [line(t, i) for i in range(3000)])
+        events = rows_until(sse, 3000, timeout=30)
+    frames = [len(e.payload()["data"]) for e in events if e.kind == "logs"]
+    assert max(frames) <= 500, frames
+    assert_log_frames(events)
+    assert sorted(int(fields_of(r)["seq"]) for r in log_rows(events)) == list(range(3000))
+
+
 # --- authentication and validation ---------------------------------------------------------------
 
 

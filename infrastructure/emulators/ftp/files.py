@@ -7,7 +7,7 @@ import posixpath
 import anyio.to_thread
 
 from infrastructure.artifacts.store import ArtifactStore
-from infrastructure.artifacts.writer import QuotaExceeded
+from infrastructure.artifacts.writer import QuotaExceeded, StorageFull
 from infrastructure.emulators.ftp.data import (
     DataChannelError,
     PassiveChannel,
@@ -124,6 +124,11 @@ class FileCommands:
         upload = await anyio.to_thread.run_sync(self._artifacts.open_upload, decky, service, path)
         try:
             await receive_upload(channel, upload)
+            captured = await anyio.to_thread.run_sync(upload.finish)
+        except StorageFull:  # the disk is full; the writer already discarded the partial file
+            await session.conn.record("upload_rejected", f"STOR {path}: disk full", path=path)
+            await session.reply("452 Requested action not taken. Insufficient storage space.")
+            return None
         except QuotaExceeded:  # the writer already discarded the partial file
             await session.conn.record("upload_rejected", f"STOR {path} over cap", path=path)
             await session.reply("552 Requested file action aborted. Exceeded storage allocation.")
@@ -136,7 +141,6 @@ class FileCommands:
             # Cancelled mid-upload: leave no temporary file behind.
             await anyio.to_thread.run_sync(upload.abort)
             raise
-        captured = await anyio.to_thread.run_sync(upload.finish)
         msg = f"captured {path} ({captured.size} bytes)"
         await session.conn.record("file_captured", msg, **captured.fields())
         return captured.size

@@ -175,7 +175,11 @@ class FakeSFTPServer(asyncssh.SFTPServer):
         self._session.open_uploads.discard(file_obj)
         if file_obj.refused:
             return
-        captured = await anyio.to_thread.run_sync(file_obj.finish)
+        try:
+            captured = await anyio.to_thread.run_sync(file_obj.finish)
+        except QuotaExceeded:  # the disk refused the last bytes (StorageFull): discarded
+            await self._refused(file_obj)
+            raise asyncssh.SFTPFailure(NO_SPACE) from None
         self._show(file_obj.path, captured.size if captured else 0)
         if captured is not None:
             await self._session.record(

@@ -66,7 +66,15 @@ HEALTH_ANSWERS = {
 async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Component health: `healthy`, `degraded` (non-critical failing) or `unhealthy` (503)."""
     services = services_of(request)
-    results = {name: await _check(services, name) for name in COMPONENTS}
+    results: dict[str, ComponentHealth] = {}
+
+    async def check(name: str) -> None:
+        results[name] = await _check(services, name)
+
+    async with anyio.create_task_group() as tg:  # one deadline for all, not one after another
+        for name in COMPONENTS:
+            tg.start_soon(check, name)
+    results = {name: results[name] for name in COMPONENTS}
     failing = {name for name, r in results.items() if r.status == "failing"}
     status = "unhealthy" if failing & CRITICAL else "degraded" if failing else "healthy"
     body = {

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from infrastructure.artifacts.store import ArtifactStore
+from tests.api.collector_support import small_disk
 from tests.integration.emulators.web_fixtures import CLIENT_TIMEOUT_S, Deployed, deploy, in_thread
 
 pytestmark = pytest.mark.anyio
@@ -127,6 +128,26 @@ async def test_upload_over_the_cap_is_refused_with_552_and_discarded(tmp_path: P
         await env.wait_for("ftp", "upload_rejected", path="/home/ftp/upload/big.bin")
         client.close()
     assert list((tmp_path / "artifacts" / env.name / "ftp").iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+async def test_upload_onto_a_full_artifacts_disk_gets_452_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """The artifacts disk is full: STOR is refused with 452 (insufficient storage), recorded as
+    rejected, no partial file is left, and the session goes on."""
+    with small_disk(tmp_path / "artifacts", "1m") as disk:
+        store = ArtifactStore(disk)
+        async with deploy(tmp_path, "127.82.1.9", ("ftp",), USERS, store=store) as env:
+            client = await in_thread(lambda: logged_in(env))
+            (disk / env.name / "ftp").mkdir(parents=True, exist_ok=True)
+            big = io.BytesIO(os.urandom(2 * 1024 * 1024))
+            with pytest.raises(ftplib.error_temp, match=r"^452"):
+                await in_thread(lambda: client.storbinary("STOR upload/big.bin", big))
+            await env.wait_for("ftp", "upload_rejected", path="/home/ftp/upload/big.bin")
+            assert await in_thread(client.pwd) == "/home/ftp"
+            client.close()
+        assert list((disk / env.name / "ftp").iterdir()) == []
 
 
 async def test_active_mode_and_escapes_from_the_tree_are_refused(tmp_path: Path) -> None:
