@@ -10,11 +10,13 @@ transaction is checked and reset (or replaced) by `putconn` as it always was.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from types import TracebackType
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 # The read pool's session settings. Timestamps are read and written in UTC whatever the server's
 # default zone. A broad search's bitmap of matching rows stays exact (no lossy pages whose every
@@ -41,6 +43,17 @@ class AutocommitPool(AsyncConnectionPool[AsyncConnection[Any]]):
             raise ValueError("AutocommitPool needs kwargs={'autocommit': True, ...}")
         super().__init__(conninfo, **options)
         self.failing = False  # the last wait for a connection timed out
+        self._checking = asyncio.Lock()
+
+    async def lost_one(self) -> None:
+        """A lent connection came back broken (the server restarted, or ended the sessions):
+        the idle ones likely are too. Test them now, once, rather than let each fail a request
+        of its own (the request that found it has failed already; this delays its answer by a
+        round trip per idle connection)."""
+        if not self._checking.locked():
+            async with self._checking:
+                with contextlib.suppress(PoolClosed):  # closing meanwhile: nothing to test
+                    await self.check()
 
     def connection(  # type: ignore[override]
         self, timeout: float | None = None
@@ -77,4 +90,7 @@ class _Lent:
     ) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
+            broken = conn.broken or conn.closed
             await self._pool.putconn(conn)
+            if broken:
+                await self._pool.lost_one()

@@ -201,6 +201,13 @@ def test_connection_slots_exhausted_answer_503_or_200_promptly(
                         assert took < 12, f"{path} took {took:.1f} s"
             with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute(f"ALTER DATABASE {name} CONNECTION LIMIT -1")
+            with server.api() as api:  # the pool may still be waiting out its backoff
+                wait_for(
+                    lambda: True if api.get("/logs", server.token).status_code == 200 else None,
+                    30,
+                    "reads answering again",
+                    every=0.5,
+                )
             stored_once(server, t, 150)
         finally:
             server.close()
