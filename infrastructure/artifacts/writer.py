@@ -6,7 +6,6 @@ Every method touches the disk: call them from a worker thread, never on the even
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from domain.observations.artifacts import stored_as_name
 from infrastructure.artifacts.budget import UploadBudget
+from infrastructure.disk_full import is_disk_full
 
 
 class QuotaExceeded(Exception):
@@ -25,9 +25,6 @@ class QuotaExceeded(Exception):
 
 class StorageFull(QuotaExceeded):
     """The disk refused the upload's bytes (ENOSPC/EDQUOT); it is discarded like one over a cap."""
-
-
-DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +105,7 @@ class ArtifactWriter:
     def _refused(self, error: OSError) -> None:
         """A write failed: discard the partial file; a full disk is `StorageFull`."""
         self._discard()
-        if error.errno in DISK_FULL:
+        if is_disk_full(error):
             raise StorageFull(f"upload {self.orig_path!r}: {error.strerror}") from error
         raise error
 

@@ -11,7 +11,6 @@ log, the spool during a database outage, and the bounded queue between the socke
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import struct
 import threading
@@ -26,6 +25,7 @@ import structlog
 
 from domain.observations.batch import RejectedLine
 from domain.observations.records import InteractionRecord
+from infrastructure.disk_full import is_disk_full
 
 _HEADER = struct.Struct(">I")
 SEGMENT_BYTES = 64 * 1024 * 1024
@@ -36,8 +36,6 @@ DATASYNC: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 Entry = InteractionRecord | RejectedLine
 FsyncPolicy = Literal["batch", "off"]
 log = structlog.get_logger()
-# The disk refused to grow the journal: wait for space rather than lose or fail anything.
-DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class JournalFull(Exception):
@@ -121,7 +119,7 @@ class Journal:
             assert self._fd is not None
             self._write(self._fd, data)
         except OSError as e:
-            if e.errno not in DISK_FULL:
+            if not is_disk_full(e):
                 raise
             if self._size > 0:
                 # What this segment holds may already be in the store: a new segment lets the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 from typing import Any
 
 import psycopg
@@ -27,6 +26,7 @@ from domain.shared.errors import (
     RateLimitedError,
     UnavailableError,
 )
+from infrastructure.disk_full import is_disk_full
 from interfaces.http.params import given
 
 log = structlog.get_logger()
@@ -99,7 +99,7 @@ def unexpected_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
 def storage_full_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A write the disk refused (a full temporary directory while building an evidence bundle):
     507 with the reason, which the operator can fix; any other OSError is a bug (500)."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if isinstance(exc, OSError) and is_disk_full(exc):
         log.error("storage_full", path=request.url.path, error=str(exc))
         return _body(f"insufficient storage: {exc.strerror}", 507)
     return unexpected_handler(request, exc)
