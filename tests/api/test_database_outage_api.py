@@ -4,6 +4,7 @@ PostgreSQL is shared and never stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
@@ -97,45 +98,57 @@ def test_database_cut_mid_ingest_gives_503s_and_loses_nothing(
     503; when it returns every line sent is stored once."""
     proxy, url = proxied
     proxy.restore()
-    with scratch_dir("db-cut") as data_dir:
+    with serving("db-cut", url) as server:
+        t = tag()
+        sent = 0
+
+        def send(n: int) -> None:
+            nonlocal sent
+            send_tcp(server.syslog_port, numbered(t, sent, n))
+            sent += n
+
+        send(200)
+        proxy.cut()
+        statuses: Counter[tuple[str, int]] = Counter()
+        deadline = time.monotonic() + OUTAGE_S
+        with server.api() as api:
+            while time.monotonic() < deadline:
+                send(50)
+                for path in (*READS, "/health"):
+                    response = api.get(path, server.token)
+                    statuses[path, response.status_code] += 1
+                time.sleep(0.2)
+        proxy.restore()
+        answering_again(server, 15)
+        send(200)
+        assert not [k for k in statuses if k[1] >= 500 and k[1] != 503], statuses
+        assert ("/health", 503) in statuses, statuses
+        stored_once(server, t, sent)
+
+
+@contextlib.contextmanager
+def serving(name: str, url: str) -> Iterator[ObservedServer]:
+    """A started, logged-in server on the database at `url`, stopped cleanly after."""
+    with scratch_dir(name) as data_dir:
         server = ObservedServer(DecnetServer(data_dir, database_url=url))
         server.server.start()
         try:
             server.login()
-            t = tag()
-            sent = 0
-
-            def send(n: int) -> None:
-                nonlocal sent
-                send_tcp(server.syslog_port, numbered(t, sent, n))
-                sent += n
-
-            send(200)
-            proxy.cut()
-            statuses: Counter[tuple[str, int]] = Counter()
-            deadline = time.monotonic() + OUTAGE_S
-            with server.api() as api:
-                while time.monotonic() < deadline:
-                    send(50)
-                    for path in (*READS, "/health"):
-                        response = api.get(path, server.token)
-                        statuses[path, response.status_code] += 1
-                    time.sleep(0.2)
-            proxy.restore()
-            with server.api() as api:
-                wait_for(
-                    lambda: True if api.get("/stats", server.token).status_code == 200 else None,
-                    15,
-                    "reads answering again",
-                    every=0.5,
-                )
-            send(200)
-            assert not [k for k in statuses if k[1] >= 500 and k[1] != 503], statuses
-            assert ("/health", 503) in statuses, statuses
-            stored_once(server, t, sent)
+            yield server
         finally:
             server.close()
             server.server.stop_cleanly()
+
+
+def answering_again(server: ObservedServer, timeout: float) -> None:
+    """Wait until reads answer 200 again after the database came back."""
+    with server.api() as api:
+        wait_for(
+            lambda: True if api.get("/logs", server.token).status_code == 200 else None,
+            timeout,
+            "reads answering again",
+            every=0.5,
+        )
 
 
 def numbered(t: str, start: int, count: int) -> list[str]:
@@ -177,38 +190,25 @@ def test_connection_slots_exhausted_answer_503_or_200_promptly(
     """The database allows 3 connections and every session is cut: each request (/health too)
     answers within its deadline, 503 with a detail or 200, and ingest resumes without loss."""
     admin_url, name, url = limited
-    with scratch_dir("db-slots") as data_dir:
-        server = ObservedServer(DecnetServer(data_dir, database_url=url))
-        server.server.start()
-        try:
-            server.login()
-            t = tag()
-            send_tcp(server.syslog_port, numbered(t, 0, 100))
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f"ALTER DATABASE {name} CONNECTION LIMIT 3")
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                    (name,),
-                )
-            with server.api() as api:
-                for i in range(5):
-                    send_tcp(server.syslog_port, numbered(t, 100 + 10 * i, 10))
-                    for path in ("/logs", "/stats", "/health"):
-                        started = time.monotonic()
-                        status = api.get(path, server.token).status_code
-                        took = time.monotonic() - started
-                        assert status in (200, 503), (path, status)
-                        assert took < 12, f"{path} took {took:.1f} s"
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f"ALTER DATABASE {name} CONNECTION LIMIT -1")
-            with server.api() as api:  # the pool may still be waiting out its backoff
-                wait_for(
-                    lambda: True if api.get("/logs", server.token).status_code == 200 else None,
-                    30,
-                    "reads answering again",
-                    every=0.5,
-                )
-            stored_once(server, t, 150)
-        finally:
-            server.close()
-            server.server.stop_cleanly()
+    with serving("db-slots", url) as server:
+        t = tag()
+        send_tcp(server.syslog_port, numbered(t, 0, 100))
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {name} CONNECTION LIMIT 3")
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+        with server.api() as api:
+            for i in range(5):
+                send_tcp(server.syslog_port, numbered(t, 100 + 10 * i, 10))
+                for path in ("/logs", "/stats", "/health"):
+                    started = time.monotonic()
+                    status = api.get(path, server.token).status_code
+                    took = time.monotonic() - started
+                    assert status in (200, 503), (path, status)
+                    assert took < 12, f"{path} took {took:.1f} s"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"ALTER DATABASE {name} CONNECTION LIMIT -1")
+        answering_again(server, 30)  # the pool may still be waiting out its backoff
+        stored_once(server, t, 150)
