@@ -40,6 +40,7 @@ from tests.api.observations_support import (
     send_tcp,
     send_udp,
     syslog_line,
+    wait_for,
 )
 from tests.topology.harness import Process, Topology, admin_token, topology
 
@@ -135,6 +136,21 @@ class World:
             else:
                 self.redis.signal(signal.SIGCONT)
         self.check_alive()
+        self.recovered()
+
+    def recovered(self, timeout: float = 20.0) -> None:
+        """Each API replica uses Redis again (its reader reconnected, its hold after a failure
+        over), so the next test starts from a recovered topology, whatever the machine's load."""
+        for name in ("api-1", "api-2"):
+            with self.api(name).client() as api:
+                wait_for(
+                    lambda api=api: (
+                        api.post("/auth/sse-ticket", self.token).status_code == 200 or None
+                    ),
+                    timeout,
+                    f"{name} using Redis again",
+                    every=0.2,
+                )
 
     def api(self, name: str) -> Process:
         return self.topo.by_name(name)
