@@ -51,6 +51,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     journal_fsync: Literal["batch", "off"] = "batch"
     redis_url: str | None = None
     redis_prefix: str = "decnet:"
+    redis_wait_s: float = 30.0  # how long a process that needs Redis waits for it at start
     sniffer_interface: str | None = None
     argon2_profile: str = "default"
     log_level: str = "info"

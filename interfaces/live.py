@@ -100,7 +100,7 @@ async def open_live(settings: AppSettings) -> AsyncIterator[Live]:
     keys = RedisKeys(settings.redis_prefix)
     reach = Reachability()  # one outage seen by one adapter is seen by all
     async with (
-        open_redis(settings.redis_url) as redis,
+        open_redis(settings.redis_url, wait_s=settings.redis_wait_s) as redis,
         open_redis_broadcaster(redis, keys.live_stream) as broadcaster,
     ):
         yield Live(

@@ -6,7 +6,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+import anyio
+import structlog
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
@@ -14,6 +17,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from application.errors import UnavailableError
+from infrastructure.settings import ConfigError
+
+log = structlog.get_logger()
 
 DEFAULT_PREFIX = "decnet:"
 # redis-py's defaults wait 5 s for an answer and retry 10 times: a Redis that stopped answering
@@ -96,13 +102,42 @@ class Reachability:
 
 
 @asynccontextmanager
-async def open_redis(url: str, check: bool = True) -> AsyncIterator[Redis]:
+async def open_redis(url: str, check: bool = True, wait_s: float = 0.0) -> AsyncIterator[Redis]:
     """A client, checked with PING unless `check` is off (for a process that works without
-    Redis and must start while it is down), closed on exit."""
+    Redis and must start while it is down), closed on exit. The check retries for `wait_s` (a
+    Redis starting beside us), then fails with a one-line `ConfigError`, not a traceback."""
     client = redis_client(url)
     try:
         if check:
-            await client.ping()
+            await answering(client, url, wait_s)
         yield client
     finally:
         await client.aclose()
+
+
+async def answering(client: Redis, url: str, wait_s: float) -> None:
+    """Return once `client` answers PING, retrying with backoff for `wait_s` seconds."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            await client.ping()
+            return
+        except UNREACHABLE as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ConfigError(
+                    f"cannot reach Redis at {redis_where(url)} (waited {wait_s:g} s): {reason}"
+                ) from None
+            log.warning("redis_unreachable", at=redis_where(url), error=reason, retry_in_s=delay)
+            await anyio.sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+
+
+def redis_where(url: str) -> str:
+    """host:port/database of a Redis URL, without its credentials."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"
