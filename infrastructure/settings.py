@@ -59,6 +59,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_host: str = "127.0.0.1"
     metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     max_views: int = 5
+    max_streams_per_user: Positive = 32  # SSE streams one user holds open in one API process
     cors_origins: str = ""  # comma list of browser origins allowed to call the API; none by default
     signing_key_file: str | None = None
     checkpoint_every_events: Positive = 10_000

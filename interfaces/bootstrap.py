@@ -41,6 +41,7 @@ from infrastructure.leadership import SESSION_END_S, AdvisoryLeadership
 from infrastructure.read_pool import READ_SESSION, AutocommitPool
 from infrastructure.settings import AppSettings
 from interfaces.fleet import ReadModelSettler, build_fleet, fleet_commands
+from interfaces.http.stream_lifetime import StreamSlots
 from interfaces.live import Live, open_live, publish_commits
 from interfaces.metrics_snapshot import add_metrics
 from interfaces.observations import Collection, build_collection
@@ -177,6 +178,7 @@ async def bootstrap(
             broadcaster=live.broadcaster,
             purge=PurgeObservations(core.ingest, progress, core.read_models.live()),
             tickets=live.tickets,
+            slots=StreamSlots(settings.max_streams_per_user),
         )
         services = Services(
             core=core,

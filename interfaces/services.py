@@ -30,6 +30,7 @@ from infrastructure.artifacts.store import ArtifactStore
 from infrastructure.audit.signing import SigningKey
 from infrastructure.collector.report import IntakeReport
 from infrastructure.leadership import AdvisoryLeadership
+from interfaces.http.stream_lifetime import StreamSlots
 from interfaces.http.stream_shared import StreamShared
 from interfaces.observations import Collection
 from interfaces.store_core import StoreCore
@@ -96,6 +97,8 @@ class ApiServices:
     broadcaster: Broadcaster
     purge: PurgeObservations
     tickets: TicketStore
+    # SSE streams each user holds open in this process (DECNET_MAX_STREAMS_PER_USER).
+    slots: StreamSlots
     # Set when the process begins to shut down: open SSE streams end at once.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Encoded frames and snapshot reads the process's SSE sessions share.

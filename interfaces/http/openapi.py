@@ -46,7 +46,8 @@ DESCRIPTIONS = {
     413: "Request body too large",
     415: "The body is not declared as `application/json`",
     422: "A value is out of its bounds, pattern or set",
-    429: "Too many attempts; `Retry-After` says when to try again",
+    429: "Too many attempts (logins), or too many live streams open for this user;"
+    " `Retry-After` says when to try again",
     503: "A dependency is unreachable (the database; Redis for logins, tickets and streams in"
     " the split topology); `detail` says which; try again",
 }

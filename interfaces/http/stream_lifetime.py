@@ -4,6 +4,10 @@ It ends at the token's expiry, and within `RECHECK_S` of the token being revoked
 deleted or the password being changed, with an `event: error` frame saying why. When the server
 is shutting down (`stopping` set) it ends at once, so the HTTP server's graceful shutdown finds
 no response still open and has nothing to cancel.
+
+One user holds at most `DECNET_MAX_STREAMS_PER_USER` streams open in one API process
+(`StreamSlots`): each holds a subscription, a queue and a socket, and a token (or a leaked one)
+could otherwise open them until the process runs out of file descriptors.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import weakref
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,12 +25,69 @@ import msgspec
 import structlog
 from litestar.response import ServerSentEventMessage
 
-from application.errors import AuthenticationError, UnavailableError
+from application.errors import AuthenticationError, RateLimitedError, UnavailableError
 from application.identity.login import Authenticator, Principal
 
 RECHECK_S = 5.0
 log = structlog.get_logger()
 Messages = AsyncIterator[ServerSentEventMessage]
+SLOTS_RETRY_AFTER_S = 5
+
+
+class StreamSlots:
+    """How many SSE streams each user has open in this process, bounded per user."""
+
+    def __init__(self, per_user: int) -> None:
+        self.per_user = per_user
+        self._open: Counter[str] = Counter()
+
+    def open_for(self, user_id: str) -> int:
+        """The streams `user_id` holds open now."""
+        return self._open[user_id]
+
+    def take(self, principal: Principal) -> Callable[[], None]:
+        """Count one more stream of the caller, or 429 when they hold the most allowed; the
+        returned release (idempotent) gives the slot back."""
+        user = principal.user_id
+        if self._open[user] >= self.per_user:
+            raise RateLimitedError(
+                f"too many live streams: {principal.username} holds {self.per_user} open on"
+                " this server (DECNET_MAX_STREAMS_PER_USER); close one first",
+                SLOTS_RETRY_AFTER_S,
+            )
+        self._open[user] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._open[user] -= 1
+            if self._open[user] <= 0:
+                del self._open[user]
+
+        return release
+
+    def hold(self, principal: Principal, messages: Messages) -> Messages:
+        """`messages`, counted against the caller's streams while it lives."""
+        release = self.take(principal)
+        held = _held(messages, release)
+        # A response never started (the client left first) is never iterated, so its `finally`
+        # never runs: the slot comes back when the generator is collected.
+        weakref.finalize(held, release)
+        return held
+
+
+async def _held(messages: Messages, release: Callable[[], None]) -> Messages:
+    try:
+        async for message in messages:
+            yield message
+    finally:
+        release()
+        aclose = getattr(messages, "aclose", None)
+        if aclose is not None:
+            await _quietly(aclose())
 
 
 def session_ended(reason: str) -> ServerSentEventMessage:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.api.harness import ApiClient, Backend, make_account
@@ -381,3 +382,36 @@ def test_max_output_is_ignored_outside_developer_mode(live: ObservedServer) -> N
         opening(sse)
         send_tcp(live.syslog_port, [line(t, 0)])
         rows_until(sse, 1)
+
+
+def test_a_user_holds_at_most_the_allowed_streams(backend: Backend) -> None:
+    """`DECNET_MAX_STREAMS_PER_USER` streams per user: the next is a 429 with `Retry-After`,
+    another user still connects, and a closed stream frees its slot."""
+    env = {"DECNET_MAX_STREAMS_PER_USER": "2"}
+    with (
+        scratch_dir("stream-cap") as data_dir,
+        observed_server(backend, data_dir, extra_env=env) as capped,
+    ):
+        token = capped.login()
+        viewer = make_account(capped.api(), token, "viewer")
+        first = open_stream(capped.stream_url, {"token": token})
+        with first as one, open_stream(capped.stream_url, {"token": token}) as two:
+            opening(one)
+            opening(two)
+            with httpx.Client(timeout=5) as http:
+                refused = http.get(capped.stream_url, params={"token": token})
+            assert refused.status_code == 429, refused.text
+            assert "too many live streams" in refused.json()["detail"]
+            assert int(refused.headers["Retry-After"]) > 0
+            with open_stream(capped.stream_url, {"token": viewer.token}) as theirs:
+                opening(theirs)
+        deadline = time.monotonic() + 5
+        while True:  # the server sees the disconnects at its next write or heartbeat
+            with (
+                httpx.Client(timeout=5) as http,
+                http.stream("GET", capped.stream_url, params={"token": token}) as again,
+            ):
+                if again.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "slots not given back after the streams closed"
+            time.sleep(0.2)

@@ -191,6 +191,9 @@ def server_env(data_dir: Path, port: int, db_url: str | None) -> dict[str, str]:
         "DECNET_API_PORT": str(port),
         "DECNET_SYSLOG_PORT": str(port + 1),
         "DECNET_LOG_LEVEL": "warning",
+        # `sse1000`'s clients all stream with the runner's one admin token (1,000 dashboards
+        # would be many users, each under the per-user bound of 32).
+        "DECNET_MAX_STREAMS_PER_USER": "5000",
     }
     if db_url:
         env["DECNET_DATABASE_URL"] = db_url

@@ -21,7 +21,7 @@ from application.reads.rows import HistoryPage
 from domain.history.catalog import TYPE_NAMES
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import QUERY_TOKEN, principal_of, requires_audit, services_of
-from interfaces.http.openapi import SSE_ANSWER
+from interfaces.http.openapi import ANSWERS, SSE_ANSWER
 from interfaces.http.params import (
     NOT_GIVEN_SCHEMA,
     TEXT,
@@ -125,7 +125,7 @@ async def list_events(
 @get(
     "/events/stream",
     guards=[requires_audit],
-    opt={QUERY_TOKEN: True},
+    opt={QUERY_TOKEN: True, ANSWERS: (429,)},
     tags=["history"],
     responses=SSE_ANSWER,
 )
@@ -145,10 +145,11 @@ async def stream_events(
     services = services_of(request)
     frames = _follow(_history(request), services.api.broadcaster, f)
     # Like `/stream`, it ends with the session (expiry, logout, deletion, role change).
+    principal = principal_of(request)
     messages = while_session_lasts(
-        frames, principal_of(request), services.api.auth, stopping=services.api.stopping
+        frames, principal, services.api.auth, stopping=services.api.stopping
     )
-    return ServerSentEvent(messages, headers=HEADERS)
+    return ServerSentEvent(services.api.slots.hold(principal, messages), headers=HEADERS)
 
 
 @get("/audit", guards=[requires_audit], tags=["history"])

@@ -9,7 +9,7 @@ from litestar.response import ServerSentEvent
 
 from application.errors import UnavailableError
 from interfaces.http.auth import QUERY_TOKEN, principal_of, services_of
-from interfaces.http.openapi import SSE_ANSWER
+from interfaces.http.openapi import ANSWERS, SSE_ANSWER
 from interfaces.http.params import (
     MAX_OFFSET,
     TEXT,
@@ -28,7 +28,12 @@ from interfaces.http.stream_session import StreamSession
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-@get("/stream", opt={QUERY_TOKEN: True}, tags=["stream"], responses=SSE_ANSWER)
+@get(
+    "/stream",
+    opt={QUERY_TOKEN: True, ANSWERS: (429,)},
+    tags=["stream"],
+    responses=SSE_ANSWER,
+)
 async def stream(
     request: Request[Any, Any, Any],
     lastEventId: Annotated[
@@ -70,4 +75,4 @@ async def stream(
     messages = while_session_lasts(
         session.messages(), principal, services.api.auth, stopping=services.api.stopping
     )
-    return ServerSentEvent(messages, headers=HEADERS)
+    return ServerSentEvent(services.api.slots.hold(principal, messages), headers=HEADERS)

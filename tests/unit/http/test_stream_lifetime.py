@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from collections.abc import AsyncIterator
@@ -10,10 +11,10 @@ from collections.abc import AsyncIterator
 import pytest
 from litestar.response import ServerSentEventMessage
 
-from application.errors import AuthenticationError
+from application.errors import AuthenticationError, RateLimitedError
 from application.identity.login import Principal
 from application.ports import TokenClaims
-from interfaces.http.stream_lifetime import while_session_lasts
+from interfaces.http.stream_lifetime import StreamSlots, while_session_lasts
 
 
 class Sessions:
@@ -160,3 +161,43 @@ async def test_a_server_stop_ends_the_stream_at_once() -> None:
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
     assert feed.closed
+
+
+def other(user_id: str) -> Principal:
+    claims = TokenClaims(
+        user_id, user_id, "jti", issued_at=time.time(), expires_at=time.time() + 60
+    )
+    return Principal(user_id, user_id, "viewer", False, claims)
+
+
+@pytest.mark.anyio
+async def test_a_user_holds_at_most_the_allowed_streams_and_gets_each_back_when_it_ends() -> None:
+    slots = StreamSlots(per_user=2)
+    alice = principal(time.time() + 60)
+    feeds = [Feed(), Feed()]
+    held = [slots.hold(alice, feed.messages()) for feed in feeds]
+    with pytest.raises(RateLimitedError, match="too many live streams") as refused:
+        slots.hold(alice, Feed().messages())
+    assert refused.value.retry_after_s > 0
+    assert slots.open_for("u-1") == 2
+    assert slots.hold(other("u-2"), Feed().messages()) is not None  # another user is apart
+
+    feeds[0].queue.put_nowait("one")
+    assert (await anext(held[0])).data == "one"
+    await held[0].aclose()  # the client went away mid-stream
+    assert feeds[0].closed
+    assert slots.open_for("u-1") == 1
+    await held[0].aclose()  # closing twice gives back one slot, not two
+    assert slots.open_for("u-1") == 1
+
+
+@pytest.mark.anyio
+async def test_a_stream_never_started_gives_its_slot_back_when_collected() -> None:
+    slots = StreamSlots(per_user=1)
+    alice = principal(time.time() + 60)
+    held = slots.hold(alice, Feed().messages())
+    assert slots.open_for("u-1") == 1
+    del held  # the response never began: its client left before the first byte
+    gc.collect()
+    assert slots.open_for("u-1") == 0
+    slots.hold(alice, Feed().messages())  # the slot is free again
