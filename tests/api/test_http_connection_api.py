@@ -1,0 +1,116 @@
+"""The HTTP listener's connections against a real `decnet serve`: a client that sends nothing,
+or its headers too slowly (slowloris), loses its socket after `DECNET_HTTP_HEADER_TIMEOUT_S`;
+complete requests, keep-alive and long SSE responses are not cut."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api.harness import API_PREFIX, Backend
+from tests.api.observations_support import (
+    ObservedServer,
+    log_rows,
+    observed_server,
+    open_stream,
+    scratch_dir,
+    send_tcp,
+    syslog_line,
+    tag,
+)
+
+TIMEOUT_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def live(backend: Backend) -> Iterator[ObservedServer]:
+    env = {"DECNET_HTTP_HEADER_TIMEOUT_S": str(TIMEOUT_S)}
+    with (
+        scratch_dir("http-conn") as data_dir,
+        observed_server(backend, data_dir, extra_env=env) as s,
+    ):
+        s.login()
+        yield s
+
+
+def connect(live: ObservedServer) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", live.server.port), timeout=10)
+    return sock
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_connection_that_sends_nothing_is_closed(live: ObservedServer) -> None:
+    with connect(live) as sock:
+        started = time.monotonic()
+        assert read_all(sock) == b""  # closed, nothing said: no request was begun
+        assert TIMEOUT_S * 0.8 <= time.monotonic() - started < TIMEOUT_S + 3
+
+
+def dribble(sock: socket.socket, data: bytes, gap_s: float) -> bool:
+    """Send `data` a byte every `gap_s`; False once the server has closed the connection."""
+    try:
+        for byte in data:
+            sock.sendall(bytes([byte]))
+            time.sleep(gap_s)
+    except OSError:  # reset or broken pipe: the server closed mid-dribble
+        return False
+    return True
+
+
+def test_headers_sent_a_byte_at_a_time_get_a_408(live: ObservedServer) -> None:
+    request = f"GET {API_PREFIX}/health HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a" * 200
+    with connect(live) as sock:
+        started = time.monotonic()
+        # 10 s for the lot, a byte every 50 ms: the deadline is the request's, not a byte's.
+        assert not dribble(sock, request.encode(), 0.05)
+        assert time.monotonic() - started < TIMEOUT_S + 3
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):  # a reset may discard what was sent
+            answer = read_all(sock)
+    if answer:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 "), answer
+        assert json.loads(body) == {"detail": "request headers not received in time"}
+
+
+def test_complete_requests_on_one_connection_are_served_past_the_deadline(
+    live: ObservedServer,
+) -> None:
+    """Keep-alive: each request has its own deadline, so a connection lives longer than one."""
+    conn = http.client.HTTPConnection("127.0.0.1", live.server.port, timeout=10)
+    try:
+        sockets = set()
+        for _ in range(3):
+            conn.request("GET", f"{API_PREFIX}/health")
+            answer = conn.getresponse()
+            answer.read()
+            assert answer.status == 401  # served: it asks for a token
+            sockets.add(id(conn.sock))
+            time.sleep(TIMEOUT_S * 0.7)
+        assert len(sockets) == 1  # one connection for the three, 2.1 deadlines long
+    finally:
+        conn.close()
+
+
+def test_a_live_stream_outlives_the_header_deadline(live: ObservedServer) -> None:
+    t = tag()
+    with open_stream(live.stream_url, {"token": live.token, "search": f"run:{t}"}) as sse:
+        sse.until(lambda ev: len(ev) >= 3, 5, "opening frames")
+        time.sleep(TIMEOUT_S * 2.5)
+        line = syslog_line(f"s{t}", "ssh", "connect", {"run": t}, "late")
+        send_tcp(live.syslog_port, [line])
+        events = sse.until(lambda ev: len(log_rows(ev)) >= 1, 10, "the row sent late")
+    assert len(log_rows(events)) == 1
