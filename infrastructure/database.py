@@ -15,7 +15,7 @@ import psycopg
 import structlog
 
 from application.store import EventStoreApp
-from infrastructure.settings import ConfigError
+from infrastructure.start_wait import StartWait, first_line
 
 log = structlog.get_logger()
 
@@ -81,22 +81,13 @@ def prepare_when_reachable(
 ) -> None:
     """`prepare_schemas` once the database answers, retrying connection failures for `wait_s`
     (a database starting beside us); then a one-line `ConfigError` instead of a traceback."""
-    deadline = time.monotonic() + wait_s
-    delay = 0.5
+    wait = StartWait("the database", _where(url), wait_s, "database_unreachable")
     while True:
         try:
             prepare_schemas(url, *schemas)
             return
         except psycopg.OperationalError as e:
-            reason = str(e).strip().splitlines()[0]
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ConfigError(
-                    f"cannot reach the database at {_where(url)} (waited {wait_s:g} s): {reason}"
-                ) from None
-            log.warning("database_unreachable", at=_where(url), error=reason, retry_in_s=delay)
-            sleep(min(delay, left))
-            delay = min(delay * 2, 5.0)
+            sleep(wait.failed(first_line(e)))
 
 
 def _where(url: str) -> str:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import anyio
-import structlog
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ConstantBackoff
@@ -17,9 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from application.errors import UnavailableError
-from infrastructure.settings import ConfigError
-
-log = structlog.get_logger()
+from infrastructure.start_wait import StartWait, first_line
 
 DEFAULT_PREFIX = "decnet:"
 # redis-py's defaults wait 5 s for an answer and retry 10 times: a Redis that stopped answering
@@ -117,22 +114,13 @@ async def open_redis(url: str, check: bool = True, wait_s: float = 0.0) -> Async
 
 async def answering(client: Redis, url: str, wait_s: float) -> None:
     """Return once `client` answers PING, retrying with backoff for `wait_s` seconds."""
-    deadline = time.monotonic() + wait_s
-    delay = 0.5
+    wait = StartWait("Redis", redis_where(url), wait_s, "redis_unreachable")
     while True:
         try:
             await client.ping()
             return
         except UNREACHABLE as e:
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ConfigError(
-                    f"cannot reach Redis at {redis_where(url)} (waited {wait_s:g} s): {reason}"
-                ) from None
-            log.warning("redis_unreachable", at=redis_where(url), error=reason, retry_in_s=delay)
-            await anyio.sleep(min(delay, left))
-            delay = min(delay * 2, 5.0)
+            await anyio.sleep(wait.failed(first_line(e)))
 
 
 def redis_where(url: str) -> str:

@@ -1,5 +1,5 @@
-"""A TCP proxy between a server and the machine's PostgreSQL that a test can cut and restore,
-so an outage hits one server's database connections only (the PostgreSQL is shared)."""
+"""A TCP proxy between a server and the machine's PostgreSQL (or Redis) that a test can cut and
+restore, so an outage hits one server's connections only (the services are shared)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 
-from tests.api.harness import free_port
+from tests.api.harness import DecnetServer, free_port
 
 
 class PgProxy:
@@ -78,3 +78,20 @@ def pg_proxy(upstream: tuple[str, int], listening: bool = True) -> Iterator[PgPr
         yield proxy
     finally:
         proxy.cut()
+
+
+def assert_start_waits(
+    server: DecnetServer, proxy: PgProxy, event: str, after_s: float = 3.0
+) -> None:
+    """`server` starts while `proxy` is cut and `proxy` answers `after_s` later: the server logs
+    `event` while it waits, then serves; it is stopped cleanly after."""
+    later = threading.Timer(after_s, proxy.restore)
+    later.start()
+    try:
+        server.start()
+        assert f'"{event}"' in server.log_path.read_text()
+        with server.client() as api:
+            assert api.get("/health").status_code == 401  # up, and asking for a token
+    finally:
+        later.cancel()
+        server.stop_cleanly()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from tests.api.observations_support import (
     tag,
     wait_for,
 )
-from tests.api.pg_proxy import PgProxy, pg_proxy
+from tests.api.pg_proxy import PgProxy, assert_start_waits, pg_proxy
 
 pytestmark = pytest.mark.external_pg
 
@@ -74,17 +73,7 @@ def test_start_waits_for_a_database_that_comes_up(proxied: tuple[PgProxy, str]) 
     """The database answers 3 s after the start: the server logs the wait, then serves."""
     proxy, url = proxied
     with scratch_dir("db-late") as data_dir:
-        server = DecnetServer(data_dir, database_url=url)
-        later = threading.Timer(3.0, proxy.restore)
-        later.start()
-        try:
-            server.start()
-            assert '"database_unreachable"' in server.log_path.read_text()
-            with server.client() as api:
-                assert api.get("/health").status_code == 401  # up, and asking for a token
-        finally:
-            later.cancel()
-            server.stop_cleanly()
+        assert_start_waits(DecnetServer(data_dir, database_url=url), proxy, "database_unreachable")
 
 
 OUTAGE_S = float(os.environ.get("DECNET_TEST_OUTAGE_S", "8"))
