@@ -18,8 +18,13 @@ class InvalidTimeError(InvalidError, ValueError):
     """A time parameter that is given but is not a timestamp we accept."""
 
 
-def parse_time_param(value: str | None) -> datetime | None:
-    """Parse a time filter into an aware UTC datetime; None when the parameter is not given."""
+def parse_time_param(value: str | None, clamp: bool = False) -> datetime | None:
+    """Parse a time filter into an aware UTC datetime; None when the parameter is not given.
+
+    A valid time whose UTC instant falls outside years 1-9999 (`0001-01-01T00:00:00+01:00`)
+    cannot be represented: with `clamp` (a filter's bound) it is the first or last instant
+    that can, which selects exactly the same records; without it, invalid.
+    """
     if value is None:
         return None
     text = value.strip()
@@ -31,9 +36,21 @@ def parse_time_param(value: str | None) -> datetime | None:
     try:
         # fromisoformat (3.11) takes ISO-8601 with `Z`, offsets, fractions and a space separator.
         parsed = datetime.fromisoformat(text)
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidTimeError(
-            f"invalid timestamp {value!r}: use ISO-8601 (e.g. 2026-04-18T02:22:56Z) "
-            "or 'YYYY-MM-DD HH:MM:SS'"
-        ) from None
+    except ValueError:
+        raise _invalid(value) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        if not clamp:
+            raise _invalid(value) from None
+        edge = datetime.min if parsed.year == datetime.min.year else datetime.max
+        return edge.replace(tzinfo=UTC)
+
+
+def _invalid(value: str) -> InvalidTimeError:
+    return InvalidTimeError(
+        f"invalid timestamp {value!r}: use ISO-8601 (e.g. 2026-04-18T02:22:56Z) "
+        "or 'YYYY-MM-DD HH:MM:SS'"
+    )

@@ -111,9 +111,10 @@ def int_param(name: str, value: str | None, default: int, low: int, high: int | 
 
 
 def time_param(name: str, value: str | None) -> datetime | None:
-    """An ISO-8601 or `YYYY-MM-DD HH:MM:SS` time, else 422."""
+    """An ISO-8601 or `YYYY-MM-DD HH:MM:SS` time (a bound: clamped to years 1-9999 UTC),
+    else 422."""
     try:
-        return parse_time_param(value)
+        return parse_time_param(value, clamp=True)
     except InvalidTimeError as e:
         raise InvalidError(f"{name}: {e}") from None
 

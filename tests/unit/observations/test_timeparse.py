@@ -50,6 +50,23 @@ def test_anything_else_is_invalid(value: str) -> None:
         parse_time_param(value)
 
 
+@pytest.mark.parametrize(
+    ("value", "edge"),
+    [
+        ("0001-01-01T00:00:00+01:00", datetime.min.replace(tzinfo=UTC)),
+        ("0001-01-01T00:00:01+03:01", datetime.min.replace(tzinfo=UTC)),
+        ("9999-12-31T23:59:59-01:00", datetime.max.replace(tzinfo=UTC)),
+    ],
+)
+def test_a_bound_past_the_representable_years_is_clamped(value: str, edge: datetime) -> None:
+    """Valid ISO-8601 whose UTC instant is before year 1 or after 9999: as a filter's bound it
+    is the first or last instant there is, which selects the same records (SPEC: ISO-8601 is
+    accepted); a record's own time stays invalid (it would change)."""
+    assert parse_time_param(value, clamp=True) == edge
+    with pytest.raises(InvalidTimeError):
+        parse_time_param(value)
+
+
 def test_invalid_time_param_is_a_value_error() -> None:
     """Callers may treat InvalidTimeParam as a plain ValueError."""
     assert issubclass(InvalidTimeError, ValueError)
