@@ -196,6 +196,10 @@ class Broadcaster(Protocol):
         subscribers are marked lagged and woken), or None while they can."""
         ...
 
+    async def unreachable_after(self, wait_s: float) -> str | None:
+        """`unreachable`, once the channel has answered again or `wait_s` has passed."""
+        ...
+
 
 class TicketStore(Protocol):
     """Single-use, short-lived tickets standing for a token's claims (SSE auth without a URL token).

@@ -76,6 +76,9 @@ class MemoryBroadcaster:
     def unreachable(self) -> str | None:
         return None  # in this process: nothing to lose
 
+    async def unreachable_after(self, wait_s: float) -> str | None:
+        return None
+
     def publish(self, update: LiveUpdate) -> None:
         for subscriber in list(self._subscribers):
             subscriber.offer(update)

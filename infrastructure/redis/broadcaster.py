@@ -121,6 +121,8 @@ class RedisBroadcaster:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._unreachable: str | None = None  # set by a failed read, cleared by the next good one
+        self._answering = asyncio.Event()  # set while `_unreachable` is None
+        self._answering.set()
 
     @property
     def subscribers(self) -> int:
@@ -163,6 +165,17 @@ class RedisBroadcaster:
     @property
     def unreachable(self) -> str | None:
         return self._unreachable
+
+    async def unreachable_after(self, wait_s: float) -> str | None:
+        if self._unreachable is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait_s):
+                    await self._answering.wait()
+        return self._unreachable
+
+    def _answered(self) -> None:
+        self._unreachable = None
+        self._answering.set()
 
     def publish(self, update: LiveUpdate) -> None:
         self._seq += 1
@@ -249,6 +262,7 @@ class RedisBroadcaster:
                 # woken now to see it (a live client may be waiting for its next keepalive).
                 log.warning("broadcast_read_failed", error=str(e))
                 self._unreachable = "live updates unavailable: Redis unreachable"
+                self._answering.clear()
                 self._mark_all_lagged()
                 for subscriber in list(self._subscribers):
                     subscriber.offer(_WAKE)
@@ -264,7 +278,7 @@ class RedisBroadcaster:
                 # older than its cursor; positions only grow).
                 self._subscribed.clear()
                 end = await self._end()
-                self._unreachable = None
+                self._answered()
                 if self._subscribers:
                     continue  # one came meanwhile, at the cursor it found: read from there
                 self._last_id, self._last_n = end
@@ -276,7 +290,7 @@ class RedisBroadcaster:
             answer: Any = await self._redis.xread(
                 {self._stream: cursor}, count=READ_COUNT, block=READ_BLOCK_MS
             )
-            self._unreachable = None
+            self._answered()
             for _stream, entries in answer or []:
                 for raw_id, fields in entries:
                     self._last_id = _stream_id(raw_id)

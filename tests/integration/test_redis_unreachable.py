@@ -3,15 +3,20 @@
 Two outages, made with plain sockets on loopback (no Redis needed): a port nobody listens on
 (Redis killed: connections are refused) and a listener that accepts and never answers (Redis
 stopped with SIGSTOP, or a network that drops packets: the kernel's backlog takes the
-connection, nothing replies).
+connection, nothing replies). One test, of Redis coming back, puts a proxy it cuts between the
+broadcaster and the machine's Redis (`DECNET_TEST_REDIS_URL`).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from urllib.parse import urlsplit
 
+import anyio
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -30,6 +35,7 @@ from infrastructure.redis.denylist import RedisTokenDenylist
 from infrastructure.redis.throttle import RedisLoginThrottle
 from infrastructure.redis.tickets import RedisTicketStore
 from tests.api.harness import free_port
+from tests.api.pg_proxy import pg_proxy
 
 CLAIMS = TokenClaims("u-1", "alice", "jti-1", time.time(), time.time() + 600)
 # One command's timeout and a margin: what "within seconds" means here (redis-py's defaults
@@ -154,3 +160,36 @@ async def test_the_broadcast_outbox_stays_bounded_in_bytes_while_redis_is_away(
         broadcaster.publish(big)
     assert broadcaster.outbox_bytes <= OUTBOX_BYTES
     assert subscription.lagged
+
+
+@pytest.mark.anyio
+async def test_a_stream_asked_for_as_redis_returns_waits_for_the_reader() -> None:
+    """A replica's reader finds Redis gone and says so (`unreachable`); asked within a wait,
+    the broadcaster answers the outage once the wait is over if Redis is still away, and as
+    soon as its reader has read again once Redis is back (the window in which `/stream` had
+    consumed a ticket on the returned Redis and still answered 503)."""
+    redis_url = os.environ.get("DECNET_TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("set DECNET_TEST_REDIS_URL to a Redis the tests may use")
+    parts = urlsplit(redis_url)
+    with pg_proxy((parts.hostname or "127.0.0.1", parts.port or 6379)) as proxy:
+        client = redis_client(f"redis://127.0.0.1:{proxy.port}/{parts.path.strip('/') or '0'}")
+        broadcaster = RedisBroadcaster(client, f"decnet-test-return-{secrets.token_hex(4)}:live")
+        try:
+            await broadcaster.start()
+            broadcaster.subscribe()  # the reader follows entries only while someone listens
+            assert await broadcaster.unreachable_after(5.0) is None  # at once
+            proxy.cut()
+            with anyio.fail_after(10):
+                while broadcaster.unreachable is None:
+                    await anyio.sleep(0.05)
+            started = time.monotonic()
+            assert await broadcaster.unreachable_after(0.3) is not None
+            assert time.monotonic() - started >= 0.3
+            proxy.restore()
+            started = time.monotonic()
+            assert await broadcaster.unreachable_after(5.0) is None
+            assert time.monotonic() - started < 3.0  # the reader's retry, not the whole wait
+        finally:
+            await broadcaster.aclose()
+            await client.aclose()

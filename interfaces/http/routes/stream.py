@@ -26,6 +26,9 @@ from interfaces.http.stream_lifetime import while_session_lasts
 from interfaces.http.stream_session import StreamSession
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+# A replica's reader retries Redis every 0.5 s after a failed read: a stream asked for just
+# after Redis returned (its ticket already consumed there) waits out one retry, not a 503.
+RECOVERY_WAIT_S = 1.0
 
 
 @get(
@@ -58,7 +61,7 @@ async def stream(
     or is revoked.
     """
     services = services_of(request)
-    outage = services.api.broadcaster.unreachable
+    outage = await services.api.broadcaster.unreachable_after(RECOVERY_WAIT_S)
     if outage is not None:
         raise UnavailableError(f"{outage}; GET /logs still answers")
     cursor = given(lastEventId) or request.headers.get("last-event-id")
