@@ -1,6 +1,7 @@
 """The HTTP listener's connections against a real `decnet serve`: a client that sends nothing,
-or its headers too slowly (slowloris), loses its socket after `DECNET_HTTP_HEADER_TIMEOUT_S`;
-complete requests, keep-alive and long SSE responses are not cut."""
+or its headers too slowly (slowloris), loses its socket after `DECNET_HTTP_HEADER_TIMEOUT_S`,
+and one whose headers grow past `MAX_HEADER_BYTES` gets a 431; complete requests, keep-alive
+and long SSE responses are not cut."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from interfaces.http.connection import MAX_HEADER_BYTES
 from tests.api.harness import API_PREFIX, Backend
 from tests.api.observations_support import (
     ObservedServer,
@@ -84,6 +86,35 @@ def test_headers_sent_a_byte_at_a_time_get_a_408(live: ObservedServer) -> None:
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 408 "), answer
         assert json.loads(body) == {"detail": "request headers not received in time"}
+
+
+def test_headers_past_the_size_limit_get_a_431_at_once(live: ObservedServer) -> None:
+    """An endless header value (httptools kept it by concatenation: quadratic time on the
+    event loop for every other request) is cut once the headers pass the limit."""
+    with connect(live) as sock:
+        sock.sendall(f"GET {API_PREFIX}/health HTTP/1.1\r\nHost: x\r\nX-Big: ".encode())
+        started = time.monotonic()
+        with contextlib.suppress(OSError):  # reset once the server has closed
+            sock.sendall(b"a" * (8 * MAX_HEADER_BYTES))  # kernel buffers take part of it
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            answer = read_all(sock)
+        elapsed = time.monotonic() - started
+    assert elapsed < TIMEOUT_S * 0.8, elapsed  # at once, not at the header deadline (a 408)
+    if answer:  # sent before the close (a reset may discard it on the client's side)
+        assert answer.startswith(b"HTTP/1.1 431 "), answer
+
+
+def test_headers_just_under_the_limit_are_served(live: ObservedServer) -> None:
+    big = "a" * (MAX_HEADER_BYTES - 1024)
+    conn = http.client.HTTPConnection("127.0.0.1", live.server.port, timeout=10)
+    try:
+        conn.request("GET", f"{API_PREFIX}/health", headers={"X-Big": big})
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 401  # served: it asks for a token
+    finally:
+        conn.close()
 
 
 def test_complete_requests_on_one_connection_are_served_past_the_deadline(
