@@ -114,3 +114,19 @@ async def test_the_memory_store_stays_bounded(clock: Clock) -> None:
     assert await store.consume(expiring) is None
     for ticket in [*kept, newest]:
         assert await store.consume(ticket) == CLAIMS
+
+
+@pytest.mark.anyio
+async def test_the_memory_store_drops_expired_tickets_as_it_issues(clock: Clock) -> None:
+    """Tickets of one lifetime expire in issue order: issuing drops those expired, oldest first,
+    without scanning the live ones."""
+    store = MemoryTicketStore(clock=clock, capacity=100)
+    for _ in range(5):
+        await store.issue(CLAIMS, 30.0)
+    clock.now += 20
+    live = [await store.issue(CLAIMS, 30.0) for _ in range(2)]
+    clock.now += 11  # the first five have expired, the two are live
+    newest = await store.issue(CLAIMS, 30.0)
+    assert len(store) == 3
+    for ticket in [*live, newest]:
+        assert await store.consume(ticket) == CLAIMS
