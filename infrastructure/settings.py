@@ -23,8 +23,8 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    # A request's headers must arrive within this long (interfaces/http/connection.py says why).
-    http_header_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0
+    # A request must arrive whole within this long of its first byte (interfaces/http/connection).
+    http_request_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 20.0
     data_dir_path: str = ".decnet"
     database_url: str | None = None
     admin_user: str = "admin"

@@ -17,7 +17,7 @@ from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
 from interfaces.cli.lifecycle import Shutdown
 from interfaces.http.app import create_app
-from interfaces.http.connection import header_deadline_protocol
+from interfaces.http.connection import request_deadline_protocol
 from interfaces.intake import IntakeProcess, IntakeStartError
 from interfaces.services import SERVE_ROLES, Services
 
@@ -117,7 +117,7 @@ async def run_http(services: Services, shutdown: Shutdown) -> None:
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="off",
-        http=header_deadline_protocol(settings.http_header_timeout_s),
+        http=request_deadline_protocol(settings.http_request_timeout_s),
     )
     server = _Server(config)
     shutdown.server = server

@@ -1,13 +1,16 @@
-"""The HTTP server's connections: a request must finish its headers within a deadline.
+"""The HTTP server's connections: a request must arrive whole within a deadline, and its
+headers within a size.
 
 uvicorn closes a keep-alive connection that stays idle after a response, but it sets no timer
-on a new connection or on a request whose headers are still arriving, and any byte cancels the
-idle timer. A client that connects and sends nothing, or sends its headers a byte at a time
-("slowloris"), held its socket for as long as it liked, without a token: a few thousand of
-them exhausted the process's file descriptors and no one else could connect. Here every
-connection, and every request on it, has `DECNET_HTTP_HEADER_TIMEOUT_S` to complete its
-headers; past it a request begun gets a 408 and the connection is closed (as nginx's
-`client_header_timeout` and Apache's `RequestReadTimeout` do).
+on a new connection or on a request still arriving, and any byte cancels the idle timer. A
+client that connects and sends nothing, or sends its headers (or a declared body) a byte at a
+time ("slowloris", "slow POST"), held its socket for as long as it liked, on `/auth/login`
+without a token: a few thousand of them exhausted the process's file descriptors and no one
+else could connect. Here every connection, and every request on it, has
+`DECNET_HTTP_REQUEST_TIMEOUT_S` from its first byte to arrive whole (request line, headers and
+body); past it the connection is closed, with a 408 when the headers were still arriving (as
+nginx's `client_header_timeout`/`client_body_timeout` and Apache's `RequestReadTimeout` do).
+A response being sent (a long SSE stream) is not limited: only receiving is.
 
 Nor does uvicorn bound the headers' size with httptools (h11 had a 16 KiB limit): a request line
 and headers over `MAX_HEADER_BYTES` get a 431 and the connection is closed.
@@ -36,30 +39,31 @@ def _closing_answer(status: bytes, detail: bytes) -> bytes:
     )
 
 
-TIMED_OUT_RESPONSE = _closing_answer(
-    b"408 Request Timeout", b"request headers not received in time"
-)
+TIMED_OUT_RESPONSE = _closing_answer(b"408 Request Timeout", b"request not received in time")
 TOO_LARGE_RESPONSE = _closing_answer(
     b"431 Request Header Fields Too Large",
     b"request line and headers larger than " + str(MAX_HEADER_BYTES).encode() + b" bytes",
 )
 
 
-class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline for each request's headers.
+class RequestDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for receiving each request, and a bound on
+    its headers' size.
 
-    A request only notes when its headers began (one attribute write at each end: a timer per
-    request measured ~3 % of a `/logs` request's CPU); one sweep a second per server closes the
-    connections whose headers are overdue, so a deadline is kept to within a second.
+    A request only notes when it began and when it was whole (an attribute write at each end:
+    a timer per request measured ~3 % of a `/logs` request's CPU); one sweep a second per
+    server closes the connections whose request is overdue, so a deadline is kept to within a
+    second.
     """
 
-    header_timeout_s = 20.0
+    request_timeout_s = 20.0
     SWEEP_S = 1.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.waiting_since: float | None = None  # the loop's time the headers began arriving
-        self._begun = False
+        self.waiting_since: float | None = None  # the loop's time the request began arriving
+        self._begun = False  # a request's first byte was parsed
+        self._headers_done = False  # ... and its headers; its body may still be arriving
         self._header_bytes = 0  # received while this request's headers are incomplete
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -67,12 +71,12 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self.waiting_since = self.loop.time()
         state = self.server_state  # one per server: its connections, and here its sweeper
         if getattr(state, SWEEPER, None) is None:
-            sweeper = _Sweeper(self.loop, self.connections, self.header_timeout_s, self.SWEEP_S)
+            sweeper = _Sweeper(self.loop, self.connections, self.request_timeout_s, self.SWEEP_S)
             setattr(state, SWEEPER, sweeper)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.waiting_since is None or self.transport.is_closing():
+        if self.waiting_since is None or self._headers_done or self.transport.is_closing():
             return
         # Headers still incomplete after this chunk: httptools keeps a header's value by
         # concatenation, so an endless one cost quadratic time on the event loop (one client
@@ -90,21 +94,26 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
             self.waiting_since = self.loop.time()
 
     def on_headers_complete(self) -> None:
-        self.waiting_since = None
-        self._begun = False
+        self._headers_done = True
         self._header_bytes = 0
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        self.waiting_since = None
+        self._begun = self._headers_done = False
+        super().on_message_complete()
+
     def overdue(self, now: float, timeout_s: float) -> bool:
-        """Whether headers began arriving `timeout_s` or more before `now`."""
+        """Whether the request began arriving `timeout_s` or more before `now`, not yet whole."""
         return self.waiting_since is not None and now - self.waiting_since >= timeout_s
 
     def expire(self) -> None:
-        """Close for headers not received in time: a 408 if a request had begun."""
+        """Close for a request not received in time: a 408 if its headers were arriving (once
+        they are whole the application answers the request, and only closing is left)."""
         self.waiting_since = None
         if self.transport.is_closing():
             return
-        if self._begun:
+        if self._begun and not self._headers_done:
             self.transport.write(TIMED_OUT_RESPONSE)
         self.transport.close()
 
@@ -128,11 +137,11 @@ class _Sweeper:
     def _sweep(self) -> None:
         now = self._loop.time()
         for conn in list(self._connections):
-            if isinstance(conn, HeaderDeadlineProtocol) and conn.overdue(now, self._timeout_s):
+            if isinstance(conn, RequestDeadlineProtocol) and conn.overdue(now, self._timeout_s):
                 conn.expire()
         self._loop.call_later(self._every_s, self._sweep)
 
 
-def header_deadline_protocol(timeout_s: float) -> type[HeaderDeadlineProtocol]:
+def request_deadline_protocol(timeout_s: float) -> type[RequestDeadlineProtocol]:
     """The protocol class uvicorn builds each connection with, bound to `timeout_s`."""
-    return type("HeaderDeadline", (HeaderDeadlineProtocol,), {"header_timeout_s": timeout_s})
+    return type("RequestDeadline", (RequestDeadlineProtocol,), {"request_timeout_s": timeout_s})

@@ -1,7 +1,7 @@
 """The HTTP listener's connections against a real `decnet serve`: a client that sends nothing,
-or its headers too slowly (slowloris), loses its socket after `DECNET_HTTP_HEADER_TIMEOUT_S`,
-and one whose headers grow past `MAX_HEADER_BYTES` gets a 431; complete requests, keep-alive
-and long SSE responses are not cut."""
+or its headers or body too slowly (slowloris, slow POST), loses its socket after
+`DECNET_HTTP_REQUEST_TIMEOUT_S`, and one whose headers grow past `MAX_HEADER_BYTES` gets a 431;
+complete requests, keep-alive and long SSE responses are not cut."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ TIMEOUT_S = 1.0
 
 @pytest.fixture(scope="module")
 def live(backend: Backend) -> Iterator[ObservedServer]:
-    env = {"DECNET_HTTP_HEADER_TIMEOUT_S": str(TIMEOUT_S)}
+    env = {"DECNET_HTTP_REQUEST_TIMEOUT_S": str(TIMEOUT_S)}
     with (
         scratch_dir("http-conn") as data_dir,
         observed_server(backend, data_dir, extra_env=env) as s,
@@ -85,7 +85,21 @@ def test_headers_sent_a_byte_at_a_time_get_a_408(live: ObservedServer) -> None:
     if answer:
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 408 "), answer
-        assert json.loads(body) == {"detail": "request headers not received in time"}
+        assert json.loads(body) == {"detail": "request not received in time"}
+
+
+def test_a_body_sent_a_byte_at_a_time_loses_its_connection(live: ObservedServer) -> None:
+    """A declared body that trickles (slow POST) on the public login route: the connection is
+    closed at the request's deadline, not held while the client keeps dripping."""
+    head = (
+        f"POST {API_PREFIX}/auth/login HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with connect(live) as sock:
+        sock.sendall(head.encode())
+        started = time.monotonic()
+        assert not dribble(sock, b'{"username": "' + b"a" * 900, 0.05)
+        assert TIMEOUT_S * 0.8 <= time.monotonic() - started < TIMEOUT_S + 3
 
 
 def test_headers_past_the_size_limit_get_a_431_at_once(live: ObservedServer) -> None:
@@ -100,7 +114,7 @@ def test_headers_past_the_size_limit_get_a_431_at_once(live: ObservedServer) -> 
         with contextlib.suppress(ConnectionResetError):
             answer = read_all(sock)
         elapsed = time.monotonic() - started
-    assert elapsed < TIMEOUT_S * 0.8, elapsed  # at once, not at the header deadline (a 408)
+    assert elapsed < TIMEOUT_S * 0.8, elapsed  # at once, not at the request deadline (a 408)
     if answer:  # sent before the close (a reset may discard it on the client's side)
         assert answer.startswith(b"HTTP/1.1 431 "), answer
 
