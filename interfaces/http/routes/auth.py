@@ -24,6 +24,8 @@ from interfaces.http.commands import in_thread, settle
 from interfaces.http.openapi import ANSWERS, documented
 from interfaces.http.schemas import MessageResponse, UserResponse
 
+LOGIN_MAX_BODY_BYTES = 64 * 1024
+
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     username: str
@@ -56,6 +58,8 @@ class AuthController(Controller):
         opt={PUBLIC: True, "exclude_from_auth": True, ANSWERS: (401, 429)},
         status_code=200,
         security=[],
+        # Credentials are a few hundred bytes; the one public body need not take megabytes.
+        request_max_body_size=LOGIN_MAX_BODY_BYTES,
     )
     async def login(self, request: Request[Any, Any, Any], data: LoginRequest) -> TokenResponse:
         """Exchange credentials for a bearer token (401 bad credentials, 429 throttled)."""
