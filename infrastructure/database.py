@@ -15,7 +15,7 @@ import psycopg
 import structlog
 
 from application.store import EventStoreApp
-from infrastructure.start_wait import StartWait, first_line
+from infrastructure.start_wait import StartWait, first_line, service_address
 
 log = structlog.get_logger()
 
@@ -81,19 +81,13 @@ def prepare_when_reachable(
 ) -> None:
     """`prepare_schemas` once the database answers, retrying connection failures for `wait_s`
     (a database starting beside us); then a one-line `ConfigError` instead of a traceback."""
-    wait = StartWait("the database", _where(url), wait_s, "database_unreachable")
+    wait = StartWait("the database", service_address(url, 5432), wait_s, "database_unreachable")
     while True:
         try:
             prepare_schemas(url, *schemas)
             return
         except psycopg.OperationalError as e:
             sleep(wait.failed(first_line(e)))
-
-
-def _where(url: str) -> str:
-    """host:port/database of a URL, without its credentials."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
 
 
 def prepare_schemas(url: str, *schemas: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -53,3 +54,11 @@ def first_line(error: BaseException) -> str:
     """An exception's first line, or its type's name when it has no message."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def service_address(url: str, default_port: int) -> str:
+    """host:port/database of a service URL (PostgreSQL, Redis), without its credentials."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname or 'localhost'}:{parts.port or default_port}{parts.path}"

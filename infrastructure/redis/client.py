@@ -6,7 +6,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import anyio
 from redis.asyncio import Redis
@@ -16,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from application.errors import UnavailableError
-from infrastructure.start_wait import StartWait, first_line
+from infrastructure.start_wait import StartWait, first_line, service_address
 
 DEFAULT_PREFIX = "decnet:"
 # redis-py's defaults wait 5 s for an answer and retry 10 times: a Redis that stopped answering
@@ -114,18 +113,10 @@ async def open_redis(url: str, check: bool = True, wait_s: float = 0.0) -> Async
 
 async def answering(client: Redis, url: str, wait_s: float) -> None:
     """Return once `client` answers PING, retrying with backoff for `wait_s` seconds."""
-    wait = StartWait("Redis", redis_where(url), wait_s, "redis_unreachable")
+    wait = StartWait("Redis", service_address(url, 6379), wait_s, "redis_unreachable")
     while True:
         try:
             await client.ping()
             return
         except UNREACHABLE as e:
             await anyio.sleep(wait.failed(first_line(e)))
-
-
-def redis_where(url: str) -> str:
-    """host:port/database of a Redis URL, without its credentials."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return parts.path
-    return f"{parts.hostname or 'localhost'}:{parts.port or 6379}{parts.path or '/0'}"

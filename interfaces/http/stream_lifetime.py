@@ -69,25 +69,22 @@ class StreamSlots:
 
         return release
 
-    def hold(self, principal: Principal, messages: Messages) -> Messages:
-        """`messages`, counted against the caller's streams while it lives."""
-        release = self.take(principal)
-        held = _held(messages, release)
-        # A response never started (the client left first) is never iterated, so its `finally`
-        # never runs: the slot comes back when the generator is collected.
-        weakref.finalize(held, release)
-        return held
 
-
-async def _held(messages: Messages, release: Callable[[], None]) -> Messages:
-    try:
-        async for message in messages:
-            yield message
-    finally:
-        release()
-        aclose = getattr(messages, "aclose", None)
-        if aclose is not None:
-            await _quietly(aclose())
+def session_stream(
+    messages: Messages,
+    principal: Principal,
+    auth: Authenticator,
+    slots: StreamSlots,
+    stopping: asyncio.Event | None = None,
+) -> Messages:
+    """`while_session_lasts`, counted against the caller's streams (429 when they hold the
+    most allowed) until it ends."""
+    release = slots.take(principal)
+    stream = while_session_lasts(messages, principal, auth, stopping=stopping, release=release)
+    # A response never started (the client left first) is never iterated, so its `finally`
+    # never runs: the slot comes back when the generator is collected.
+    weakref.finalize(stream, release)
+    return stream
 
 
 def session_ended(reason: str) -> ServerSentEventMessage:
@@ -109,9 +106,10 @@ async def while_session_lasts(
     clock: Callable[[], float] = time.time,
     recheck_s: float = RECHECK_S,
     stopping: asyncio.Event | None = None,
+    release: Callable[[], None] | None = None,
 ) -> Messages:
     """Pass `messages` through until the token expires, its session stops being valid or the
-    server stops."""
+    server stops; `release` is called when it ends."""
     pending: asyncio.Future[ServerSentEventMessage] | None = None
     stop = asyncio.ensure_future((stopping or asyncio.Event()).wait())
     checked_at = clock()
@@ -148,6 +146,8 @@ async def while_session_lasts(
                     return
                 yield message
     finally:
+        if release is not None:
+            release()
         stop.cancel()
         await _close(pending, messages)
 

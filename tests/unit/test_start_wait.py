@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infrastructure.settings import ConfigError
-from infrastructure.start_wait import StartWait, first_line
+from infrastructure.start_wait import StartWait, first_line, service_address
 
 
 class Clock:
@@ -42,3 +42,9 @@ def test_past_the_deadline_one_line_names_what_where_and_why() -> None:
 def test_first_line_of_an_error() -> None:
     assert first_line(OSError("refused\n\tdetail")) == "refused"
     assert first_line(TimeoutError()) == "TimeoutError"
+
+
+def test_an_address_names_host_port_and_database_without_credentials() -> None:
+    assert service_address("postgresql://u:secret@db:6432/decnet", 5432) == "db:6432/decnet"
+    assert service_address("redis://:secret@cache/2", 6379) == "cache:6379/2"
+    assert service_address("unix:///run/redis.sock", 6379) == "/run/redis.sock"

@@ -39,7 +39,7 @@ from interfaces.http.params import (
 )
 from interfaces.http.routes.stream import HEADERS
 from interfaces.http.schemas import AuditPage
-from interfaces.http.stream_lifetime import while_session_lasts
+from interfaces.http.stream_lifetime import session_stream
 
 KEEPALIVE_S = 15.0
 After = Annotated[str | None, query("Position to continue after (default 0)", integer(0, 2**62))]
@@ -145,11 +145,9 @@ async def stream_events(
     services = services_of(request)
     frames = _follow(_history(request), services.api.broadcaster, f)
     # Like `/stream`, it ends with the session (expiry, logout, deletion, role change).
-    principal = principal_of(request)
-    messages = while_session_lasts(
-        frames, principal, services.api.auth, stopping=services.api.stopping
-    )
-    return ServerSentEvent(services.api.slots.hold(principal, messages), headers=HEADERS)
+    api = services.api
+    messages = session_stream(frames, principal_of(request), api.auth, api.slots, api.stopping)
+    return ServerSentEvent(messages, headers=HEADERS)
 
 
 @get("/audit", guards=[requires_audit], tags=["history"])

@@ -22,7 +22,7 @@ from interfaces.http.params import (
     log_filter,
     query,
 )
-from interfaces.http.stream_lifetime import while_session_lasts
+from interfaces.http.stream_lifetime import session_stream
 from interfaces.http.stream_session import StreamSession
 
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -75,7 +75,6 @@ async def stream(
     session = StreamSession(
         live, services.api.broadcaster, f, last_id, max_frames, admin, services.api.streams
     )
-    messages = while_session_lasts(
-        session.messages(), principal, services.api.auth, stopping=services.api.stopping
-    )
-    return ServerSentEvent(services.api.slots.hold(principal, messages), headers=HEADERS)
+    api = services.api
+    messages = session_stream(session.messages(), principal, api.auth, api.slots, api.stopping)
+    return ServerSentEvent(messages, headers=HEADERS)

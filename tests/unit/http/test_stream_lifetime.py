@@ -14,7 +14,7 @@ from litestar.response import ServerSentEventMessage
 from application.errors import AuthenticationError, RateLimitedError
 from application.identity.login import Principal
 from application.ports import TokenClaims
-from interfaces.http.stream_lifetime import StreamSlots, while_session_lasts
+from interfaces.http.stream_lifetime import StreamSlots, session_stream, while_session_lasts
 
 
 class Sessions:
@@ -175,12 +175,12 @@ async def test_a_user_holds_at_most_the_allowed_streams_and_gets_each_back_when_
     slots = StreamSlots(per_user=2)
     alice = principal(time.time() + 60)
     feeds = [Feed(), Feed()]
-    held = [slots.hold(alice, feed.messages()) for feed in feeds]
+    held = [session_stream(feed.messages(), alice, Sessions(), slots) for feed in feeds]
     with pytest.raises(RateLimitedError, match="too many live streams") as refused:
-        slots.hold(alice, Feed().messages())
+        session_stream(Feed().messages(), alice, Sessions(), slots)
     assert refused.value.retry_after_s > 0
     assert slots.open_for("u-1") == 2
-    assert slots.hold(other("u-2"), Feed().messages()) is not None  # another user is apart
+    session_stream(Feed().messages(), other("u-2"), Sessions(), slots)  # another user: apart
 
     feeds[0].queue.put_nowait("one")
     assert (await anext(held[0])).data == "one"
@@ -195,9 +195,9 @@ async def test_a_user_holds_at_most_the_allowed_streams_and_gets_each_back_when_
 async def test_a_stream_never_started_gives_its_slot_back_when_collected() -> None:
     slots = StreamSlots(per_user=1)
     alice = principal(time.time() + 60)
-    held = slots.hold(alice, Feed().messages())
+    held = session_stream(Feed().messages(), alice, Sessions(), slots)
     assert slots.open_for("u-1") == 1
     del held  # the response never began: its client left before the first byte
     gc.collect()
     assert slots.open_for("u-1") == 0
-    slots.hold(alice, Feed().messages())  # the slot is free again
+    session_stream(Feed().messages(), alice, Sessions(), slots)  # the slot is free again
