@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from uuid import UUID
@@ -23,6 +24,7 @@ import structlog
 from domain.audit.canonical import split_batch
 from domain.audit.evidence import EventRow
 from domain.history.tamper import EvidenceExport
+from domain.observations.addresses import canonical_ip
 from domain.shared.errors import NotFoundError, UnavailableError
 from domain.shared.meta import CommandMeta
 from infrastructure.audit.bundle import BundleError, BundleWriter
@@ -48,7 +50,17 @@ def _attacker_records(row: EventRow, ip: str) -> list[dict[str, Any]]:
     batch = split_batch(row.topic, row.state)
     if batch is None:
         return []
-    return [r for r in batch.records if isinstance(r, dict) and r.get("attacker_ip") == ip]
+    return [r for r in batch.records if _is_of(r, ip)]
+
+
+def _is_of(record: Any, ip: str) -> bool:
+    """Whether a stored record is attacker `ip`'s. A record stored before stop 33 may spell an
+    IPv4 peer `::ffff:102:304`; the read models count it for the IPv4 attacker, so it is part
+    of that attacker's evidence, as stored (docs/events.md)."""
+    if not isinstance(record, dict):
+        return False
+    stored = record.get("attacker_ip")
+    return isinstance(stored, str) and (stored == ip or canonical_ip(stored) == ip)
 
 
 def _captured_sha256(record: dict[str, Any]) -> str | None:
@@ -123,9 +135,7 @@ class EvidenceExporter:
         subject = {"attacker_uuid": str(uuid), "attacker_ip": ip}
         writer = BundleWriter(core.signing_key, signed, subject)
 
-        def keep(record: Any) -> bool:
-            return isinstance(record, dict) and record.get("attacker_ip") == ip
-
+        keep = partial(_is_of, ip=ip)
         records = 0
         captured: dict[str, dict[str, Any]] = {}
         for row in rows:

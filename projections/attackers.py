@@ -106,8 +106,9 @@ class AttackersProjection(Tabled[AttackerTables]):
     name = "attackers"
     # v2: a schema of its own; v3: updated_at, fingerprints indexed per attacker; v4: commands
     # per (attacker, service) and bounties per type, for exact totals without counting rows;
-    # v5: each bounty's JSON as `/bounty` shows it, stored with it
-    version = 5
+    # v5: each bounty's JSON as `/bounty` shows it, stored with it; v6: records stored with an
+    # IPv4-mapped address (`::ffff:102:304`) count for that IPv4 attacker (`canonical_attacker`)
+    version = 6
     topics = OBSERVED_TOPICS
 
     def __init__(self, schema: str) -> None:

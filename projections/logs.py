@@ -66,8 +66,9 @@ class LogsProjection(SchemaBound):
     # hour and column values) for the totals of column filters; v7: tokens instead of trigrams;
     # v8: key/value pairs for field terms; v9: rows per quarter hour of heavy tokens; v10: rows
     # per column values of heavy pairs; v11: each row's JSON as `/logs` shows it, instead of its
-    # message and raw line (ADR 0030); v12: key text in byte order, `COLLATE "C"` (ADR 0032)
-    version = 12
+    # message and raw line (ADR 0030); v12: key text in byte order, `COLLATE "C"` (ADR 0032);
+    # v13: an IPv4-mapped attacker address stored before stop 33 reads as its IPv4 address
+    version = 13
     topics = OBSERVED_TOPICS
     # ~8,000 records per transaction: big enough to amortise, small enough for live latency.
     batch_events = 8

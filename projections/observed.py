@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -13,6 +13,7 @@ import anyio
 import msgspec
 from psycopg import AsyncCursor
 
+from domain.observations.addresses import canonical_ip
 from domain.observations.batch import InteractionBatch, ObservationsPurge
 from domain.observations.records import InteractionRecord
 from domain.shared.topics import stored_topics
@@ -76,6 +77,33 @@ def has_no_nul(stored: Any) -> bool:
     return isinstance(state, bytes) and b"\\u0000" not in state and b"\x00" not in state
 
 
+def may_hold_mapped_address(stored: Any) -> bool:
+    """False when no record of an event's stored JSON can carry an IPv4 address mapped into IPv6
+    (`::ffff:1.2.3.4`, written `::ffff:102:304` by the collector before stop 33), so none needs
+    `canonical_attacker`: two `bytes` searches per event (every writer of these addresses wrote
+    them in lower case; a text that merely mentions one costs that event a look at each record's
+    address, nothing more)."""
+    state = getattr(stored, "state", None)
+    return not isinstance(state, bytes) or b"::ffff:" in state or b"::FFFF:" in state
+
+
+def canonical_attacker(record: InteractionRecord) -> InteractionRecord:
+    """The record with its attacker address as the collector writes it today.
+
+    Records stored before stop 33 keep the IPv4-mapped form a dual-stack listener reported
+    (`::ffff:102:304`); the event stays as stored (the history, the evidence and the tree show
+    it so), and every read model reads the IPv4 address, so that attacker is one attacker
+    whichever socket saw it and whenever it was stored.
+    """
+    ip = record.attacker_ip
+    if ip is None or ":" not in ip:
+        return record
+    canonical = canonical_ip(ip)
+    if canonical is None or canonical == ip:
+        return record
+    return replace(record, attacker_ip=canonical)
+
+
 @dataclass(frozen=True, slots=True)
 class Observed:
     """One record with its log id, the batch position it came from and when that was stored."""
@@ -107,15 +135,13 @@ def walk(batch: Sequence[Envelope]) -> Iterator[list[Observed] | Purge]:
         records: list[InteractionRecord] = event.records
         stored_at: datetime = event.timestamp
         position = envelope.position
-        if has_no_nul(envelope.stored):
-            run.extend(
-                Observed(log_id(position, i), position, r, stored_at) for i, r in enumerate(records)
-            )
-        else:
-            run.extend(
-                Observed(log_id(position, i), position, scrub(r), stored_at)
-                for i, r in enumerate(records)
-            )
+        if not has_no_nul(envelope.stored):
+            records = [scrub(r) for r in records]
+        if may_hold_mapped_address(envelope.stored):
+            records = [canonical_attacker(r) for r in records]
+        run.extend(
+            Observed(log_id(position, i), position, r, stored_at) for i, r in enumerate(records)
+        )
     if run:
         yield run
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 
+@lru_cache(maxsize=8192)  # addresses repeat heavily; validating one is the cost
 def canonical_ip(value: str) -> str | None:
     """`value` as one address is always written (`2001:DB8::1` → `2001:db8::1`), or None.
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from functools import lru_cache
 from operator import itemgetter
 
 from domain.observations.addresses import canonical_ip
@@ -195,7 +194,7 @@ def attacker_ip_of(fields: dict[str, str], msg: str) -> str | None:
     """SPEC §5's attacker IP: the first IP-bearing field, then `key=value` tokens in MSG."""
     for key in IP_KEYS:
         value = fields.get(key)
-        if value is not None and (ip := _canonical_ip(value)) is not None:
+        if value is not None and (ip := canonical_ip(value)) is not None:
             return ip
     if "=" not in msg:
         return None
@@ -203,12 +202,9 @@ def attacker_ip_of(fields: dict[str, str], msg: str) -> str | None:
     for key, quoted, bare in _MSG_IP.findall(msg):
         found.setdefault(key, quoted or bare)
     for key in IP_KEYS:
-        if key in found and (ip := _canonical_ip(found[key])) is not None:
+        if key in found and (ip := canonical_ip(found[key])) is not None:
             return ip
     return None
-
-
-_canonical_ip = lru_cache(maxsize=8192)(canonical_ip)  # IPs repeat; validating is the cost
 
 
 def _format_timestamp(timestamp: datetime) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import structlog
 
 from application.ports import RecordSink
+from domain.observations.addresses import canonical_ip
 from domain.observations.records import InteractionRecord
 
 log = structlog.get_logger()
@@ -59,7 +60,9 @@ class Recorder:
             decky=self.decky,
             service=self.service,
             event_type=event_type,
-            attacker_ip=attacker_ip,
+            # A dual-stack listener reports an IPv4 peer as `::ffff:1.2.3.4`: the collector's
+            # spelling (`canonical_ip`) keeps that attacker one attacker.
+            attacker_ip=(canonical_ip(attacker_ip) or attacker_ip) if attacker_ip else None,
             msg=msg,
             fields=dict(fields),
         )

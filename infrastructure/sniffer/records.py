@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from domain.observations.addresses import canonical_ip
 from domain.observations.records import InteractionRecord
 from infrastructure.runtime.recording import rfc5424_line
 from infrastructure.sniffer.analyzer import Observation
@@ -28,7 +29,7 @@ def build_record(observation: Observation, decky_name: DeckyNamer | None) -> Int
         decky=_name_of(observation.dst_ip, decky_name),
         service=SERVICE,
         event_type=observation.event_type,
-        attacker_ip=observation.src_ip,
+        attacker_ip=canonical_ip(observation.src_ip) or observation.src_ip,
         msg=observation.msg,
         fields=dict(observation.fields),
     )

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from psycopg_pool import AsyncConnectionPool
 
 from application.observations.ingest import IngestCommands
+from domain.observations.addresses import canonical_ip
 from domain.observations.records import InteractionRecord
 from domain.shared.meta import CommandMeta
 from projections.attackers_schema import AttackerTables, attacker_uuid
@@ -29,7 +30,10 @@ MODELS = ("logs", "histogram", "attackers")
 LOGS = LogTables(live_schema("logs")).logs
 LOG_COUNTERS = LogTables(live_schema("logs")).counters
 ATTACKERS = AttackerTables(live_schema("attackers")).attackers
-IPS = ["10.0.0.1", "10.0.0.2", "192.0.2.7", "2001:db8::1", None]
+LOG_ATTACKER_AT = 5  # id, ts, decky, service, event_type, attacker_ip, ...
+# `::ffff:a00:1` is how the collector wrote the dual-stack peer 10.0.0.1 before stop 33: the
+# read models count it as 10.0.0.1 (`canonical_attacker`).
+IPS = ["10.0.0.1", "10.0.0.2", "192.0.2.7", "2001:db8::1", "::ffff:a00:1", None]
 EVENTS = [
     "connect",
     "auth",
@@ -163,8 +167,9 @@ async def replay_check(url: str, ops: list[tuple[Any, ...]]) -> None:
     kept = expected_after_last_purge(ops)
     assert len(incremental[LOGS]) == len(kept)
     assert incremental[LOG_COUNTERS] == [("total_logs", len(kept))]
-    attributed = [r for r in kept if r.attacker_ip]
-    assert {row[1] for row in incremental[ATTACKERS]} == {r.attacker_ip for r in attributed}
+    attributed = [canonical_ip(r.attacker_ip) for r in kept if r.attacker_ip]
+    assert {row[1] for row in incremental[ATTACKERS]} == set(attributed)
+    assert {row[LOG_ATTACKER_AT] for row in incremental[LOGS]} <= {*attributed, None}
     assert all(row[0] == attacker_uuid(row[1]) for row in incremental[ATTACKERS])
     assert sum(row[4] for row in incremental[ATTACKERS]) == len(attributed)
 
@@ -196,3 +201,10 @@ def test_nul_in_an_emulator_record_does_not_stall_the_read_models(
 ) -> None:
     """Records from in-process emulators may carry NUL; the read models drop it and keep going."""
     asyncio.run(replay_check(database_url, [("batch", [poison, record(2)], 0)]))
+
+
+def test_an_ipv4_mapped_address_stored_before_is_that_ipv4_attacker(database_url: str) -> None:
+    """Records the collector stored as `::ffff:a00:1` (before stop 33) and later ones from
+    10.0.0.1 are one attacker, with the IPv4 address in the log rows, rebuilt or not."""
+    old, new = record(1, attacker_ip="::ffff:a00:1"), record(2, attacker_ip="10.0.0.1")
+    asyncio.run(replay_check(database_url, [("batch", [old], 0), ("batch", [new], 0)]))
