@@ -187,12 +187,24 @@ class ProjectionRunner:
     async def run(self) -> None:
         """Run until cancelled."""
         self._loop = asyncio.get_running_loop()
-        await self.setup()
+        await self._set_up_when_reachable()
         async with anyio.create_task_group() as tg:
             self._tg = tg
             for slot in list(self.slots.values()):
                 self._start(slot)
             tg.start_soon(self._follow_head)
+
+    async def _set_up_when_reachable(self) -> None:
+        """`setup`, again every second while the database cannot be reached: an outage in the
+        first moments after a start (the process set up once before serving) must not end the
+        process, as it ends no slot later on."""
+        while True:
+            try:
+                await self.setup()
+                return
+            except psycopg.OperationalError as e:
+                log.warning("projection_setup_failed", error=str(e))
+                await asyncio.sleep(POLL_S)
 
     # -- public operations -------------------------------------------------------------------
 

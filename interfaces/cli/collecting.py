@@ -16,6 +16,7 @@ from anyio.abc import TaskGroup
 
 from infrastructure.settings import AppSettings, ConfigError
 from interfaces.intake_bootstrap import IntakeServices, bootstrap_intake
+from interfaces.store_core import stop_store_waits
 
 LOCK_WAIT_S = 30.0
 LOCK_FILE = "intake.lock"
@@ -30,6 +31,7 @@ async def collecting(settings: AppSettings) -> AsyncIterator[tuple[IntakeService
             await services.core.start_workers(tg)
             yield services, tg
             tg.cancel_scope.cancel()
+            await stop_store_waits(services.core.store)
 
 
 @contextlib.contextmanager

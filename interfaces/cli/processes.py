@@ -12,12 +12,14 @@ import sys
 import anyio
 import structlog
 
+from application.store import EventStoreApp
 from infrastructure.leadership import AdvisoryLeadership, LeadershipLostError
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
 from interfaces.cli.lifecycle import Shutdown, require_shared
 from interfaces.cli.serve import run_http
 from interfaces.services import Role, Services, leader_lock
+from interfaces.store_core import stop_store_waits
 
 log = structlog.get_logger()
 PROCESSES: dict[str, Role] = {
@@ -48,7 +50,7 @@ async def run_process(settings: AppSettings, command: str) -> int:
 
 async def _run_worker_role(services: Services, role: Role, shutdown: Shutdown) -> None:
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_cancel_on_shutdown, shutdown, tg.cancel_scope)
+        tg.start_soon(_cancel_on_shutdown, shutdown, tg.cancel_scope, services.core.store)
         settings = services.core.settings
         assert settings.database_url is not None  # require_shared checked it
         tg.start_soon(_lead, services, leader_lock(settings.database_url, role))
@@ -66,6 +68,9 @@ async def _lead(services: Services, leadership: AdvisoryLeadership) -> None:
         await leadership.watch()
 
 
-async def _cancel_on_shutdown(shutdown: Shutdown, scope: anyio.CancelScope) -> None:
+async def _cancel_on_shutdown(
+    shutdown: Shutdown, scope: anyio.CancelScope, store: EventStoreApp
+) -> None:
     await shutdown.requested.wait()
     scope.cancel()
+    await stop_store_waits(store)

@@ -20,6 +20,7 @@ from interfaces.http.app import create_app
 from interfaces.http.connection import request_deadline_protocol
 from interfaces.intake import IntakeProcess, IntakeStartError
 from interfaces.services import SERVE_ROLES, Services
+from interfaces.store_core import stop_store_waits
 
 log = structlog.get_logger()
 GRACEFUL_SHUTDOWN_S = 5
@@ -131,6 +132,7 @@ async def run_http(services: Services, shutdown: Shutdown) -> None:
         log.info("decnet_serving", host=settings.api_host, port=settings.api_port)
         await server.serve()
         tg.cancel_scope.cancel()
+        await stop_store_waits(services.core.store)
 
 
 async def _end_streams_on_shutdown(services: Services, shutdown: Shutdown) -> None:

@@ -115,6 +115,31 @@ def test_database_cut_mid_ingest_gives_503s_and_loses_nothing(
         stored_once(server, t, sent)
 
 
+def test_a_stop_during_an_outage_is_prompt(proxied: tuple[PgProxy, str]) -> None:
+    """SIGTERM while the database is unreachable stops the server in seconds, exit 0: worker
+    threads waiting for a store connection give up once the workers are cancelled. It took
+    ~50 s (each store call waited 5 s for a connection, ten times over), past the 10 s most
+    supervisors allow before SIGKILL."""
+    proxy, url = proxied
+    proxy.restore()
+    with scratch_dir("db-stop") as data_dir:
+        server = DecnetServer(data_dir, database_url=url)
+        server.start()
+        try:
+            proxy.cut()
+            time.sleep(6)  # every worker is now waiting for a connection, some retrying
+            started = time.monotonic()
+            code = server.stop()
+            took = time.monotonic() - started
+        finally:
+            server.stop()
+        assert code == 0, server.log_tail()
+        assert took < STOP_DURING_OUTAGE_S, f"stopped after {took:.1f} s"
+
+
+STOP_DURING_OUTAGE_S = 15.0
+
+
 @contextlib.contextmanager
 def serving(name: str, url: str) -> Iterator[ObservedServer]:
     """A started, logged-in server on the database at `url`, stopped cleanly after."""
