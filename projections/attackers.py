@@ -18,7 +18,7 @@ from domain.attackers.profile import SNIFFER_EVENT_TYPES, AttackerBehavior
 from domain.observations.bounty import dedup_key, derive_bounties
 from domain.observations.commands import extract_command
 from projections.attackers_schema import AttackerTables, attacker_uuid
-from projections.base import Envelope, Tabled
+from projections.base import Envelope, Tabled, create_trigram_index
 from projections.observed import (
     OBSERVED_TOPICS,
     Observed,
@@ -114,6 +114,12 @@ class AttackersProjection(Tabled[AttackerTables]):
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
         self.tables = AttackerTables(schema)
+
+    async def create_indexes(
+        self, conn: AsyncConnection[Any], side: AsyncConnection[Any] | None = None
+    ) -> None:
+        await super().create_indexes(conn, side)
+        await create_trigram_index(conn, self.tables.bounty_trigram_index(), self.tables.bounty)
 
     async def apply(self, conn: AsyncConnection[Any], batch: Sequence[Envelope]) -> None:
         async with conn.cursor() as cur:

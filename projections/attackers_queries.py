@@ -14,7 +14,7 @@ from psycopg.errors import UndefinedColumn, UndefinedTable
 from psycopg_pool import AsyncConnectionPool
 
 from application.reads.rows import Attacker, AttackerCommand, LogRow
-from projections.attackers_schema import AttackerTables
+from projections.attackers_schema import BOUNTY_SEARCHED, SEARCH_SEPARATOR, AttackerTables
 from projections.logs_queries import read_log_rows
 from projections.logs_schema import LogTables
 from projections.rows import iso_z_sql, json_text_of, tuples_of
@@ -265,7 +265,10 @@ class AttackerQueries:
         if bounty_type:
             clauses.append("bounty_type = %s")
             params.append(bounty_type)
-        if search:
+        if search and SEARCH_SEPARATOR not in search:  # one text, trigram-indexed
+            clauses.append(f"({BOUNTY_SEARCHED}) ILIKE %s")
+            params.append(_like(search))
+        elif search:
             clauses.append(
                 "(payload_text ILIKE %s OR attacker_ip ILIKE %s"
                 " OR decky ILIKE %s OR service ILIKE %s)"

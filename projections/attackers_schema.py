@@ -8,6 +8,16 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 ATTACKER_NAMESPACE = uuid5(NAMESPACE_URL, "https://decnet-es/attackers")
 
+# What a `/bounty` search looks in: the payload's text, the attacker, the decky and the service,
+# joined by a separator no search word holds (a word with one takes the column-by-column path).
+# `BOUNTY_SEARCHED ILIKE '%w%'` is then exactly "one of the four contains w", and one trigram
+# index serves it.
+SEARCH_SEPARATOR = "\x1f"
+BOUNTY_SEARCHED = (
+    "payload_text || E'\\x1f' || coalesce(attacker_ip, '') || E'\\x1f' || decky"
+    " || E'\\x1f' || service"
+)
+
 
 @lru_cache(maxsize=65_536)
 def attacker_uuid(ip: str) -> UUID:
@@ -59,6 +69,14 @@ class AttackerTables:
     def counted(self) -> tuple[str, ...]:
         """The rows and their counts: what a purge empties (with the counters)."""
         return (self.attackers, self.bounty, self.commands, self.command_counts, self.bounty_counts)
+
+    def bounty_trigram_index(self) -> str:
+        """The trigram index of `BOUNTY_SEARCHED` (needs pg_trgm): a `/bounty` search of three
+        characters or more reads the rows that can match, not the whole vault."""
+        return (
+            f"CREATE INDEX IF NOT EXISTS bounty_searched_trgm ON {self.bounty}"
+            f" USING gin (({BOUNTY_SEARCHED}) gin_trgm_ops)"
+        )
 
     def statements(self) -> tuple[str, ...]:
         """DDL creating every table and index (idempotent)."""

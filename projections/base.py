@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+import psycopg
+import structlog
 from psycopg import AsyncConnection
 
 from application.ports import LiveLog
@@ -156,6 +158,21 @@ def deferred(statements: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, .
     """DDL split into (tables and what they need to be written, secondary indexes)."""
     later = tuple(s for s in statements if s.startswith("CREATE INDEX"))
     return tuple(s for s in statements if s not in later), later
+
+
+async def create_trigram_index(conn: AsyncConnection[Any], statement: str, table: str) -> None:
+    """Run `statement`, a trigram index (pg_trgm), where the extension is installed: a search
+    still works without it, by scanning; the index only speeds it up."""
+    installed = await (
+        await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+    ).fetchone()
+    if not installed:
+        return
+    try:
+        async with conn.transaction():
+            await conn.execute(statement)
+    except psycopg.Error as e:
+        structlog.get_logger().warning("trigram_index_unavailable", table=table, error=str(e))
 
 
 class TableSet(Protocol):

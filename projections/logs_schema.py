@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import psycopg
 import structlog
 from psycopg import AsyncConnection
 
-from projections.base import deferred
+from projections.base import create_trigram_index, deferred
 from projections.log_pair_values import pair_values_from_rows
 from projections.log_quarters import quarters_from_rows
 
@@ -298,15 +297,7 @@ async def create_log_indexes(
             later = ()
     for statement in later:
         await conn.execute(statement)
-    has_trgm = await (
-        await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
-    ).fetchone()
-    if has_trgm:
-        try:
-            async with conn.transaction():
-                await conn.execute(tables.trigram_index())
-        except psycopg.Error as e:  # search still works by scanning; the index only speeds it
-            log.warning("trigram_index_unavailable", table=tables.tokens, error=str(e))
+    await create_trigram_index(conn, tables.trigram_index(), tables.tokens)
 
 
 async def _fill_dictionaries(conn: AsyncConnection[Any], tables: LogTables) -> None:

@@ -23,6 +23,11 @@ from tests.integration.stores import projected_models
 from tests.integration.test_logs_json_page import AWKWARD, TIMES
 
 TABLES = AttackerTables(live_schema("attackers"))
+# Words in the payload, the attacker, the decky or the service (the indexed text of all four),
+# short ones the trigram index cannot serve, LIKE's own characters, and the separator of the
+# indexed text, which takes the column-by-column path.
+SEARCHES = (None, "é", '"', "\\", "nothing-x", "10.0.0.1", "decky-1", "ssh", "curl/", "p1")
+SEARCHES += ("%", "_", "\x1f", "1\x1fd", "ssh\x1fdecky")
 
 
 def awkward_records() -> list[Any]:
@@ -101,7 +106,7 @@ async def compare(
 async def every_page(queries: AttackerQueries, pool: Any, same_bytes: bool) -> dict[Any, int]:
     seen = {}
     for kind in (None, "credential", "fingerprint", "artifact"):
-        for search in (None, "é", '"', "\\", "nothing-x"):
+        for search in SEARCHES:
             for limit, offset in ((50, 0), (7, 3), (1, 29), (5, 1000)):
                 seen[kind, search, offset] = await compare(
                     queries, pool, kind, search, limit, offset, same_bytes
