@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
+import anyio
 import structlog
 
 log = structlog.get_logger()
@@ -36,6 +38,13 @@ class Wakeup:
         self._event.clear()
 
 
+def stopping() -> bool:
+    """Whether the worker calling is being cancelled (its process is stopping). A step that
+    fails then failed because of the stop (the store's pool is closed under worker threads still
+    waiting for a connection: `stop_store_waits`): not worth an error in the log."""
+    return anyio.current_effective_deadline() == -math.inf
+
+
 async def repeat(
     step: Callable[[], Awaitable[None]], wakeup: Wakeup, every_s: float, failure: str
 ) -> NoReturn:
@@ -45,5 +54,6 @@ async def repeat(
         try:
             await step()
         except Exception:
-            log.exception(failure)
+            if not stopping():
+                log.exception(failure)
         await wakeup.wait(every_s)

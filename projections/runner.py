@@ -27,6 +27,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from application.store import EventStoreApp
+from application.wakeup import stopping
 from projections.base import Effect, Envelope, PreparesAhead, Projection
 from projections.legacy import drop_legacy_tables
 from projections.positions import (
@@ -369,7 +370,8 @@ class ProjectionRunner:
                     if slot.kind != "live" and await self._gone_elsewhere(slot):
                         return
                     self.errors[slot.key] = f"{type(e).__name__}: {e}"
-                    log.exception("projection_failed", slot=slot.key)
+                    if not stopping():
+                        log.exception("projection_failed", slot=slot.key)
                     await asyncio.sleep(POLL_S)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(POLL_S):
@@ -391,7 +393,8 @@ class ProjectionRunner:
                 self.head = await anyio.to_thread.run_sync(self._store.head)
                 await write_status(self._pool, self.facts())
             except Exception as e:  # the database may be briefly away; the slots report it
-                log.warning("projection_status_not_written", error=f"{type(e).__name__}: {e}")
+                if not stopping():
+                    log.warning("projection_status_not_written", error=f"{type(e).__name__}: {e}")
             await anyio.sleep(POLL_S)
 
     async def _catch_up(self, slot: Slot, progress: Progress | None = None) -> int:

@@ -8,6 +8,7 @@ import structlog
 from application.ports import Broadcaster, LiveUpdate
 from application.readmodels.status import StatusSources, projection_statuses
 from application.reads.rows import ProjectionStatus
+from application.wakeup import stopping
 
 log = structlog.get_logger()
 INTERVAL_S = 1.0
@@ -33,7 +34,8 @@ class ProjectionStatusFeed:
             try:
                 await self.publish_changes()
             except Exception as e:  # the database may be away: the next tick tries again
-                log.warning("projection_status_feed_failed", error=f"{type(e).__name__}: {e}")
+                if not stopping():
+                    log.warning("projection_status_feed_failed", error=f"{type(e).__name__}: {e}")
             await anyio.sleep(INTERVAL_S)
 
     async def publish_changes(self) -> list[ProjectionStatus]:
