@@ -110,14 +110,15 @@ class IntakeProcess:
                 future.set_result(None)
 
     async def stop(self) -> None:
-        """SIGTERM, then SIGKILL after STOP_WAIT_S; closes its stdin either way."""
+        """SIGTERM, then SIGKILL after STOP_WAIT_S; closes its stdin either way (after the
+        signal: the child reads the end of its stdin as its parent gone unless asked to stop)."""
         process = self._process
         if process is None or process.returncode is not None:
             return
-        if process.stdin is not None:
-            process.stdin.close()
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGTERM)
+        if process.stdin is not None:
+            process.stdin.close()
         try:
             async with asyncio.timeout(STOP_WAIT_S):
                 await process.wait()

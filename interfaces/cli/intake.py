@@ -38,7 +38,7 @@ async def run_intake(settings: AppSettings) -> int:
     shutdown.install()
     async with collecting(settings) as (services, tg):
         _report(services.collection)
-        tg.start_soon(_answer_parent, services.collection, tg.cancel_scope)
+        tg.start_soon(_answer_parent, services.collection, tg.cancel_scope, shutdown)
         await shutdown.requested.wait()
     log.info("decnet_intake_stopped")
     return 0
@@ -54,8 +54,11 @@ def _report(collection: Collection) -> None:
         sys.stdout.buffer.flush()
 
 
-async def _answer_parent(collection: Collection, scope: anyio.CancelScope) -> None:
-    """A report per line on stdin; end of file means the parent exited or was killed."""
+async def _answer_parent(
+    collection: Collection, scope: anyio.CancelScope, shutdown: Shutdown
+) -> None:
+    """A report per line on stdin; end of file means the parent exited or was killed (or is
+    stopping us: it signals first, then closes the pipe, so that is no news)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     transport, _ = await loop.connect_read_pipe(
@@ -66,7 +69,8 @@ async def _answer_parent(collection: Collection, scope: anyio.CancelScope) -> No
             _report(collection)
     finally:
         transport.close()
-    log.warning("decnet_intake_parent_gone")
+    if not shutdown.requested.is_set():
+        log.warning("decnet_intake_parent_gone")
     scope.cancel()
 
 

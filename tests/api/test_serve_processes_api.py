@@ -110,6 +110,8 @@ def test_a_stopped_server_leaves_no_intake_behind(own: ObservedServer) -> None:
     child = intake_of(own)
     assert own.server.stop() == 0, own.server.log_tail()
     wait_for(lambda: True if not child.is_running() else None, 5, "the intake child gone")
+    # An orderly stop is not the parent gone (that warning is for a parent killed or crashed).
+    assert "decnet_intake_parent_gone" not in own.server.log_tail(400)
     own.server.start()  # the fixture stops it cleanly
 
 
