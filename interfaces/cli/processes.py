@@ -12,7 +12,6 @@ import sys
 import anyio
 import structlog
 
-from application.store import EventStoreApp
 from infrastructure.leadership import AdvisoryLeadership, LeadershipLostError
 from infrastructure.settings import AppSettings
 from interfaces.bootstrap import bootstrap
@@ -50,7 +49,7 @@ async def run_process(settings: AppSettings, command: str) -> int:
 
 async def _run_worker_role(services: Services, role: Role, shutdown: Shutdown) -> None:
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_cancel_on_shutdown, shutdown, tg.cancel_scope, services.core.store)
+        tg.start_soon(_cancel_on_shutdown, shutdown, tg.cancel_scope)
         settings = services.core.settings
         assert settings.database_url is not None  # require_shared checked it
         tg.start_soon(_lead, services, leader_lock(settings.database_url, role))
@@ -65,12 +64,13 @@ async def _lead(services: Services, leadership: AdvisoryLeadership) -> None:
             tg.start_soon(services.controller.run)
         await services.core.start_workers(tg)
         log.info("decnet_leading", lock=leadership.name)
-        await leadership.watch()
+        try:
+            await leadership.watch()
+        finally:  # a stop, or the lock lost (the process exits 1 to start again as a standby)
+            tg.cancel_scope.cancel()
+            await stop_store_waits(services.core.store)
 
 
-async def _cancel_on_shutdown(
-    shutdown: Shutdown, scope: anyio.CancelScope, store: EventStoreApp
-) -> None:
+async def _cancel_on_shutdown(shutdown: Shutdown, scope: anyio.CancelScope) -> None:
     await shutdown.requested.wait()
     scope.cancel()
-    await stop_store_waits(store)
