@@ -94,11 +94,11 @@ async def open_database(settings: AppSettings) -> AsyncIterator[Database]:
 async def stop_store_waits(store: EventStoreApp) -> None:
     """Once a process's workers are cancelled (a stop; for a split leader, its lock lost too):
     close the store's connection pool, so that worker threads still waiting for a connection
-    give up now and a call holding one finishes. With the database unreachable each store call waits 5 s for a connection, ten
-    times over (the library's retries), and a worker's thread cannot be cancelled: a stop took
-    ~50 s. Nothing uses the store after this; `open_event_store` closes it again on the way out.
-    The close runs on a thread of its own (it joins the pool's workers), shielded from the
-    cancellation around it."""
+    give up now and a call holding one finishes. With the database unreachable each store call
+    waits 5 s for a connection, ten times over (the library's retries), and a worker's thread
+    cannot be cancelled: a stop took ~50 s. Nothing uses the store after this;
+    `open_event_store` closes it again on the way out. The close runs on a thread of its own
+    (it joins the pool's workers), shielded from the cancellation around it."""
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(store.close, limiter=anyio.CapacityLimiter(1))
 
