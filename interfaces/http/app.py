@@ -12,6 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from interfaces.http.auth import BearerAuthMiddleware
 from interfaces.http.console import console_router
 from interfaces.http.errors import exception_handlers
+from interfaces.http.head import answer_head
 from interfaces.http.openapi import document_api
 from interfaces.http.options import bind_options_to_routes
 from interfaces.http.request_id import observe_requests
@@ -112,6 +113,7 @@ def create_app(services: Services) -> Litestar:
     )
     document_api(app)
     bind_options_to_routes(app)
-    # Outermost, around Litestar's exception handling: sees every response as the client does.
-    app.asgi_handler = observe_requests(keep_encoded_slashes(app.asgi_handler))
+    # Outside Litestar's exception handling, so they see every response as the client does;
+    # a HEAD is a GET to everything inside, its route's metrics included.
+    app.asgi_handler = answer_head(observe_requests(keep_encoded_slashes(app.asgi_handler)))
     return app

@@ -27,6 +27,7 @@ from domain.shared.errors import (
     UnavailableError,
 )
 from infrastructure.disk_full import is_disk_full
+from interfaces.http.head import allowing_head
 from interfaces.http.params import given
 
 log = structlog.get_logger()
@@ -74,6 +75,8 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
+    if "allow" in headers:  # a 405 names the methods of its path
+        headers["allow"] = allowing_head(headers["allow"])
     detail: Any = exc.detail
     if isinstance(exc, ValidationException) and exc.extra:
         detail = f"{exc.detail}: {_describe(exc.extra)}"

@@ -12,6 +12,7 @@ import socket
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from interfaces.http.connection import MAX_HEADER_BYTES
@@ -159,3 +160,66 @@ def test_a_live_stream_outlives_the_header_deadline(live: ObservedServer) -> Non
         send_tcp(live.syslog_port, [line])
         events = sse.until(lambda ev: len(log_rows(ev)) >= 1, 10, "the row sent late")
     assert len(log_rows(events)) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "authorised", "status"),
+    [
+        ("/health", True, 200),
+        ("/logs?limit=2", True, 200),
+        ("/logs?limit=2&search=nothing-matches-this", True, 200),
+        ("/logs/histogram", True, 200),
+        ("/stats", True, 200),
+        ("/logs", False, 401),
+        ("/logs?limit=0", True, 422),
+        ("/no-such-route", True, 404),
+        ("/deckies/deploy", True, 405),  # POST only: a HEAD is a GET, and it has no GET
+    ],
+)
+def test_head_answers_what_get_answers_without_a_body(
+    live: ObservedServer, path: str, authorised: bool, status: int
+) -> None:
+    """RFC 9110 §9.3.2: the GET's status and headers, no body; the connection stays usable."""
+    headers = {"Authorization": f"Bearer {live.token}"} if authorised else {}
+    conn = http.client.HTTPConnection("127.0.0.1", live.server.port, timeout=10)
+    try:
+        conn.request("GET", f"{API_PREFIX}{path}", headers=headers)
+        got = conn.getresponse()
+        body = got.read()
+        conn.request("HEAD", f"{API_PREFIX}{path}", headers=headers)
+        head = conn.getresponse()
+        assert head.read() == b""
+        assert (got.status, head.status) == (status, status)
+        assert head.getheader("Content-Type") == got.getheader("Content-Type")
+        if got.getheader("Content-Length") is not None:
+            assert head.getheader("Content-Length") == str(len(body))
+        if status == 405:
+            assert "GET" not in head.getheader("Allow", "")  # nor HEAD: its path has no GET
+            assert "HEAD" not in head.getheader("Allow", "")
+        conn.request("GET", f"{API_PREFIX}/health")  # the same connection serves the next one
+        assert conn.getresponse().status == 401
+    finally:
+        conn.close()
+
+
+def test_a_405_names_head_beside_get(live: ObservedServer) -> None:
+    headers = {"Authorization": f"Bearer {live.token}"}
+    answer = httpx.delete(f"{live.server.base_url}{API_PREFIX}/stats", headers=headers)
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_head_of_the_stream_ends_at_its_headers(live: ObservedServer) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", live.server.port, timeout=10)
+    try:
+        started = time.monotonic()
+        conn.request("HEAD", f"{API_PREFIX}/stream?token={live.token}")
+        head = conn.getresponse()
+        assert head.status == 200
+        assert head.getheader("Content-Type", "").startswith("text/event-stream")
+        assert head.read() == b""
+        conn.request("GET", f"{API_PREFIX}/health")
+        assert conn.getresponse().status == 401
+        assert time.monotonic() - started < 5  # not held open like a GET of the stream
+    finally:
+        conn.close()

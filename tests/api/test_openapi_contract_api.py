@@ -112,3 +112,4 @@ def test_options_lists_exactly_each_paths_methods(
         assert response.status_code == 204, (path, response.text)
         allowed = {m.strip().lower() for m in response.headers["allow"].split(",")}
         assert allowed - {"options", "head"} == {m for m in item if m in METHODS}, path
+        assert ("head" in allowed) == ("get" in item), path  # a HEAD is answered as its GET
