@@ -15,10 +15,10 @@ from application.reads.rows import DeadLetter, HistogramBucket, LogRow
 from projections.log_quarters import QUARTER, QUARTER_MINUTES
 from projections.logs_schema import HistogramTables, LogTables
 from projections.logs_search import (
-    MAX_TOKENS,
     Dictionary,
     counted,
-    dictionary_patterns,
+    dictionary_from,
+    dictionary_lookup,
     quarters_histogram,
     where,
 )
@@ -147,7 +147,10 @@ class LogQueries:
             total_params: list[Any] = []
         else:
             total_sql, total_params = counted(f, self._logs, dictionary)
-        rows_sql = f"SELECT {columns} FROM {logs}{sql} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
+        rows_sql = f"SELECT {columns} FROM {logs}{sql}"
+        if dictionary.rare:  # gathered, then sorted (RARE_ROWS): the fence keeps them apart
+            rows_sql = f"SELECT * FROM ({rows_sql} OFFSET 0) AS rare"
+        rows_sql += " ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
         rows_params = [*params, limit, offset]
         prepare = planned_once(f)
         from_counts = counted_total(self._logs, f)
@@ -238,15 +241,18 @@ class LogQueries:
 
     async def after(self, last_id: int, f: LogFilter, limit: int) -> list[LogRow]:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
-        sql, params = where(f, await self._dictionary(f))
+        dictionary = await self._dictionary(f)
+        sql, params = where(f, dictionary)
         joiner = " AND " if sql else " WHERE "
+
+        def statement(columns: str) -> str:
+            rows = f"SELECT {columns} FROM {self._logs.logs}{sql}{joiner}id > %s"
+            if dictionary.rare:  # gathered, then sorted, as a page is (RARE_ROWS)
+                rows = f"SELECT * FROM ({rows} OFFSET 0) AS rare"
+            return f"{rows} ORDER BY id LIMIT %s"
+
         return await read_log_rows(
-            self._pool,
-            lambda columns: (
-                f"SELECT {columns} FROM {self._logs.logs}{sql}{joiner}id > %s ORDER BY id LIMIT %s"
-            ),
-            [*params, last_id, limit],
-            planned_once(f),
+            self._pool, statement, [*params, last_id, limit], planned_once(f)
         )
 
     async def max_id(self) -> int:
@@ -352,39 +358,21 @@ class LogQueries:
         return total, letters
 
     async def _dictionary(self, f: LogFilter) -> Dictionary:
-        """Which of the filter's dictionary patterns are usable (ADR 0025), and whether the
-        model has pairs (ADR 0027).
+        """Which of the filter's dictionary patterns are usable (ADR 0025) and which match no
+        token, and whether the model has pairs (ADR 0027).
 
         Another statement than the query's: the dictionary only grows, and either way the
-        query is exact; only its speed depends on the answer.
+        query is exact; only its speed depends on the answer — but for a word no token held at
+        the look-up, which answers as of then (a row written since is in the next request's).
         """
-        table = self._logs.tokens
         if f.query.only_columns:
-            return Dictionary(table)
+            return Dictionary(self._logs.tokens)
         try:
             async with self._pool.connection() as conn:
-                row = await (
-                    await conn.execute(
-                        "SELECT (SELECT coalesce(array_agg(p), '{}') FROM unnest(%s::text[]) AS p"
-                        f" WHERE (SELECT count(*) FROM (SELECT FROM {table} WHERE token LIKE p"
-                        " LIMIT %s) s) > %s), to_regclass(%s) IS NOT NULL,"
-                        " to_regclass(%s) IS NOT NULL",
-                        (
-                            dictionary_patterns(f),
-                            MAX_TOKENS + 1,
-                            MAX_TOKENS,
-                            self._logs.pairs,
-                            self._logs.pair_values,
-                        ),
-                    )
-                ).fetchone()
+                row = await (await conn.execute(*dictionary_lookup(f, self._logs))).fetchone()
         except psycopg.errors.UndefinedTable:
-            return Dictionary(table, absent=True)  # an older model, served while it rebuilds
-        if row is None:
-            return Dictionary(table, pairs=False, pair_values=False)
-        # Without the pair dictionary the model predates pairs, without the pair values those
-        # (either is served while it rebuilds).
-        return Dictionary(table, frozenset(row[0]), pairs=bool(row[1]), pair_values=bool(row[2]))
+            return Dictionary(self._logs.tokens, absent=True)  # an older model, while it rebuilds
+        return dictionary_from(self._logs, row)
 
     async def _scalar(self, sql: str) -> int:
         async with self._pool.connection() as conn:

@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
+import pytest
 
 from application.observations.ingest import IngestCommands
 from application.reads.ports import LogFilter
 from domain.observations.search import parse_search
 from interfaces.http.schemas import LogPage, spliced_page
+from projections import logs_search
 from projections.attackers_queries import AttackerQueries
 from projections.logs_queries import DEEP_OFFSET, LogQueries
 from projections.logs_schema import LogTables
@@ -167,5 +169,40 @@ def test_a_logs_model_older_than_v11_pages_the_same(database_url: str) -> None:
                 await conn.execute(f"ALTER TABLE {logs} DROP COLUMN row_json")
             assert await pages(queries) == before
             assert await attackers.artifacts("10.9.9.9") == captured
+
+    asyncio.run(run())
+
+
+def test_a_rare_filter_gathers_the_same_pages_as_the_walk(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filter whose words' tokens few rows hold is gathered and sorted (`RARE_ROWS`), not
+    walked newest first: the same totals, rows and order (ties in time broken by id), every
+    page shape and the stream's backlog, with and without column terms and a time range."""
+    searches = ("é", "quote", "10.0.0.1", "é decky:decky-1", "quote event_type:login", "<1")
+
+    async def pages(queries: LogQueries, rare: bool) -> list[Any]:
+        out: list[Any] = []
+        for search in searches:
+            f = LogFilter(parse_search(search), start=datetime(1, 1, 1, 0, 0, 0, 7, tzinfo=UTC))
+            for g in (LogFilter(parse_search(search)), f):
+                assert (await queries._dictionary(g)).rare is rare
+                for limit, offset in ((50, 0), (7, 3), (1, 10), (5, 1000)):
+                    total, rows = await queries.page(g, limit, offset)
+                    json_total, rows_json = await queries.page_json(g, limit, offset)
+                    out.append((search, total, rows, json_total, decoded(rows_json)))
+                out.append(await queries.after(5, g, 20))  # the stream's backlog
+        return out
+
+    async def run() -> None:
+        async with projected_models(database_url, ("logs",), batch_size=7) as p:
+            await asyncio.to_thread(IngestCommands(p.store).append, awkward_records(), [], None)
+            await p.runner.catch_up("logs")
+            queries = LogQueries(p.pool)
+            gathered = await pages(queries, rare=True)
+            monkeypatch.setattr(logs_search, "RARE_ROWS", 0)
+            assert await pages(queries, rare=False) == gathered
+            assert sum(len(page) for page in gathered if isinstance(page, list)) > 0
+            assert sum(page[1] for page in gathered if isinstance(page, tuple)) > 0
 
     asyncio.run(run())

@@ -30,7 +30,15 @@ from domain.observations.search import SearchQuery, matches, parse_search
 from projections.log_pairs import MAX_PAIR_BYTES, array_literal, pair_entry, pairs_of
 from projections.log_tokens import SEPARATORS, pieces_of, tokens_of
 from projections.logs_schema import LogTables
-from projections.logs_search import Dictionary, counted, dictionary_patterns, where
+from projections.logs_search import (
+    NOTHING,
+    Dictionary,
+    counted,
+    dictionary_from,
+    dictionary_lookup,
+    dictionary_patterns,
+    where,
+)
 from projections.schema import live_schema
 from tests.api.harness import fresh_database
 from tests.integration.observations_fixtures import BASE_TIME, record
@@ -140,6 +148,11 @@ def _counted_by(
     return int(row[0]) if row else -1
 
 
+def _looked_up(conn: psycopg.Connection[Any], f: LogFilter) -> Dictionary:
+    """The dictionary as the reader looks it up for a filter: broad and void patterns."""
+    return dictionary_from(TABLES, conn.execute(*dictionary_lookup(f, TABLES)).fetchone())
+
+
 def _expected(query: SearchQuery, start: int = 0) -> list[int]:
     """The records `matches` accepts (from the `start`-th second's on)."""
     return [i for i, r in enumerate(CORPUS) if matches(query, r) and i >= start]
@@ -168,9 +181,11 @@ def test_words_select_what_matches_does(
     assert _counted(projected, query) == len(_expected(query))
     lone = SearchQuery(words=(words[0].lower(),))
     assert _counted(projected, lone) == len(_expected(lone))
-    # Patterns matching too many tokens, or an older model without tokens: text only, same rows.
+    # As the reader looks it up (a pattern no token holds: no row), with every pattern matching
+    # too many tokens, or an older model without tokens (text only): the same rows.
     broad = Dictionary(TABLES.tokens, frozenset(dictionary_patterns(LogFilter(query))))
-    for fallback in (broad, Dictionary(TABLES.tokens, absent=True)):
+    looked_up = _looked_up(projected, LogFilter(query))
+    for fallback in (looked_up, broad, Dictionary(TABLES.tokens, absent=True)):
         assert _selected(projected, query, fallback) == _expected(query)
         assert _counted(projected, lone, fallback) == len(_expected(lone))
 
@@ -215,7 +230,8 @@ def test_field_terms_select_what_matches_does(
     )
     f = LogFilter(query, start=BASE_TIME + timedelta(seconds=start) if start else None)
     expected = _expected(query, start)
-    for dictionary in (Dictionary(TABLES.tokens), *_fallbacks()):
+    looked_up = _looked_up(projected, f)
+    for dictionary in (Dictionary(TABLES.tokens), looked_up, *_fallbacks()):
         assert _selected_by(projected, f, dictionary) == expected
         assert _counted_by(projected, f, dictionary) == len(expected)
 
@@ -263,6 +279,31 @@ def test_pairs_are_stored_exactly_and_digested_past_the_threshold(
     assert pair_entry("a b", "x") is None
     assert pair_entry("a:b", "c") is None
     assert array_literal([]) == "{}"
+
+
+def _scans_of_logs(plan: dict[str, Any]) -> int:
+    """How many times an executed plan read the logs table (its nodes' loops)."""
+    loops = plan["Actual Loops"] if plan.get("Relation Name") == "logs" else 0
+    return loops + sum(_scans_of_logs(child) for child in plan.get("Plans", ()))
+
+
+@pytest.mark.parametrize("search", ["qzxv", "qzxv root", "root.qzxv", "qzxv.root", "x:y qzxv"])
+def test_a_word_no_token_holds_matches_nothing_without_reading_the_rows(
+    projected: psycopg.Connection[Any], search: str
+) -> None:
+    """A typo is answered from the dictionary: its page statement never reads the logs table
+    (before, the newest-first walk tested every row's tokens against an empty array)."""
+    f = LogFilter(parse_search(search))
+    dictionary = _looked_up(projected, f)
+    assert dictionary.void
+    sql, params = where(f, dictionary)
+    assert NOTHING in sql
+    assert _selected_by(projected, f, dictionary) == _expected(f.query) == []
+    assert _counted_by(projected, f, dictionary) == 0
+    page = f"SELECT id FROM {TABLES.logs}{sql} ORDER BY ts DESC, id DESC LIMIT 50"
+    explained = projected.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {page}", params).fetchone()
+    assert explained is not None
+    assert _scans_of_logs(explained[0][0]["Plan"]) == 0
 
 
 @pytest.mark.parametrize("word", ["null", "null\\", "\\", "\\\\x", "ull"])
