@@ -218,3 +218,16 @@ def test_hostile_path_segments_are_never_a_500(
     if path.startswith("/config/users"):
         response = hostile.delete(path, admin_token)
     assert 400 <= response.status_code < 500, response.text
+
+
+@pytest.mark.parametrize("path", ["/bounty", "/attackers"])
+def test_a_substring_search_past_its_bound_is_422(
+    hostile: ApiClient, admin_token: str, path: str
+) -> None:
+    """A substring search of the bounty vault or of attackers is at most 1,000 characters: the
+    trigram index's time grows with the pattern (60,000 characters held a backend 23 s)."""
+    longest = hostile.get(path, admin_token, params={"search": "a" * 1000})
+    assert longest.status_code == 200, longest.text
+    refused = hostile.get(path, admin_token, params={"search": "a" * 1001})
+    assert refused.status_code == 422
+    assert refused.json() == {"detail": "search is 1,001 characters long; at most 1,000"}

@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from application.reads.rows import Attacker
 from domain.shared.errors import InvalidError, NotFoundError
 from interfaces.http.params import (
+    SUBSTRING,
     TEXT,
     Limit,
     Offset,
@@ -21,6 +22,7 @@ from interfaces.http.params import (
     one_of,
     page,
     query,
+    substring,
     uuid_param,
 )
 from interfaces.http.schemas import (
@@ -42,7 +44,7 @@ async def list_attackers(
     request: Request[Any, Any, Any],
     limit: Limit = None,
     offset: Offset = None,
-    search: Annotated[str | None, query("Substring of the attacker's IP", TEXT)] = None,
+    search: Annotated[str | None, query("Substring of the attacker's IP", SUBSTRING)] = None,
     service: Annotated[str | None, query("Only attackers that touched this service", TEXT)] = None,
     sort_by: Annotated[str | None, query("Order (default recent)", one_of(*ORDERS))] = None,
     view: ViewParam = None,
@@ -53,7 +55,7 @@ async def list_attackers(
     if order not in ORDERS:
         raise InvalidError(f"sort_by must be one of {', '.join(ORDERS)} (got {order[:32]!r})")
     total, rows = await (await readers_for(request, view)).attackers.page_json(
-        given(search), given(service), order, size, skip
+        substring("search", search), given(service), order, size, skip
     )
     return spliced_page(AttackerPage, total, size, skip, rows)
 

@@ -11,7 +11,7 @@ from application.reads.rows import HistogramBucket, Stats
 from domain.shared.errors import InvalidError
 from interfaces.http.auth import requires_command
 from interfaces.http.params import (
-    TEXT,
+    SUBSTRING,
     EndTime,
     Limit,
     Offset,
@@ -24,6 +24,7 @@ from interfaces.http.params import (
     one_of,
     page,
     query,
+    substring,
 )
 from interfaces.http.schemas import (
     BountyPage,
@@ -40,7 +41,7 @@ IntervalMinutes = Annotated[
 BountyType = Annotated[str | None, query("Only this kind of bounty", one_of(*sorted(BOUNTY_TYPES)))]
 BountySearch = Annotated[
     str | None,
-    query("Case-insensitive substring of the payload, attacker IP, decky or service", TEXT),
+    query("Case-insensitive substring of the payload, attacker IP, decky or service", SUBSTRING),
 ]
 
 
@@ -106,7 +107,7 @@ async def list_bounty(
     if kind is not None and kind not in BOUNTY_TYPES:
         raise InvalidError(f"bounty_type must be one of {', '.join(sorted(BOUNTY_TYPES))}")
     readers = await readers_for(request, view)
-    total, rows = await readers.attackers.bounty_json(kind, given(search), size, skip)
+    total, rows = await readers.attackers.bounty_json(kind, substring("search", search), size, skip)
     return spliced_page(BountyPage, total, size, skip, rows)
 
 
