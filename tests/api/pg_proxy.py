@@ -25,18 +25,19 @@ class PgProxy:
     def restore(self) -> None:
         """Accept and relay connections (again)."""
         listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
-        self._listener = listener
+        with self._lock:
+            self._listener = listener
         self._accepting = threading.Thread(target=self._accept, args=(listener,), daemon=True)
         self._accepting.start()
 
     def cut(self) -> None:
         """Stop listening and reset every relayed connection (the database "goes away")."""
-        if self._listener is not None:
-            with contextlib.suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)
-            self._listener.close()
-            self._listener = None
         with self._lock:
+            if self._listener is not None:
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                self._listener.close()
+                self._listener = None
             for sock in self._open:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
@@ -56,6 +57,12 @@ class PgProxy:
                 continue
             server.settimeout(None)
             with self._lock:
+                # Accepted just before a cut, connected upstream after it: never relayed (the
+                # cut had cleared `_open` already, and this pair outlived the outage).
+                if self._listener is not listener:
+                    client.close()
+                    server.close()
+                    return
                 self._open.update((client, server))
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
