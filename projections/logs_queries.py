@@ -147,10 +147,10 @@ class LogQueries:
             total_params: list[Any] = []
         else:
             total_sql, total_params = counted(f, self._logs, dictionary)
-        rows_sql = f"SELECT {columns} FROM {logs}{sql}"
-        if dictionary.rare:  # gathered, then sorted (RARE_ROWS): the fence keeps them apart
-            rows_sql = f"SELECT * FROM ({rows_sql} OFFSET 0) AS rare"
-        rows_sql += " ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
+        rows_sql = (
+            dictionary.ordered(f"SELECT {columns} FROM {logs}{sql}")
+            + " ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
+        )
         rows_params = [*params, limit, offset]
         prepare = planned_once(f)
         from_counts = counted_total(self._logs, f)
@@ -244,15 +244,14 @@ class LogQueries:
         dictionary = await self._dictionary(f)
         sql, params = where(f, dictionary)
         joiner = " AND " if sql else " WHERE "
-
-        def statement(columns: str) -> str:
-            rows = f"SELECT {columns} FROM {self._logs.logs}{sql}{joiner}id > %s"
-            if dictionary.rare:  # gathered, then sorted, as a page is (RARE_ROWS)
-                rows = f"SELECT * FROM ({rows} OFFSET 0) AS rare"
-            return f"{rows} ORDER BY id LIMIT %s"
-
         return await read_log_rows(
-            self._pool, statement, [*params, last_id, limit], planned_once(f)
+            self._pool,
+            lambda columns: (
+                dictionary.ordered(f"SELECT {columns} FROM {self._logs.logs}{sql}{joiner}id > %s")
+                + " ORDER BY id LIMIT %s"
+            ),
+            [*params, last_id, limit],
+            planned_once(f),
         )
 
     async def max_id(self) -> int:
@@ -372,6 +371,7 @@ class LogQueries:
                 row = await (await conn.execute(*dictionary_lookup(f, self._logs))).fetchone()
         except psycopg.errors.UndefinedTable:
             return Dictionary(self._logs.tokens, absent=True)  # an older model, while it rebuilds
+        assert row is not None  # an aggregate without GROUP BY: one row
         return dictionary_from(self._logs, row)
 
     async def _scalar(self, sql: str) -> int:

@@ -58,6 +58,15 @@ class Dictionary:
         """The filter matches at most `RARE_ROWS` rows: gathering them all beats a walk."""
         return self.fewest is not None and self.fewest <= RARE_ROWS
 
+    def ordered(self, rows: str) -> str:
+        """`rows` (a SELECT of the filter's rows) ready for its ORDER BY: when the filter
+        matches at most `RARE_ROWS` rows, gathered first behind a fence (`OFFSET 0`) so that
+        PostgreSQL collects them through the token index and sorts them, rather than walk an
+        ordered index testing every row on the way."""
+        if self.rare:
+            return f"SELECT * FROM ({rows} OFFSET 0) AS rare"
+        return rows
+
     def usable(self, pattern: str) -> bool:
         return not self.absent and pattern not in self.broad
 
@@ -112,10 +121,8 @@ def dictionary_lookup(f: LogFilter, t: LogTables) -> tuple[str, list[Any]]:
     )
 
 
-def dictionary_from(t: LogTables, row: tuple[Any, ...] | None) -> Dictionary:
-    """The `Dictionary` a row of `dictionary_lookup` describes."""
-    if row is None:
-        return Dictionary(t.tokens, pairs=False, pair_values=False)
+def dictionary_from(t: LogTables, row: tuple[Any, ...]) -> Dictionary:
+    """The `Dictionary` the row of `dictionary_lookup` describes (an aggregate: always one)."""
     broad, void, fewest, pairs, pair_values = row
     # Without the pair dictionary the model predates pairs, without the pair values those
     # (either is served while it rebuilds).

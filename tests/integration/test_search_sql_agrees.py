@@ -150,7 +150,9 @@ def _counted_by(
 
 def _looked_up(conn: psycopg.Connection[Any], f: LogFilter) -> Dictionary:
     """The dictionary as the reader looks it up for a filter: broad and void patterns."""
-    return dictionary_from(TABLES, conn.execute(*dictionary_lookup(f, TABLES)).fetchone())
+    row = conn.execute(*dictionary_lookup(f, TABLES)).fetchone()
+    assert row is not None
+    return dictionary_from(TABLES, row)
 
 
 def _expected(query: SearchQuery, start: int = 0) -> list[int]:
