@@ -15,7 +15,7 @@ import structlog
 from anyio.abc import TaskGroup
 from psycopg_pool import AsyncConnectionPool
 
-from application.audit.checkpointer import Checkpointer
+from application.audit.checkpointer import Checkpointer, key_mismatch
 from application.fleet.settings import SettingsCommands
 from application.identity.login import Authenticator
 from application.identity.login_events import LoginEvents
@@ -133,6 +133,7 @@ async def open_core(settings: AppSettings) -> AsyncIterator[Core]:
         async with pool.connection() as conn:
             await ensure_control_tables(conn)
         core.health["database"] = _database_probe(pool)
+        core.health["signing_key"] = _signing_key_probe(tree, key)
         yield core
 
 
@@ -367,6 +368,25 @@ def _database_probe(pool: AsyncConnectionPool[Any]) -> Probe:
         except Exception as e:  # any failure to answer is the database failing
             return ComponentHealth("failing", f"{type(e).__name__}: {e}")
         return ComponentHealth("ok", "event store and read models reachable")
+
+    return probe
+
+
+def _signing_key_probe(tree: TreeQueries, key: SigningKey) -> Probe:
+    """Whether this process's key is the one the history's checkpoints are signed by: a process
+    with a key of its own (its own data directory, no shared `DECNET_SIGNING_KEY_FILE`) signs
+    nothing, exports no evidence and verifies nothing of the history."""
+
+    async def probe() -> ComponentHealth:
+        fingerprint = key.fingerprint()
+        try:
+            latest = await tree.latest_checkpoint()
+        except Exception as e:  # the database's own component says more
+            return ComponentHealth("failing", f"{fingerprint}; checkpoints unreadable: {e}")
+        mismatch = key_mismatch(latest, fingerprint)
+        if mismatch is not None:
+            return ComponentHealth("failing", mismatch)
+        return ComponentHealth("ok", f"{fingerprint} signs the history's checkpoints")
 
     return probe
 

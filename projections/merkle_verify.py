@@ -25,6 +25,7 @@ from projections.schema import live_schema
 
 EVENTS_TABLE = "decnet_events.decnet_events"
 FETCH = 20_000
+FINGERPRINT_MAX = 100  # `sha256:` and 64 hex digits; a longer text is not echoed in a report
 SignatureCheck = Callable[[Checkpoint, str], bool]
 
 
@@ -68,7 +69,9 @@ def _signed_root(position: int, value: Any, check: SignatureCheck) -> SignedRoot
     except (KeyError, TypeError, CheckpointError):
         return SignedRoot(position, -1, b"", False) if isinstance(value, dict) else None
     ok = isinstance(signature, str) and check(cp, signature)
-    return SignedRoot(position, cp.tree_size, cp.root, ok, cp.timestamp)
+    named = value.get("key_fingerprint")
+    hint = named if isinstance(named, str) and len(named) <= FINGERPRINT_MAX else ""
+    return SignedRoot(position, cp.tree_size, cp.root, ok, cp.timestamp, hint)
 
 
 def _checkpoints(
@@ -87,15 +90,17 @@ def _checkpoints(
         if root is not None:
             found[position] = root
     cur = conn.execute(
-        f"SELECT position, tree_size, root_hash, signed_at, signature FROM {tables.checkpoints}"
+        "SELECT position, tree_size, root_hash, signed_at, signature, key_fingerprint"
+        f" FROM {tables.checkpoints}"
     )
-    for position, size, root_hash, signed_at, signature in cur.fetchall():
+    for position, size, root_hash, signed_at, signature, fingerprint in cur.fetchall():
         if position not in found:
             value = {
                 "tree_size": size,
                 "root_hash": root_hash,
                 "signed_at": signed_at,
                 "signature": signature,
+                "key_fingerprint": fingerprint,
             }
             recorded = _signed_root(position, value, check)
             if recorded is not None:

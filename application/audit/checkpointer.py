@@ -15,7 +15,7 @@ import anyio
 import anyio.to_thread
 import structlog
 
-from application.audit.ports import Signer, TreeHead, TreeReader
+from application.audit.ports import Signer, StoredCheckpoint, TreeHead, TreeReader
 from application.store import EventStoreApp, IntegrityError
 from domain.audit.checkpoint import Checkpoint, SignedCheckpoint
 from domain.history.tamper import TreeCheckpoint
@@ -30,6 +30,21 @@ Clock = Callable[[], datetime]
 
 class TreeInconsistentError(ConflictError):
     """The tree model's root at the last checkpoint's size is not the signed one: never sign."""
+
+
+class ForeignKeyError(ConflictError):
+    """The history's last checkpoint was signed by another key than this process's: never sign
+    (a history signed by two keys verifies under neither)."""
+
+
+def key_mismatch(latest: StoredCheckpoint | None, fingerprint: str) -> str | None:
+    """Why this process's key (`fingerprint`) may not sign after `latest`, or None if it may."""
+    if latest is None or latest.key_fingerprint == fingerprint:
+        return None
+    return (
+        f"the history's checkpoints are signed by key {latest.key_fingerprint}; this process"
+        f" holds {fingerprint}: give every process the same key file (DECNET_SIGNING_KEY_FILE)"
+    )
 
 
 def _now() -> datetime:
@@ -58,6 +73,7 @@ class Checkpointer:
         self.every_events = every_events
         self.every_s = every_s
         self._clock = clock
+        self._refused: str | None = None  # why the last due checkpoint was not signed
 
     async def due(self) -> TreeHead | None:
         """The tree head to sign now, or None when the latest checkpoint is recent enough."""
@@ -78,14 +94,21 @@ class Checkpointer:
         if head is None:
             return None
         try:
-            return await self._sign(head)
-        except TreeInconsistentError as e:
-            log.error("checkpoint_refused", error=str(e))
+            signed = await self._sign(head)
+        except (TreeInconsistentError, ForeignKeyError) as e:
+            if str(e) != self._refused:  # once per reason, not once a poll
+                log.error("checkpoint_refused", error=str(e))
+            self._refused = str(e)
             return None
+        self._refused = None
+        return signed
 
     async def covering(self, leaf_index: int) -> SignedCheckpoint:
         """The latest checkpoint if it covers `leaf_index`, else a fresh one of the tree now."""
         latest = await self._tree.latest_checkpoint()
+        mismatch = key_mismatch(latest, self._signer.fingerprint())
+        if mismatch is not None:  # a bundle carries one key: the manifest's and the checkpoint's
+            raise ForeignKeyError(mismatch)
         if latest is not None and latest.tree_size > leaf_index:
             return latest.signed()
         head = await self._tree.head()
@@ -107,12 +130,18 @@ class Checkpointer:
         return signed
 
     async def _check_consistent(self, head: TreeHead) -> None:
-        """A new checkpoint must extend the last one: its tree holds the signed tree as a prefix.
+        """A new checkpoint must extend the last one: signed by the same key, and its tree holds
+        the signed tree as a prefix.
 
         The tree model can be rebuilt from the store; if rows were changed before that, the new
-        model would otherwise have its tampered root signed, laundering the change.
+        model would otherwise have its tampered root signed, laundering the change. A process
+        started with another key (its own data directory, no shared key file) would make a
+        history that verifies under no key, which `verify` reports as altered.
         """
         latest = await self._tree.latest_checkpoint()
+        mismatch = key_mismatch(latest, self._signer.fingerprint())
+        if mismatch is not None:
+            raise ForeignKeyError(mismatch)
         if latest is None or latest.tree_size > head.size:
             return
         if (await self._tree.root_at(latest.tree_size)).hex() != latest.root_hash:

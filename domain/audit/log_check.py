@@ -45,6 +45,7 @@ class SignedRoot:
     root: bytes
     signature_ok: bool
     signed_at: str = ""
+    key_fingerprint: str = ""  # the key its event names (unverified: a hint for the report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,12 @@ class _Scan:
                         c.position,
                         "altered",
                         f"the checkpoint of tree size {c.tree_size}"
-                        " here does not carry a valid signature of this instance's key",
+                        " here does not carry a valid signature of this instance's key"
+                        + (
+                            f" (its event names key {c.key_fingerprint})"
+                            if c.key_fingerprint
+                            else ""
+                        ),
                     )
                 )
         self.lowest: int | None = self._lowest()

@@ -485,3 +485,9 @@ class Backend:
             running_server(data_dir, url, developer, extra_env) as server,
         ):
             yield server
+
+
+def one_backend() -> Backend:
+    """The machine's PostgreSQL when configured (quicker to load), else the embedded one."""
+    url = os.environ.get(PG_URL_ENV)
+    return Backend("external", url) if url else Backend("embedded")

@@ -448,3 +448,13 @@ def log_rows(events: Iterable[SseEvent]) -> list[dict[str, Any]]:
         if event.kind == "logs":
             rows.extend(event.payload()["data"])
     return rows
+
+
+def attacker_row(api: ApiClient, token: str, ip: str, events: int) -> dict[str, Any] | None:
+    """The `/attackers` row of `ip` once it counts at least `events` events, else None."""
+    page = get_json(api, token, "/attackers", search=ip)
+    for row in page["data"]:
+        if row["ip"] == ip and row["event_count"] >= events:
+            found: dict[str, Any] = row
+            return found
+    return None

@@ -9,7 +9,6 @@ at a moment, changes the world, then builds a view until that moment and compare
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -21,7 +20,7 @@ import httpx
 import pytest
 
 from infrastructure.collector.rfc5424 import format_line
-from tests.api.harness import PG_URL_ENV, Backend, fresh_source_ip, unique_name
+from tests.api.harness import fresh_source_ip, one_backend, unique_name
 from tests.api.observations_support import (
     ObservedServer,
     SseReader,
@@ -44,12 +43,6 @@ SETUP_ORDER = (
 )  # fmt: skip
 INI = "[lab-web]\nservices = ssh, http\nip = 127.77.0.1\n"
 CAUGHT_UP = ("logs", "attackers")  # the models `_totals` reads
-
-
-def one_backend() -> Backend:
-    """The machine's PostgreSQL when configured (faster to load), else the embedded one."""
-    url = os.environ.get(PG_URL_ENV)
-    return Backend("external", url) if url else Backend("embedded")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ pages, filters and follows every stored event with secrets redacted and evidence
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.harness import PG_URL_ENV, Backend, fresh_source_ip, unique_name
+from tests.api.harness import fresh_source_ip, one_backend, unique_name
 from tests.api.observations_support import (
     ObservedServer,
     SseReader,
@@ -25,12 +24,6 @@ from tests.api.observations_support import (
 )
 
 PASSWORD = "auditor-pass-1"
-
-
-def one_backend() -> Backend:
-    """The machine's PostgreSQL when configured, else the embedded one."""
-    url = os.environ.get(PG_URL_ENV)
-    return Backend("external", url) if url else Backend("embedded")
 
 
 @pytest.fixture(scope="module")

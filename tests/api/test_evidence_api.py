@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import zipfile
@@ -17,9 +16,10 @@ import pytest
 
 from infrastructure.audit.bundle_verify import verify_bundle
 from infrastructure.audit.signing import PublicKey
-from tests.api.harness import PG_URL_ENV, Backend, make_account
+from tests.api.harness import make_account, one_backend
 from tests.api.observations_support import (
     ObservedServer,
+    attacker_row,
     get_json,
     observed_server,
     scratch_dir,
@@ -45,12 +45,6 @@ class Exported:
     bundle: bytes
     key: PublicKey
     workdir: Path
-
-
-def one_backend() -> Backend:
-    """The machine's PostgreSQL when configured, else the embedded one."""
-    url = os.environ.get(PG_URL_ENV)
-    return Backend("external", url) if url else Backend("embedded")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +74,7 @@ def exported() -> Iterator[Exported]:
                 ]
                 send_tcp(obs.syslog_port, lines)
                 attacker = wait_for(
-                    lambda: _attacker(api, auditor, ATTACKER, 3), 30, "the attacker's profile"
+                    lambda: attacker_row(api, auditor, ATTACKER, 3), 30, "the attacker's profile"
                 )
                 response = api.get(f"/attackers/{attacker['uuid']}/evidence", auditor)
                 assert response.status_code == 200, response.text
@@ -88,15 +82,6 @@ def exported() -> Iterator[Exported]:
                     api.get("/audit/public-key", auditor).json()["pem"].encode()
                 )
             yield Exported(obs, auditor, viewer, attacker["uuid"], response.content, key, scratch)
-
-
-def _attacker(api: object, token: str, ip: str, events: int) -> dict[str, object] | None:
-    page = get_json(api, token, "/attackers", search=ip)  # type: ignore[arg-type]
-    for row in page["data"]:
-        if row["ip"] == ip and row["event_count"] >= events:
-            found: dict[str, object] = row
-            return found
-    return None
 
 
 def test_the_bundle_verifies_offline_with_the_published_key(exported: Exported) -> None:
@@ -181,7 +166,7 @@ def test_the_archive_seal_checks_by_hand_with_openssl(exported: Exported) -> Non
     assert "Verified Successfully" in done.stdout
 
 
-def test_an_export_signs_a_checkpoint_when_none_covers_the_attacker(tmp_path: Path) -> None:
+def test_an_export_signs_a_checkpoint_when_none_covers_theattacker_row(tmp_path: Path) -> None:
     """Given checkpoints an hour apart, when the attacker's records are newer than the last one,
     then the export signs a fresh checkpoint (an event too) and proves against it."""
     env = {"DECNET_CHECKPOINT_EVERY_S": "3600"}
@@ -198,7 +183,7 @@ def test_an_export_signs_a_checkpoint_when_none_covers_the_attacker(tmp_path: Pa
         )[0]
         line = syslog_line("ev-decky", "ssh", "command", {"src_ip": "10.92.0.3", "command": "w"})
         send_tcp(obs.syslog_port, [line])
-        attacker = wait_for(lambda: _attacker(api, auditor, "10.92.0.3", 1), 30, "the attacker")
+        attacker = wait_for(lambda: attacker_row(api, auditor, "10.92.0.3", 1), 30, "the attacker")
         response = api.get(f"/attackers/{attacker['uuid']}/evidence", auditor)
         assert response.status_code == 200, response.text
         newest = api.get("/audit/checkpoints", auditor).json()["data"][0]

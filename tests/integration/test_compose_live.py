@@ -11,7 +11,8 @@ api-a/api-b, projector-a/projector-b, collector, fleet — every health check pa
 service restarted; one projector leads and the other stands by; the bootstrap admin printed by
 an API replica logs in through api-a; syslog lines sent over TCP and UDP to the collector's
 published port are listed by `/logs` on both api-a and api-b (with the token api-a issued);
-`down -v` then leaves no container, network or volume of the project behind.
+every process shares one checkpoint signing key, so both replicas verify the history the
+projector signed; `down -v` then leaves no container, network or volume of the project behind.
 
 The project has a unique name and free host ports, and its artifacts volume a unique name, so
 it never meets a real deployment (or another run) on the same engine.
@@ -46,6 +47,7 @@ BUILD = REPO / "infrastructure" / "runtime" / "images" / "build.sh"
 HEALTHY_S = 180.0  # `up -d` to every health check passing (API start_period is 30 s)
 BOOTSTRAP_S = 60.0  # an API replica printed the generated admin password
 LOGS_S = 60.0  # records sent to the collector, listed by both replicas
+CHECKPOINT_S = 30.0  # the leading projector signs the first events within its 1 s poll
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 CHECKED = ("postgres", "redis", "api-a", "api-b", "collector")  # services with a health check
@@ -289,3 +291,27 @@ def test_compose_up_runs_the_split_topology(stack: Stack) -> None:
     with ApiClient(f"http://127.0.0.1:{stack.api_b_port}") as api:
         health = api.get("/health", token)
         assert health.status_code == 200, health.text  # no critical component failing
+
+    # and every process holds the one signing key: what the leading projector signed, each
+    # API replica verifies (a key per service's data volume verified nothing)
+    assert_one_signing_key(stack, token)
+
+
+def assert_one_signing_key(stack: Stack, token: str) -> None:
+    """Both replicas publish the same key, report it as the history's, and verify the history
+    with at least one checkpoint the projector signed."""
+    ports = (stack.api_a_port, stack.api_b_port)
+    deadline = time.monotonic() + CHECKPOINT_S
+    for port in ports:
+        with ApiClient(f"http://127.0.0.1:{port}") as api:
+            while api.get("/audit/checkpoints", token).json()["total"] == 0:
+                assert time.monotonic() < deadline, f"no checkpoint signed in {CHECKPOINT_S}s"
+                time.sleep(1)
+            key = api.get("/audit/public-key", token).json()["fingerprint"]
+            signing = api.get("/health", token).json()["components"]["signing_key"]
+            assert signing == {"status": "ok", "detail": f"{key} signs the history's checkpoints"}
+            verified = api.get("/audit/verify", token).json()
+            assert verified["ok"] is True, verified
+            assert verified["checkpoints_checked"] >= 1, verified
+    refused = [n for n in stack.containers() if "checkpoint_refused" in stack.log(n)]
+    assert not refused, {n: stack.log(n)[-3000:] for n in refused}

@@ -153,6 +153,8 @@ class Topology:
             DECNET_REDIS_PREFIX=self.prefix,
             DECNET_ARTIFACTS_ROOT=str(self.root / "artifacts"),
             DECNET_JWT_SECRET=JWT_SECRET,
+            # One checkpoint key for every process, as compose.yaml shares it (docs/forensics.md).
+            DECNET_SIGNING_KEY_FILE=str(self.root / "signing_key.pem"),
             DECNET_ADMIN_USER=BOOTSTRAP_ADMIN,
             DECNET_ADMIN_PASSWORD=BOOTSTRAP_PASSWORD,
             DECNET_ARGON2_PROFILE="test",

@@ -221,6 +221,25 @@ def test_a_deploy_through_one_replica_runs_in_the_fleet_process(
         assert b.post(f"/deckies/{decky}/mutate", admin_token).status_code == 200
 
 
+def test_both_replicas_verify_what_the_projector_signed(topo: Topology, admin_token: str) -> None:
+    """One key file for every process: the replicas hold the key the projector signs with."""
+    decky = f"signed-{secrets.token_hex(3)}"
+    send_tcp(topo.syslog_port, records(decky, 3))
+    for name in ("api-1", "api-2"):
+        process = topo.by_name(name)
+        wait_total(process, admin_token, decky, 3, timeout=30)
+        with process.client() as api:
+            deadline = time.monotonic() + 30
+            while api.get("/audit/checkpoints", admin_token).json()["total"] == 0:
+                assert time.monotonic() < deadline, "no checkpoint signed in 30 s"
+                time.sleep(0.5)
+            signing = api.get("/health", admin_token).json()["components"]["signing_key"]
+            assert signing["status"] == "ok", signing
+            verified = api.get("/audit/verify", admin_token).json()
+            assert verified["ok"] is True, verified
+            assert verified["checkpoints_checked"] >= 1, verified
+
+
 def test_the_standby_projector_takes_over_and_the_models_match_a_rebuild(
     topo: Topology, admin_token: str
 ) -> None:

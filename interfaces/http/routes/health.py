@@ -21,6 +21,7 @@ COMPONENTS = (
     "attacker_worker",
     "sniffer_worker",
     "redis",
+    "signing_key",
 )
 CRITICAL = frozenset({"database", "docker", "ingestion_worker"})
 CHECK_TIMEOUT_S = 3.0

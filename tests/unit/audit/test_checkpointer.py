@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
-from application.audit.checkpointer import Checkpointer, TreeInconsistentError
+from application.audit.checkpointer import Checkpointer, ForeignKeyError, TreeInconsistentError
 from application.audit.ports import StoredCheckpoint, TreeHead
 from application.store import EventStoreApp
 from domain.history.tamper import TreeCheckpoint, checkpoint_id
@@ -162,3 +163,31 @@ async def test_a_tree_that_no_longer_extends_the_last_checkpoint_is_never_signed
         await checkpointer.covering(20)
     assert (await tree.latest_checkpoint()) is not None
     assert (await tree.latest_checkpoint()).tree_size == 7  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_process_with_another_key_signs_nothing_and_says_so_once(world: World) -> None:
+    """Given a history signed by one key, when a process holding another key is due to sign,
+    then it signs nothing (a history signed by two keys verifies under neither), logs why once
+    however often it polls, and refuses an export's checkpoint."""
+    checkpointer, tree, clock, key = world
+    tree.tree = TreeHead(7, ROOT, 7, 7)
+    await checkpointer.tick()
+    other = SigningKey.generate()
+    stranger = Checkpointer(tree.store, tree, other, every_events=100, every_s=60, clock=clock)
+    tree.tree = TreeHead(30, ROOT, 30, 30)
+    clock.now = T0 + timedelta(minutes=5)
+    with capture_logs() as logged:
+        for _ in range(3):
+            assert await stranger.tick() is None
+    refused = [e for e in logged if e["event"] == "checkpoint_refused"]
+    assert len(refused) == 1
+    assert key.fingerprint() in refused[0]["error"]
+    assert other.fingerprint() in refused[0]["error"]
+    with pytest.raises(ForeignKeyError):
+        await stranger.covering(3)  # covered by the latest checkpoint, but not this key's
+    latest = await tree.latest_checkpoint()
+    assert latest is not None
+    assert (latest.tree_size, latest.key_fingerprint) == (7, key.fingerprint())
+    # the right key signs on
+    assert (await checkpointer.tick()) is not None
