@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from typing import Any
 
 from interfaces.cli.session_file import SavedSession, load_session, save_session
@@ -117,6 +118,13 @@ class ApiClient:
 
         A 401 with a renewable (saved) session renews it once and retries.
         """
+        status, raw, _ = self.fetch(method, path, body, timeout)
+        return status, json.loads(raw) if raw else None
+
+    def fetch(
+        self, method: str, path: str, body: Any = None, timeout: float = TIMEOUT_S
+    ) -> tuple[int, bytes, Message]:
+        """(status, body bytes, headers), as `request` but undecoded (a download)."""
         try:
             return self._send(method, path, body, timeout)
         except ApiError as e:
@@ -128,7 +136,7 @@ class ApiClient:
 
     def _send(
         self, method: str, path: str, body: Any, timeout: float = TIMEOUT_S
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, bytes, Message]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 (the operator chooses the URL)
             self.url.rstrip("/") + API_PREFIX + path, data=data, method=method
@@ -138,8 +146,7 @@ class ApiClient:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
+                return response.status, response.read(), response.headers
         except urllib.error.HTTPError as e:
             raise ApiError(e.code, _detail(e.read())) from None
         except (urllib.error.URLError, OSError) as e:
@@ -147,7 +154,8 @@ class ApiClient:
 
     def login(self, username: str, password: str) -> bool:
         """Exchange credentials for a token; whether the password must be changed first."""
-        _, body = self._send("POST", "/auth/login", {"username": username, "password": password})
+        _, raw, _ = self._send("POST", "/auth/login", {"username": username, "password": password})
+        body = json.loads(raw)
         self.token = body["access_token"]
         return bool(body.get("must_change_password"))
 
@@ -179,10 +187,20 @@ def connect(
     user = user or os.environ.get("DECNET_CLI_USER") or "admin"
     if password is None:
         if not sys.stdin.isatty():
-            raise ApiError(0, "no credentials: run `decnet login`, or set DECNET_CLI_TOKEN")
+            raise ApiError(0, _no_credentials(url, saved))
         password = prompt(f"password for {user}: ")
     client.login(user, password)
     return client
+
+
+def _no_credentials(url: str, saved: SavedSession | None) -> str:
+    """Why a command has no token, and what gives it one."""
+    if saved is not None:  # for another server: the command was likely pointed elsewhere
+        return (
+            f"no credentials for {url}: the saved session is for {saved.url} (pass --url"
+            f" {saved.url} or set DECNET_CLI_URL), or run `decnet login --url {url}`"
+        )
+    return "no credentials: run `decnet login`, or set DECNET_CLI_TOKEN"
 
 
 def _resumed(saved: SavedSession, prompt: Callable[[str], str]) -> ApiClient:

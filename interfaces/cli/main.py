@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fleet_commands(commands, remote)
     add_attack_sim_command(commands)
     add_dead_letters_command(commands, remote)
-    add_evidence_commands(commands)
+    add_evidence_commands(commands, remote)
     emulate = commands.add_parser(
         "emulate", help="run one service emulator in a Docker decky (set by the Docker runtime)"
     )
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_emulate(args)
     if args.command == "evidence":
-        return run_evidence(args)  # offline: no server, database or settings
+        return run_evidence(args)  # no database or settings: offline, or the API's
     if args.command == "attack-sim":
         return run_attack_sim(args)  # a client of a running server, like the fleet commands
     if args.command in HISTORY_COMMANDS:

@@ -54,6 +54,13 @@ def test_login_saves_a_private_session_the_other_commands_use(
         listed = cli(server, home, "deckies", "--json")
         assert listed.returncode == 0, listed.stderr
         assert listed.stdout.strip().startswith("[")
+        # a command pointed at another server says whose session it holds, not just "none"
+        elsewhere = "http://127.0.0.1:1"
+        env = clean_env(XDG_CONFIG_HOME=str(home))
+        missed = run_decnet("deckies", "--url", elsewhere, env=env)
+        assert missed.returncode == 1
+        assert f"the saved session is for {server.base_url}" in missed.stderr
+        assert f"decnet login --url {elsewhere}" in missed.stderr
 
 
 def test_an_expired_saved_session_asks_to_log_in_again(

@@ -16,7 +16,7 @@ import pytest
 
 from infrastructure.audit.bundle_verify import verify_bundle
 from infrastructure.audit.signing import PublicKey
-from tests.api.harness import make_account, one_backend
+from tests.api.harness import make_account, one_backend, run_decnet
 from tests.api.observations_support import (
     ObservedServer,
     attacker_row,
@@ -197,3 +197,29 @@ def test_an_export_signs_a_checkpoint_when_none_covers_theattacker_row(tmp_path:
     report = verify_bundle(path)
     assert report.ok, report.failures
     assert len(events) == 1
+
+
+def test_the_cli_exports_the_bundle_for_an_auditor_and_refuses_a_viewer(
+    exported: Exported, tmp_path: Path
+) -> None:
+    """`decnet evidence export UUID` writes the server's bundle (named by the server) that
+    verifies offline; a viewer's token exits 1 with the server's 403 and writes nothing."""
+    server = exported.obs.server
+    remote = ("--url", server.base_url)
+    done = run_decnet(
+        "evidence", "export", exported.uuid, *remote, "--token", exported.auditor,
+        env=server.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (written,) = tmp_path.glob("*.zip")
+    assert written.name.startswith("evidence-")
+    assert str(written.name) in done.stdout
+    report = verify_bundle(written, exported.key)
+    assert report.ok, report.failures
+    refused = run_decnet(
+        "evidence", "export", exported.uuid, *remote, "--token", exported.viewer,
+        "-o", str(tmp_path / "viewer.zip"), env=server.env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "(403)" in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [written.name]
