@@ -19,6 +19,7 @@ from projections.logs_search import (
     counted,
     dictionary_from,
     dictionary_lookup,
+    filtered,
     quarters_histogram,
     where,
 )
@@ -136,7 +137,7 @@ class LogQueries:
     ) -> tuple[int, _PageT]:
         logs = self._logs.logs
         dictionary = await self._dictionary(f)
-        sql, params = where(f, dictionary)
+        rows, params = filtered(f, dictionary, logs)
         if f.is_empty and offset >= DEEP_OFFSET:
             try:
                 return await self._deep_page(limit, offset, run, columns)
@@ -147,10 +148,7 @@ class LogQueries:
             total_params: list[Any] = []
         else:
             total_sql, total_params = counted(f, self._logs, dictionary)
-        rows_sql = (
-            dictionary.ordered(f"SELECT {columns} FROM {logs}{sql}")
-            + " ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
-        )
+        rows_sql = f"SELECT {columns}{rows} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
         rows_params = [*params, limit, offset]
         prepare = planned_once(f)
         from_counts = counted_total(self._logs, f)
@@ -242,14 +240,10 @@ class LogQueries:
     async def after(self, last_id: int, f: LogFilter, limit: int) -> list[LogRow]:
         """Rows with id > last_id, oldest first (the SSE backlog)."""
         dictionary = await self._dictionary(f)
-        sql, params = where(f, dictionary)
-        joiner = " AND " if sql else " WHERE "
+        rows, params = filtered(f, dictionary, self._logs.logs, "id > %s")
         return await read_log_rows(
             self._pool,
-            lambda columns: (
-                dictionary.ordered(f"SELECT {columns} FROM {self._logs.logs}{sql}{joiner}id > %s")
-                + " ORDER BY id LIMIT %s"
-            ),
+            lambda columns: f"SELECT {columns}{rows} ORDER BY id LIMIT %s",
             [*params, last_id, limit],
             planned_once(f),
         )
@@ -306,11 +300,9 @@ class LogQueries:
                     pass  # a histogram model before the labels, served while it rebuilds
         else:
             dictionary = await self._dictionary(f)
-            sql, params = where(f, dictionary)
-            source = f"SELECT ts AS t, 1 AS n FROM {self._logs.logs}{sql}"
-            quarters = quarters_histogram(
-                f, interval_minutes, self._logs, dictionary, (source, params)
-            )
+            rows, params = filtered(f, dictionary, self._logs.logs)
+            source = f"SELECT ts AS t, 1 AS n{rows}"
+            quarters = quarters_histogram(f, interval_minutes, self._logs, dictionary)
             if quarters is not None:
                 try:
                     return await answer(*quarters, planned_once(f))

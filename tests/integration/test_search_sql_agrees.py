@@ -37,6 +37,7 @@ from projections.logs_search import (
     dictionary_from,
     dictionary_lookup,
     dictionary_patterns,
+    filtered,
     where,
 )
 from projections.schema import live_schema
@@ -129,8 +130,10 @@ def _selected(
 def _selected_by(
     conn: psycopg.Connection[Any], f: LogFilter, dictionary: Dictionary | None = None
 ) -> list[int]:
-    sql, params = where(f, dictionary or TABLES.tokens)
-    rows = conn.execute(f"SELECT (fields_text::json->>'seq')::int FROM {TABLES.logs}{sql}", params)
+    """The rows as the reader selects them (gathered by their words first when the dictionary
+    says they are few)."""
+    sql, params = filtered(f, dictionary or TABLES.tokens, TABLES.logs)
+    rows = conn.execute(f"SELECT (fields_text::json->>'seq')::int{sql}", params)
     return sorted(int(r[0]) for r in rows.fetchall())
 
 
@@ -306,6 +309,44 @@ def test_a_word_no_token_holds_matches_nothing_without_reading_the_rows(
     explained = projected.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {page}", params).fetchone()
     assert explained is not None
     assert _scans_of_logs(explained[0][0]["Plan"]) == 0
+
+
+def test_a_few_rows_are_gathered_by_their_words_and_filtered_by_the_rest(
+    projected: psycopg.Connection[Any],
+) -> None:
+    """A filter whose words few rows hold gathers those rows through the token index alone,
+    behind a fence, and tests the column, field and time terms on them: PostgreSQL no longer
+    ANDs the few rows with a common column's or pair's index (`service:ssh pw179` read the
+    125,000 `ssh` entries to keep 72 rows: 45 ms at 1,000,000 rows, 2 ms gathered). The same
+    rows as `matches` either way."""
+    i, word = next(
+        (i, tokens[0]) for i, r in enumerate(CORPUS)
+        if r.service == "ssh" and (tokens := tokens_of(r.msg.lower()))
+    )  # fmt: skip
+    query = f"service:ssh seq:{i} {shlex.quote(word)}"
+    f = LogFilter(parse_search(query), start=BASE_TIME, end=BASE_TIME + timedelta(days=1))
+    dictionary = _looked_up(projected, f)
+    assert dictionary.rare
+    sql, params = filtered(f, dictionary, TABLES.logs, "id > %s")
+    fence = sql.index(" OFFSET 0) AS rare")
+    inside, outside = sql[:fence], sql[fence:]
+    assert "tokens &&" in inside
+    for condition in ("service = %s", "pairs @>", "ts >= %s", "ts <= %s", "id > %s"):
+        assert condition in outside
+        assert condition not in inside
+    walked = filtered(f, Dictionary(TABLES.tokens), TABLES.logs)[0]
+    assert "AS rare" not in walked
+    expected = [i for i in _expected(f.query) if _in_day(i)]
+    assert i in expected
+    assert _selected_by(projected, f, dictionary) == expected
+    assert _selected_by(projected, f, Dictionary(TABLES.tokens)) == expected
+    assert _counted_by(projected, f, dictionary) == len(expected)
+    assert len(params) == sql.count("%s") - 1  # the caller's `id > %s` comes last
+
+
+def _in_day(i: int) -> bool:
+    ts = CORPUS[i].timestamp
+    return BASE_TIME <= ts <= BASE_TIME + timedelta(days=1)
 
 
 @pytest.mark.parametrize("word", ["null", "null\\", "\\", "\\\\x", "ull"])

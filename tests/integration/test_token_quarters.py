@@ -70,7 +70,7 @@ async def _check(pool: AsyncConnectionPool[Any], quartered: set[str] | None) -> 
         for word in WORDS if quartered is not None else ():
             f = LogFilter(parse_search(word))
             pattern = f"%{escape_like(word)}%"
-            built = quarters_histogram(f, 15, TABLES, Dictionary(TABLES.tokens), ("x WHERE y", []))
+            built = quarters_histogram(f, 15, TABLES, Dictionary(TABLES.tokens))
             if built is None:
                 assert word not in (quartered or ())
                 continue
