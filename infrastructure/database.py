@@ -108,6 +108,11 @@ class EmbeddedPostgres:
         self._server: object | None = None
         self._owned = False
 
+    @staticmethod
+    def made_in(data_dir: Path) -> bool:
+        """Whether a first start has made the cluster under `data_dir` (its `PG_VERSION`)."""
+        return (data_dir / "pg" / "PG_VERSION").is_file()
+
     def start(self) -> Database:
         """Start (or reuse) the server; create the `decnet` database on first start."""
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent / "run"))

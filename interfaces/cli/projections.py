@@ -100,8 +100,18 @@ async def run(settings: AppSettings, args: argparse.Namespace) -> int:
             return 1
         # The server's composition (~1 s of imports) only when this command runs without one:
         # `decnet --help` and the clients of a server start without it.
+        from infrastructure.database import EmbeddedPostgres
         from interfaces.cli.local_readmodels import open_local
 
+        if settings.database_url is None and not EmbeddedPostgres.made_in(settings.data_dir):
+            # Not a server's data here: working "locally" would make an empty database to show.
+            print(
+                f"decnet: no server answers at {args.url}, and {settings.data_dir} holds no"
+                " database: run this where `decnet serve` keeps its data (DECNET_DATA_DIR), set"
+                " DECNET_DATABASE_URL, or give the server's address with --url",
+                file=sys.stderr,
+            )
+            return 1
         async with open_local(settings) as local:
             return await _local(local, args)
     except LeadershipTakenError as e:

@@ -4,6 +4,7 @@ a name typed on the command line stays one path segment of the request it makes.
 from __future__ import annotations
 
 import http.server
+import socket
 import subprocess
 import sys
 import threading
@@ -153,3 +154,39 @@ def test_a_named_server_that_does_not_answer_is_not_replaced_by_local_data(
     assert f"no server answers at {unreachable}" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "data").exists(), "a local database was opened"
+
+
+@pytest.mark.parametrize(
+    "command", [["projections", "status"], ["projections", "rebuild"], ["views"]]
+)
+def test_without_a_server_or_its_data_nothing_is_made_to_answer(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """With no server answering and no embedded database in the data directory (a command run
+    away from the server's data), `projections`/`views` say so and exit 1 instead of making a
+    new, empty database and reporting on it."""
+    port = _unused_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DECNET_DATA_DIR": str(tmp_path / "data"),
+        "DECNET_API_PORT": str(port),
+    }
+    done = subprocess.run(
+        [Path(sys.executable).with_name("decnet"), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"no server answers at http://127.0.0.1:{port}" in done.stderr
+    assert f"{tmp_path / 'data'} holds no database" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "data" / "pg").exists(), "a local database was made"
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
