@@ -142,14 +142,7 @@ def test_a_named_server_that_does_not_answer_is_not_replaced_by_local_data(
         command = [*command, "--url", unreachable]
     else:
         env["DECNET_CLI_URL"] = unreachable
-    done = subprocess.run(
-        [Path(sys.executable).with_name("decnet"), *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _decnet(command, env)
     assert done.returncode == 1, done.stderr
     assert f"no server answers at {unreachable}" in done.stderr
     assert "Traceback" not in done.stderr
@@ -171,14 +164,7 @@ def test_without_a_server_or_its_data_nothing_is_made_to_answer(
         "DECNET_DATA_DIR": str(tmp_path / "data"),
         "DECNET_API_PORT": str(port),
     }
-    done = subprocess.run(
-        [Path(sys.executable).with_name("decnet"), *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _decnet(command, env)
     assert done.returncode == 1, done.stderr
     assert f"no server answers at http://127.0.0.1:{port}" in done.stderr
     assert f"{tmp_path / 'data'} holds no database" in done.stderr
@@ -190,3 +176,15 @@ def _unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _decnet(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The installed `decnet` with only `env`, to its end."""
+    return subprocess.run(
+        [Path(sys.executable).with_name("decnet"), *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
