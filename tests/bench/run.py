@@ -181,6 +181,13 @@ def database(name: str, fresh: bool) -> str | None:
     return f"{base}/{name}"
 
 
+BENCH_KEY = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "decnet-bench"
+    / "signing_key.pem"
+)
+
+
 def server_env(data_dir: Path, port: int, db_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DECNET_")}
     env |= {
@@ -197,6 +204,9 @@ def server_env(data_dir: Path, port: int, db_url: str | None) -> dict[str, str]:
     }
     if db_url:
         env["DECNET_DATABASE_URL"] = db_url
+        # A dataset outlives the run's data dir: every run's servers sign its history with one
+        # key (another would sign nothing and report `signing_key` failing, docs/forensics.md).
+        env["DECNET_SIGNING_KEY_FILE"] = str(BENCH_KEY)
     return env
 
 
