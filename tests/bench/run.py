@@ -517,6 +517,9 @@ def read_routes(n: int, uuid: str) -> dict[str, tuple[str, dict[str, Any]]]:
         # the page gathers the former's rows and answers the latter from the dictionary.
         "/logs?search=pw179": ("/logs", {"search": "pw179"}),
         "/logs?search=qzxv (a typo)": ("/logs", {"search": "qzxv"}),
+        # The rare word beside common terms: its rows are filtered, not ANDed with their indexes.
+        "/logs?search=service:ssh pw179": ("/logs", {"search": "service:ssh pw179"}),
+        "/logs?search=username:root pw179": ("/logs", {"search": "username:root pw179"}),
         "/logs?search=decky:decky-03 service:ssh": (
             "/logs",
             {"search": "decky:decky-03 service:ssh"},
