@@ -9,6 +9,7 @@ one whose event was deleted); each signature is checked with the instance's publ
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,9 @@ from projections.schema import live_schema
 
 EVENTS_TABLE = "decnet_events.decnet_events"
 FETCH = 20_000
-FINGERPRINT_MAX = 100  # `sha256:` and 64 hex digits; a longer text is not echoed in a report
+# A key's name as a checkpoint event records it; anything else is not echoed in a report (the
+# event may have been written by whoever changed the rows).
+FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
 SignatureCheck = Callable[[Checkpoint, str], bool]
 
 
@@ -70,7 +73,7 @@ def _signed_root(position: int, value: Any, check: SignatureCheck) -> SignedRoot
         return SignedRoot(position, -1, b"", False) if isinstance(value, dict) else None
     ok = isinstance(signature, str) and check(cp, signature)
     named = value.get("key_fingerprint")
-    hint = named if isinstance(named, str) and len(named) <= FINGERPRINT_MAX else ""
+    hint = named if isinstance(named, str) and FINGERPRINT.fullmatch(named) else ""
     return SignedRoot(position, cp.tree_size, cp.root, ok, cp.timestamp, hint)
 
 

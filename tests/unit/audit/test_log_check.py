@@ -131,6 +131,18 @@ def test_a_checkpoint_whose_signature_fails_is_named() -> None:
     assert result.first_mismatch is not None
     assert (result.first_mismatch.position, result.first_mismatch.kind) == (33, "altered")
     assert "signature" in result.first_mismatch.detail
+    assert "names key" not in result.first_mismatch.detail  # the event named none
+
+
+def test_a_checkpoint_signed_by_another_key_names_the_key_its_event_records() -> None:
+    """Given a checkpoint another key signed, then the report names that key (a misconfigured
+    process's key, or a forger's: the auditor compares it with the published one)."""
+    rows = _log(40)
+    other = "sha256:" + "ab" * 32
+    bad = [replace(cp, signature_ok=False, key_fingerprint=other) for cp in _signed(rows, 30)]
+    result = _check(rows, _recorded(rows), bad)
+    assert result.first_mismatch is not None
+    assert result.first_mismatch.detail.endswith(f"(its event names key {other})")
 
 
 def test_a_checkpoint_of_more_events_than_the_store_holds_is_named() -> None:
