@@ -39,8 +39,9 @@ async function failure(response) {
   return new ApiError(response.status, detail, response.headers.get("retry-after"));
 }
 
-/** One request; resolves to the decoded JSON (null for 204), rejects with ApiError. */
-export async function api(path, { method = "GET", query, body, signal, expect401 = false, raw = false } = {}) {
+/** One request; resolves to the decoded JSON (null for 204), rejects with ApiError. `answers`:
+ * error statuses whose body is the answer (`/health`'s 503 carries the components' report). */
+export async function api(path, { method = "GET", query, body, signal, expect401 = false, raw = false, answers = [] } = {}) {
   const headers = { Accept: "application/json" };
   const token = bearer();
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -56,7 +57,7 @@ export async function api(path, { method = "GET", query, body, signal, expect401
     if (e.name === "AbortError") throw e;
     throw new ApiError(0, "The server cannot be reached");
   }
-  if (!response.ok) {
+  if (!response.ok && !answers.includes(response.status)) {
     const error = await failure(response);
     if (response.status === 401 && !expect401) expire(error.detail);
     throw error;

@@ -36,14 +36,17 @@ class Overview {
     this.attackers = h("div", { class: "recent-attackers" });
     this.liveState = h("span", { class: "live-state", dataset: { state: "idle" } }, "offline");
     this.filterStatus = h("div", { class: "form-status" });
+    this.health = h("div", { class: "health-notice" });
     this.stream = null;
   }
 
   async mount() {
     replace(this.root, this.#layout());
-    const [stats, histogram, latest, attackers] = await Promise.allSettled([
+    const [stats, histogram, latest, attackers, health] = await Promise.allSettled([
       api("/stats"), this.#histogram(), api("/logs", { query: { limit: 50, search: this.filter } }), api("/attackers", { query: { limit: 8 } }),
+      api("/health", { answers: [503] }),
     ]);
+    if (health.status === "fulfilled") this.#health(health.value);
     if (stats.status === "fulfilled") this.#stats(stats.value);
     if (histogram.status === "fulfilled") this.#drawHistogram(histogram.value);
     if (attackers.status === "fulfilled") this.#attackers(attackers.value.data);
@@ -95,6 +98,7 @@ class Overview {
     });
     this.page = h("div", { class: "overview", dataset: { ready: "false" } },
       h("h1", { class: "page-title" }, "Overview"),
+      this.health,
       tiles,
       card("Records over time", [windowPick, interval], this.chart.wrap),
       h("div", { class: "overview-grid" },
@@ -102,6 +106,16 @@ class Overview {
           h("div", { class: "tail-tools" }, filterForm, searchHelp()), this.filterStatus, this.tail.element),
         card("Recent attackers", h("a", { href: link("/attackers"), class: "button ghost small" }, "All attackers"), this.attackers)));
     return this.page;
+  }
+
+  // A server not healthy says which components fail and why (a Redis outage, a process holding
+  // another signing key, the database); a healthy one shows nothing.
+  #health(report) {
+    if (!report || report.status === "healthy") return;
+    const failing = Object.entries(report.components || {}).filter(([, c]) => c.status === "failing");
+    replace(this.health, h("div", { class: `notice ${report.status === "unhealthy" ? "error" : "warn"}`, role: "status" },
+      `The server is ${report.status}:`,
+      h("ul", {}, failing.map(([name, c]) => h("li", { dataset: { component: name } }, h("strong", {}, name), ` — ${c.detail}`)))));
   }
 
   #remember() {
