@@ -300,14 +300,14 @@ class LogQueries:
                     pass  # a histogram model before the labels, served while it rebuilds
         else:
             dictionary = await self._dictionary(f)
-            rows, params = filtered(f, dictionary, self._logs.logs)
-            source = f"SELECT ts AS t, 1 AS n{rows}"
             quarters = quarters_histogram(f, interval_minutes, self._logs, dictionary)
             if quarters is not None:
                 try:
                     return await answer(*quarters, planned_once(f))
                 except psycopg.errors.UndefinedTable:
                     pass  # a model of an older version, served while its rebuild runs: rows
+            rows, params = filtered(f, dictionary, self._logs.logs)
+            source = f"SELECT ts AS t, 1 AS n{rows}"
         try:
             query = _binned(source, interval_minutes, alone is not None)
             return await answer(query, params, planned_once(f))
